@@ -1,0 +1,260 @@
+"""Checkpoints are data, not code: safetensors weights plus a JSON model card.
+
+``save(path, model, card)`` writes the weights with safetensors and the
+``ModelCard`` as JSON in the file's metadata, atomically (a temp file in the
+same folder, fsync, then ``os.replace``), so a crash or a full disk never
+leaves a half-written model where a good one was.
+
+``load(path)`` never executes anything from the file. A pickle-based PyTorch
+file (``.pt``/``.pth``) is refused unless the caller names the architecture
+(``arch=`` plus the card fields it needs), and is then read with
+``torch.load(weights_only=True)`` as a plain state dict. Every failure is a
+``CheckpointError`` with a message for the user: truncated file, header that
+lies, unknown format version, card with missing or wrong fields, weights that
+do not fit the architecture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as st_save
+
+from core.models import ARCHS, Classifier, build
+
+FORMAT_VERSION = 1
+CARD_KEY = "fgsm_studio_card"
+MAX_CHECKPOINT_BYTES = 2 * 1024**3
+
+
+class CheckpointError(ValueError):
+    """A checkpoint could not be used; the message is meant for the user."""
+
+
+@dataclass
+class ModelCard:
+    """What a model is, how it was made and how well it does (all JSON-friendly)."""
+
+    arch: str
+    num_classes: int
+    class_names: list[str]
+    in_channels: int
+    image_size: int
+    mean: list[float]
+    std: list[float]
+    dataset: str = "unknown"
+    name: str = ""
+    training: dict[str, Any] = field(default_factory=dict)  # defense, a1, a2, epsilon, ...
+    metrics: dict[str, Any] = field(default_factory=dict)  # measured accuracies
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def defense(self) -> str:
+        return str(self.training.get("defense", "none"))
+
+    def title(self) -> str:
+        if self.name:
+            return self.name
+        kind = "WR_FGSM-defended" if self.defense == "wr_fgsm" else "standard"
+        return f"{self.arch} on {self.dataset} ({kind})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ModelCard:
+        if not isinstance(data, dict):
+            raise CheckpointError("The model card is not a JSON object.")
+        version = data.get("format_version", FORMAT_VERSION)
+        if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+            raise CheckpointError(
+                f"This checkpoint uses card format {version!r}; this FGSM Studio reads "
+                f"format {FORMAT_VERSION}. Update FGSM Studio to open it."
+            )
+        known = {f.name for f in fields(cls)}
+        required = {"arch", "num_classes", "class_names", "in_channels", "image_size", "mean", "std"}
+        missing = sorted(required - data.keys())
+        if missing:
+            raise CheckpointError(f"The model card is missing: {', '.join(missing)}.")
+        card = cls(**{k: v for k, v in data.items() if k in known})
+        card._validate()
+        return card
+
+    def _validate(self) -> None:
+        def bad(what: str) -> CheckpointError:
+            return CheckpointError(f"The model card is invalid: {what}.")
+
+        if self.arch not in ARCHS:
+            raise bad(f"unknown architecture {self.arch!r} (known: {', '.join(ARCHS)})")
+        for name in ("num_classes", "in_channels", "image_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise bad(f"{name} must be a positive whole number, not {value!r}")
+        if self.num_classes < 2 or self.num_classes > 100_000:
+            raise bad(f"num_classes {self.num_classes} is out of range")
+        if self.in_channels not in (1, 3):
+            raise bad(f"in_channels must be 1 or 3, not {self.in_channels}")
+        if self.image_size > 1024:
+            raise bad(f"image_size {self.image_size} is larger than 1024")
+        if not isinstance(self.class_names, list) or len(self.class_names) != self.num_classes:
+            raise bad(f"class_names must list {self.num_classes} names")
+        self.class_names = [str(c) for c in self.class_names]
+        for name in ("mean", "std"):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, list)
+                or len(value) != self.in_channels
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            ):
+                raise bad(f"{name} must be {self.in_channels} numbers")
+        if any(v <= 0 for v in self.std):
+            raise bad("std values must be positive")
+        if not isinstance(self.training, dict) or not isinstance(self.metrics, dict):
+            raise bad("training and metrics must be JSON objects")
+
+
+def build_from_card(card: ModelCard) -> Classifier:
+    return build(
+        card.arch,
+        num_classes=card.num_classes,
+        in_channels=card.in_channels,
+        image_size=card.image_size,
+        mean=card.mean,
+        std=card.std,
+    )
+
+
+def save(path: str | os.PathLike, model: torch.nn.Module, card: ModelCard, *, half: bool = False) -> Path:
+    """Write weights + card atomically; ``half`` stores float weights as float16."""
+    path = Path(path)
+    card._validate()
+    tensors = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().cpu()
+        if half and value.is_floating_point() and not key.startswith("normalize."):
+            value = value.half()
+        tensors[key] = value.contiguous()
+    data = st_save(tensors, metadata={CARD_KEY: json.dumps(card.to_dict())})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_card(path: str | os.PathLike) -> ModelCard:
+    """The card alone, without loading weights (fast, for model lists)."""
+    return _read_safetensors(Path(path), weights=False)[1]
+
+
+def _read_safetensors(path: Path, *, weights: bool) -> tuple[dict[str, torch.Tensor], ModelCard]:
+    name = f"'{path.name}'"
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if len(head) < 8:
+        raise CheckpointError(f"{name} is too short to be a checkpoint ({size} bytes).")
+    (header_len,) = struct.unpack("<Q", head)
+    if 8 + header_len > size:
+        raise CheckpointError(f"{name} is truncated: its header says more than the file holds.")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+            if CARD_KEY not in meta:
+                raise CheckpointError(
+                    f"{name} is a safetensors file without an FGSM Studio model card, "
+                    "so its architecture is unknown."
+                )
+            try:
+                card = ModelCard.from_dict(json.loads(meta[CARD_KEY]))
+            except json.JSONDecodeError:
+                raise CheckpointError(f"{name} has a model card that is not valid JSON.") from None
+            tensors = {k: f.get_tensor(k) for k in f.keys()} if weights else {}
+    except SafetensorError as exc:
+        raise CheckpointError(f"{name} is damaged or not a safetensors checkpoint ({exc}).") from None
+    return tensors, card
+
+
+def _read_pickle(path: Path, card: ModelCard | None) -> tuple[dict[str, torch.Tensor], ModelCard]:
+    if card is None:
+        raise CheckpointError(
+            f"'{path.name}' is a PyTorch pickle file. Pickle files can run code when opened, "
+            "so FGSM Studio reads them only as plain weights, and only when you say which "
+            "architecture and classes they belong to."
+        )
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"'{path.name}' could not be read as plain weights; it may contain code or be "
+            f"damaged ({type(exc).__name__}: {str(exc)[:200]})."
+        ) from None
+    for key in ("state_dict", "model_state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"'{path.name}' does not hold a dictionary of weight tensors.")
+    return obj, card
+
+
+def load(
+    path: str | os.PathLike, *, device: str | torch.device = "cpu", card: ModelCard | None = None
+) -> tuple[Classifier, ModelCard]:
+    """Load ``(model, card)``; the model is float32, in eval mode, on ``device``.
+
+    ``card`` is needed only for a pickle ``.pth`` file (which has none): it names
+    the architecture; the weights may then be the whole ``Classifier``'s or just
+    the torchvision network's (``net.`` is added to their keys).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"'{path.name}' does not exist or is not a file.")
+    if path.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"'{path.name}' is larger than 2 GB; that is not a model FGSM Studio can use.")
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if magic[:1] == b"\x80" or magic == b"PK":
+        tensors, card = _read_pickle(path, card)
+    else:
+        tensors, card = _read_safetensors(path, weights=True)
+    model = build_from_card(card)
+    expected = model.state_dict()
+    if not any(k.startswith("net.") for k in tensors):
+        tensors = {f"net.{k}": v for k, v in tensors.items()}
+        tensors.setdefault("normalize.mean", expected["normalize.mean"])
+        tensors.setdefault("normalize.std", expected["normalize.std"])
+    problems = [f"missing {k}" for k in expected if k not in tensors]
+    problems += [f"unexpected {k}" for k in tensors if k not in expected]
+    problems += [
+        f"{k}: file has {tuple(v.shape)}, model needs {tuple(expected[k].shape)}"
+        for k, v in tensors.items()
+        if k in expected and v.shape != expected[k].shape
+    ]
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        raise CheckpointError(
+            f"The weights in '{path.name}' do not fit a {card.arch} with {card.num_classes} classes "
+            f"and {card.in_channels} input channel(s): {shown}."
+        )
+    state = {k: v.to(expected[k].dtype) for k, v in tensors.items()}
+    if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
+        raise CheckpointError(f"The weights in '{path.name}' contain NaN or infinite values.")
+    model.load_state_dict(state, strict=True)
+    return model.to(device).eval(), card

@@ -1,0 +1,206 @@
+"""Image files in, validated float tensors out.
+
+``load_image`` turns a path or raw bytes into a (C, H, W) float32 tensor in
+[0, 1] with C = 1 (grey) or 3 (RGB): PNG, JPEG, BMP, GIF (first frame), WebP
+and TIFF; 8- and 16-bit; grey, RGB, RGBA, palette and CMYK. Transparent pixels
+are composited on **white** by default (``background="black"`` for the other
+choice), because a transparent sticker or a drawn digit is meant to be seen on
+paper. EXIF orientation is applied. Anything that cannot be read raises
+``ImageError`` with a sentence a non-programmer understands, and a
+decompression bomb (more than ``MAX_PIXELS`` pixels) is refused from its header
+alone, before a single pixel is decoded.
+
+``to_model_input`` then makes the image what a model expects: the right number
+of channels (grey -> RGB by copying; RGB -> grey by ITU-R 601 luma) and the
+right size. The size policy is **centre-crop** by default (the ImageNet
+convention: keep the middle square, lose the edges of long images) or
+``fit="pad"`` (keep everything, fill the margins with the mean colour of the
+image's border so the padding looks like background).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 40_000_000  # 40 megapixels: more than any camera photo a demo needs
+MAX_FILE_BYTES = 200 * 1024 * 1024
+SUPPORTED = "PNG, JPEG, BMP, GIF, WebP or TIFF"
+
+Source = str | os.PathLike | bytes | bytearray | memoryview
+
+
+class ImageError(ValueError):
+    """An image could not be used; the message is meant for the user."""
+
+
+def _read_bytes(source: Source) -> tuple[bytes, str]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), "The image"
+    path = Path(source)
+    name = f"'{path.name}'"
+    if not path.exists():
+        raise ImageError(f"{name} does not exist (looked for {path}).")
+    if path.is_dir():
+        raise ImageError(f"{name} is a folder, not an image file.")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ImageError(
+            f"{name} is {size / 2**20:.0f} MB; FGSM Studio opens images up to "
+            f"{MAX_FILE_BYTES / 2**20:.0f} MB."
+        )
+    try:
+        return path.read_bytes(), name
+    except OSError as exc:
+        raise ImageError(f"{name} could not be read: {exc.strerror or exc}.") from exc
+
+
+def _open(data: bytes, name: str) -> Image.Image:
+    if not data:
+        raise ImageError(f"{name} is empty (0 bytes).")
+    try:
+        with warnings.catch_warnings():
+            # We apply our own, lower pixel limit below, from the header alone.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(f"{name} is not an image FGSM Studio can read (use {SUPPORTED}).") from None
+    except Image.DecompressionBombError:
+        raise _bomb(name, None) from None
+    except Exception as exc:  # PIL raises many types for malformed headers
+        raise ImageError(f"{name} is damaged and cannot be opened ({type(exc).__name__}).") from None
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise _bomb(name, (w, h))
+    if w < 1 or h < 1:
+        raise ImageError(f"{name} has no pixels ({w}x{h}).")
+    return img
+
+
+def _bomb(name: str, size: tuple[int, int] | None) -> ImageError:
+    dims = f" ({size[0]}x{size[1]} pixels)" if size else ""
+    return ImageError(
+        f"{name} is too large{dims}: FGSM Studio opens images up to "
+        f"{MAX_PIXELS // 1_000_000} megapixels. Scale it down first."
+    )
+
+
+def _to_array(img: Image.Image, background: float) -> np.ndarray:
+    """Decoded PIL image -> float32 array (H, W, C) in [0, 1], C in {1, 3}."""
+    mode = img.mode
+    if mode in ("1", "L"):
+        return np.asarray(img.convert("L"), dtype=np.float32)[..., None] / 255.0
+    if mode.startswith("I;16") or mode == "I":
+        arr = np.asarray(img, dtype=np.float64)
+        return np.clip(arr / 65535.0, 0, 1).astype(np.float32)[..., None]
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        top = np.nanmax(arr) if arr.size else 1.0
+        scale = 1.0 if top <= 1.0 else 255.0 if top <= 255.0 else 65535.0
+        return np.clip(np.nan_to_num(arr / scale), 0, 1).astype(np.float32)[..., None]
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode in ("LA", "La", "PA"):
+        img = img.convert("LA")
+    elif mode in ("RGBa",):
+        img = img.convert("RGBA")
+    elif mode not in ("RGB", "RGBA", "LA"):
+        try:
+            img = img.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX, ...
+        except Exception:
+            raise ImageError(f"This image's colour mode ({mode}) is not supported.") from None
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    if img.mode in ("RGBA", "LA"):
+        alpha = arr[..., -1:]
+        arr = arr[..., :-1] * alpha + background * (1.0 - alpha)
+    return arr if arr.ndim == 3 else arr[..., None]
+
+
+def load_image(source: Source, *, background: Literal["white", "black"] = "white") -> torch.Tensor:
+    """Read an image file (path or bytes) into a (C, H, W) float32 tensor in [0, 1].
+
+    Raises ``ImageError`` for anything unusable: missing, empty, truncated,
+    not an image, an unsupported mode, or more than ``MAX_PIXELS`` pixels.
+    """
+    data, name = _read_bytes(source)
+    img = _open(data, name)
+    try:
+        img.seek(0)  # first frame of an animated GIF / WebP / multi-page TIFF
+        img.load()
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise _bomb(name, img.size) from None
+    except Exception as exc:  # OSError, SyntaxError, EOFError, zlib.error, ...
+        raise ImageError(
+            f"{name} is damaged or incomplete and cannot be decoded ({exc})."[:300]
+        ) from None
+    try:
+        img = ImageOps.exif_transpose(img) or img
+    except Exception:
+        pass  # a broken EXIF block must not lose a readable image
+    try:
+        arr = _to_array(img, 1.0 if background == "white" else 0.0)
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"{name} could not be converted ({type(exc).__name__}: {exc}).") from None
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+
+def to_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
+    """Grey -> RGB by copying the channel; RGB -> grey by ITU-R 601 luma."""
+    c = image.shape[0]
+    if c == channels:
+        return image
+    if c == 1 and channels == 3:
+        return image.expand(3, -1, -1).clone()
+    if c == 3 and channels == 1:
+        w = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype).view(3, 1, 1)
+        return (image * w).sum(0, keepdim=True)
+    raise ImageError(f"Cannot turn a {c}-channel image into {channels} channels.")
+
+
+def to_model_input(
+    image: torch.Tensor,
+    channels: int,
+    size: int | tuple[int, int],
+    *,
+    fit: Literal["crop", "pad"] = "crop",
+) -> torch.Tensor:
+    """Convert a (C, H, W) image in [0, 1] to ``channels`` x ``size`` (see module doc)."""
+    th, tw = (size, size) if isinstance(size, int) else size
+    image = to_channels(image.float(), channels)
+    _, h, w = image.shape
+    if h * tw != w * th:
+        if fit == "crop":
+            if w * th > h * tw:  # too wide
+                nw = max(1, round(h * tw / th))
+                x0 = (w - nw) // 2
+                image = image[:, :, x0 : x0 + nw]
+            else:
+                nh = max(1, round(w * th / tw))
+                y0 = (h - nh) // 2
+                image = image[:, y0 : y0 + nh, :]
+        else:
+            border = torch.cat(
+                [image[:, 0, :], image[:, -1, :], image[:, :, 0], image[:, :, -1]], dim=1
+            ).mean(dim=1)
+            nh, nw = max(h, round(w * th / tw)), max(w, round(h * tw / th))
+            canvas = border.view(-1, 1, 1).expand(-1, nh, nw).clone()
+            y0, x0 = (nh - h) // 2, (nw - w) // 2
+            canvas[:, y0 : y0 + h, x0 : x0 + w] = image
+            image = canvas
+    if image.shape[1:] != (th, tw):
+        image = F.interpolate(
+            image[None], size=(th, tw), mode="bilinear", antialias=True, align_corners=False
+        )[0]
+    return image.clamp(0, 1).contiguous()

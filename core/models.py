@@ -1,0 +1,149 @@
+"""Classifier architectures, all taking images in [0, 1].
+
+``build(arch, ...)`` returns a ``Classifier``: a ``Normalize`` layer (the
+dataset's mean/std, stored as buffers so they travel in the checkpoint)
+followed by the network. Because normalization is the model's own first layer,
+epsilon is always in pixel units and nothing outside the model normalizes.
+
+Small inputs: torchvision's MobileNetV2, ResNet50 and DenseNet121 shrink a
+224 px image 32 times; a 28 or 32 px image would be 1 px wide after the stem.
+For ``image_size <= 64`` we therefore use the usual CIFAR adaptation:
+
+* ResNet50 / DenseNet121: the 7x7 stride-2 stem conv becomes a 3x3 stride-1
+  conv and the stem max-pool is removed (32 px -> 4 px at the last stage);
+* MobileNetV2: the stem conv and the first stride-2 inverted-residual block use
+  stride 1 (total downsampling 8x, 32 px -> 4 px, 28 px -> 4 px).
+
+Larger images keep the standard stems, so torchvision's ImageNet weights load
+unchanged into ``Classifier.net``. ``in_channels`` replaces the stem conv's
+input channels (1 for MNIST-like grey images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+ARCHS = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")
+SMALL_INPUT = 64
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std per channel, with mean/std as buffers."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class Classifier(nn.Module):
+    """Normalization followed by a network; input (N, C, H, W) in [0, 1], output logits."""
+
+    def __init__(self, normalize: Normalize, net: nn.Module, arch: str) -> None:
+        super().__init__()
+        self.normalize = normalize
+        self.net = net
+        self.arch = arch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.normalize(x))
+
+
+class SmallCNN(nn.Module):
+    """Two conv blocks and two dense layers: ~0.2M parameters, a minute on 5k MNIST on a CPU."""
+
+    def __init__(self, in_channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(4),
+        )  # fmt: skip
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(64 * 16, 128), nn.ReLU(inplace=True), nn.Linear(128, num_classes)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def _mobilenet_v2(in_channels: int, num_classes: int, small: bool) -> nn.Module:
+    from torchvision.models import mobilenet_v2
+
+    net = mobilenet_v2(weights=None, num_classes=num_classes)
+    stem = net.features[0][0]
+    net.features[0][0] = nn.Conv2d(
+        in_channels, stem.out_channels, 3, stride=1 if small else 2, padding=1, bias=False
+    )
+    if small:
+        net.features[2].conv[1][0].stride = (1, 1)  # first stride-2 depthwise conv
+    return net
+
+
+def _resnet50(in_channels: int, num_classes: int, small: bool) -> nn.Module:
+    from torchvision.models import resnet50
+
+    net = resnet50(weights=None, num_classes=num_classes)
+    if small:
+        net.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
+        net.maxpool = nn.Identity()
+    elif in_channels != 3:
+        net.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+    return net
+
+
+def _densenet121(in_channels: int, num_classes: int, small: bool) -> nn.Module:
+    from torchvision.models import densenet121
+
+    net = densenet121(weights=None, num_classes=num_classes)
+    if small:
+        net.features.conv0 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
+        net.features.pool0 = nn.Identity()
+    elif in_channels != 3:
+        net.features.conv0 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+    return net
+
+
+def build(
+    arch: str,
+    *,
+    num_classes: int,
+    in_channels: int,
+    image_size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+) -> Classifier:
+    """Build an untrained ``Classifier`` (see the module doc for the small-input stems)."""
+    if len(mean) != in_channels or len(std) != in_channels:
+        raise ValueError(f"mean/std need {in_channels} values, got {len(mean)}/{len(std)}")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+    small = image_size <= SMALL_INPUT
+    if arch == "small_cnn":
+        net: nn.Module = SmallCNN(in_channels, num_classes)
+    elif arch == "mobilenet_v2":
+        net = _mobilenet_v2(in_channels, num_classes, small)
+    elif arch == "resnet50":
+        net = _resnet50(in_channels, num_classes, small)
+    elif arch == "densenet121":
+        net = _densenet121(in_channels, num_classes, small)
+    else:
+        raise ValueError(f"Unknown architecture '{arch}'. Choose one of: {', '.join(ARCHS)}.")
+    return Classifier(Normalize(mean, std), net, arch)
+
+
+def regularized_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The tensors W of WR_FGSM's ||W||^2: every conv and linear weight.
+
+    Biases, BatchNorm scales/shifts and the normalization buffers are left out,
+    as in standard weight decay practice.
+    """
+    return [m.weight for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]

@@ -1,0 +1,144 @@
+"""A live attack on one image, for the epsilon slider.
+
+``AttackSession(model, image)`` computes the input gradient once (one forward
+and one backward pass, which also give the clean prediction). After that an
+FGSM frame at any epsilon is ``clamp(x +/- eps * sign(grad))`` plus **one**
+forward pass, so the slider can move at display rate. ``sweep(epsilons)``
+runs many epsilons through one batched forward and finds the smallest epsilon
+that flips the prediction. BIM and PGD frames recompute the attack (their
+steps depend on epsilon), so the GUI runs those in a worker.
+
+With no ``label``, the model's own clean prediction is the label (what a user
+dragging in a photo expects: "make the model change its mind"). With a
+``target``, the attack is targeted: it walks down the target's loss.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.attacks import evaluating, run_attack
+
+
+@dataclass(frozen=True)
+class AttackFrame:
+    """One attacked image and what the model says about it (CPU tensors)."""
+
+    epsilon: float
+    attack: str
+    original: torch.Tensor  # (C, H, W) in [0, 1]
+    adversarial: torch.Tensor  # (C, H, W) in [0, 1]
+    probs_clean: torch.Tensor  # (K,)
+    probs_adv: torch.Tensor  # (K,)
+    pred_clean: int
+    pred_adv: int
+    label: int
+    target: int | None
+
+    @property
+    def perturbation(self) -> torch.Tensor:
+        """adversarial - original, in [-eps, eps] (computed when asked for)."""
+        return self.adversarial - self.original
+
+    @property
+    def flipped(self) -> bool:
+        """Did the attack succeed (prediction changed, or reached the target)?"""
+        if self.target is not None:
+            return self.pred_adv == self.target
+        return self.pred_adv != self.pred_clean
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    epsilons: torch.Tensor  # (E,)
+    probs: torch.Tensor  # (E, K)
+    preds: torch.Tensor  # (E,)
+    flip_epsilon: float | None  # smallest epsilon whose prediction flipped, if any
+
+
+class AttackSession:
+    def __init__(
+        self,
+        model: nn.Module,
+        image: torch.Tensor,
+        *,
+        label: int | None = None,
+        target: int | None = None,
+    ) -> None:
+        if image.ndim != 3:
+            raise ValueError(f"image must be (C, H, W), got shape {tuple(image.shape)}")
+        self.model = model
+        self.device = next(model.parameters()).device
+        self.x = image.detach().to(self.device, torch.float32)[None]
+        self.target = target
+        x = self.x.clone().requires_grad_(True)
+        with evaluating(model), torch.enable_grad():
+            logits = model(x)
+            self.probs_clean = F.softmax(logits.detach(), dim=1)[0].cpu()
+            self.pred_clean = int(logits.argmax(1))
+            self.label = self.pred_clean if label is None else int(label)
+            aim = self.label if target is None else int(target)
+            loss = F.cross_entropy(logits, torch.tensor([aim], device=self.device), reduction="sum")
+            (grad,) = torch.autograd.grad(loss, x)
+        # Untargeted: climb the label's loss. Targeted: descend the target's.
+        self.direction = (grad.sign() if target is None else -grad.sign()).detach()
+        self._original_cpu = self.x[0].cpu()
+        self._modules = list(model.modules())
+
+    def _eval(self) -> AbstractContextManager:
+        # Checking the cached module list is much cheaper than model.modules()
+        # on every frame; the usual case (already in eval mode) costs ~1 us.
+        if any(m.training for m in self._modules):
+            return evaluating(self.model)
+        return nullcontext()
+
+    @property
+    def num_classes(self) -> int:
+        return self.probs_clean.numel()
+
+    def _aim(self) -> torch.Tensor:
+        aim = self.label if self.target is None else self.target
+        return torch.tensor([aim], device=self.device)
+
+    @torch.no_grad()
+    def frame(self, epsilon: float, *, attack: str = "fgsm", steps: int = 10) -> AttackFrame:
+        """The attacked image at ``epsilon``; FGSM costs one forward pass."""
+        if attack == "fgsm":
+            adv = (self.x + float(epsilon) * self.direction).clamp(0, 1)
+        else:
+            adv = run_attack(
+                attack, self.model, self.x, self._aim(), float(epsilon),
+                steps=steps, targeted=self.target is not None,
+            )  # fmt: skip
+        with self._eval():
+            probs = F.softmax(self.model(adv), dim=1)[0].cpu()
+        return AttackFrame(
+            epsilon=float(epsilon),
+            attack=attack,
+            original=self._original_cpu,
+            adversarial=adv[0].cpu(),
+            probs_clean=self.probs_clean,
+            probs_adv=probs,
+            pred_clean=self.pred_clean,
+            pred_adv=int(probs.argmax()),
+            label=self.label,
+            target=self.target,
+        )
+
+    @torch.no_grad()
+    def sweep(self, epsilons: torch.Tensor | list[float]) -> SweepResult:
+        """FGSM at many epsilons in one batched forward pass."""
+        eps = torch.as_tensor(epsilons, dtype=torch.float32)
+        advs = (self.x + eps.to(self.device).view(-1, 1, 1, 1) * self.direction).clamp(0, 1)
+        with self._eval():
+            probs = F.softmax(self.model(advs), dim=1).cpu()
+        preds = probs.argmax(1)
+        hit = preds == self.target if self.target is not None else preds != self.pred_clean
+        flips = eps[hit]
+        flip = float(flips.min()) if flips.numel() else None
+        return SweepResult(epsilons=eps, probs=probs, preds=preds, flip_epsilon=flip)

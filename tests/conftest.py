@@ -1,0 +1,42 @@
+"""Shared test set-up: headless Qt, a private data folder, tiny real fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory, monkeypatch):
+    """The app's user-data folder (models, logs, settings) goes to a temp dir."""
+    monkeypatch.setenv("FGSM_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(scope="session")
+def mnist_1k():
+    """1000 real MNIST digits (100 per class), committed under tests/data."""
+    from core.data import load_mnist_csv
+
+    return load_mnist_csv(DATA / "mnist_1k.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def trained_cnn(mnist_1k):
+    """small_cnn trained for 3 epochs on 800 of the digits; (model, held-out 200)."""
+    from core.data import folds
+    from core.models import build
+    from core.training import TrainConfig, run
+
+    torch.manual_seed(0)
+    f = folds(mnist_1k, k=5, seed=0)[0]
+    train = mnist_1k.subset(list(f.train) + list(f.val))
+    model = build("small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31])
+    run(model, train, mnist_1k.subset(f.val), TrainConfig(epochs=4, seed=0))
+    return model.eval(), mnist_1k.subset(f.test)
