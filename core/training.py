@@ -205,8 +205,8 @@ def train(
             n = len(y)
             sums["loss"] += float(total) * n
             sums["ori"] += float(loss_ori.detach()) * n
-            sums["adv"] += float(loss_adv) * n
-            sums["reg"] += float(loss_reg) * n
+            sums["adv"] += float(loss_adv.detach()) * n
+            sums["reg"] += float(loss_reg.detach()) * n
             sums["correct"] += int((logits.detach().argmax(1) == y).sum())
             sums["n"] += n
             train_time += time.perf_counter() - t0

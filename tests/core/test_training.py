@@ -1,0 +1,112 @@
+"""core.training: a tiny real run, WR_FGSM's effect, stop, NaN, checkpoints."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from core.checkpoint import ModelCard, load
+from core.data import folds
+from core.evaluation import evaluate
+from core.models import build
+from core.training import BatchProgress, EpochMetrics, TrainConfig, TrainingError, run, train
+
+
+def _model(seed=0):
+    torch.manual_seed(seed)
+    return build("small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31])
+
+
+@pytest.fixture(scope="module")
+def split(mnist_1k):
+    f = folds(mnist_1k, k=5, seed=1)[0]
+    return mnist_1k.subset(f.train), mnist_1k.subset(f.val), mnist_1k.subset(f.test)
+
+
+def test_wr_fgsm_beats_standard_under_fgsm(split):
+    train_set, val, test = split
+    results = {}
+    for defense in ("none", "wr_fgsm"):
+        model = _model()
+        run(model, train_set, val, TrainConfig(defense=defense, epochs=6, epsilon=0.2, seed=0, patience=6))
+        results[defense] = evaluate(model, test, attacks=("fgsm",), epsilons=(0.2,))
+    std, wr = results["none"], results["wr_fgsm"]
+    assert std.clean > 0.8 and wr.clean > 0.75
+    assert wr.acc("fgsm", 0.2) > std.acc("fgsm", 0.2) + 0.1
+
+
+def test_events_and_metrics(split):
+    train_set, val, _ = split
+    events = []
+    result = run(_model(), train_set, val, TrainConfig(defense="wr_fgsm", epochs=2, progress_every=5), on_event=events.append)
+    epochs = [e for e in events if isinstance(e, EpochMetrics)]
+    batches = [e for e in events if isinstance(e, BatchProgress)]
+    assert [e.epoch for e in epochs] == [1, 2] and len(batches) == 2 * (19 // 5)
+    e = epochs[-1]
+    assert e.loss_adv > 0 and e.loss_reg > 0 and e.images_per_s > 0
+    assert e.loss == pytest.approx(e.loss_ori + 0.5 * e.loss_adv + 0.5 * e.loss_reg, rel=1e-4)
+    assert 0 <= e.val_fgsm_acc <= e.val_acc + 0.2
+    assert result.best_epoch in (1, 2) and len(result.history) == 2
+
+
+def test_literal_penalty_is_much_larger_than_scaled(split):
+    train_set, val, _ = split
+    losses = {}
+    for reg in ("scaled", "literal"):
+        r = run(_model(), train_set, val, TrainConfig(defense="wr_fgsm", a1=0.5, reg=reg, epochs=1))
+        losses[reg] = r.history[0].loss_reg
+    assert losses["literal"] > 100 * losses["scaled"]
+
+
+def test_stop_is_honoured_within_one_batch(split):
+    train_set, val, _ = split
+    stop = threading.Event()
+    seen = []
+    gen = train(_model(), train_set, val, TrainConfig(epochs=5, progress_every=1), stop=stop)
+    for event in gen:
+        seen.append(event)
+        if len(seen) == 3:
+            stop.set()
+    assert len(seen) == 3  # no batch ran after the request
+    assert all(isinstance(e, BatchProgress) for e in seen)
+
+
+class _NaNData(Dataset):
+    def __len__(self):
+        return 64
+
+    def __getitem__(self, i):
+        return torch.full((1, 28, 28), float("nan")), i % 10
+
+
+def test_nan_loss_stops_with_a_clear_error(split):
+    _, val, _ = split
+    with pytest.raises(TrainingError, match="loss became nan"):
+        run(_model(), _NaNData(), val, TrainConfig(epochs=1))
+
+
+def test_best_checkpoint_saved_with_card(split, tmp_path):
+    train_set, val, test = split
+    card = ModelCard(arch="small_cnn", num_classes=10, class_names=[str(i) for i in range(10)],
+                     in_channels=1, image_size=28, mean=[0.13], std=[0.31], dataset="mnist-1k")  # fmt: skip
+    path = tmp_path / "best.safetensors"
+    model = _model()
+    result = run(model, train_set, val, TrainConfig(defense="wr_fgsm", epochs=2), save_path=path, card=card)
+    loaded, saved = load(path)
+    assert result.saved_to == path
+    assert saved.training["defense"] == "wr_fgsm" and saved.training["a2"] == 0.5
+    assert saved.training["best_epoch"] == result.best_epoch
+    assert saved.metrics["validation"]["clean"] == pytest.approx(result.history[result.best_epoch - 1].val_acc)
+    x, _ = test.batch(torch.arange(16))
+    with torch.no_grad():
+        assert torch.equal(model(x).argmax(1), loaded(x).argmax(1))
+
+
+def test_config_validation():
+    for bad in (dict(defense="magic"), dict(a1=1.5), dict(epochs=0), dict(epochs=101), dict(reg="x")):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad).validate()
+    assert TrainConfig(a1=0.3).a2 == 0.7
