@@ -204,3 +204,51 @@ def to_model_input(
             image[None], size=(th, tw), mode="bilinear", antialias=True, align_corners=False
         )[0]
     return image.clamp(0, 1).contiguous()
+
+
+def looks_like_paper(image: torch.Tensor) -> bool:
+    """True when the image's border is light: dark ink on light paper."""
+    grey = to_channels(image, 1)[0]
+    border = torch.cat([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    return float(border.mean()) > 0.5
+
+
+def to_mnist_style(image: torch.Tensor, size: int = 28) -> torch.Tensor:
+    """A digit photo or drawing -> an MNIST-style (1, size, size) image.
+
+    As MNIST was made: white ink on black (inverted if the paper is light), the
+    ink's bounding box scaled so its longer side is 20/28 of the image, then
+    centred by its centre of mass.
+    """
+    grey = to_channels(image.float(), 1)[0]
+    if looks_like_paper(image):
+        grey = 1.0 - grey
+    lo = float(torch.quantile(grey.flatten(), 0.5))  # the paper's level
+    ink = (grey - lo).clamp_min(0)
+    if float(ink.max()) <= 1e-3:
+        return torch.zeros(1, size, size)
+    ink = ink / ink.max()
+    ys, xs = torch.nonzero(ink > 0.25, as_tuple=True)
+    crop = ink[int(ys.min()) : int(ys.max()) + 1, int(xs.min()) : int(xs.max()) + 1]
+    h, w = crop.shape
+    box = round(size * 20 / 28)
+    scale = box / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = F.interpolate(crop[None, None], size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)[0, 0]
+    total = float(small.sum()) or 1.0
+    cy = float((small.sum(1) * torch.arange(nh)).sum()) / total
+    cx = float((small.sum(0) * torch.arange(nw)).sum()) / total
+    y0 = min(max(round(size / 2 - cy), 0), size - nh)
+    x0 = min(max(round(size / 2 - cx), 0), size - nw)
+    out = torch.zeros(size, size)
+    out[y0 : y0 + nh, x0 : x0 + nw] = small
+    return out.clamp(0, 1)[None]
+
+
+def save_adversarial(image: torch.Tensor, path: str | os.PathLike) -> tuple[Path, Path]:
+    """Save a (C, H, W) image in [0, 1] as a lossless 8-bit PNG and its exact floats as .npy."""
+    png, npy = Path(path).with_suffix(".png"), Path(path).with_suffix(".npy")
+    arr = (image.detach().clamp(0, 1).cpu().numpy() * 255).round().astype(np.uint8)
+    Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)).save(png)
+    np.save(npy, image.detach().cpu().numpy())
+    return png, npy

@@ -1,19 +1,56 @@
-"""Entry point of the desktop app (``fgsm-studio``)."""
+"""Entry point of the desktop app (``fgsm-studio``).
+
+    fgsm-studio [--model PATH] [--image PATH] [--epsilon E] [--attack fgsm|bim|pgd]
+                [--target CLASS] [--screenshot OUT.png] [--self-test]
+
+The window appears before torch is imported (the heavy views are built from
+the event loop right after ``show``); with ``--screenshot`` the app renders its
+first frame, saves the window to OUT.png and exits 0.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="fgsm-studio", description="See adversarial attacks fool a CNN, live.")
+    ap.add_argument("--model", help="checkpoint to open (default: the bundled MNIST small CNN)")
+    ap.add_argument("--image", help="image to attack (default: a sample of the model's dataset)")
+    ap.add_argument("--epsilon", type=float, default=None, help="attack strength in pixel units, e.g. 0.1")
+    ap.add_argument("--attack", choices=("fgsm", "bim", "pgd"), default=None)
+    ap.add_argument("--target", default=None, help="targeted attack: class index or name")
+    ap.add_argument("--screenshot", type=Path, default=None, help="render the first frame, save the window, exit")
+    ap.add_argument("--self-test", action="store_true", help="check this installation and exit 0 or 1")
+    return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        from gui.selftest import run_self_test
 
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    window = QMainWindow()
-    window.setWindowTitle("FGSM Studio")
-    window.setCentralWidget(QLabel("FGSM Studio"))
-    window.resize(800, 500)
+        return run_self_test()
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from core.paths import user_data_dir
+    from gui import errors
+    from gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("FGSM Studio")
+    app.setOrganizationName("FGSM Studio")
+    errors.install()
+    settings = QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings, args)
+    app.aboutToQuit.connect(window.shutdown)
+    if args.screenshot:
+        window.screenshot_when_ready(args.screenshot)
     window.show()
+    QTimer.singleShot(0, window.finish_setup)
     return app.exec()
 
 

@@ -1,0 +1,181 @@
+"""The main window: Explorer and Train tabs, menus, presenter mode.
+
+This module imports only Qt, so the window can be on screen before torch is
+imported; ``finish_setup`` (run from the event loop right after ``show``)
+builds the views that need torch and loads the first model off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+PRESENTER_STYLE = """
+QWidget { background: #000; color: #fff; }
+QPushButton, QComboBox, QSpinBox, QDoubleSpinBox { background: #222; color: #fff; border: 1px solid #888; }
+QSlider::groove:horizontal { height: 14px; background: #444; }
+QSlider::handle:horizontal { width: 30px; background: #ffd400; margin: -8px 0; }
+"""
+
+
+class MainWindow(QMainWindow):
+    ready = Signal()
+
+    def __init__(self, settings: QSettings, args: argparse.Namespace | None = None) -> None:
+        super().__init__()
+        self.settings, self.args = settings, args
+        self.setWindowTitle("FGSM Studio")
+        self.resize(1360, 860)
+        self.setAcceptDrops(True)
+        self.tabs = QTabWidget()
+        self.setCentralWidget(self.tabs)
+        self.loading = QLabel("Starting FGSM Studio...")
+        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.tabs.addTab(self.loading, "Explorer")
+        self.explorer = None
+        self.trainer = None
+        self.runner = None
+        self._presenter = False
+        self._base_font = QFont(QApplication.font())
+        self._build_menus()
+        self.statusBar().showMessage("Loading torch...")
+
+    def _build_menus(self) -> None:
+        file = self.menuBar().addMenu("&File")
+        self.act_open_image = QAction("Open image...", self, shortcut=QKeySequence.StandardKey.Open)
+        self.act_open_model = QAction("Open checkpoint...", self, shortcut="Ctrl+Shift+O")
+        self.act_save = QAction("Save adversarial image...", self, shortcut=QKeySequence.StandardKey.Save)
+        self.act_card = QAction("Save demo card...", self)
+        self.act_copy = QAction("Copy demo card", self, shortcut="Ctrl+Shift+C")
+        quit_ = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        for a in (self.act_open_image, self.act_open_model, self.act_save, self.act_card, self.act_copy):
+            a.setEnabled(False)
+            file.addAction(a)
+        file.addSeparator()
+        file.addAction(quit_)
+        view = self.menuBar().addMenu("&View")
+        self.act_presenter = QAction("Presenter mode", self, shortcut="F11", checkable=True)
+        self.act_presenter.toggled.connect(self.set_presenter)
+        view.addAction(self.act_presenter)
+        help_ = self.menuBar().addMenu("&Help")
+        help_.addAction(QAction("About FGSM Studio", self, triggered=self._on_about_triggered))
+
+    def finish_setup(self) -> None:
+        """Build the torch-backed views (called once, right after the window is shown)."""
+        from gui.errors import log_path
+        from gui.explorer import ExplorerView
+        from gui.workers import TaskRunner
+
+        self.runner = TaskRunner(self)
+        self.explorer = ExplorerView(self.runner, self.settings)
+        self.tabs.removeTab(0)
+        self.loading.deleteLater()
+        self.tabs.insertTab(0, self.explorer, "Explorer")
+        self.tabs.setCurrentIndex(0)
+        try:
+            from gui.train_view import TrainView
+        except ImportError:  # the Train tab arrives with its own module
+            TrainView = None  # noqa: N806
+        if TrainView is not None:
+            self.trainer = TrainView(self.settings)
+            self.trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
+            self.tabs.addTab(self.trainer, "Train a defense")
+        e = self.explorer
+        self.act_open_image.triggered.connect(e._on_open_button_clicked)
+        self.act_open_model.triggered.connect(e.panel._on_open_button_clicked)
+        self.act_save.triggered.connect(e._on_save_button_clicked)
+        self.act_card.triggered.connect(e._on_card_button_clicked)
+        self.act_copy.triggered.connect(e.copy_demo_card)
+        for a in (self.act_open_image, self.act_open_model, self.act_save, self.act_card, self.act_copy):
+            a.setEnabled(True)
+        args = self.args
+        if args is not None:
+            if args.epsilon is not None:
+                e.epsilon.set_value(args.epsilon)
+            if args.attack:
+                e.attack.set_attack(args.attack)
+            if args.target is not None:
+                e.model_loaded.connect(self._apply_target)
+        e.start(Path(args.model) if args and args.model else None, Path(args.image) if args and args.image else None)
+        self.statusBar().showMessage(f"Log: {log_path()}", 8000)
+        self.ready.emit()
+
+    def _apply_target(self, _path: str) -> None:
+        e, target = self.explorer, str(self.args.target)
+        names = e.card.class_names
+        index = int(target) if target.isdigit() and int(target) < len(names) else (
+            names.index(target) if target in names else None)  # fmt: skip
+        if index is None:
+            e.show_error(f"--target {target!r} is not a class of this model ({', '.join(names[:10])}...).")
+        else:
+            e.attack.set_target(index)
+            e._on_attack_changed()
+        e.model_loaded.disconnect(self._apply_target)
+
+    def _on_trainer_open_in_explorer(self, path: str, start_from: str) -> None:
+        self.tabs.setCurrentWidget(self.explorer)
+        self.explorer.load_model(Path(path))
+
+    def set_presenter(self, on: bool) -> None:
+        self._presenter = on
+        app = QApplication.instance()
+        font = QFont(self._base_font)
+        if on:
+            font.setPointSizeF(self._base_font.pointSizeF() * 1.5)
+            self.showFullScreen()
+        else:
+            self.showNormal()
+        app.setFont(font)
+        app.setStyleSheet(PRESENTER_STYLE if on else "")
+        self.menuBar().setVisible(True)
+        if self.explorer is not None:
+            self.explorer.set_presenter(on)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if self.explorer is not None:
+            self.explorer.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        if self.explorer is not None:
+            self.tabs.setCurrentWidget(self.explorer)
+            self.explorer.dropEvent(event)
+
+    def _on_about_triggered(self) -> None:
+        QMessageBox.about(self, "FGSM Studio", "FGSM Studio: see how adversarial perturbations fool a CNN, "
+                          "and train a WR_FGSM defense (Doan & Pham, 2025).")  # fmt: skip
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.trainer is not None and not self.trainer.confirm_close(self):
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop background threads cleanly (close, quit or --screenshot exit alike)."""
+        if self.trainer is not None:
+            self.trainer.shutdown()
+        if self.runner is not None:
+            self.runner.shutdown()
+        self.settings.sync()
+
+    def screenshot_when_ready(self, path: Path, timeout_s: float = 90.0) -> None:
+        """For --screenshot: save the window once the first requested frame is drawn, then quit."""
+
+        def grab() -> None:
+            ok = self.grab().save(str(path), "PNG")
+            QApplication.instance().exit(0 if ok else 1)
+
+        def on_frame() -> None:
+            e = self.explorer
+            wanted = self.args.attack or "fgsm"
+            if e.frame is not None and e.frame.attack == wanted and (self.args.target is None or e.frame.target is not None):
+                e.frame_rendered.disconnect(on_frame)
+                QTimer.singleShot(600, grab)  # let the sweep curve and compare bars arrive
+
+        self.ready.connect(lambda: self.explorer.frame_rendered.connect(on_frame))
+        QTimer.singleShot(int(timeout_s * 1000), lambda: QApplication.instance().exit(1))

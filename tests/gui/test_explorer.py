@@ -1,0 +1,170 @@
+"""The Attack Explorer driven as a user would: drops, slider, targets, bad files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication
+
+from core.attacks import fgsm
+from core.paths import resource_path
+from core.session import AttackSession
+
+SAMPLES = resource_path("samples", "mnist")
+
+
+def _drop(widget, path):
+    """A real drag-enter then drop of a local file, as a file manager sends them."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:  # Qt >= 6.12 takes a QPointF; earlier releases a QPoint
+        enter = QDragEnterEvent(QPointF(50, 50), *args)
+    except TypeError:
+        enter = QDragEnterEvent(QPoint(50, 50), *args)
+    assert QApplication.sendEvent(widget, enter) and enter.isAccepted()
+    QApplication.sendEvent(widget, QDropEvent(QPointF(50, 50), *args))
+
+
+def test_first_screen_already_shows_an_attack(explorer):
+    f = explorer.frame
+    assert explorer.card.dataset == "mnist-5k" and explorer.card.defense == "none"
+    assert f.flipped and f.epsilon > 0
+    assert f.probs_clean[f.pred_clean] > 0.95
+    assert "fooled" in explorer.headline.text()
+    assert explorer.compare[1].defense == "wr_fgsm"  # the defended twin, one glance away
+    assert explorer.gallery.count() == 20
+
+
+def test_drop_a_file(explorer, qtbot):
+    path = SAMPLES / "mnist_03_0.png"
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        _drop(explorer, path)
+    assert explorer.image_name == path.name
+    with Image.open(path) as im:
+        expected = torch.from_numpy(np.array(im, dtype=np.float32) / 255)
+    assert torch.allclose(explorer.frame.original[0], expected)
+
+
+def test_slider_frames_equal_core_session(explorer, qtbot):
+    session = AttackSession(explorer.model, explorer.model_input())
+    for value in (0, 37, 120, 300):
+        with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+            explorer.epsilon.slider.setValue(value)
+        eps = value / 1000
+        expected = session.frame(eps)
+        f = explorer.frame
+        assert f.epsilon == pytest.approx(eps)
+        assert torch.equal(f.adversarial, expected.adversarial)
+        assert torch.allclose(f.probs_adv, expected.probs_adv)
+        heights = explorer.bars_adv.heights
+        assert np.allclose(heights, expected.probs_adv.numpy())
+        shown = explorer.triptych.items[2].image
+        assert np.array_equal(shown, (expected.adversarial[0].numpy() * 255).round().astype(np.uint8))
+        assert explorer.epsilon.spin.value() == pytest.approx(eps)
+        assert f"{eps:.3f}" in explorer.epsilon.units.text()
+
+
+def test_keyboard_arrows_move_epsilon(explorer, qtbot):
+    start = explorer.epsilon.value()
+    explorer.epsilon.slider.setFocus()
+    qtbot.keyClick(explorer.epsilon.slider, Qt.Key.Key_Right)
+    assert explorer.epsilon.value() == pytest.approx(start + 0.001)
+
+
+def test_targeted_mode(explorer, qtbot):
+    x = explorer.model_input()
+    target = (explorer.frame.pred_clean + 2) % 10
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.attack.set_target(target)
+        explorer._on_attack_changed()
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.epsilon.set_value(0.2)
+    f = explorer.frame
+    assert f.target == target
+    expected = fgsm(explorer.model, x[None], torch.tensor([target]), 0.2, targeted=True)[0]
+    assert torch.equal(f.adversarial, expected)
+    assert f.probs_adv[target] > f.probs_clean[target]
+
+
+def test_pgd_runs_in_the_worker(explorer, qtbot):
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=30000):
+        explorer.attack.set_attack("pgd")
+    assert explorer.frame.attack == "pgd"
+    assert explorer.frame.perturbation.abs().max() <= explorer.epsilon.value() + 1e-6
+
+
+def test_bad_file_shows_message_and_keeps_state(explorer, qtbot, tmp_path):
+    before = explorer.frame
+    bad = tmp_path / "holiday.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    with qtbot.waitSignal(explorer.error_shown, timeout=5000) as blocker:
+        _drop(explorer, bad)
+    assert "holiday.png" in blocker.args[0]
+    assert explorer.banner.isVisible() and "not an image" in explorer.banner.text()
+    assert explorer.frame is before and explorer.image_name != bad.name
+
+
+def test_bad_checkpoint_shows_message_and_keeps_model(explorer, qtbot, tmp_path):
+    model = explorer.model
+    bad = tmp_path / "weights.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}garbage")
+    with qtbot.waitSignal(explorer.error_shown, timeout=10000) as blocker:
+        explorer.load_model(bad)
+    assert "Could not open the model" in blocker.args[0]
+    assert explorer.model is model
+
+
+def test_paste_image_and_path(explorer, qtbot):
+    QApplication.clipboard().setImage(QImage(str(SAMPLES / "mnist_02_1.png")))
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.paste()
+    assert explorer.image_name == "pasted image"
+    QApplication.clipboard().setText(str(SAMPLES / "mnist_04_4.png"))
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.paste()
+    assert explorer.image_name == "mnist_04_4.png"
+    QApplication.clipboard().setText("hello")
+    with qtbot.waitSignal(explorer.error_shown, timeout=5000):
+        explorer.paste()
+
+
+def test_digit_photo_becomes_mnist_style(explorer, qtbot, tmp_path):
+    photo = np.full((120, 90, 3), 235, np.uint8)  # light paper
+    photo[30:95, 40:52] = 20  # a dark stroke: a "1"
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(photo).save(path)
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.set_image(path)
+    x = explorer.frame.original
+    assert x.shape == (1, 28, 28)
+    assert x[0, 0, 0] < 0.05 and x.max() > 0.9  # black background, white ink
+    explorer.mnist_style.setChecked(False)
+    assert explorer.frame.original[0, 0, 0] > 0.8 or explorer.model_input()[0, 0, 0] > 0.8
+
+
+def test_save_adversarial_and_demo_card(explorer, tmp_path):
+    png, npy = explorer.save_adversarial(tmp_path / "adv.png")
+    assert np.array_equal(np.load(npy), explorer.frame.adversarial.numpy())
+    with Image.open(png) as im:
+        assert im.size == (28, 28)
+    card = explorer.demo_card()
+    assert card.width() > 300 and card.save(str(tmp_path / "card.png"))
+
+
+def test_screenshot_command_line(tmp_path):
+    out = tmp_path / "shot.png"
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen", "FGSM_STUDIO_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "gui.app", "--image", str(SAMPLES / "mnist_00_7.png"),
+                             "--epsilon", "0.2", "--attack", "fgsm", "--target", "3", "--screenshot", str(out)],
+                            env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Image.open(out) as img:
+        assert img.size[0] > 800 and img.size[1] > 500
