@@ -152,6 +152,9 @@ def save(path: str | os.PathLike, model: torch.nn.Module, card: ModelCard, *, ha
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a model file is ordinary data
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -231,7 +234,15 @@ def load(
     with open(path, "rb") as f:
         magic = f.read(2)
     if magic[:1] == b"\x80" or magic == b"PK":
+        if card is None:
+            from core.imagenet import guess_card
+
+            card = guess_card(path)
         tensors, card = _read_pickle(path, card)
+        if card.arch == "densenet121":
+            from core.imagenet import fix_densenet_keys
+
+            tensors = fix_densenet_keys(tensors)
     else:
         tensors, card = _read_safetensors(path, weights=True)
     model = build_from_card(card)
@@ -240,6 +251,9 @@ def load(
         tensors = {f"net.{k}": v for k, v in tensors.items()}
         tensors.setdefault("normalize.mean", expected["normalize.mean"])
         tensors.setdefault("normalize.std", expected["normalize.std"])
+    for key in expected:  # files from older torch releases have no BatchNorm counters
+        if key.endswith("num_batches_tracked") and key not in tensors:
+            tensors[key] = expected[key]
     problems = [f"missing {k}" for k in expected if k not in tensors]
     problems += [f"unexpected {k}" for k in tensors if k not in expected]
     problems += [

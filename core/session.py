@@ -131,12 +131,15 @@ class AttackSession:
         )
 
     @torch.no_grad()
-    def sweep(self, epsilons: torch.Tensor | list[float]) -> SweepResult:
-        """FGSM at many epsilons in one batched forward pass."""
+    def sweep(self, epsilons: torch.Tensor | list[float], *, chunk: int = 128) -> SweepResult:
+        """FGSM at many epsilons in batched forward passes (``chunk`` images each)."""
         eps = torch.as_tensor(epsilons, dtype=torch.float32)
-        advs = (self.x + eps.to(self.device).view(-1, 1, 1, 1) * self.direction).clamp(0, 1)
+        parts = []
         with self._eval():
-            probs = F.softmax(self.model(advs), dim=1).cpu()
+            for e in eps.split(chunk):
+                advs = (self.x + e.to(self.device).view(-1, 1, 1, 1) * self.direction).clamp(0, 1)
+                parts.append(F.softmax(self.model(advs), dim=1).cpu())
+        probs = torch.cat(parts)
         preds = probs.argmax(1)
         hit = preds == self.target if self.target is not None else preds != self.pred_clean
         flips = eps[hit]

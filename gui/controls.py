@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -120,6 +121,12 @@ class AttackControls(QWidget):
     def set_classes(self, names: list[str]) -> None:
         self.target.blockSignals(True)
         self.target.clear()
+        many = len(names) > 20  # ImageNet: type to search the 1000 classes
+        self.target.setEditable(many)
+        if many:
+            self.target.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+            self.target.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+            self.target.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         for i, n in enumerate(names):
             self.target.addItem(f"{i}: {n}" if n != str(i) else n, i)
         self.target.blockSignals(False)

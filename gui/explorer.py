@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.bundled import bundled_models, default_model, first_screen, samples_for, twin
 from core.checkpoint import ModelCard, load
+from core.imagenet import resolve
 from core.images import (
     ImageError,
     load_image,
@@ -45,6 +46,7 @@ from gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 SWEEP = torch.linspace(0, 0.5, 101)
+SWEEP_FINE = torch.linspace(0, 0.05, 51)  # large photos flip at a few /255
 
 
 class ExplorerView(QWidget):
@@ -118,9 +120,16 @@ class ExplorerView(QWidget):
             return
         self.load_model(Path(path))
 
-    def load_model(self, path: Path) -> None:
-        self.headline.setText(f"Loading {Path(path).name}...")
-        self._ids["model"] = self.runner.submit("model", lambda: (Path(path), *load(path)))
+    def load_model(self, source: Path | str) -> None:
+        """Load a checkpoint file or an ``imagenet:<arch>`` entry, off the GUI thread."""
+        self.headline.setText(f"Loading {Path(str(source)).name}...")
+        self._source = source
+
+        def task() -> tuple:
+            path = resolve(source)
+            return (path, *load(path))
+
+        self._ids["model"] = self.runner.submit("model", task)
 
     def load_compare(self, path: Path | None) -> None:
         if path is None:
@@ -133,7 +142,7 @@ class ExplorerView(QWidget):
     def _model_ready(self, path: Path, model: torch.nn.Module, card: ModelCard) -> None:
         old_dataset = self.card.dataset if self.card else None
         self.model, self.card, self.model_path = model, card, path
-        self.panel.select(path, card)
+        self.panel.select(path, card, getattr(self, "_source", None))
         if not any(e.path == path for e in self.entries):
             self.panel.remember(path)
         self.attack.set_classes(card.class_names)
@@ -186,7 +195,8 @@ class ExplorerView(QWidget):
         label = self.true_label if self.true_label is not None and self.true_label < self.card.num_classes else None
         self.session = AttackSession(self.model, self.model_input(), label=label, target=self.attack.target_class())
         session = self.session
-        self._ids["sweep"] = self.runner.submit("sweep", lambda: (session, session.sweep(SWEEP)))
+        grid = SWEEP_FINE if self.card.image_size > 64 else SWEEP
+        self._ids["sweep"] = self.runner.submit("sweep", lambda: (session, session.sweep(grid, chunk=16)))
         self.schedule_render()
 
     # ------------------------------------------------------------------ frames

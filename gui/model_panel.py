@@ -81,6 +81,10 @@ class ModelPanel(QWidget):
         self.compare.addItem("(nothing)", None)
         for e in entries:
             self._add(e.path, f"{e.title}", e.summary())
+        from core.imagenet import virtual_sources
+
+        for source, title in virtual_sources():
+            self.combo.addItem(title, source)
         self.combo.activated.connect(self._on_combo_activated)
         self.compare.activated.connect(self._on_compare_activated)
         self.open_button.clicked.connect(self._on_open_button_clicked)
@@ -92,15 +96,17 @@ class ModelPanel(QWidget):
             combo.setItemData(combo.count() - 1, tip or str(path), 3)  # Qt.ToolTipRole
         return self.combo.count() - 1
 
-    def index_of(self, path: Path) -> int:
+    def index_of(self, source: Path | str) -> int:
         for i in range(self.combo.count()):
-            if Path(self.combo.itemData(i)) == Path(path):
+            if str(self.combo.itemData(i)) == str(source):
                 return i
         return -1
 
-    def select(self, path: Path, card: ModelCard | None = None) -> None:
-        """Show ``path`` as the current model (adding it to the list if new)."""
-        i = self.index_of(path)
+    def select(self, path: Path, card: ModelCard | None = None, source: Path | str | None = None) -> None:
+        """Show ``path`` (opened as ``source``) as the current model, adding it to the list if new."""
+        i = self.index_of(source) if source is not None else -1
+        if i < 0:
+            i = self.index_of(path)
         if i < 0:
             i = self._add(Path(path), f"{card.title() if card else Path(path).name} (opened)")
         self.combo.setCurrentIndex(i)
@@ -136,7 +142,8 @@ class ModelPanel(QWidget):
         self.recent_button.setEnabled(bool(recent))
 
     def _on_combo_activated(self, index: int) -> None:
-        self.model_chosen.emit(Path(self.combo.itemData(index)))
+        data = str(self.combo.itemData(index))
+        self.model_chosen.emit(data if data.startswith("imagenet:") else Path(data))
 
     def _on_compare_activated(self, index: int) -> None:
         data = self.compare.itemData(index)

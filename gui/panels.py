@@ -136,6 +136,7 @@ class EpsilonCurve(pg.PlotWidget):
         self.setLabel("bottom", "epsilon")
         self.getAxis("bottom").enableAutoSIPrefix(False)
         self.setYRange(0, 1, padding=0.02)
+        self.setXRange(0, 0.5, padding=0.01)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setMenuEnabled(False)

@@ -1,0 +1,60 @@
+"""Every bundled model loads, gets its own samples right and matches its card."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.bundled import bundled_models, default_model, samples_for, twin
+from core.checkpoint import load
+from core.data import folds, load_dataset
+from core.evaluation import evaluate
+from core.images import load_image, to_model_input
+from core.paths import resource_path
+
+ENTRIES = bundled_models()
+IDS = [e.path.stem for e in ENTRIES]
+
+
+def test_bundle_is_complete_and_small():
+    names = {e.path.name for e in ENTRIES}
+    assert {"mnist_small_cnn_standard.safetensors", "mnist_small_cnn_wr_fgsm.safetensors"} <= names
+    assert default_model(ENTRIES).path.name == "mnist_small_cnn_standard.safetensors"
+    total = sum(e.path.stat().st_size for e in ENTRIES)
+    assert total <= 25 * 2**20
+    for e in ENTRIES:
+        assert twin(e, ENTRIES) is not None, f"{e.path.name} has no standard/defended twin"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_predicts_its_own_samples(entry):
+    model, card = load(entry.path)
+    samples = samples_for(card.dataset)
+    assert len(samples) >= 10
+    right = 0
+    for s in samples:
+        x = to_model_input(load_image(s.path), card.in_channels, card.image_size)
+        with torch.no_grad():
+            right += int(model(x[None]).argmax()) == s.label
+    assert right / len(samples) >= 0.85, f"{right}/{len(samples)}"
+
+
+def _held_out(card):
+    t = card.training
+    if card.dataset == "mnist-5k":
+        ds = load_dataset("mnist-5k")
+        return ds.subset(folds(ds, k=t["folds"], seed=t["seed"])[t["fold"]].test)
+    if card.dataset == "fashion-mnist":
+        return load_dataset("fashion-mnist", resource_path("data", "fashion-mnist-test-2k"), "test")
+    pytest.fail(f"no committed held-out data for {card.dataset}")
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_matches_its_card_on_committed_held_out_data(entry):
+    model, card = load(entry.path)
+    data = _held_out(card)
+    assert len(data) == card.metrics["n"]
+    ev = evaluate(model, data, attacks=("fgsm",), epsilons=(0.1,))
+    # float16 storage may move a borderline image or two; no more than 0.5 points.
+    assert ev.clean == pytest.approx(card.metrics["clean"], abs=0.005)
+    assert ev.acc("fgsm", 0.1) == pytest.approx(card.metrics["attacks"]["fgsm"]["0.1"], abs=0.01)
