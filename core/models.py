@@ -26,7 +26,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-ARCHS = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121", "efficientnet_lite0")
+TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")  # any input size
+ARCHS = (*TRAINABLE, "efficientnet_lite0")  # + pretrained ImageNet-only networks
 SMALL_INPUT = 64
 
 
