@@ -149,15 +149,8 @@ def _train(args) -> int:
     records = args.records or Path(tempfile.mkdtemp(prefix="fgsm-studio-"))
     record = execute(spec, records, eval_epsilons=args.eval_epsilons or (args.epsilon,),
                      eval_attacks=args.attacks, root=args.root, device=args.device, save_model=args.out,
-                     eval_limit=args.eval_limit, on_event=progress)  # fmt: skip
+                     eval_limit=args.eval_limit, on_event=progress, name=args.name)  # fmt: skip
     progress.done(record)
-    if args.name:
-        from dataclasses import replace
-
-        from core.checkpoint import load, save
-
-        model, card = load(args.out)
-        save(args.out, model, replace(card, name=args.name), half=True)
     print(f"saved {args.out}")
     return 0
 

@@ -114,21 +114,29 @@ def execute(
     save_model: str | Path | None = None,
     eval_limit: int | None = None,
     on_event: Callable[[object], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    name: str = "",
 ) -> dict:
-    """Train and evaluate one run, or return its saved result if it already ran."""
+    """Train and evaluate one run, or return its saved result if it already ran.
+
+    With ``save_model``, every new best epoch is saved as it happens (so a run
+    stopped halfway keeps its last good checkpoint) and the final file carries the
+    held-out accuracies. A stopped run is not recorded as finished.
+    """
     runs = Path(out_dir) / "runs"
     done = runs / f"{spec.key()}.json"
     if done.is_file() and save_model is None:
         return json.loads(done.read_text())
     train_set, val, test = splits(spec, root)
-    card = card_for(spec, train_set)
+    card = replace(card_for(spec, train_set), name=name)
     torch.manual_seed(spec.seed)
     model = build(
         spec.arch, num_classes=card.num_classes, in_channels=card.in_channels,
         image_size=card.image_size, mean=card.mean, std=card.std,
     )  # fmt: skip
     started = time.perf_counter()
-    gen = train(model, train_set, val, spec.train_config(device, threads))
+    gen = train(model, train_set, val, spec.train_config(device, threads), stop=stop,
+                save_path=save_model, card=card)  # fmt: skip
     history: list[dict] = []
     while True:
         try:
@@ -141,6 +149,8 @@ def execute(
         if on_event:
             on_event(event)
     train_s = time.perf_counter() - started
+    if result.best_epoch == 0:  # stopped before a single epoch finished: nothing to keep
+        return {"key": spec.key(), "spec": asdict(spec), "stopped": True, "history": history}
     ev = evaluate(model, test, attacks=eval_attacks, epsilons=eval_epsilons, limit=eval_limit)
     record = {
         "key": spec.key(),
@@ -154,6 +164,7 @@ def execute(
         "train_seconds": round(train_s, 1),
         "images_per_s": round(float(np.mean([h["images_per_s"] for h in history])), 1) if history else 0.0,
         "history": history,
+        "stopped": result.stopped,
     }
     if save_model is not None:
         from core.checkpoint import save
@@ -167,6 +178,8 @@ def execute(
         card = replace(card, training=info, metrics=metrics)
         save(save_model, model, card, half=True)
         record["saved_to"] = str(save_model)
+    if result.stopped:
+        return record
     runs.mkdir(parents=True, exist_ok=True)
     tmp = done.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=1))

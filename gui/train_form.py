@@ -1,0 +1,160 @@
+"""The Train view's settings form: dataset, model, defense and hyper-parameters.
+
+Only widgets and ``job(...)``, which turns the current settings into a
+``TrainJob``; the view decides when to run it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
+
+from core.data import FASHION_SYSTEM_DIR
+from core.devices import available_devices
+from core.experiments import RunSpec
+from core.models import TRAINABLE
+from core.paths import user_data_dir
+from gui.train_worker import TrainJob
+
+# (label, dataset name, needs a folder, uses the dataset's own train/test split)
+DATASETS = [
+    ("MNIST digits: 5000 bundled (10-fold protocol)", "mnist-5k", False, False),
+    ("Fashion-MNIST (train/test split)", "fashion-mnist", False, True),
+    ("MNIST idx files in a folder...", "mnist", True, True),
+    ("CIFAR-10 python batches folder...", "cifar10", True, True),
+    ("Images, one folder per class (10-fold protocol)...", "folder", True, False),
+]
+
+
+def _spin(lo: float, hi: float, value: float, decimals: int = 0, step: float = 1.0) -> QSpinBox | QDoubleSpinBox:
+    box = QDoubleSpinBox() if decimals else QSpinBox()
+    if decimals:
+        box.setDecimals(decimals)
+    box.setRange(lo, hi)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
+
+
+class TrainForm(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.dataset = QComboBox()
+        self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.dataset.setMinimumContentsLength(22)
+        for label, *_ in DATASETS:
+            self.dataset.addItem(label)
+        if not FASHION_SYSTEM_DIR.is_dir():
+            self.dataset.setItemText(1, "Fashion-MNIST: choose its idx folder...")
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("dataset folder")
+        self.browse = QPushButton("Browse...")
+        self.arch = QComboBox()
+        self.arch.addItems(list(TRAINABLE))
+        self.defense = QComboBox()
+        self.defense.addItem("WR_FGSM (Eq. 8)", "wr_fgsm")
+        self.defense.addItem("none (standard training)", "none")
+        self.a1 = QSlider(Qt.Orientation.Horizontal)
+        self.a1.setRange(0, 100)
+        self.a1.setValue(50)
+        self.a1_label = QLabel()
+        self.reg = QComboBox()
+        self.reg.setToolTip("literal: Eq. 8 as written (drives weights to zero for a2 >= 0.5); scaled: weight-decay size")
+        self.reg.addItem("scaled: a2*5e-4*||W||^2", "scaled")
+        self.reg.addItem("literal: a2*||W||^2", "literal")
+        self.epsilon = _spin(0.0, 0.5, 0.1, 3, 1 / 255)
+        self.epochs = _spin(1, 100, 5)
+        self.lr = _spin(1e-6, 1.0, 1e-3, 6, 1e-4)
+        self.batch = _spin(2, 4096, 32)
+        self.patience = _spin(1, 100, 4)
+        self.seed = _spin(0, 10**6, 0)
+        self.limit = _spin(0, 10**7, 0)
+        self.limit.setSpecialValueText("all")
+        self.device = QComboBox()
+        for key, label in available_devices():
+            self.device.addItem(label, key)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("e.g. my defended digits model")
+
+        form = QFormLayout(self)
+        form.addRow("Dataset", self.dataset)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(self.browse)
+        form.addRow("", row)
+        form.addRow("Architecture", self.arch)
+        form.addRow("Defense", self.defense)
+        a1row = QHBoxLayout()
+        a1row.addWidget(self.a1, 1)
+        a1row.addWidget(self.a1_label)
+        form.addRow("a1 (FGSM loss)", a1row)
+        form.addRow("Penalty", self.reg)
+        form.addRow("Training epsilon", self.epsilon)
+        form.addRow("Epochs (max)", self.epochs)
+        form.addRow("Learning rate (Adam)", self.lr)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Early-stopping patience", self.patience)
+        form.addRow("Seed", self.seed)
+        form.addRow("Training images", self.limit)
+        form.addRow("Device", self.device)
+        form.addRow("Name", self.name)
+        self.a1.valueChanged.connect(self._on_a1_value_changed)
+        self.defense.currentIndexChanged.connect(self._on_defense_changed)
+        self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
+        self.browse.clicked.connect(self._on_browse_clicked)
+        self._on_a1_value_changed(50)
+        self._on_dataset_changed(0)
+
+    def _on_a1_value_changed(self, value: int) -> None:
+        self.a1_label.setText(f"a1 {value / 100:.2f} | a2 {1 - value / 100:.2f}")
+
+    def _on_defense_changed(self) -> None:
+        on = self.defense.currentData() == "wr_fgsm"
+        for w in (self.a1, self.a1_label, self.reg):
+            w.setEnabled(on)
+
+    def _on_dataset_changed(self, index: int) -> None:
+        _, name, needs_folder, _ = DATASETS[index]
+        needs = needs_folder or (name == "fashion-mnist" and not FASHION_SYSTEM_DIR.is_dir())
+        self.folder.setEnabled(needs)
+        self.browse.setEnabled(needs)
+
+    def _on_browse_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the dataset folder", self.folder.text() or str(Path.home()))
+        if folder:
+            self.folder.setText(folder)
+
+    def job(self, *, a1: float | None = None, sweep: str = "") -> TrainJob:
+        """A TrainJob from the current settings (``a1`` overrides the slider, for sweeps)."""
+        _, dataset, _, own_split = DATASETS[self.dataset.currentIndex()]
+        defense = self.defense.currentData()
+        a1 = self.a1.value() / 100 if a1 is None else a1
+        spec = RunSpec(
+            dataset=dataset, arch=self.arch.currentText(), defense=defense, a1=a1,
+            reg=self.reg.currentData(), epsilon=self.epsilon.value(), fold=0, folds=0 if own_split else 10,
+            epochs=self.epochs.value(), lr=self.lr.value(), batch_size=self.batch.value(),
+            patience=self.patience.value(), seed=self.seed.value(), limit=self.limit.value() or None,
+        )  # fmt: skip
+        kind = f"wr_fgsm_a1-{a1:.2f}" if defense == "wr_fgsm" else "standard"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        label = f"WR_FGSM a1={a1:.2f}" if defense == "wr_fgsm" else "standard"
+        name = self.name.text().strip() or f"{dataset} {spec.arch} ({label})"
+        save_to = user_data_dir() / "models" / f"{dataset}_{spec.arch}_{kind}_{stamp}.safetensors"
+        eps = self.epsilon.value() or 0.1
+        return TrainJob(spec=spec, root=self.folder.text().strip() or None, device=self.device.currentData(),
+                        save_to=save_to, name=name, eval_epsilons=(eps,), sweep=sweep)  # fmt: skip
