@@ -11,7 +11,9 @@ first frame, saves the window to OUT.png and exits 0.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from pathlib import Path
 
 
@@ -27,7 +29,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+def _timing(event: str) -> None:
+    """With FGSM_STUDIO_TIMING=1, print wall-clock marks for the cold-start benchmark."""
+    if os.environ.get("FGSM_STUDIO_TIMING"):
+        print(f"TIMING {event} {time.time():.4f}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _timing("main")
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test:
         from gui.selftest import run_self_test
@@ -50,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         window.screenshot_when_ready(args.screenshot)
     window.show()
+    _timing("window_shown")
     QTimer.singleShot(0, window.finish_setup)
+    if os.environ.get("FGSM_STUDIO_TIMING"):
+        window.ready.connect(lambda: window.explorer.frame_rendered.connect(lambda: _timing("frame")))
     return app.exec()
 
 

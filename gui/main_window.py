@@ -101,6 +101,9 @@ class MainWindow(QMainWindow):
             if args.target is not None:
                 e.model_loaded.connect(self._apply_target)
         e.start(Path(args.model) if args and args.model else None, Path(args.image) if args and args.image else None)
+        from core.training import warm_up
+
+        self.runner.submit("warmup", warm_up)  # after the first model load, while the user looks
         self.statusBar().showMessage(f"Log: {log_path()}", 8000)
         self.ready.emit()
 

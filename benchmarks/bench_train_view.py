@@ -1,0 +1,91 @@
+"""Training in the window: event-loop stalls and throughput against the CLI. Prints figures only.
+
+1. A 5 ms QTimer runs on the GUI thread while the Train view trains a WR_FGSM
+   small_cnn on the bundled digits; the longest gap between its ticks beyond
+   5 ms is the longest freeze a user could see (goal <= 50 ms).
+2. The same run's images/s in the window (worker thread, all cores but one)
+   against the same config driven directly by ``core.training`` in this
+   process with all cores (goal: window >= 0.9x CLI).
+
+Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_train_view.py``
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("FGSM_STUDIO_HOME", tempfile.mkdtemp())
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+EPOCHS, LIMIT = 2, 3000
+
+
+def window_run() -> tuple[float, float, list[float]]:
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from core.training import warm_up
+    from gui.train_view import TrainView
+
+    app = QApplication.instance() or QApplication([])
+    warm_up()  # the app does this on its worker right after start-up, while idle
+    view = TrainView(QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat))
+    view.show()
+    f = view.form
+    f.epochs.setValue(EPOCHS)
+    f.limit.setValue(LIMIT)
+    f.device.setCurrentIndex(f.device.findData("cpu"))
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick() -> None:
+        now = clock.elapsed()
+        gaps.append(now - last[0] - 5)
+        last[0] = now
+
+    timer = QTimer(interval=5, timeout=tick)
+    rates: list[float] = []
+    view.worker.epoch.connect(lambda m: rates.append(m.images_per_s))
+    loop = QEventLoop()
+    view.run_ended.connect(lambda *a: loop.quit())
+    timer.start()
+    view.train_button.click()
+    loop.exec()
+    timer.stop()
+    view.shutdown()
+    app.processEvents()
+    return sum(rates) / len(rates), max(gaps), sorted(gaps)
+
+
+def cli_run() -> float:
+    import torch
+
+    from core.experiments import RunSpec, splits
+    from core.models import build
+    from core.training import EpochMetrics, train
+
+    spec = RunSpec(defense="wr_fgsm", epochs=EPOCHS, patience=EPOCHS, limit=LIMIT)
+    train_set, val, _ = splits(spec)
+    mean, std = train_set.mean_std()
+    torch.manual_seed(0)
+    model = build("small_cnn", num_classes=10, in_channels=1, image_size=28, mean=mean, std=std)
+    config = spec.train_config("cpu", threads=os.cpu_count())
+    rates = [e.images_per_s for e in train(model, train_set, val, config) if isinstance(e, EpochMetrics)]
+    return sum(rates) / len(rates)
+
+
+if __name__ == "__main__":
+    window_rate, stall, gaps = window_run()
+    cli_rate = cli_run()
+    p99 = gaps[int(0.99 * len(gaps))]
+    print(f"WR_FGSM small_cnn, {LIMIT} digits, {EPOCHS} epochs, {os.cpu_count()} CPUs")
+    print(f"event loop while training: longest stall {stall:.0f} ms (goal <= 50 ms), p99 gap {p99:.0f} ms, "
+          f"{len(gaps)} ticks")  # fmt: skip
+    print(f"images/s: window {window_rate:.0f}, CLI {cli_rate:.0f}, ratio {window_rate / cli_rate:.2f} (goal >= 0.9)")
