@@ -72,6 +72,8 @@ _CACHE: dict[tuple, ImageDataset] = {}
 
 def load_cached(name: str, root: str | None, split: str) -> ImageDataset:
     key = (name, root, split)
+    if root is not None and not Path(root).exists():
+        _CACHE.pop(key, None)  # the folder is gone: say so, do not train on a stale copy
     if key not in _CACHE:
         _CACHE[key] = load_dataset(name, root, split)
     return _CACHE[key]

@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("FGSM Studio")
+    from PySide6.QtGui import QIcon
+
+    from core.paths import resource_path
+
+    app.setWindowIcon(QIcon(str(resource_path("icons", "fgsm-studio.png"))))
     app.setOrganizationName("FGSM Studio")
     errors.install()
     settings = QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)

@@ -21,6 +21,7 @@ from core.paths import user_data_dir
 
 log = logging.getLogger("fgsm_studio")
 _installed = False
+_open_boxes: list[QMessageBox] = []  # a parentless dialog needs a reference to stay alive
 
 
 def log_path() -> Path:
@@ -47,6 +48,8 @@ def show_error_dialog(title: str, message: str, details: str = "", parent=None) 
         box.setDetailedText(details)  # selectable, copyable
     box.setInformativeText(f"The app is still running. Details are logged in {log_path()}.")
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    _open_boxes.append(box)
+    box.finished.connect(lambda _result: _open_boxes.remove(box) if box in _open_boxes else None)
     box.open()
     return box
 

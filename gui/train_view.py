@@ -182,6 +182,10 @@ class TrainView(QWidget):
                                       "A model is training. Stop it and quit? The best checkpoint so far is kept.")  # fmt: skip
         return answer == QMessageBox.StandardButton.Yes
 
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API; a standalone view closing)
+        self.shutdown()
+        super().closeEvent(event)
+
     def shutdown(self, timeout_ms: int = 60000) -> bool:
         self.stop()
         self.thread.quit()  # runs after the current job returns (within one batch)

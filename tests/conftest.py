@@ -13,6 +13,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow (e.g. the bundle build)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow") or os.environ.get("FGSM_STUDIO_SLOW"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow or FGSM_STUDIO_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _private_home(tmp_path_factory, monkeypatch):
     """The app's user-data folder (models, logs, settings) goes to a temp dir."""
