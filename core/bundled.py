@@ -120,3 +120,39 @@ def first_screen(model: torch.nn.Module, card: ModelCard, samples: list[Sample],
             smallest = flip
             best = (s, min(0.5, round(flip + 0.015, 2)))
     return best
+
+
+def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
+    """resources/models/README.md: every bundled model's card as a table row."""
+    entries = bundled_models() if entries is None else entries
+    lines = [
+        "# Bundled models",
+        "",
+        "Made by `resources/models/build.sh` with the project's own CLI (`fgsm-studio-cli train`);",
+        "rerun it to rebuild them. Weights are stored in float16; `tests/core/test_bundled.py` checks",
+        "that each model still matches its card on the committed held-out data. Accuracies in %, on",
+        "the held-out part named in the last column; epsilon in pixel units (images in [0, 1]).",
+        "PGD: 10 steps of 2.5*eps/10 from a random start.",
+        "",
+        "| file | model | dataset | defense | clean | FGSM 0.1 | PGD 0.1 | FGSM 0.3 | PGD 0.3 | held out | size |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        c, m = e.card, e.card.metrics
+        t = c.training
+        defense = (f"WR_FGSM a1={t.get('a1')} a2={t.get('a2')} ({t.get('reg')}, eps {t.get('epsilon')})"
+                   if e.defended else "standard")  # fmt: skip
+
+        def acc(attack: str, eps: str) -> str:
+            v = m.get("attacks", {}).get(attack, {}).get(eps)
+            return "-" if v is None else f"{100 * v:.1f}"
+
+        clean = f"{100 * m['clean']:.1f}" if "clean" in m else "-"
+        lines.append(
+            f"| `{e.path.name}` | {c.arch} | {c.dataset} | {defense} | {clean} | {acc('fgsm', '0.1')} | "
+            f"{acc('pgd', '0.1')} | {acc('fgsm', '0.3')} | {acc('pgd', '0.3')} | {m.get('held_out', '-')}, "
+            f"n={m.get('n', '-')} | {e.path.stat().st_size / 2**20:.2f} MB |"
+        )
+    total = sum(e.path.stat().st_size for e in entries) / 2**20
+    lines += ["", f"Total: {total:.1f} MB in {len(entries)} files.", ""]
+    return "\n".join(lines)

@@ -117,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--sweep-rounds", type=int, default=3, help="rounds per sweep point")
         s.add_argument("--literal-a1s", type=_floats, default=(0.5,), help="also sweep these a1 with the literal penalty")
         s.add_argument("--out", type=Path, required=True, help="output folder")
+    c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
+    c.add_argument("--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md")
     return ap
 
 
@@ -127,6 +129,15 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "cards":
+            from core.bundled import cards_markdown
+
+            text = cards_markdown()
+            if args.out:
+                args.out.write_text(text)
+            else:
+                print(text)
+            return 0
         return _reproduce(args, sweep_only=args.command == "sweep")
     except KeyboardInterrupt:
         print("\nInterrupted: finished runs are saved and will be skipped next time.", file=sys.stderr)

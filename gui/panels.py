@@ -58,6 +58,12 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.titles.append(label)
         self._shape: tuple[int, ...] | None = None
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if getattr(self, "_shape", None) is not None:  # keep the images filling their panels (presenter mode)
+            for vb in self.views:
+                vb.autoRange(padding=0.02)
+
     def show_frame(self, original: torch.Tensor, adversarial: torch.Tensor, epsilon: float) -> None:
         perturbation = adversarial - original
         scale = max(float(perturbation.abs().max()), epsilon, 1e-6)

@@ -29,4 +29,5 @@ $CLI --dataset mnist-5k --arch mobilenet_v2 --defense none --epochs 4 --epsilon 
      --name "MNIST digits, MobileNetV2 (standard)" --out $M/mnist_mobilenet_v2_standard.safetensors --records $R/mnist-5k
 $CLI --dataset mnist-5k --arch mobilenet_v2 --defense wr_fgsm --a1 0.5 --epochs 4 --epsilon 0.1 --eval-epsilons 0.1,0.3 \
      --name "MNIST digits, MobileNetV2 (WR_FGSM)" --out $M/mnist_mobilenet_v2_wr_fgsm.safetensors --records $R/mnist-5k
-ls -la $M
+
+python3 -m core.cli cards --out $M/README.md
