@@ -68,8 +68,10 @@ def _open(data: bytes, name: str) -> Image.Image:
         raise ImageError(f"{name} is empty (0 bytes).")
     try:
         with warnings.catch_warnings():
-            # We apply our own, lower pixel limit below, from the header alone.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # We apply our own, lower pixel limit below, from the header alone; and
+            # Pillow's warnings about odd metadata (corrupt EXIF, TIFF tags) are
+            # noise for the user: the image decodes or we say it is damaged.
+            warnings.simplefilter("ignore")
             img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image FGSM Studio can read (use {SUPPORTED}).") from None
@@ -133,8 +135,10 @@ def load_image(source: Source, *, background: Literal["white", "black"] = "white
     data, name = _read_bytes(source)
     img = _open(data, name)
     try:
-        img.seek(0)  # first frame of an animated GIF / WebP / multi-page TIFF
-        img.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img.seek(0)  # first frame of an animated GIF / WebP / multi-page TIFF
+            img.load()
     except ImageError:
         raise
     except Image.DecompressionBombError:
@@ -144,7 +148,9 @@ def load_image(source: Source, *, background: Literal["white", "black"] = "white
             f"{name} is damaged or incomplete and cannot be decoded ({exc})."[:300]
         ) from None
     try:
-        img = ImageOps.exif_transpose(img) or img
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img = ImageOps.exif_transpose(img) or img
     except Exception:
         pass  # a broken EXIF block must not lose a readable image
     try:

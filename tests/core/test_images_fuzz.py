@@ -31,7 +31,7 @@ def _seed(fmt: str, img: Image.Image, **kw) -> bytes:
 
 SEEDS = [
     _seed("PNG", PHOTO), _seed("PNG", DIGIT), _seed("JPEG", PHOTO, quality=90), _seed("GIF", DIGIT),
-    _seed("TIFF", PHOTO), _seed("WEBP", PHOTO), _seed("BMP", DIGIT), _seed("PNG", PHOTO.convert("P")),
+    _seed("TIFF", PHOTO), _seed("TIFF", DIGIT, exif=Image.Exif()), _seed("WEBP", PHOTO), _seed("BMP", DIGIT), _seed("PNG", PHOTO.convert("P")),
     _seed("PNG", Image.fromarray(np.asarray(DIGIT, np.uint16) * 257)),
 ]  # fmt: skip
 
@@ -57,7 +57,7 @@ def mutated(draw) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(mutated())
 def test_mutated_images_load_or_raise_image_error(data):
     start = time.perf_counter()
