@@ -143,7 +143,7 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
         defense = (f"WR_FGSM a1={t.get('a1')} a2={t.get('a2')} ({t.get('reg')}, eps {t.get('epsilon')})"
                    if e.defended else "standard")  # fmt: skip
 
-        def acc(attack: str, eps: str) -> str:
+        def acc(attack: str, eps: str, m: dict = m) -> str:
             v = m.get("attacks", {}).get(attack, {}).get(eps)
             return "-" if v is None else f"{100 * v:.1f}"
 

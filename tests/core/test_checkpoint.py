@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 
 import pytest
@@ -11,6 +10,7 @@ import torch
 
 from core.checkpoint import CheckpointError, ModelCard, load, read_card, save
 from core.models import build
+from tests.payload import Payload
 
 
 def _card(**kw) -> ModelCard:
@@ -52,18 +52,14 @@ def test_half_storage_is_smaller_and_close(tmp_path):
         assert torch.allclose(model(x), loaded(x), atol=1e-2)
 
 
-class _Payload:
-    def __reduce__(self):
-        return (os.system, (f"touch {os.environ['PAYLOAD_MARKER']}",))
-
 
 def test_malicious_pickle_does_not_run(tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     monkeypatch.setenv("PAYLOAD_MARKER", str(marker))
     evil = tmp_path / "evil.pth"
-    evil.write_bytes(pickle.dumps({"net.weight": _Payload()}))
+    evil.write_bytes(pickle.dumps({"net.weight": Payload()}))
     zipped = tmp_path / "evil_zip.pth"
-    torch.save({"x": _Payload()}, zipped)
+    torch.save({"x": Payload()}, zipped)
     for path in (evil, zipped):
         with pytest.raises(CheckpointError, match="pickle"):
             load(path)

@@ -21,6 +21,7 @@ from core.data import (
     load_mnist,
     load_mnist_csv,
 )
+from tests.payload import Payload
 
 
 def _write_idx(path, array: np.ndarray, gz: bool) -> None:
@@ -113,15 +114,11 @@ def test_cifar10_batches_any_subset(tmp_path):
     assert len(load_cifar10(tmp_path, "test")) == 10
 
 
-class _Payload:
-    def __reduce__(self):
-        return (os.system, (f"touch {os.environ['PAYLOAD_MARKER']}",))
-
 
 def test_cifar10_hostile_pickle_does_not_run(tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     monkeypatch.setenv("PAYLOAD_MARKER", str(marker))
-    (tmp_path / "data_batch_1").write_bytes(pickle.dumps({b"data": _Payload(), b"labels": [1]}))
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps({b"data": Payload(), b"labels": [1]}))
     with pytest.raises(DatasetError, match="refused"):
         load_cifar10(tmp_path, "train")
     assert not marker.exists()

@@ -11,6 +11,7 @@ import torch
 
 from tests.data.make_bad_images import EXPECT, OUT
 from tests.gui.test_explorer import _drop
+from tests.payload import Payload
 
 
 @pytest.mark.parametrize("name", sorted(EXPECT))
@@ -29,17 +30,13 @@ def test_drop_each_file_of_the_corpus(explorer, qtbot, name):
         assert explorer.frame is before  # what was on screen stays
 
 
-class _Payload:
-    def __reduce__(self):
-        return (os.system, (f"touch {os.environ['PAYLOAD_MARKER']}",))
-
 
 def test_hostile_and_broken_checkpoints_in_the_window(explorer, qtbot, tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     monkeypatch.setenv("PAYLOAD_MARKER", str(marker))
     good = explorer.model_path
-    (tmp_path / "evil.pth").write_bytes(pickle.dumps({"w": _Payload()}))
-    (tmp_path / "resnet50-evil.pth").write_bytes(pickle.dumps({"w": _Payload()}))
+    (tmp_path / "evil.pth").write_bytes(pickle.dumps({"w": Payload()}))
+    (tmp_path / "resnet50-evil.pth").write_bytes(pickle.dumps({"w": Payload()}))
     data = good.read_bytes()
     (tmp_path / "truncated.safetensors").write_bytes(data[: len(data) // 3])
     (tmp_path / "empty.safetensors").write_bytes(b"")
