@@ -82,7 +82,11 @@ def default_model(entries: list[ModelEntry] | None = None) -> ModelEntry | None:
 
 
 def twin(entry: ModelEntry, entries: list[ModelEntry]) -> ModelEntry | None:
-    """Same dataset and architecture, the other defense (the standard one's defended twin)."""
+    """Same dataset and architecture, the other defense (the standard one's defended twin).
+
+    ``entry`` need not be bundled: a model trained in the window gets the bundled
+    model it can be compared with (a defended one, the standard model it improves on).
+    """
     for e in entries:
         if (e.card.dataset, e.card.arch) == (entry.card.dataset, entry.card.arch) and e.defended != entry.defended:
             return e

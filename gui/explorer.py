@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.bundled import bundled_models, default_model, first_screen, samples_for, twin
+from core.bundled import ModelEntry, bundled_models, default_model, first_screen, samples_for, twin
 from core.checkpoint import ModelCard, load
 from core.imagenet import resolve
 from core.images import (
@@ -161,8 +161,7 @@ class ExplorerView(QWidget):
                 self._ids["first"] = self.runner.submit("first", lambda: first_screen(model, card, samples, SWEEP))
             elif samples and (self.raw_image is None or old_dataset is not None):
                 self.set_image(samples[0].path, samples[0].label)
-        entry = next((e for e in self.entries if e.path == path), None)
-        other = twin(entry, self.entries) if entry else None
+        other = twin(ModelEntry(path, card), self.entries)
         self.panel.select_compare(other.path if other else None)
         self.load_compare(other.path if other else None)
         self._image_changed()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -65,7 +65,7 @@ class ModelPanel(QWidget):
         self.recent_button.setMenu(self.recent_menu)
         self.card = QLabel()
         self.card.setWordWrap(True)
-        self.card.setTextInteractionFlags(self.card.textInteractionFlags())
+        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.card.setMinimumWidth(260)
         row = QHBoxLayout()
         row.addWidget(self.open_button)

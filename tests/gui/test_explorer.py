@@ -168,3 +168,15 @@ def test_screenshot_command_line(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     with Image.open(out) as img:
         assert img.size[0] > 800 and img.size[1] > 500
+
+
+def test_a_model_trained_in_the_window_is_compared_with_its_bundled_twin(explorer, qtbot, tmp_path):
+    import shutil
+
+    mine = tmp_path / "my_defended_digits.safetensors"  # as the Train view saves them
+    shutil.copy(resource_path("models", "mnist_small_cnn_wr_fgsm.safetensors"), mine)
+    with qtbot.waitSignal(explorer.model_loaded, timeout=30000):
+        explorer.load_model(mine)
+    qtbot.waitUntil(lambda: explorer.compare is not None and explorer.compare[1].defense == "none", timeout=30000)
+    assert explorer.model_path == mine
+    assert str(mine) in explorer.panel.recent()
