@@ -102,6 +102,30 @@ def fix_densenet_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     return out
 
 
+def _fetch(url: str, target: Path, progress: Callable[[str], None] | None) -> None:
+    """Download ``url`` to ``target`` in chunks, reporting progress; check torchvision's hash prefix."""
+    import hashlib
+    import urllib.request
+
+    expected = re.search(r"-([0-9a-f]{8,})\.pth$", url)
+    digest = hashlib.sha256()
+    tmp = target.with_suffix(".part")
+    with urllib.request.urlopen(url, timeout=30) as response, open(tmp, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        while chunk := response.read(1 << 20):
+            out.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            if progress:
+                share = f" ({100 * done / total:.0f}%)" if total else ""
+                progress(f"Downloading {url.rsplit('/', 1)[-1]}: {done / 2**20:.0f} MB{share}")
+    if expected and not digest.hexdigest().startswith(expected.group(1)):
+        tmp.unlink(missing_ok=True)
+        raise ValueError("the downloaded file is damaged (its checksum does not match)")
+    tmp.replace(target)
+
+
 def download_torchvision(arch: str, progress: Callable[[str], None] | None = None) -> Path:
     """Download torchvision's ImageNet weights for ``arch`` (needs internet) into a checkpoint."""
     if arch not in TORCHVISION:
@@ -111,23 +135,20 @@ def download_torchvision(arch: str, progress: Callable[[str], None] | None = Non
         return target
     import torchvision.models as tvm
 
-    weights = getattr(tvm, TORCHVISION[arch]).DEFAULT
-    if progress:
-        progress(f"Downloading {NAMES[arch]} ImageNet weights from {weights.url} ...")
+    url = getattr(tvm, TORCHVISION[arch]).DEFAULT.url
+    pth = _models_dir() / url.rsplit("/", 1)[-1]
     try:
-        state = weights.get_state_dict(progress=False, check_hash=True)
-    except Exception as exc:  # URLError, socket errors, hash mismatch...
+        if not pth.is_file():
+            _fetch(url, pth, progress)
+    except Exception as exc:  # URLError, socket errors, checksum mismatch...
         raise CheckpointError(
             f"Could not download the {NAMES[arch]} weights ({type(exc).__name__}: {str(exc)[:120]}). "
-            f"This machine may be offline: on a machine with internet, fetch {weights.url} and open "
+            f"This machine may be offline: on a machine with internet, fetch {url} and open "
             "the .pth file with 'Open checkpoint...'."
         ) from None
-    card = imagenet_card(arch)
-    from core.checkpoint import build_from_card
-
-    model = build_from_card(card)
-    model.net.load_state_dict(fix_densenet_keys(state) if arch == "densenet121" else state)
+    model, card = load(pth, card=imagenet_card(arch))  # weights_only=True, DenseNet keys fixed
     save(target, model, card)
+    pth.unlink(missing_ok=True)
     return target
 
 

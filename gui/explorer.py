@@ -53,6 +53,7 @@ class ExplorerView(QWidget):
     frame_rendered = Signal()
     error_shown = Signal(str)
     model_loaded = Signal(str)
+    _download_progress = Signal(str)  # emitted from the worker while weights download
 
     def __init__(self, runner: TaskRunner, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +73,7 @@ class ExplorerView(QWidget):
         self._build()
         self.setAcceptDrops(True)
         runner.finished.connect(self._on_runner_finished)
+        self._download_progress.connect(self.headline.setText)
         runner.failed.connect(self._on_runner_failed)
 
     # ------------------------------------------------------------------ layout
@@ -126,7 +128,7 @@ class ExplorerView(QWidget):
         self._source = source
 
         def task() -> tuple:
-            path = resolve(source)
+            path = resolve(source, progress=self._download_progress.emit)
             return (path, *load(path))
 
         self._ids["model"] = self.runner.submit("model", task)

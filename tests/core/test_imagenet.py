@@ -45,14 +45,54 @@ def test_old_densenet_keys_are_renamed():
 
 
 def test_download_without_internet_says_what_to_do(monkeypatch):
-    import torchvision.models as tvm
+    import urllib.request
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(tvm.ResNet50_Weights.DEFAULT.__class__, "get_state_dict", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(CheckpointError, match="offline.*resnet50-11ad3fa6.pth"):
         imagenet.download_torchvision("resnet50")
+
+
+def test_download_reports_progress_and_checks_the_hash(monkeypatch, tmp_path):
+    import io
+    import urllib.request
+
+    card = imagenet.imagenet_card("mobilenet_v2")
+    net = build("mobilenet_v2", num_classes=1000, in_channels=3, image_size=224, mean=card.mean, std=card.std).net
+    buf = io.BytesIO()
+    torch.save(net.state_dict(), buf)
+    payload = buf.getvalue()
+
+    class Response(io.BytesIO):
+        headers = {"Content-Length": str(len(payload))}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Response(payload))
+    said = []
+    # The served bytes do not match the hash in torchvision's file name: refused.
+    with pytest.raises(CheckpointError, match="checksum"):
+        imagenet.download_torchvision("mobilenet_v2", progress=said.append)
+    assert said and "MB" in said[-1] and "100%" in said[-1]
+    import hashlib
+
+    prefix = hashlib.sha256(payload).hexdigest()[:8]
+    monkeypatch.setattr(type(tvm_weights()), "url", property(lambda self: f"https://example/mobilenet_v2-{prefix}.pth"))
+    path = imagenet.download_torchvision("mobilenet_v2", progress=said.append)
+    model, loaded = load(path)
+    assert loaded.dataset == "imagenet" and loaded.num_classes == 1000
+
+
+def tvm_weights():
+    import torchvision.models as tvm
+
+    return tvm.MobileNet_V2_Weights.DEFAULT
 
 
 @pytest.mark.skipif(not imagenet.lite0_available(), reason="the optional 'imagenet' extra is not installed")
