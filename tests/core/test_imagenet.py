@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-
 import pytest
 import torch
 
