@@ -69,6 +69,9 @@ class ExplorerView(QWidget):
         self.session: AttackSession | None = None
         self.frame: AttackFrame | None = None
         self._render_scheduled = False
+        self._start_image: Path | None = None  # --image, shown once the first model is in
+        self._auto_first = False  # pick the opening sample and epsilon (first screen)
+        self._source: Path | str | None = None  # what load_model was asked for
         self._ids = {"model": -1, "compare": -1, "attack": -1, "sweep": -1, "first": -1}
         self._build()
         self.setAcceptDrops(True)
@@ -144,29 +147,30 @@ class ExplorerView(QWidget):
     def _model_ready(self, path: Path, model: torch.nn.Module, card: ModelCard) -> None:
         old_dataset = self.card.dataset if self.card else None
         self.model, self.card, self.model_path = model, card, path
-        self.panel.select(path, card, getattr(self, "_source", None))
+        self.panel.select(path, card, self._source)
         if not any(e.path == path for e in self.entries):
             self.panel.remember(path)
         self.attack.set_classes(card.class_names)
         mnist_like = card.in_channels == 1 and card.image_size == 28
         self.mnist_style.setVisible(mnist_like)
         self.draw_button.setVisible(mnist_like)
-        if card.dataset != old_dataset:
-            samples = samples_for(card.dataset)
-            self.gallery.set_samples(samples)
-            start = getattr(self, "_start_image", None)
-            self._start_image = None
-            if start is not None:
-                self.set_image(start)
-            elif samples and getattr(self, "_auto_first", False):
-                self._auto_first = False
-                self._ids["first"] = self.runner.submit("first", lambda: first_screen(model, card, samples, SWEEP))
-            elif samples and (self.raw_image is None or old_dataset is not None):
-                self.set_image(samples[0].path, samples[0].label)
         other = twin(ModelEntry(path, card), self.entries)
         self.panel.select_compare(other.path if other else None)
         self.load_compare(other.path if other else None)
-        self._image_changed()
+        new_image = False  # set_image computes the session itself: do it once
+        if card.dataset != old_dataset:
+            samples = samples_for(card.dataset)
+            self.gallery.set_samples(samples)
+            start, self._start_image = self._start_image, None
+            if start is not None:
+                new_image = self.set_image(start)
+            elif samples and self._auto_first:
+                self._auto_first = False
+                self._ids["first"] = self.runner.submit("first", lambda: first_screen(model, card, samples, SWEEP))
+            elif samples and (self.raw_image is None or old_dataset is not None):
+                new_image = self.set_image(samples[0].path, samples[0].label)
+        if not new_image:
+            self._image_changed()
         self.model_loaded.emit(str(path))
 
     # ------------------------------------------------------------------ images
