@@ -114,10 +114,14 @@ class ExplorerView(QWidget):
         self.error_shown.emit(message)
 
     # ------------------------------------------------------------------ models
-    def start(self, model: Path | None = None, image: Path | None = None) -> None:
-        """First screen: the given (or default) model and image."""
+    def start(self, model: Path | None = None, image: Path | None = None, *, epsilon_given: bool = False) -> None:
+        """First screen: the given (or default) model and image.
+
+        With neither a model, an image nor an epsilon given, the opening sample and
+        epsilon are chosen so that the attack already flips the label.
+        """
         self._start_image = image
-        self._auto_first = image is None and self.epsilon.value() == 0.1 and model is None
+        self._auto_first = model is None and image is None and not epsilon_given
         entry = default_model(self.entries)
         path = model or (entry.path if entry else None)
         if path is None:

@@ -100,7 +100,11 @@ class MainWindow(QMainWindow):
                 e.attack.set_attack(args.attack)
             if args.target is not None:
                 e.model_loaded.connect(self._apply_target)
-        e.start(Path(args.model) if args and args.model else None, Path(args.image) if args and args.image else None)
+        e.start(
+            Path(args.model) if args and args.model else None,
+            Path(args.image) if args and args.image else None,
+            epsilon_given=bool(args and args.epsilon is not None),
+        )
         from core.training import warm_up
 
         self.runner.submit("warmup", warm_up)  # after the first model load, while the user looks
