@@ -286,6 +286,8 @@ def load_folder(
     if not images:
         raise DatasetError(f"No readable images were found under {root}.")
     known = None if any(s is None for s in subj) or subjects == "none" else np.array(subj)
+    if known is not None and subjects == "auto" and len(set(subj)) < 2:
+        known = None  # 'img_001.png' everywhere is a naming habit, not a subject
     return ImageDataset(
         torch.stack(images), torch.tensor(labels, dtype=torch.long), classes, root.name, known, skipped
     )

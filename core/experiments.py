@@ -83,6 +83,9 @@ def splits(spec: RunSpec, root: str | None = None) -> tuple[ImageDataset, ImageD
     """(train, validation, test) for the run's fold or train/test split."""
     if spec.folds:
         ds = load_cached(spec.dataset, root, "all")
+        if ds.subjects is not None and len(set(ds.subjects.tolist())) < spec.folds:
+            ds = ds.subset(range(len(ds)))  # too few people for a part each: split by class
+            ds.subjects = None
         f = folds(ds, k=spec.folds, seed=spec.seed)[spec.fold]
         train_set, val, test = ds.subset(f.train), ds.subset(f.val), ds.subset(f.test)
     else:

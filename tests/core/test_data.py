@@ -183,3 +183,10 @@ def test_folds_by_subject_never_share_a_person(tmp_path, mnist_1k):
     ds.subjects = np.array([f"p{i % 3}" for i in range(len(mnist_1k))])
     with pytest.raises(DatasetError, match="3 subjects"):
         folds(ds, k=10)
+
+
+def test_folder_names_with_underscores_are_not_subjects(tmp_path):
+    for cls in ("a", "b"):
+        for i in range(3):
+            _save(tmp_path / cls / f"img_{i}.png", (20, 20), 50 * i)
+    assert load_folder(tmp_path, image_size=16).subjects is None
