@@ -15,6 +15,10 @@ $CLI --dataset mnist-5k --arch small_cnn --defense none --epochs 10 --epsilon 0.
      --name "MNIST digits, small CNN (standard)" --out $M/mnist_small_cnn_standard.safetensors --records $R/mnist-5k
 $CLI --dataset mnist-5k --arch small_cnn --defense wr_fgsm --a1 0.5 --epochs 10 --epsilon 0.1 --eval-epsilons $EPS \
      --name "MNIST digits, small CNN (WR_FGSM)" --out $M/mnist_small_cnn_wr_fgsm.safetensors --records $R/mnist-5k
+# The best (a1, a2) pair of the 3-round sweep in docs/results/mnist-5k (a1 = 1, a2 = 0)
+$CLI --dataset mnist-5k --arch small_cnn --defense wr_fgsm --a1 1 --epochs 10 --epsilon 0.1 --eval-epsilons $EPS \
+     --name "MNIST digits, small CNN (WR_FGSM, best pair a1=1)" --out $M/mnist_small_cnn_wr_fgsm_a1-1.safetensors \
+     --records $R/mnist-5k
 
 # Fashion-MNIST (apt-get install dataset-fashion-mnist): train/test split, measured on
 # the first 2000 test images (committed in resources/data for the tests)
