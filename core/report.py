@@ -54,7 +54,8 @@ def summarize(records: list[dict]) -> list[dict]:
         for attack, per_eps in rs[0]["test"]["attacks"].items():
             for e in per_eps:
                 vals = [v for r in rs if (v := _acc(r, attack, float(e))) is not None]
-                row[f"{attack}@{e}"], row[f"{attack}@{e}_std"] = mean_std(vals)
+                if len(vals) == len(rs):  # only epsilons measured in every round of the group
+                    row[f"{attack}@{e}"], row[f"{attack}@{e}_std"] = mean_std(vals)
         rows.append(row)
     return rows
 
