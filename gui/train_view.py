@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from core.devices import describe, pick_device
 from core.training import BatchProgress, EpochMetrics
 from gui.train_form import TrainForm
-from gui.train_worker import TrainJob, TrainWorker
+from gui.train_worker import TrainJob, TrainWorker, gui_threads
 
 SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)
 COLUMNS = ["name", "dataset", "model", "defense", "a1", "a2", "penalty", "eps", "clean %", "FGSM %", "PGD %", "epochs", "seconds", "checkpoint"]
@@ -200,10 +200,11 @@ class TrainView(QWidget):
         self.progress.setValue(0)
         self.stop_button.setEnabled(True)
         try:
-            where = describe(pick_device(job.device))
+            device = pick_device(job.device)
+            where = f"CPU ({gui_threads()} threads; one core kept for the window)" if device.type == "cpu" else describe(device)
         except ValueError as exc:
             where = str(exc)
-        self._say(f"Training {job.name} on {where.split(',')[0]}: {job.spec.key()}")
+        self._say(f"Training {job.name} on {where}: {job.spec.key()}")
 
     def _on_worker_progress(self, p: BatchProgress) -> None:
         epochs = self.current.spec.epochs if self.current else 1
