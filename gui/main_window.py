@@ -105,11 +105,16 @@ class MainWindow(QMainWindow):
             Path(args.image) if args and args.image else None,
             epsilon_given=bool(args and args.epsilon is not None),
         )
-        from core.training import warm_up
-
-        self.runner.submit("warmup", warm_up)  # after the first model load, while the user looks
+        e.frame_rendered.connect(self._warm_up_once)
         self.statusBar().showMessage(f"Log: {log_path()}", 8000)
         self.ready.emit()
+
+    def _warm_up_once(self) -> None:
+        """After the first frame, while the user looks at it: import what training needs."""
+        from core.training import warm_up
+
+        self.explorer.frame_rendered.disconnect(self._warm_up_once)
+        self.runner.submit("warmup", warm_up)
 
     def _apply_target(self, _path: str) -> None:
         e, target = self.explorer, str(self.args.target)

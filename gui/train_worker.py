@@ -37,7 +37,13 @@ class TrainJob:
 
 
 def gui_threads() -> int:
-    """CPU threads for training: all cores but one, so the window keeps a core."""
+    """CPU threads for training in the window (FGSM_STUDIO_TRAIN_THREADS overrides).
+
+    All cores but one, so the window keeps a core.
+    """
+    override = os.environ.get("FGSM_STUDIO_TRAIN_THREADS", "")
+    if override.isdigit() and int(override) > 0:
+        return int(override)
     return max(1, (os.cpu_count() or 2) - 1)
 
 
