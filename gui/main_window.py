@@ -187,7 +187,13 @@ class MainWindow(QMainWindow):
             wanted = self.args.attack or "fgsm"
             if e.frame is not None and e.frame.attack == wanted and (self.args.target is None or e.frame.target is not None):
                 e.frame_rendered.disconnect(on_frame)
-                QTimer.singleShot(600, grab)  # let the sweep curve and compare bars arrive
+                QTimer.singleShot(200, grab_when_idle)
+
+        def grab_when_idle() -> None:  # the sweep curve and the compare bars come from the worker
+            if self.runner.busy:
+                QTimer.singleShot(100, grab_when_idle)
+            else:
+                QTimer.singleShot(200, grab)
 
         self.ready.connect(lambda: self.explorer.frame_rendered.connect(on_frame))
         QTimer.singleShot(int(timeout_s * 1000), lambda: QApplication.instance().exit(1))

@@ -180,3 +180,13 @@ def test_a_model_trained_in_the_window_is_compared_with_its_bundled_twin(explore
     qtbot.waitUntil(lambda: explorer.compare is not None and explorer.compare[1].defense == "none", timeout=30000)
     assert explorer.model_path == mine
     assert str(mine) in explorer.panel.recent()
+
+
+def test_compare_bars_follow_the_adversarial_image(explorer, qtbot):
+    with qtbot.waitSignal(explorer.compare_shown, timeout=20000):
+        explorer.epsilon.slider.setValue(150)
+    qtbot.waitUntil(lambda: not explorer.runner.busy, timeout=20000)
+    model, card = explorer.compare
+    with torch.no_grad():
+        expected = model(explorer.frame.adversarial[None]).softmax(1)[0]
+    assert np.allclose(explorer.bars_cmp.heights, expected.numpy(), atol=1e-6)
