@@ -28,7 +28,7 @@ from core.checkpoint import ModelCard
 from core.data import ImageDataset, folds, load_dataset
 from core.evaluation import evaluate
 from core.models import build
-from core.training import EpochMetrics, TrainConfig, train
+from core.training import EpochMetrics, TrainConfig, train, training_info
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,8 @@ def execute(
     while True:
         try:
             event = next(gen)
-        except StopIteration as stop:
-            result = stop.value
+        except StopIteration as finished:
+            result = finished.value
             break
         if isinstance(event, EpochMetrics):
             history.append(asdict(event))
@@ -174,10 +174,8 @@ def execute(
     if save_model is not None:
         from core.checkpoint import save
 
-        info = spec.train_config().describe()
-        info.update(best_epoch=result.best_epoch, fold=spec.fold, folds=spec.folds)
-        for k in ("device", "threads", "progress_every"):
-            info.pop(k, None)
+        info = training_info(spec.train_config(), result.best_epoch)
+        info.update(fold=spec.fold, folds=spec.folds)
         metrics = ev.to_dict()
         metrics["held_out"] = f"fold {spec.fold} of {spec.folds}" if spec.folds else "test split"
         card = replace(card, training=info, metrics=metrics)

@@ -229,7 +229,7 @@ def train(
             result.best_epoch, result.best_score = epoch, score
             best_state = copy.deepcopy(model.state_dict())
             if save_path is not None and card is not None:
-                saved = replace(card, training=_training_info(config, epoch), metrics={
+                saved = replace(card, training=training_info(config, epoch), metrics={
                     "validation": {"clean": ev.clean, "fgsm": val_fgsm, "epsilon": config.epsilon, "n": ev.n}
                 })  # fmt: skip
                 result.saved_to = save(save_path, model, saved)
@@ -253,7 +253,8 @@ def train(
     return result
 
 
-def _training_info(config: TrainConfig, best_epoch: int) -> dict:
+def training_info(config: TrainConfig, best_epoch: int) -> dict:
+    """How a model was trained, for its card (machine-specific settings left out)."""
     info = config.describe()
     info["best_epoch"] = best_epoch
     for key in ("device", "threads", "progress_every"):
