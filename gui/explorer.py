@@ -34,6 +34,7 @@ from core.images import (
     to_model_input,
 )
 from core.session import AttackFrame, AttackSession
+from gui import share
 from gui.controls import eps_text
 from gui.explorer_layout import build_layout
 from gui.inputs import (
@@ -100,9 +101,9 @@ class ExplorerView(QWidget):
         self.paste_button.clicked.connect(self.paste)
         self.draw_button.clicked.connect(self._on_draw_button_clicked)
         self.camera_button.clicked.connect(self._on_camera_button_clicked)
-        self.save_button.clicked.connect(self._on_save_button_clicked)
-        self.card_button.clicked.connect(self._on_card_button_clicked)
-        self.copy_button.clicked.connect(self.copy_demo_card)
+        self.save_button.clicked.connect(lambda: share.save_adversarial_dialog(self))
+        self.card_button.clicked.connect(lambda: share.save_demo_card_dialog(self))
+        self.copy_button.clicked.connect(lambda: share.copy_demo_card(self))
         QShortcut(QKeySequence.StandardKey.Paste, self, activated=self.paste)
 
     def set_presenter(self, on: bool) -> None:
@@ -379,31 +380,3 @@ class ExplorerView(QWidget):
 
     def demo_card(self) -> QPixmap:
         return self.stage.grab()
-
-    def copy_demo_card(self) -> None:
-        if self.frame is not None:
-            QApplication.clipboard().setPixmap(self.demo_card())
-
-    def _on_save_button_clicked(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        if self.frame is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save the adversarial image", "adversarial.png", "PNG (*.png)")
-        if path:
-            try:
-                png, npy = self.save_adversarial(Path(path))
-            except OSError as exc:
-                self.show_error(f"Could not save: {exc}")
-            else:
-                self.banner.hide()
-                log.info("saved %s and %s", png, npy)
-
-    def _on_card_button_clicked(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        if self.frame is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save a demo card", "fgsm-demo.png", "PNG (*.png)")
-        if path and not self.demo_card().save(path, "PNG"):
-            self.show_error(f"Could not save the demo card to {path}.")

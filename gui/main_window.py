@@ -87,9 +87,11 @@ class MainWindow(QMainWindow):
         e = self.explorer
         self.act_open_image.triggered.connect(e._on_open_button_clicked)
         self.act_open_model.triggered.connect(e.panel._on_open_button_clicked)
-        self.act_save.triggered.connect(e._on_save_button_clicked)
-        self.act_card.triggered.connect(e._on_card_button_clicked)
-        self.act_copy.triggered.connect(e.copy_demo_card)
+        from gui import share
+
+        self.act_save.triggered.connect(lambda: share.save_adversarial_dialog(e))
+        self.act_card.triggered.connect(lambda: share.save_demo_card_dialog(e))
+        self.act_copy.triggered.connect(lambda: share.copy_demo_card(e))
         for a in (self.act_open_image, self.act_open_model, self.act_save, self.act_card, self.act_copy):
             a.setEnabled(True)
         args = self.args

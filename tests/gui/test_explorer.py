@@ -157,6 +157,9 @@ def test_save_adversarial_and_demo_card(explorer, tmp_path):
         assert im.size == (28, 28)
     card = explorer.demo_card()
     assert card.width() > 300 and card.save(str(tmp_path / "card.png"))
+    QApplication.clipboard().clear()
+    explorer.copy_button.click()  # "Copy demo card"
+    assert QApplication.clipboard().pixmap().width() == card.width()
 
 
 def test_screenshot_command_line(tmp_path):
