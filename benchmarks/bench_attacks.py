@@ -18,9 +18,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from core.attacks import fgsm
-from core.models import build
-from core.session import AttackSession
+from fgsm_studio.core.attacks import fgsm
+from fgsm_studio.core.models import build
+from fgsm_studio.core.session import AttackSession
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -56,19 +56,30 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(0)
     c = args.channels
-    model = build(args.arch, num_classes=10, in_channels=c, image_size=args.size, mean=[0.5] * c, std=[0.25] * c).eval()
+    model = build(
+        args.arch,
+        num_classes=10,
+        in_channels=c,
+        image_size=args.size,
+        mean=[0.5] * c,
+        std=[0.25] * c,
+    ).eval()
     x = torch.rand(args.batch, c, args.size, args.size)
     y = torch.randint(0, 10, (args.batch,))
-    print(f"model {args.arch}, input {c}x{args.size}x{args.size}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")  # fmt: skip
+    print(
+        f"model {args.arch}, input {c}x{args.size}x{args.size}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
 
     batch_reps = max(3, args.repeats // 20)
     ours = timed(lambda: fgsm(model, x, y, 0.1), batch_reps)
     ref = timed(lambda: reference_fgsm(model, x, y, 0.1), batch_reps)
     same = torch.equal(fgsm(model, x, y, 0.1), reference_fgsm(model, x, y, 0.1))
     m_ours, m_ref = statistics.median(ours), statistics.median(ref)
-    print(f"FGSM batch of {args.batch}: core {m_ours * 1e3:.2f} ms, reference loop {m_ref * 1e3:.2f} ms, "
-          f"speed-up {m_ref / m_ours:.1f}x, identical output: {same}")  # fmt: skip
+    print(
+        f"FGSM batch of {args.batch}: core {m_ours * 1e3:.2f} ms, reference loop {m_ref * 1e3:.2f} ms, "
+        f"speed-up {m_ref / m_ours:.1f}x, identical output: {same}"
+    )
 
     image = x[0]
     session = AttackSession(model, image)
@@ -77,8 +88,10 @@ def main() -> None:
     with torch.no_grad():
         fwd = timed(lambda: model(image[None]).softmax(1), args.repeats)
     m_frame, m_fwd = statistics.median(frame), statistics.median(fwd)
-    print(f"frame(eps): median {m_frame * 1e3:.3f} ms, p95 {sorted(frame)[int(0.95 * len(frame))] * 1e3:.3f} ms; "
-          f"plain forward {m_fwd * 1e3:.3f} ms; ratio {m_frame / m_fwd:.2f} (goal <= 1.2)")  # fmt: skip
+    print(
+        f"frame(eps): median {m_frame * 1e3:.3f} ms, p95 {sorted(frame)[int(0.95 * len(frame))] * 1e3:.3f} ms; "
+        f"plain forward {m_fwd * 1e3:.3f} ms; ratio {m_frame / m_fwd:.2f} (goal <= 1.2)"
+    )
     sweep = timed(lambda: session.sweep(torch.linspace(0, 0.3, 61)), max(3, args.repeats // 10))
     print(f"sweep of 61 epsilons in one batch: {statistics.median(sweep) * 1e3:.2f} ms")
 

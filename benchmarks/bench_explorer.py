@@ -30,9 +30,9 @@ def slider_latency(moves: int = 300) -> None:
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from core.bundled import bundled_models
-    from gui.explorer import ExplorerView
-    from gui.workers import TaskRunner
+    from fgsm_studio.core.bundled import bundled_models
+    from fgsm_studio.gui.explorer import ExplorerView
+    from fgsm_studio.gui.workers import TaskRunner
 
     app = QApplication.instance() or QApplication([])
     runner = TaskRunner()
@@ -57,8 +57,10 @@ def slider_latency(moves: int = 300) -> None:
         view.frame_rendered.disconnect(loop.quit)
         times.sort()
         p50, p95 = times[len(times) // 2], times[int(0.95 * len(times))]
-        print(f"slider -> repainted frame, {entry.path.stem}: p50 {p50 * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms "
-              f"(goal p95 <= 33 ms), {moves} moves")  # fmt: skip
+        print(
+            f"slider -> repainted frame, {entry.path.stem}: p50 {p50 * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms "
+            f"(goal p95 <= 33 ms), {moves} moves"
+        )
     runner.shutdown()
 
 
@@ -68,8 +70,14 @@ def cold_start(runs: int = 3) -> None:
         out = Path(tempfile.mkdtemp()) / "shot.png"
         env = {**os.environ, "FGSM_STUDIO_TIMING": "1", "FGSM_STUDIO_HOME": str(out.parent)}
         t0 = time.time()
-        proc = subprocess.run([sys.executable, "-m", "gui.app", "--screenshot", str(out)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "fgsm_studio", "--screenshot", str(out)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         marks = {}
         for line in proc.stderr.splitlines():
             if line.startswith("TIMING "):
@@ -77,8 +85,12 @@ def cold_start(runs: int = 3) -> None:
                 marks.setdefault(name, float(stamp))
         shown.append(marks["window_shown"] - t0)
         frame.append(marks["frame"] - t0)
-    print(f"cold start (process start -> window shown): median {statistics.median(shown):.2f} s (goal <= 1.5 s)")
-    print(f"cold start (process start -> first attacked frame): median {statistics.median(frame):.2f} s (goal <= 4 s)")
+    print(
+        f"cold start (process start -> window shown): median {statistics.median(shown):.2f} s (goal <= 1.5 s)"
+    )
+    print(
+        f"cold start (process start -> first attacked frame): median {statistics.median(frame):.2f} s (goal <= 4 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ def window_run() -> tuple[float, float, list[float]]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from core.training import warm_up
-    from gui.train_view import TrainView
+    from fgsm_studio.core.training import warm_up
+    from fgsm_studio.gui.train_view import TrainView
 
     app = QApplication.instance() or QApplication([])
     warm_up()  # the app does this on its worker right after start-up, while idle
@@ -66,9 +66,9 @@ def window_run() -> tuple[float, float, list[float]]:
 def cli_run() -> float:
     import torch
 
-    from core.experiments import RunSpec, splits
-    from core.models import build
-    from core.training import EpochMetrics, train
+    from fgsm_studio.core.experiments import RunSpec, splits
+    from fgsm_studio.core.models import build
+    from fgsm_studio.core.training import EpochMetrics, train
 
     spec = RunSpec(defense="wr_fgsm", epochs=EPOCHS, patience=EPOCHS, limit=LIMIT)
     train_set, val, _ = splits(spec)
@@ -76,7 +76,9 @@ def cli_run() -> float:
     torch.manual_seed(0)
     model = build("small_cnn", num_classes=10, in_channels=1, image_size=28, mean=mean, std=std)
     config = spec.train_config("cpu", threads=os.cpu_count())
-    rates = [e.images_per_s for e in train(model, train_set, val, config) if isinstance(e, EpochMetrics)]
+    rates = [
+        e.images_per_s for e in train(model, train_set, val, config) if isinstance(e, EpochMetrics)
+    ]
     return sum(rates) / len(rates)
 
 
@@ -85,6 +87,10 @@ if __name__ == "__main__":
     cli_rate = cli_run()
     p99 = gaps[int(0.99 * len(gaps))]
     print(f"WR_FGSM small_cnn, {LIMIT} digits, {EPOCHS} epochs, {os.cpu_count()} CPUs")
-    print(f"event loop while training: longest stall {stall:.0f} ms (goal <= 50 ms), p99 gap {p99:.0f} ms, "
-          f"{len(gaps)} ticks")  # fmt: skip
-    print(f"images/s: window {window_rate:.0f}, CLI {cli_rate:.0f}, ratio {window_rate / cli_rate:.2f} (goal >= 0.9)")
+    print(
+        f"event loop while training: longest stall {stall:.0f} ms (goal <= 50 ms), p99 gap {p99:.0f} ms, "
+        f"{len(gaps)} ticks"
+    )
+    print(
+        f"images/s: window {window_rate:.0f}, CLI {cli_rate:.0f}, ratio {window_rate / cli_rate:.2f} (goal >= 0.9)"
+    )

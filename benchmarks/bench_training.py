@@ -24,11 +24,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.attacks import fgsm  # noqa: E402
-from core.data import load_dataset  # noqa: E402
-from core.evaluation import iterate_batches  # noqa: E402
-from core.models import build, regularized_weights  # noqa: E402
-from core.training import TrainConfig, train  # noqa: E402
+from fgsm_studio.core.attacks import fgsm
+from fgsm_studio.core.data import load_dataset
+from fgsm_studio.core.evaluation import iterate_batches
+from fgsm_studio.core.models import build, regularized_weights
+from fgsm_studio.core.training import TrainConfig, train
 
 
 def model_for(args, data):
@@ -39,12 +39,17 @@ def model_for(args, data):
 
 def core_rate(args, data, defense: str) -> float:
     model = model_for(args, data)
-    config = TrainConfig(arch=args.arch, defense=defense, epochs=args.epochs, patience=args.epochs, device="cpu")
-    return sum(e.images_per_s for e in _epochs(train(model, data, data.subset(range(64)), config))) / args.epochs
+    config = TrainConfig(
+        arch=args.arch, defense=defense, epochs=args.epochs, patience=args.epochs, device="cpu"
+    )
+    return (
+        sum(e.images_per_s for e in _epochs(train(model, data, data.subset(range(64)), config)))
+        / args.epochs
+    )
 
 
 def _epochs(gen):
-    from core.training import EpochMetrics
+    from fgsm_studio.core.training import EpochMetrics
 
     return [e for e in gen if isinstance(e, EpochMetrics)]
 
@@ -78,15 +83,21 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     args = ap.parse_args()
     data = load_dataset("mnist-5k").subset(range(args.images))
-    print(f"{args.arch}, {args.images} real MNIST digits, batch 32, {args.epochs} epochs, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")  # fmt: skip
+    print(
+        f"{args.arch}, {args.images} real MNIST digits, batch 32, {args.epochs} epochs, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     none = core_rate(args, data, "none")
     wr = core_rate(args, data, "wr_fgsm")
     naive = naive_rate(args, data)
     print(f"defense none   : {none:8.0f} images/s")
-    print(f"WR_FGSM (core) : {wr:8.0f} images/s   epoch time {none / wr:.2f}x a clean epoch (goal <= 2.1x)")
-    print(f"WR_FGSM (naive): {naive:8.0f} images/s   epoch time {none / naive:.2f}x a clean epoch; "
-          f"core is {wr / naive:.2f}x faster")  # fmt: skip
+    print(
+        f"WR_FGSM (core) : {wr:8.0f} images/s   epoch time {none / wr:.2f}x a clean epoch (goal <= 2.1x)"
+    )
+    print(
+        f"WR_FGSM (naive): {naive:8.0f} images/s   epoch time {none / naive:.2f}x a clean epoch; "
+        f"core is {wr / naive:.2f}x faster"
+    )
 
 
 if __name__ == "__main__":

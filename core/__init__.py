@@ -4,5 +4,3 @@ Everything under ``core`` uses torch, numpy and pillow only. It never imports Qt
 or ``gui`` (an import-linter contract in pyproject.toml enforces this), so the
 CLI, the tests and the window all share exactly the same code.
 """
-
-__version__ = "0.1.0"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from core.checkpoint import CheckpointError, ModelCard, read_card
-from core.images import ImageError, load_image, to_model_input
-from core.paths import resource_path
-from core.session import AttackSession
+from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, read_card
+from fgsm_studio.core.images import ImageError, load_image, to_model_input
+from fgsm_studio.core.paths import resource_path
+from fgsm_studio.core.session import AttackSession
 
 SAMPLE_FOLDERS = {
     "mnist-5k": "mnist",
@@ -70,7 +70,10 @@ def bundled_models(folder: Path | None = None) -> list[ModelEntry]:
         except (CheckpointError, OSError):
             continue  # a damaged bundled file must not hide the others
     order = {"mnist-5k": 0, "fashion-mnist": 1, "cifar10": 2, "imagenet": 3}
-    return sorted(entries, key=lambda e: (order.get(e.card.dataset, 9), e.card.arch != "small_cnn", e.defended))
+    return sorted(
+        entries,
+        key=lambda e: (order.get(e.card.dataset, 9), e.card.arch != "small_cnn", e.defended),
+    )
 
 
 def default_model(entries: list[ModelEntry] | None = None) -> ModelEntry | None:
@@ -88,7 +91,10 @@ def twin(entry: ModelEntry, entries: list[ModelEntry]) -> ModelEntry | None:
     model it can be compared with (a defended one, the standard model it improves on).
     """
     for e in entries:
-        if (e.card.dataset, e.card.arch) == (entry.card.dataset, entry.card.arch) and e.defended != entry.defended:
+        if (e.card.dataset, e.card.arch) == (
+            entry.card.dataset,
+            entry.card.arch,
+        ) and e.defended != entry.defended:
             return e
     return None
 
@@ -104,7 +110,9 @@ def samples_for(dataset: str) -> list[Sample]:
     return out
 
 
-def first_screen(model: torch.nn.Module, card: ModelCard, samples: list[Sample], epsilons: torch.Tensor) -> tuple:
+def first_screen(
+    model: torch.nn.Module, card: ModelCard, samples: list[Sample], epsilons: torch.Tensor
+) -> tuple:
     """The sample and epsilon for the opening frame: the sample the model gets right
     that FGSM flips at the smallest epsilon, and that epsilon rounded up a little."""
     best = (samples[0], 0.1)
@@ -144,8 +152,11 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
     for e in entries:
         c, m = e.card, e.card.metrics
         t = c.training
-        defense = (f"WR_FGSM a1={t.get('a1')} a2={t.get('a2')} ({t.get('reg')}, eps {t.get('epsilon')})"
-                   if e.defended else "standard")  # fmt: skip
+        defense = (
+            f"WR_FGSM a1={t.get('a1')} a2={t.get('a2')} ({t.get('reg')}, eps {t.get('epsilon')})"
+            if e.defended
+            else "standard"
+        )
 
         def acc(attack: str, eps: str, m: dict = m) -> str:
             v = m.get("attacks", {}).get(attack, {}).get(eps)

@@ -29,7 +29,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
-from core.models import ARCHS, Classifier, build
+from fgsm_studio.core.models import ARCHS, Classifier, build
 
 FORMAT_VERSION = 1
 CARD_KEY = "fgsm_studio_card"
@@ -55,7 +55,9 @@ class ModelCard:
     name: str = ""
     training: dict[str, Any] = field(default_factory=dict)  # defense, a1, a2, epsilon, ...
     metrics: dict[str, Any] = field(default_factory=dict)  # measured accuracies
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
     format_version: int = FORMAT_VERSION
 
     @property
@@ -82,7 +84,15 @@ class ModelCard:
                 f"format {FORMAT_VERSION}. Update FGSM Studio to open it."
             )
         known = {f.name for f in fields(cls)}
-        required = {"arch", "num_classes", "class_names", "in_channels", "image_size", "mean", "std"}
+        required = {
+            "arch",
+            "num_classes",
+            "class_names",
+            "in_channels",
+            "image_size",
+            "mean",
+            "std",
+        }
         missing = sorted(required - data.keys())
         if missing:
             raise CheckpointError(f"The model card is missing: {', '.join(missing)}.")
@@ -134,7 +144,9 @@ def build_from_card(card: ModelCard) -> Classifier:
     )
 
 
-def save(path: str | os.PathLike, model: torch.nn.Module, card: ModelCard, *, half: bool = False) -> Path:
+def save(
+    path: str | os.PathLike, model: torch.nn.Module, card: ModelCard, *, half: bool = False
+) -> Path:
     """Write weights + card atomically; ``half`` stores float weights as float16."""
     path = Path(path)
     card._validate()
@@ -191,7 +203,9 @@ def _read_safetensors(path: Path, *, weights: bool) -> tuple[dict[str, torch.Ten
                 raise CheckpointError(f"{name} has a model card that is not valid JSON.") from None
             tensors = {k: f.get_tensor(k) for k in f.keys()} if weights else {}
     except SafetensorError as exc:
-        raise CheckpointError(f"{name} is damaged or not a safetensors checkpoint ({exc}).") from None
+        raise CheckpointError(
+            f"{name} is damaged or not a safetensors checkpoint ({exc})."
+        ) from None
     return tensors, card
 
 
@@ -230,17 +244,19 @@ def load(
     if not path.is_file():
         raise CheckpointError(f"'{path.name}' does not exist or is not a file.")
     if path.stat().st_size > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"'{path.name}' is larger than 2 GB; that is not a model FGSM Studio can use.")
+        raise CheckpointError(
+            f"'{path.name}' is larger than 2 GB; that is not a model FGSM Studio can use."
+        )
     with open(path, "rb") as f:
         magic = f.read(2)
     if magic[:1] == b"\x80" or magic == b"PK":
         if card is None:
-            from core.imagenet import guess_card
+            from fgsm_studio.core.imagenet import guess_card
 
             card = guess_card(path)
         tensors, card = _read_pickle(path, card)
         if card.arch == "densenet121":
-            from core.imagenet import fix_densenet_keys
+            from fgsm_studio.core.imagenet import fix_densenet_keys
 
             tensors = fix_densenet_keys(tensors)
     else:
@@ -262,7 +278,9 @@ def load(
         if k in expected and v.shape != expected[k].shape
     ]
     if problems:
-        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        shown = "; ".join(problems[:3]) + (
+            f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        )
         raise CheckpointError(
             f"The weights in '{path.name}' do not fit a {card.arch} with {card.num_classes} classes "
             f"and {card.in_channels} input channel(s): {shown}."

@@ -17,14 +17,16 @@ import sys
 import time
 from pathlib import Path
 
-from core.training import BatchProgress, EpochMetrics, TrainingError
+from fgsm_studio.core.training import BatchProgress, EpochMetrics, TrainingError
 
 
 def _floats(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -45,14 +47,20 @@ class Progress:
     def __call__(self, event: object) -> None:
         if isinstance(event, BatchProgress):
             bar = "#" * int(20 * event.batch / event.batches)
-            self._print(f"epoch {event.epoch} [{bar:<20}] loss {event.loss:.3f} {event.images_per_s:.0f} img/s")
+            self._print(
+                f"epoch {event.epoch} [{bar:<20}] loss {event.loss:.3f} {event.images_per_s:.0f} img/s"
+            )
         elif isinstance(event, EpochMetrics):
-            self._print(f"epoch {event.epoch}/{event.epochs} val {100 * event.val_acc:.1f}% "
-                        f"FGSM {100 * event.val_fgsm_acc:.1f}% {event.images_per_s:.0f} img/s")  # fmt: skip
+            self._print(
+                f"epoch {event.epoch}/{event.epochs} val {100 * event.val_acc:.1f}% "
+                f"FGSM {100 * event.val_fgsm_acc:.1f}% {event.images_per_s:.0f} img/s"
+            )
 
     def done(self, record: dict) -> None:
         t = record["test"]
-        fg = ", ".join(f"{a}@{e}={100 * v:.1f}%" for a, d in t["attacks"].items() for e, v in d.items())
+        fg = ", ".join(
+            f"{a}@{e}={100 * v:.1f}%" for a, d in t["attacks"].items() for e, v in d.items()
+        )
         self._print(f"test clean {100 * t['clean']:.1f}%, {fg}", end="\n")
 
     def _print(self, text: str, end: str = "") -> None:
@@ -63,20 +71,41 @@ class Progress:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default="mnist-5k", help="mnist-5k, mnist, fashion-mnist, cifar10 or folder")
-    p.add_argument("--root", default=None, help="dataset folder (not needed for mnist-5k / Debian's fashion-mnist)")
-    p.add_argument("--folds", type=int, default=10, help="k of the k-fold protocol; 0 = the dataset's train/test split")
+    p.add_argument(
+        "--dataset", default="mnist-5k", help="mnist-5k, mnist, fashion-mnist, cifar10 or folder"
+    )
+    p.add_argument(
+        "--root",
+        default=None,
+        help="dataset folder (not needed for mnist-5k / Debian's fashion-mnist)",
+    )
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=10,
+        help="k of the k-fold protocol; 0 = the dataset's train/test split",
+    )
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--patience", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    p.add_argument("--limit", type=int, default=None, help="train on at most this many images (quick runs)")
-    p.add_argument("--eval-limit", type=int, default=None, help="evaluate on at most this many images")
-    p.add_argument("--attacks", type=_words, default=("fgsm", "pgd"), help="evaluation attacks: fgsm,bim,pgd")
-    p.add_argument("--reg", choices=("scaled", "literal"), default="scaled",
-                   help="WR_FGSM penalty: scaled = a2 * 5e-4 * ||W||^2, literal = a2 * ||W||^2")  # fmt: skip
+    p.add_argument(
+        "--limit", type=int, default=None, help="train on at most this many images (quick runs)"
+    )
+    p.add_argument(
+        "--eval-limit", type=int, default=None, help="evaluate on at most this many images"
+    )
+    p.add_argument(
+        "--attacks", type=_words, default=("fgsm", "pgd"), help="evaluation attacks: fgsm,bim,pgd"
+    )
+    p.add_argument(
+        "--reg",
+        choices=("scaled", "literal"),
+        default="scaled",
+        help="WR_FGSM penalty: scaled = a2 * 5e-4 * ||W||^2, literal = a2 * ||W||^2",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,12 +118,18 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--defense", choices=("none", "wr_fgsm"), default="none")
     t.add_argument("--a1", type=float, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
     t.add_argument("--epsilon", type=float, default=0.1, help="training epsilon (pixel units)")
-    t.add_argument("--eval-epsilons", type=_floats, default=None, help="default: the training epsilon")
+    t.add_argument(
+        "--eval-epsilons", type=_floats, default=None, help="default: the training epsilon"
+    )
     t.add_argument("--fold", type=int, default=0)
     t.add_argument("--name", default="", help="display name stored in the card")
     t.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
-    t.add_argument("--records", type=Path, default=None,
-                   help="also keep the run's JSON record here (a reproduce --out folder reuses it)")  # fmt: skip
+    t.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="also keep the run's JSON record here (a reproduce --out folder reuses it)",
+    )
 
     e = sub.add_parser("evaluate", help="accuracy of a checkpoint, clean and under attack")
     e.add_argument("model", type=Path)
@@ -106,19 +141,40 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=None)
     e.add_argument("--device", default="auto")
 
-    for name, helptext in (("sweep", "Figure 3: WR_FGSM accuracy per (a1, a2)"),
-                           ("reproduce", "Figures 2 and 3 and Table 1 of the paper")):  # fmt: skip
+    for name, helptext in (
+        ("sweep", "Figure 3: WR_FGSM accuracy per (a1, a2)"),
+        ("reproduce", "Figures 2 and 3 and Table 1 of the paper"),
+    ):
         s = sub.add_parser(name, help=helptext)
         _common(s)
         s.add_argument("--archs", type=_words, default=("small_cnn",))
-        s.add_argument("--epsilon", type=_floats, default=(0.1,), help="training/evaluation epsilons, e.g. 0.1,0.3")
-        s.add_argument("--a1s", type=_floats, default=(0.0, 0.25, 0.5, 0.75, 1.0), help="a1 values of the sweep")
-        s.add_argument("--rounds", type=int, default=None, help="run only the first N rounds (default: all)")
+        s.add_argument(
+            "--epsilon",
+            type=_floats,
+            default=(0.1,),
+            help="training/evaluation epsilons, e.g. 0.1,0.3",
+        )
+        s.add_argument(
+            "--a1s",
+            type=_floats,
+            default=(0.0, 0.25, 0.5, 0.75, 1.0),
+            help="a1 values of the sweep",
+        )
+        s.add_argument(
+            "--rounds", type=int, default=None, help="run only the first N rounds (default: all)"
+        )
         s.add_argument("--sweep-rounds", type=int, default=3, help="rounds per sweep point")
-        s.add_argument("--literal-a1s", type=_floats, default=(0.5,), help="also sweep these a1 with the literal penalty")
+        s.add_argument(
+            "--literal-a1s",
+            type=_floats,
+            default=(0.5,),
+            help="also sweep these a1 with the literal penalty",
+        )
         s.add_argument("--out", type=Path, required=True, help="output folder")
     c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
-    c.add_argument("--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md")
+    c.add_argument(
+        "--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md"
+    )
     return ap
 
 
@@ -130,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "evaluate":
             return _evaluate(args)
         if args.command == "cards":
-            from core.bundled import cards_markdown
+            from fgsm_studio.core.bundled import cards_markdown
 
             text = cards_markdown()
             if args.out:
@@ -140,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return _reproduce(args, sweep_only=args.command == "sweep")
     except KeyboardInterrupt:
-        print("\nInterrupted: finished runs are saved and will be skipped next time.", file=sys.stderr)
+        print(
+            "\nInterrupted: finished runs are saved and will be skipped next time.", file=sys.stderr
+        )
         return 130
     except (ValueError, TrainingError, OSError) as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
@@ -148,35 +206,59 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
-    from core.experiments import RunSpec, execute
+    from fgsm_studio.core.experiments import RunSpec, execute
 
-    spec = RunSpec(dataset=args.dataset, arch=args.arch, defense=args.defense, a1=args.a1, reg=args.reg,
-                   epsilon=args.epsilon, fold=args.fold, folds=args.folds, epochs=args.epochs, lr=args.lr,
-                   batch_size=args.batch_size, patience=args.patience, seed=args.seed, limit=args.limit)  # fmt: skip
+    spec = RunSpec(
+        dataset=args.dataset,
+        arch=args.arch,
+        defense=args.defense,
+        a1=args.a1,
+        reg=args.reg,
+        epsilon=args.epsilon,
+        fold=args.fold,
+        folds=args.folds,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        seed=args.seed,
+        limit=args.limit,
+    )
     progress = Progress(1)
     progress.start(spec.key())
     import tempfile
 
     records = args.records or Path(tempfile.mkdtemp(prefix="fgsm-studio-"))
-    record = execute(spec, records, eval_epsilons=args.eval_epsilons or (args.epsilon,),
-                     eval_attacks=args.attacks, root=args.root, device=args.device, save_model=args.out,
-                     eval_limit=args.eval_limit, on_event=progress, name=args.name)  # fmt: skip
+    record = execute(
+        spec,
+        records,
+        eval_epsilons=args.eval_epsilons or (args.epsilon,),
+        eval_attacks=args.attacks,
+        root=args.root,
+        device=args.device,
+        save_model=args.out,
+        eval_limit=args.eval_limit,
+        on_event=progress,
+        name=args.name,
+    )
     progress.done(record)
     print(f"saved {args.out}")
     return 0
 
 
 def _evaluate(args) -> int:
-    from core.checkpoint import load
-    from core.data import load_dataset
-    from core.devices import pick_device
-    from core.evaluation import evaluate
+    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.data import load_dataset
+    from fgsm_studio.core.devices import pick_device
+    from fgsm_studio.core.evaluation import evaluate
 
     model, card = load(args.model, device=pick_device(args.device))
     data = load_dataset(args.dataset or card.dataset, args.root, args.split)
     if (data.channels, data.image_size) != (card.in_channels, card.image_size):
-        raise ValueError(f"The model expects {card.in_channels}x{card.image_size}px images; "
-                         f"{data.name} has {data.channels}x{data.image_size}px.")  # fmt: skip
+        raise ValueError(
+            f"The model expects {card.in_channels}x{card.image_size}px images; "
+            f"{data.name} has {data.channels}x{data.image_size}px."
+        )
     ev = evaluate(model, data, attacks=args.attacks, epsilons=args.epsilons, limit=args.limit)
     print(f"{card.title()} on {data.name} ({args.split}, n={ev.n})")
     print(f"clean: {100 * ev.clean:.2f}%")
@@ -187,27 +269,64 @@ def _evaluate(args) -> int:
 
 
 def _reproduce(args, *, sweep_only: bool) -> int:
-    from core.experiments import RunSpec, execute
-    from core.report import write_report
+    from fgsm_studio.core.experiments import RunSpec, execute
+    from fgsm_studio.core.report import write_report
 
     eps_list = args.epsilon
     rounds = range(min(args.rounds or max(args.folds, 1), max(args.folds, 1)))
     sweep_rounds = range(min(args.sweep_rounds, len(rounds)))
-    base = dict(dataset=args.dataset, folds=args.folds, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                patience=args.patience, seed=args.seed, limit=args.limit)  # fmt: skip
+    base = dict(
+        dataset=args.dataset,
+        folds=args.folds,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        seed=args.seed,
+        limit=args.limit,
+    )
     plan: list[RunSpec] = []
     for arch in args.archs:
         if not sweep_only:  # Figure 2: standard models
-            plan += [RunSpec(arch=arch, defense="none", epsilon=eps_list[0], fold=f, **base) for f in rounds]
+            plan += [
+                RunSpec(arch=arch, defense="none", epsilon=eps_list[0], fold=f, **base)
+                for f in rounds
+            ]
         for a1 in args.a1s:  # Figure 3: the (a1, a2) sweep at the first epsilon
-            plan += [RunSpec(arch=arch, defense="wr_fgsm", a1=a1, reg=args.reg, epsilon=eps_list[0], fold=f, **base)
-                     for f in sweep_rounds]  # fmt: skip
+            plan += [
+                RunSpec(
+                    arch=arch,
+                    defense="wr_fgsm",
+                    a1=a1,
+                    reg=args.reg,
+                    epsilon=eps_list[0],
+                    fold=f,
+                    **base,
+                )
+                for f in sweep_rounds
+            ]
         for a1 in args.literal_a1s:
-            plan += [RunSpec(arch=arch, defense="wr_fgsm", a1=a1, reg="literal", epsilon=eps_list[0], fold=f, **base)
-                     for f in sweep_rounds]  # fmt: skip
+            plan += [
+                RunSpec(
+                    arch=arch,
+                    defense="wr_fgsm",
+                    a1=a1,
+                    reg="literal",
+                    epsilon=eps_list[0],
+                    fold=f,
+                    **base,
+                )
+                for f in sweep_rounds
+            ]
     progress = Progress(len(plan))
-    common = dict(eval_epsilons=eps_list, eval_attacks=args.attacks, root=args.root, device=args.device,
-                  eval_limit=args.eval_limit, on_event=progress)  # fmt: skip
+    common = dict(
+        eval_epsilons=eps_list,
+        eval_attacks=args.attacks,
+        root=args.root,
+        device=args.device,
+        eval_limit=args.eval_limit,
+        on_event=progress,
+    )
 
     def run_all(specs: list[RunSpec]) -> list[dict]:
         out = []
@@ -221,11 +340,27 @@ def _reproduce(args, *, sweep_only: bool) -> int:
     records = run_all(plan)
     if not sweep_only:  # Table 1: the best pair, every round, every epsilon
         for arch in args.archs:
-            swept = [r for r in records if r["spec"]["arch"] == arch and r["spec"]["defense"] == "wr_fgsm"
-                     and r["spec"]["reg"] == args.reg]  # fmt: skip
+            swept = [
+                r
+                for r in records
+                if r["spec"]["arch"] == arch
+                and r["spec"]["defense"] == "wr_fgsm"
+                and r["spec"]["reg"] == args.reg
+            ]
             best_a1 = _best_a1(swept, eps_list[0])
-            extra = [RunSpec(arch=arch, defense="wr_fgsm", a1=best_a1, reg=args.reg, epsilon=e, fold=f, **base)
-                     for e in eps_list for f in rounds]  # fmt: skip
+            extra = [
+                RunSpec(
+                    arch=arch,
+                    defense="wr_fgsm",
+                    a1=best_a1,
+                    reg=args.reg,
+                    epsilon=e,
+                    fold=f,
+                    **base,
+                )
+                for e in eps_list
+                for f in rounds
+            ]
             progress.total += len(extra)
             print(f"\n{arch}: best pair a1={best_a1:g}, a2={1 - best_a1:g}", file=sys.stderr)
             run_all(extra)

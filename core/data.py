@@ -35,17 +35,34 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from core.images import ImageError, load_image, to_model_input
-from core.paths import resource_path
+from fgsm_studio.core.images import ImageError, load_image, to_model_input
+from fgsm_studio.core.paths import resource_path
 
 MNIST_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-]  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 CIFAR10_CLASSES = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-]  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
@@ -70,7 +87,9 @@ class ImageDataset(Dataset):
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
             raise DatasetError(f"{self.name}: images must be uint8 (N, C, H, W)")
         if len(self.images) != len(self.labels):
-            raise DatasetError(f"{self.name}: {len(self.images)} images but {len(self.labels)} labels")
+            raise DatasetError(
+                f"{self.name}: {len(self.images)} images but {len(self.labels)} labels"
+            )
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -123,7 +142,9 @@ def read_idx(path: Path) -> np.ndarray:
     dims = struct.unpack(f">{ndim}I", data[4:head])
     count = int(np.prod(dims))
     if len(data) - head != count:
-        raise DatasetError(f"{path} is truncated or corrupt: expected {count} values, found {len(data) - head}.")
+        raise DatasetError(
+            f"{path} is truncated or corrupt: expected {count} values, found {len(data) - head}."
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=head).reshape(dims)
 
 
@@ -136,7 +157,9 @@ def _find_idx(folder: Path, prefix: str, kind: str) -> Path:
                 p = folder / sub / f"{n}{suffix}"
                 if p.is_file():
                     return p
-    raise DatasetError(f"Expected the idx file '{names[0]}' (or .gz) in {folder}, but it is not there.")
+    raise DatasetError(
+        f"Expected the idx file '{names[0]}' (or .gz) in {folder}, but it is not there."
+    )
 
 
 def load_idx_folder(folder: Path, split: str, class_names: list[str], name: str) -> ImageDataset:
@@ -149,9 +172,13 @@ def load_idx_folder(folder: Path, split: str, class_names: list[str], name: str)
         x = read_idx(_find_idx(folder, prefix, "images"))
         y = read_idx(_find_idx(folder, prefix, "labels"))
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise DatasetError(f"{name} in {folder}: images {x.shape} and labels {y.shape} do not match.")
+            raise DatasetError(
+                f"{name} in {folder}: images {x.shape} and labels {y.shape} do not match."
+            )
         if y.max(initial=0) >= len(class_names):
-            raise DatasetError(f"{name} in {folder}: a label is {y.max()}, but there are {len(class_names)} classes.")
+            raise DatasetError(
+                f"{name} in {folder}: a label is {y.max()}, but there are {len(class_names)} classes."
+            )
         xs.append(x)
         ys.append(y)
     images = torch.from_numpy(np.concatenate(xs)[:, None].copy())
@@ -159,7 +186,9 @@ def load_idx_folder(folder: Path, split: str, class_names: list[str], name: str)
     return ImageDataset(images, labels, class_names, name)
 
 
-def load_mnist(root: str | os.PathLike, split: str = "train", *, download: bool = False) -> ImageDataset:
+def load_mnist(
+    root: str | os.PathLike, split: str = "train", *, download: bool = False
+) -> ImageDataset:
     if download:  # needs internet; kept for users who have it
         from torchvision.datasets import MNIST
 
@@ -187,8 +216,15 @@ def load_mnist_csv(path: str | os.PathLike | None = None) -> ImageDataset:
         with gzip.open(path, "rt") if path.suffix == ".gz" else open(path) as f:
             table = np.loadtxt(f, delimiter=",", dtype=np.int64, ndmin=2)
     except (OSError, ValueError, EOFError) as exc:
-        raise DatasetError(f"{path} is not a valid MNIST CSV (784 pixels then a label per row): {exc}") from None
-    if table.shape[1] != 785 or table.min() < 0 or table[:, :784].max() > 255 or table[:, 784].max() > 9:
+        raise DatasetError(
+            f"{path} is not a valid MNIST CSV (784 pixels then a label per row): {exc}"
+        ) from None
+    if (
+        table.shape[1] != 785
+        or table.min() < 0
+        or table[:, :784].max() > 255
+        or table[:, 784].max() > 9
+    ):
         raise DatasetError(f"{path}: expected rows of 784 pixel values 0-255 and a label 0-9.")
     images = torch.from_numpy(table[:, :784].astype(np.uint8).reshape(-1, 1, 28, 28))
     return ImageDataset(images, torch.from_numpy(table[:, 784].copy()), MNIST_CLASSES, "mnist-5k")
@@ -199,12 +235,16 @@ class _DataOnlyUnpickler(pickle.Unpickler):
     """Accepts plain containers and numpy arrays; refuses every other global."""
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"), ("_codecs", "encode"),
-    }  # fmt: skip
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),
+    }
 
-    def find_class(self, module: str, name: str):  # noqa: ANN201
+    def find_class(self, module: str, name: str):
         if (module, name) in self.ALLOWED:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refused to load {module}.{name}")
@@ -214,13 +254,17 @@ def _unpickle(path: Path) -> dict:
     try:
         obj = _DataOnlyUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
     except Exception as exc:
-        raise DatasetError(f"{path} is not a CIFAR-10 batch file ({type(exc).__name__}: {exc}).") from None
+        raise DatasetError(
+            f"{path} is not a CIFAR-10 batch file ({type(exc).__name__}: {exc})."
+        ) from None
     if not isinstance(obj, dict):
         raise DatasetError(f"{path} is not a CIFAR-10 batch file (not a dictionary).")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-def load_cifar10(root: str | os.PathLike, split: str = "train", *, download: bool = False) -> ImageDataset:
+def load_cifar10(
+    root: str | os.PathLike, split: str = "train", *, download: bool = False
+) -> ImageDataset:
     root = Path(root)
     if download:  # needs internet
         from torchvision.datasets import CIFAR10
@@ -233,19 +277,29 @@ def load_cifar10(root: str | os.PathLike, split: str = "train", *, download: boo
     wanted = names["train"] + names["test"] if split == "all" else names[split]
     files = [folder / n for n in wanted if (folder / n).is_file()]
     if not files:
-        raise DatasetError(f"Expected CIFAR-10 batch files ({', '.join(wanted[:2])}, ...) in {folder}.")
+        raise DatasetError(
+            f"Expected CIFAR-10 batch files ({', '.join(wanted[:2])}, ...) in {folder}."
+        )
     xs, ys = [], []
     for f in files:
         d = _unpickle(f)
         x, y = d.get("data"), d.get("labels")
-        if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != 3072 or y is None or len(y) != len(x):
+        if (
+            not isinstance(x, np.ndarray)
+            or x.ndim != 2
+            or x.shape[1] != 3072
+            or y is None
+            or len(y) != len(x)
+        ):
             raise DatasetError(f"{f} does not hold 'data' (N x 3072) and matching 'labels'.")
         xs.append(x.astype(np.uint8).reshape(-1, 3, 32, 32))
         ys.append(np.asarray(y, dtype=np.int64))
     labels = np.concatenate(ys)
     if labels.min() < 0 or labels.max() > 9:
         raise DatasetError(f"CIFAR-10 labels in {folder} must be 0-9.")
-    return ImageDataset(torch.from_numpy(np.concatenate(xs)), torch.from_numpy(labels), CIFAR10_CLASSES, "cifar10")
+    return ImageDataset(
+        torch.from_numpy(np.concatenate(xs)), torch.from_numpy(labels), CIFAR10_CLASSES, "cifar10"
+    )
 
 
 # -------------------------------------------------------------------- folder
@@ -262,7 +316,9 @@ def load_folder(
         raise DatasetError(f"The dataset folder {root} does not exist.")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(classes) < 2:
-        raise DatasetError(f"Expected one sub-folder per class (at least two) in {root}; found {len(classes)}.")
+        raise DatasetError(
+            f"Expected one sub-folder per class (at least two) in {root}; found {len(classes)}."
+        )
     images, labels, subj, skipped = [], [], [], []
     for label, cls in enumerate(classes):
         for path in sorted((root / cls).rglob("*")):
@@ -289,11 +345,18 @@ def load_folder(
     if known is not None and subjects == "auto" and len(set(subj)) < 2:
         known = None  # 'img_001.png' everywhere is a naming habit, not a subject
     return ImageDataset(
-        torch.stack(images), torch.tensor(labels, dtype=torch.long), classes, root.name, known, skipped
+        torch.stack(images),
+        torch.tensor(labels, dtype=torch.long),
+        classes,
+        root.name,
+        known,
+        skipped,
     )
 
 
-def load_dataset(name: str, root: str | os.PathLike | None = None, split: str = "all", **kwargs) -> ImageDataset:
+def load_dataset(
+    name: str, root: str | os.PathLike | None = None, split: str = "all", **kwargs
+) -> ImageDataset:
     """Load a dataset by name (see ``DATASETS``)."""
     if split not in ("train", "test", "all"):
         raise ValueError(f"split must be train, test or all, not {split!r}")
@@ -335,7 +398,9 @@ def folds(dataset: ImageDataset, k: int = 10, seed: int = 0) -> list[Fold]:
     if dataset.subjects is not None:
         names = sorted(set(dataset.subjects.tolist()))
         if len(names) < k:
-            raise DatasetError(f"{dataset.name} has {len(names)} subjects; {k} folds need at least {k}.")
+            raise DatasetError(
+                f"{dataset.name} has {len(names)} subjects; {k} folds need at least {k}."
+            )
         for j, s in enumerate(names):
             parts[j % k].append(np.flatnonzero(dataset.subjects == s))
     else:

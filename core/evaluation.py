@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from core.attacks import evaluating, input_gradient, run_attack
+from fgsm_studio.core.attacks import evaluating, input_gradient, run_attack
 
 
 @dataclass
@@ -37,7 +37,11 @@ class EvalResult:
 
 
 def iterate_batches(
-    dataset: Dataset, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(images, labels) batches; fast path for in-memory ``ImageDataset``s."""
     n = len(dataset)

@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.checkpoint import ModelCard
-from core.data import ImageDataset, folds, load_dataset
-from core.evaluation import evaluate
-from core.models import build
-from core.training import EpochMetrics, TrainConfig, train, training_info
+from fgsm_studio.core.checkpoint import ModelCard
+from fgsm_studio.core.data import ImageDataset, folds, load_dataset
+from fgsm_studio.core.evaluation import evaluate
+from fgsm_studio.core.models import build
+from fgsm_studio.core.training import EpochMetrics, TrainConfig, train, training_info
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,26 @@ class RunSpec:
         split = f"f{self.fold}of{self.folds}" if self.folds else "traintest"
         defense = f"wr_a1-{self.a1:.2f}-{self.reg}" if self.defense == "wr_fgsm" else "std"
         lim = f"_n{self.limit}" if self.limit else ""
-        return (f"{self.dataset}_{self.arch}_{defense}_eps{self.epsilon:g}_{split}_e{self.epochs}"
-                f"_lr{self.lr:g}_s{self.seed}{lim}")  # fmt: skip
+        return (
+            f"{self.dataset}_{self.arch}_{defense}_eps{self.epsilon:g}_{split}_e{self.epochs}"
+            f"_lr{self.lr:g}_s{self.seed}{lim}"
+        )
 
     def train_config(self, device: str = "auto", threads: int | None = None) -> TrainConfig:
         return TrainConfig(
-            arch=self.arch, defense=self.defense, a1=self.a1, reg=self.reg, epsilon=self.epsilon,
-            epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, patience=self.patience,
-            seed=self.seed, device=device, threads=threads,
-        )  # fmt: skip
+            arch=self.arch,
+            defense=self.defense,
+            a1=self.a1,
+            reg=self.reg,
+            epsilon=self.epsilon,
+            epochs=self.epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            patience=self.patience,
+            seed=self.seed,
+            device=device,
+            threads=threads,
+        )
 
 
 _CACHE: dict[tuple, ImageDataset] = {}
@@ -79,7 +90,9 @@ def load_cached(name: str, root: str | None, split: str) -> ImageDataset:
     return _CACHE[key]
 
 
-def splits(spec: RunSpec, root: str | None = None) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
+def splits(
+    spec: RunSpec, root: str | None = None
+) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
     """(train, validation, test) for the run's fold or train/test split."""
     if spec.folds:
         ds = load_cached(spec.dataset, root, "all")
@@ -102,9 +115,15 @@ def splits(spec: RunSpec, root: str | None = None) -> tuple[ImageDataset, ImageD
 def card_for(spec: RunSpec, data: ImageDataset) -> ModelCard:
     mean, std = data.mean_std()
     return ModelCard(
-        arch=spec.arch, num_classes=len(data.class_names), class_names=list(data.class_names),
-        in_channels=data.channels, image_size=data.image_size, mean=mean, std=std, dataset=spec.dataset,
-    )  # fmt: skip
+        arch=spec.arch,
+        num_classes=len(data.class_names),
+        class_names=list(data.class_names),
+        in_channels=data.channels,
+        image_size=data.image_size,
+        mean=mean,
+        std=std,
+        dataset=spec.dataset,
+    )
 
 
 def execute(
@@ -136,12 +155,23 @@ def execute(
     card = replace(card_for(spec, train_set), name=name)
     torch.manual_seed(spec.seed)
     model = build(
-        spec.arch, num_classes=card.num_classes, in_channels=card.in_channels,
-        image_size=card.image_size, mean=card.mean, std=card.std,
-    )  # fmt: skip
+        spec.arch,
+        num_classes=card.num_classes,
+        in_channels=card.in_channels,
+        image_size=card.image_size,
+        mean=card.mean,
+        std=card.std,
+    )
     started = time.perf_counter()
-    gen = train(model, train_set, val, spec.train_config(device, threads), stop=stop,
-                save_path=save_model, card=card)  # fmt: skip
+    gen = train(
+        model,
+        train_set,
+        val,
+        spec.train_config(device, threads),
+        stop=stop,
+        save_path=save_model,
+        card=card,
+    )
     history: list[dict] = []
     while True:
         try:
@@ -167,12 +197,14 @@ def execute(
         "best_epoch": result.best_epoch,
         "epochs_run": len(history),
         "train_seconds": round(train_s, 1),
-        "images_per_s": round(float(np.mean([h["images_per_s"] for h in history])), 1) if history else 0.0,
+        "images_per_s": round(float(np.mean([h["images_per_s"] for h in history])), 1)
+        if history
+        else 0.0,
         "history": history,
         "stopped": result.stopped,
     }
     if save_model is not None:
-        from core.checkpoint import save
+        from fgsm_studio.core.checkpoint import save
 
         info = training_info(spec.train_config(), result.best_epoch)
         info.update(fold=spec.fold, folds=spec.folds)

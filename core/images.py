@@ -74,11 +74,15 @@ def _open(data: bytes, name: str) -> Image.Image:
             warnings.simplefilter("ignore")
             img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image FGSM Studio can read (use {SUPPORTED}).") from None
+        raise ImageError(
+            f"{name} is not an image FGSM Studio can read (use {SUPPORTED})."
+        ) from None
     except Image.DecompressionBombError:
         raise _bomb(name, None) from None
     except Exception as exc:  # PIL raises many types for malformed headers
-        raise ImageError(f"{name} is damaged and cannot be opened ({type(exc).__name__}).") from None
+        raise ImageError(
+            f"{name} is damaged and cannot be opened ({type(exc).__name__})."
+        ) from None
     w, h = img.size
     if w * h > MAX_PIXELS:
         raise _bomb(name, (w, h))
@@ -240,7 +244,9 @@ def to_mnist_style(image: torch.Tensor, size: int = 28) -> torch.Tensor:
     box = round(size * 20 / 28)
     scale = box / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    small = F.interpolate(crop[None, None], size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)[0, 0]
+    small = F.interpolate(
+        crop[None, None], size=(nh, nw), mode="bilinear", antialias=True, align_corners=False
+    )[0, 0]
     total = float(small.sum()) or 1.0
     cy = float((small.sum(1) * torch.arange(nh)).sum()) / total
     cx = float((small.sum(0) * torch.arange(nw)).sum()) / total

@@ -36,7 +36,9 @@ class Normalize(nn.Module):
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
-        self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer(
+            "mean", torch.tensor(list(mean), dtype=torch.float32).view(1, -1, 1, 1)
+        )
         self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -62,14 +64,19 @@ class SmallCNN(nn.Module):
     def __init__(self, in_channels: int, num_classes: int) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, 32, 3, padding=1),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
             nn.AdaptiveAvgPool2d(4),
-        )  # fmt: skip
+        )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(64 * 16, 128), nn.ReLU(inplace=True), nn.Linear(128, num_classes)
+            nn.Flatten(),
+            nn.Linear(64 * 16, 128),
+            nn.ReLU(inplace=True),
+            nn.Linear(128, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +128,9 @@ def _efficientnet_lite0(in_channels: int, num_classes: int) -> nn.Module:
         raise ValueError(
             "EfficientNet-Lite0 needs the optional extra: pip install 'fgsm-studio[imagenet]'."
         ) from None
-    return EfficientNet.from_name("efficientnet-lite0", in_channels=in_channels, num_classes=num_classes)
+    return EfficientNet.from_name(
+        "efficientnet-lite0", in_channels=in_channels, num_classes=num_classes
+    )
 
 
 def build(

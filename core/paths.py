@@ -1,10 +1,11 @@
 """The one resource-path helper.
 
 Resources (bundled models, samples, the 5000 MNIST digits) live in the
-top-level ``resources`` folder, which sits beside ``core`` in a checkout, in an
-installed wheel (both are top-level packages in site-packages) and in a
-PyInstaller bundle (the spec copies it next to the frozen ``core``). So one rule
-serves all three: the folder beside this package.
+``resources`` folder, which sits beside ``core`` in a checkout (editable
+install), in an installed wheel (``fgsm_studio/resources`` beside
+``fgsm_studio/core``) and in a PyInstaller bundle (the spec copies it to
+``fgsm_studio/resources`` under the bundle's folder). So one rule serves all
+three: the folder beside this package, or the bundle's copy when frozen.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def resources_dir() -> Path:
     """The folder holding bundled models, samples and data."""
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
-        return Path(frozen) / "resources"
+        return Path(frozen) / "fgsm_studio" / "resources"
     return _HERE.parent / "resources"
 
 
@@ -42,6 +43,8 @@ def user_data_dir() -> Path:
     elif sys.platform == "darwin":
         base = Path.home() / "Library" / "Application Support" / "FGSM Studio"
     else:
-        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "fgsm-studio"
+        base = (
+            Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "fgsm-studio"
+        )
     base.mkdir(parents=True, exist_ok=True)
     return base

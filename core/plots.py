@@ -24,7 +24,9 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def _frame(title: str, xlabel: str, ylabel: str, ylim: tuple[float, float]) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+def _frame(
+    title: str, xlabel: str, ylabel: str, ylim: tuple[float, float]
+) -> tuple[Image.Image, ImageDraw.ImageDraw]:
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     d.text((W // 2 - RIGHT // 2, 20), title, fill="black", font=_font(18), anchor="mm")
@@ -108,7 +110,13 @@ def bar_chart(
             xa = LEFT + slot * g + slot * 0.1 + i * bar
             top = _y(vals[g], ylim)
             d.rectangle([xa, top, xa + bar - 2, _y(ylim[0], ylim)], fill=color)
-            d.text((xa + bar / 2, top - 10), f"{vals[g]:.1f}", fill="black", font=_font(11), anchor="mm")
+            d.text(
+                (xa + bar / 2, top - 10),
+                f"{vals[g]:.1f}",
+                fill="black",
+                font=_font(11),
+                anchor="mm",
+            )
             if errors and name in errors:
                 e = errors[name][g] / (ylim[1] - ylim[0]) * (H - BOTTOM - TOP)
                 mid = xa + bar / 2 - 1

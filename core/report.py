@@ -12,8 +12,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from core.evaluation import mean_std
-from core.plots import bar_chart, line_chart
+from fgsm_studio.core.evaluation import mean_std
+from fgsm_studio.core.plots import bar_chart, line_chart
 
 
 def load_records(out_dir: Path) -> list[dict]:
@@ -24,7 +24,17 @@ def _group_key(r: dict) -> tuple:
     s = r["spec"]
     a1 = s["a1"] if s["defense"] == "wr_fgsm" else None
     reg = s["reg"] if s["defense"] == "wr_fgsm" else None
-    return (s["dataset"], s["arch"], s["defense"], a1, reg, s["epsilon"], s["folds"], s["epochs"], s.get("limit"))
+    return (
+        s["dataset"],
+        s["arch"],
+        s["defense"],
+        a1,
+        reg,
+        s["epsilon"],
+        s["folds"],
+        s["epochs"],
+        s.get("limit"),
+    )
 
 
 def _acc(r: dict, attack: str | None, eps: float | None) -> float | None:
@@ -44,12 +54,19 @@ def summarize(records: list[dict]) -> list[dict]:
     for key, rs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         dataset, arch, defense, a1, reg, eps, nfolds, epochs, limit = key
         row = {
-            "dataset": dataset, "arch": arch, "defense": defense, "a1": a1,
-            "a2": None if a1 is None else round(1 - a1, 10), "reg": reg, "train_eps": eps,
+            "dataset": dataset,
+            "arch": arch,
+            "defense": defense,
+            "a1": a1,
+            "a2": None if a1 is None else round(1 - a1, 10),
+            "reg": reg,
+            "train_eps": eps,
             "protocol": f"{len(rs)} of {nfolds} rounds" if nfolds else "train/test split",
-            "rounds": len(rs), "epochs": epochs, "limit": limit,
+            "rounds": len(rs),
+            "epochs": epochs,
+            "limit": limit,
             "train_s": round(sum(r["train_seconds"] for r in rs) / len(rs), 1),
-        }  # fmt: skip
+        }
         row["clean"], row["clean_std"] = mean_std([_acc(r, None, None) for r in rs])
         for attack, per_eps in rs[0]["test"]["attacks"].items():
             for e in per_eps:
@@ -73,7 +90,9 @@ def _defense_label(row: dict) -> str:
     return f"WR_FGSM a1={row['a1']:g} a2={row['a2']:g} ({row['reg']})"
 
 
-def write_report(out_dir: Path, *, title: str = "FGSM Studio: reproduction of Doan & Pham (2025)") -> Path:
+def write_report(
+    out_dir: Path, *, title: str = "FGSM Studio: reproduction of Doan & Pham (2025)"
+) -> Path:
     out_dir = Path(out_dir)
     records = load_records(out_dir)
     rows = summarize(records)
@@ -86,28 +105,74 @@ def write_report(out_dir: Path, *, title: str = "FGSM Studio: reproduction of Do
         w.writerows(rows)
     with open(out_dir / "runs.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["key", "dataset", "arch", "defense", "a1", "a2", "reg", "train_eps", "fold", "clean", "attack", "eps", "acc"])
+        w.writerow(
+            [
+                "key",
+                "dataset",
+                "arch",
+                "defense",
+                "a1",
+                "a2",
+                "reg",
+                "train_eps",
+                "fold",
+                "clean",
+                "attack",
+                "eps",
+                "acc",
+            ]
+        )
         for r in records:
             s = r["spec"]
-            base = [r["key"], s["dataset"], s["arch"], s["defense"], s["a1"], r["a2"], s["reg"], s["epsilon"], s["fold"], r["test"]["clean"]]
+            base = [
+                r["key"],
+                s["dataset"],
+                s["arch"],
+                s["defense"],
+                s["a1"],
+                r["a2"],
+                s["reg"],
+                s["epsilon"],
+                s["fold"],
+                r["test"]["clean"],
+            ]
             for attack, per in r["test"]["attacks"].items():
                 for e, v in per.items():
                     w.writerow([*base, attack, e, v])
 
-    md = [f"# {title}", "", f"{len(records)} runs. Accuracies in % on held-out data, mean +- std over rounds.",
-          "Attack numbers name their epsilon (pixel units, images in [0, 1]). PGD: 10 steps, step 2.5*eps/10,",
-          "random start. `scaled` = a2 * 5e-4 * ||W||^2, `literal` = a2 * ||W||^2 (Eq. 8 as written).", ""]  # fmt: skip
-    attack_cols = sorted({k for r in rows for k in r if "@" in k and not k.endswith("_std")},
-                         key=lambda c: (float(c.split("@")[1]), c))  # fmt: skip
+    md = [
+        f"# {title}",
+        "",
+        f"{len(records)} runs. Accuracies in % on held-out data, mean +- std over rounds.",
+        "Attack numbers name their epsilon (pixel units, images in [0, 1]). PGD: 10 steps, step 2.5*eps/10,",
+        "random start. `scaled` = a2 * 5e-4 * ||W||^2, `literal` = a2 * ||W||^2 (Eq. 8 as written).",
+        "",
+    ]
+    attack_cols = sorted(
+        {k for r in rows for k in r if "@" in k and not k.endswith("_std")},
+        key=lambda c: (float(c.split("@")[1]), c),
+    )
 
     def table(sel: list[dict], heading: str) -> None:
         if not sel:
             return
-        md.extend([f"## {heading}", "", "| dataset | model | defense | train eps | protocol | epochs | clean | "
-                   + " | ".join(attack_cols) + " |", "|" + "---|" * (7 + len(attack_cols))])  # fmt: skip
+        md.extend(
+            [
+                f"## {heading}",
+                "",
+                "| dataset | model | defense | train eps | protocol | epochs | clean | "
+                + " | ".join(attack_cols)
+                + " |",
+                "|" + "---|" * (7 + len(attack_cols)),
+            ]
+        )
         for r in sel:
-            md.append(f"| {r['dataset']} | {r['arch']} | {_defense_label(r)} | {r['train_eps']:g} | {r['protocol']} | "
-                      f"{r['epochs']} | {_fmt(r, 'clean')} | " + " | ".join(_fmt(r, c) for c in attack_cols) + " |")  # fmt: skip
+            md.append(
+                f"| {r['dataset']} | {r['arch']} | {_defense_label(r)} | {r['train_eps']:g} | {r['protocol']} | "
+                f"{r['epochs']} | {_fmt(r, 'clean')} | "
+                + " | ".join(_fmt(r, c) for c in attack_cols)
+                + " |"
+            )
         md.append("")
 
     std_rows = [r for r in rows if r["defense"] == "none"]
@@ -122,40 +187,67 @@ def write_report(out_dir: Path, *, title: str = "FGSM Studio: reproduction of Do
 
 
 def _best(wr: list[dict]) -> dict:
-    first = sorted({c for r in wr for c in r if c.startswith("fgsm@") and not c.endswith("_std")})[0]
+    first = sorted({c for r in wr for c in r if c.startswith("fgsm@") and not c.endswith("_std")})[
+        0
+    ]
     # Table 1's runs cover every round; the sweep's cover fewer. Prefer the former.
     return max(wr, key=lambda r: (r["rounds"], r["clean"] + (r.get(first) or 0)))
 
 
 def _table1(md: list[str], std_rows: list[dict], wr_rows: list[dict]) -> None:
-    md.extend(["## Table 1: standard vs best WR_FGSM pair", "",
-               "Best pair: highest clean + FGSM accuracy at its training epsilon (chosen on the same",
-               "held-out rounds, as in the paper).", "",
-               "| dataset | model | eps | standard clean | standard FGSM | standard PGD | defense | rounds | defended clean | defended FGSM | defended PGD |",
-               "|---|---|---|---|---|---|---|---|---|---|---|"])  # fmt: skip
+    md.extend(
+        [
+            "## Table 1: standard vs best WR_FGSM pair",
+            "",
+            "Best pair: highest clean + FGSM accuracy at its training epsilon (chosen on the same",
+            "held-out rounds, as in the paper).",
+            "",
+            "| dataset | model | eps | standard clean | standard FGSM | standard PGD | defense | rounds | defended clean | defended FGSM | defended PGD |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+    )
     for s in std_rows:
-        mine = [w for w in wr_rows if (w["dataset"], w["arch"], w["limit"]) == (s["dataset"], s["arch"], s["limit"])]
+        mine = [
+            w
+            for w in wr_rows
+            if (w["dataset"], w["arch"], w["limit"]) == (s["dataset"], s["arch"], s["limit"])
+        ]
         for eps in sorted({w["train_eps"] for w in mine}):
             at = [w for w in mine if w["train_eps"] == eps]
             b = _best(at)
             e = f"{eps:g}"
-            md.append(f"| {s['dataset']} | {s['arch']} | {e} | {_fmt(s, 'clean')} | {_fmt(s, 'fgsm@' + e)} | "
-                      f"{_fmt(s, 'pgd@' + e)} | {_defense_label(b)} | {b['rounds']} | {_fmt(b, 'clean')} | "
-                      f"{_fmt(b, 'fgsm@' + e)} | {_fmt(b, 'pgd@' + e)} |")  # fmt: skip
+            md.append(
+                f"| {s['dataset']} | {s['arch']} | {e} | {_fmt(s, 'clean')} | {_fmt(s, 'fgsm@' + e)} | "
+                f"{_fmt(s, 'pgd@' + e)} | {_defense_label(b)} | {b['rounds']} | {_fmt(b, 'clean')} | "
+                f"{_fmt(b, 'fgsm@' + e)} | {_fmt(b, 'pgd@' + e)} |"
+            )
     md.append("")
 
 
 def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dict]) -> None:
     if std_rows:
-        eps = sorted({float(c.split("@")[1]) for r in std_rows for c in r if c.startswith("fgsm@") and not c.endswith("_std")})
+        eps = sorted(
+            {
+                float(c.split("@")[1])
+                for r in std_rows
+                for c in r
+                if c.startswith("fgsm@") and not c.endswith("_std")
+            }
+        )
         groups = [f"{r['dataset']} {r['arch']}" for r in std_rows]
         series = {"clean": [r["clean"] for r in std_rows]}
         errors = {"clean": [r["clean_std"] for r in std_rows]}
         for e in eps:
             series[f"FGSM eps={e:g}"] = [r.get(f"fgsm@{e:g}") or 0 for r in std_rows]
             errors[f"FGSM eps={e:g}"] = [r.get(f"fgsm@{e:g}_std") or 0 for r in std_rows]
-        bar_chart(out_dir / "figure2.png", groups, series, errors=errors,
-                  title="Figure 2: standard models, clean vs FGSM", ylabel="accuracy %")  # fmt: skip
+        bar_chart(
+            out_dir / "figure2.png",
+            groups,
+            series,
+            errors=errors,
+            title="Figure 2: standard models, clean vs FGSM",
+            ylabel="accuracy %",
+        )
         md.extend(["![Figure 2](figure2.png)", ""])
     sweeps: dict[tuple, list[dict]] = defaultdict(list)
     for r in wr_rows:
@@ -167,11 +259,19 @@ def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dic
         e = f"{eps:g}"
         name = f"figure3_{dataset}_{arch}_{reg}_eps{e}.png".replace("/", "-")
         line_chart(
-            out_dir / name, [r["a1"] for r in rs],
-            {"clean": [r["clean"] for r in rs], f"FGSM eps={e}": [r.get(f"fgsm@{e}") or 0 for r in rs],
-             f"PGD eps={e}": [r.get(f"pgd@{e}") or 0 for r in rs]},
-            errors={"clean": [r["clean_std"] for r in rs], f"FGSM eps={e}": [r.get(f"fgsm@{e}_std") or 0 for r in rs]},
+            out_dir / name,
+            [r["a1"] for r in rs],
+            {
+                "clean": [r["clean"] for r in rs],
+                f"FGSM eps={e}": [r.get(f"fgsm@{e}") or 0 for r in rs],
+                f"PGD eps={e}": [r.get(f"pgd@{e}") or 0 for r in rs],
+            },
+            errors={
+                "clean": [r["clean_std"] for r in rs],
+                f"FGSM eps={e}": [r.get(f"fgsm@{e}_std") or 0 for r in rs],
+            },
             title=f"Figure 3: {dataset} {arch}, WR_FGSM ({reg}), accuracy per a1 (a2 = 1 - a1)",
-            xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1", ylabel="accuracy %",
-        )  # fmt: skip
+            xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
+            ylabel="accuracy %",
+        )
         md.extend([f"![Figure 3 {dataset} {arch} {reg}]({name})", ""])

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.attacks import evaluating, run_attack
+from fgsm_studio.core.attacks import evaluating, run_attack
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,14 @@ class AttackSession:
             adv = (self.x + float(epsilon) * self.direction).clamp(0, 1)
         else:
             adv = run_attack(
-                attack, self.model, self.x, self._aim(), float(epsilon),
-                steps=steps, targeted=self.target is not None,
-            )  # fmt: skip
+                attack,
+                self.model,
+                self.x,
+                self._aim(),
+                float(epsilon),
+                steps=steps,
+                targeted=self.target is not None,
+            )
         with self._eval():
             probs = F.softmax(self.model(adv), dim=1)[0].cpu()
         return AttackFrame(

@@ -35,10 +35,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from core.checkpoint import ModelCard, save
-from core.devices import pick_device
-from core.evaluation import evaluate, iterate_batches
-from core.models import regularized_weights
+from fgsm_studio.core.checkpoint import ModelCard, save
+from fgsm_studio.core.devices import pick_device
+from fgsm_studio.core.evaluation import evaluate, iterate_batches
+from fgsm_studio.core.models import regularized_weights
 
 
 class TrainingError(RuntimeError):
@@ -168,7 +168,9 @@ def train(
         model.train()
         sums = dict(loss=0.0, ori=0.0, adv=0.0, reg=0.0, correct=0, n=0)
         epoch_start = time.perf_counter()
-        for b, (x, y) in enumerate(iterate_batches(train_set, config.batch_size, shuffle=True, generator=gen)):
+        for b, (x, y) in enumerate(
+            iterate_batches(train_set, config.batch_size, shuffle=True, generator=gen)
+        ):
             if should_stop():
                 result.stopped = True
                 break
@@ -198,7 +200,11 @@ def train(
                     loss_reg = lam * torch.stack(torch._foreach_norm(weights)).square().sum()
                     used = [w for w in weights if w.grad is not None]
                     torch._foreach_add_([w.grad for w in used], used, alpha=2 * a2 * lam)
-            total = loss_ori.detach() + a1 * loss_adv.detach() + a2 * loss_reg.detach() if wr else loss_ori.detach()
+            total = (
+                loss_ori.detach() + a1 * loss_adv.detach() + a2 * loss_reg.detach()
+                if wr
+                else loss_ori.detach()
+            )
             if not torch.isfinite(total):
                 raise TrainingError(
                     f"The loss became {float(total)} at epoch {epoch}, batch {b + 1}. "
@@ -216,9 +222,13 @@ def train(
             train_images += n
             if (b + 1) % config.progress_every == 0:
                 yield BatchProgress(
-                    epoch, b + 1, batches, float(total), train_images / max(train_time, 1e-9),
+                    epoch,
+                    b + 1,
+                    batches,
+                    float(total),
+                    train_images / max(train_time, 1e-9),
                     time.perf_counter() - started,
-                )  # fmt: skip
+                )
         if result.stopped or sums["n"] == 0:
             break
         ev = evaluate(model, val_set, attacks=("fgsm",), epsilons=(config.epsilon,))
@@ -229,18 +239,35 @@ def train(
             result.best_epoch, result.best_score = epoch, score
             best_state = copy.deepcopy(model.state_dict())
             if save_path is not None and card is not None:
-                saved = replace(card, training=training_info(config, epoch), metrics={
-                    "validation": {"clean": ev.clean, "fgsm": val_fgsm, "epsilon": config.epsilon, "n": ev.n}
-                })  # fmt: skip
+                saved = replace(
+                    card,
+                    training=training_info(config, epoch),
+                    metrics={
+                        "validation": {
+                            "clean": ev.clean,
+                            "fgsm": val_fgsm,
+                            "epsilon": config.epsilon,
+                            "n": ev.n,
+                        }
+                    },
+                )
                 result.saved_to = save(save_path, model, saved)
         n = sums["n"]
         metrics = EpochMetrics(
-            epoch=epoch, epochs=config.epochs, loss=sums["loss"] / n, loss_ori=sums["ori"] / n,
-            loss_adv=sums["adv"] / n, loss_reg=sums["reg"] / n, train_acc=sums["correct"] / n,
-            val_acc=ev.clean, val_fgsm_acc=val_fgsm, score=score, is_best=is_best,
+            epoch=epoch,
+            epochs=config.epochs,
+            loss=sums["loss"] / n,
+            loss_ori=sums["ori"] / n,
+            loss_adv=sums["adv"] / n,
+            loss_reg=sums["reg"] / n,
+            train_acc=sums["correct"] / n,
+            val_acc=ev.clean,
+            val_fgsm_acc=val_fgsm,
+            score=score,
+            is_best=is_best,
             images_per_s=n / max(time.perf_counter() - epoch_start, 1e-9),
             elapsed_s=time.perf_counter() - started,
-        )  # fmt: skip
+        )
         result.history.append(metrics)
         yield metrics
         if epoch - result.best_epoch >= config.patience:

@@ -18,14 +18,25 @@ from pathlib import Path
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="fgsm-studio", description="See adversarial attacks fool a CNN, live.")
+    ap = argparse.ArgumentParser(
+        prog="fgsm-studio", description="See adversarial attacks fool a CNN, live."
+    )
     ap.add_argument("--model", help="checkpoint to open (default: the bundled MNIST small CNN)")
     ap.add_argument("--image", help="image to attack (default: a sample of the model's dataset)")
-    ap.add_argument("--epsilon", type=float, default=None, help="attack strength in pixel units, e.g. 0.1")
+    ap.add_argument(
+        "--epsilon", type=float, default=None, help="attack strength in pixel units, e.g. 0.1"
+    )
     ap.add_argument("--attack", choices=("fgsm", "bim", "pgd"), default=None)
     ap.add_argument("--target", default=None, help="targeted attack: class index or name")
-    ap.add_argument("--screenshot", type=Path, default=None, help="render the first frame, save the window, exit")
-    ap.add_argument("--self-test", action="store_true", help="check this installation and exit 0 or 1")
+    ap.add_argument(
+        "--screenshot",
+        type=Path,
+        default=None,
+        help="render the first frame, save the window, exit",
+    )
+    ap.add_argument(
+        "--self-test", action="store_true", help="check this installation and exit 0 or 1"
+    )
     return ap.parse_args(argv)
 
 
@@ -39,21 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     _timing("main")
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test:
-        from gui.selftest import run_self_test
+        from fgsm_studio.gui.selftest import run_self_test
 
         return run_self_test()
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from core.paths import user_data_dir
-    from gui import errors
-    from gui.main_window import MainWindow
+    from fgsm_studio.core.paths import user_data_dir
+    from fgsm_studio.gui import errors
+    from fgsm_studio.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("FGSM Studio")
     from PySide6.QtGui import QIcon
 
-    from core.paths import resource_path
+    from fgsm_studio.core.paths import resource_path
 
     app.setWindowIcon(QIcon(str(resource_path("icons", "fgsm-studio.png"))))
     app.setOrganizationName("FGSM Studio")
@@ -67,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     _timing("window_shown")
     QTimer.singleShot(0, window.finish_setup)
     if os.environ.get("FGSM_STUDIO_TIMING"):
-        window.ready.connect(lambda: window.explorer.frame_rendered.connect(lambda: _timing("frame")))
+        window.ready.connect(
+            lambda: window.explorer.frame_rendered.connect(lambda: _timing("frame"))
+        )
     return app.exec()
 
 

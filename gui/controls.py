@@ -38,7 +38,9 @@ class EpsilonControl(QWidget):
         self.slider.setSingleStep(1)
         self.slider.setPageStep(10)
         self.slider.setAccessibleName("epsilon")
-        self.slider.setToolTip("Attack strength: how far each pixel may move (pixel values are 0 to 1)")
+        self.slider.setToolTip(
+            "Attack strength: how far each pixel may move (pixel values are 0 to 1)"
+        )
         self.spin = QDoubleSpinBox()
         self.spin.setRange(0.0, MAX_EPS)
         self.spin.setDecimals(3)
@@ -84,7 +86,11 @@ class AttackControls(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.attack = QComboBox()
-        for label, key in (("FGSM (one step)", "fgsm"), ("BIM (iterative)", "bim"), ("PGD (random start)", "pgd")):
+        for label, key in (
+            ("FGSM (one step)", "fgsm"),
+            ("BIM (iterative)", "bim"),
+            ("PGD (random start)", "pgd"),
+        ):
             self.attack.addItem(label, key)
         self.steps = QSpinBox()
         self.steps.setRange(1, 200)

@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from core.paths import user_data_dir
+from fgsm_studio.core.paths import user_data_dir
 
 log = logging.getLogger("fgsm_studio")
 _installed = False
@@ -65,9 +65,12 @@ def _hook(exc_type, exc, tb) -> None:
         sys.__excepthook__(exc_type, exc, tb)
         return
     # Show the dialog from the event loop, never from inside the failing slot.
-    QTimer.singleShot(0, lambda: show_error_dialog(
-        "Something went wrong", f"{exc_type.__name__}: {exc}", details, app.activeWindow()
-    ))  # fmt: skip
+    QTimer.singleShot(
+        0,
+        lambda: show_error_dialog(
+            "Something went wrong", f"{exc_type.__name__}: {exc}", details, app.activeWindow()
+        ),
+    )
 
 
 def _thread_hook(args: threading.ExceptHookArgs) -> None:

@@ -22,10 +22,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.bundled import ModelEntry, bundled_models, default_model, first_screen, samples_for, twin
-from core.checkpoint import ModelCard, load
-from core.imagenet import resolve
-from core.images import (
+from fgsm_studio.core.bundled import (
+    ModelEntry,
+    bundled_models,
+    default_model,
+    first_screen,
+    samples_for,
+    twin,
+)
+from fgsm_studio.core.checkpoint import ModelCard, load
+from fgsm_studio.core.devices import configure_threads
+from fgsm_studio.core.imagenet import resolve
+from fgsm_studio.core.images import (
     ImageError,
     load_image,
     looks_like_paper,
@@ -33,17 +41,17 @@ from core.images import (
     to_mnist_style,
     to_model_input,
 )
-from core.session import AttackFrame, AttackSession
-from gui import share
-from gui.controls import eps_text
-from gui.explorer_layout import build_layout
-from gui.inputs import (
+from fgsm_studio.core.session import AttackFrame, AttackSession
+from fgsm_studio.gui import share
+from fgsm_studio.gui.controls import eps_text
+from fgsm_studio.gui.explorer_layout import build_layout
+from fgsm_studio.gui.inputs import (
     CameraDialog,
     DrawDialog,
     image_source_from_mime,
 )
-from gui.panels import big_font
-from gui.workers import TaskRunner
+from fgsm_studio.gui.panels import big_font
+from fgsm_studio.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 SWEEP = torch.linspace(0, 0.5, 101)
@@ -57,7 +65,9 @@ class ExplorerView(QWidget):
     compare_shown = Signal()  # the compare model's bars were updated
     _download_progress = Signal(str)  # emitted from the worker while weights download
 
-    def __init__(self, runner: TaskRunner, settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, runner: TaskRunner, settings: QSettings, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.runner, self.settings = runner, settings
         self.entries = bundled_models()
@@ -79,8 +89,8 @@ class ExplorerView(QWidget):
         # 28 px 7 ms vs 18 ms with two, EfficientNet-Lite0 at 224 px 23 vs 32 ms, when a
         # worker's thread team is alive too). torch's setting is per thread with OpenMP:
         # the GUI thread and the explorer's worker take one core each; training sets its own.
-        torch.set_num_threads(1)
-        runner.submit("threads", lambda: torch.set_num_threads(1))
+        configure_threads("gui")
+        runner.submit("threads", lambda: configure_threads("explorer-worker"))
         self._build()
         self.setAcceptDrops(True)
         runner.finished.connect(self._on_runner_finished)
@@ -122,7 +132,9 @@ class ExplorerView(QWidget):
         self.error_shown.emit(message)
 
     # ------------------------------------------------------------------ models
-    def start(self, model: Path | None = None, image: Path | None = None, *, epsilon_given: bool = False) -> None:
+    def start(
+        self, model: Path | None = None, image: Path | None = None, *, epsilon_given: bool = False
+    ) -> None:
         """First screen: the given (or default) model and image.
 
         With neither a model, an image nor an epsilon given, the opening sample and
@@ -178,7 +190,9 @@ class ExplorerView(QWidget):
                 new_image = self.set_image(start)
             elif samples and self._auto_first:
                 self._auto_first = False
-                self._ids["first"] = self.runner.submit("first", lambda: first_screen(model, card, samples, SWEEP))
+                self._ids["first"] = self.runner.submit(
+                    "first", lambda: first_screen(model, card, samples, SWEEP)
+                )
             elif samples and (self.raw_image is None or old_dataset is not None):
                 new_image = self.set_image(samples[0].path, samples[0].label)
         if not new_image:
@@ -209,11 +223,19 @@ class ExplorerView(QWidget):
     def _image_changed(self) -> None:
         if self.model is None or self.raw_image is None:
             return
-        label = self.true_label if self.true_label is not None and self.true_label < self.card.num_classes else None
-        self.session = AttackSession(self.model, self.model_input(), label=label, target=self.attack.target_class())
+        label = (
+            self.true_label
+            if self.true_label is not None and self.true_label < self.card.num_classes
+            else None
+        )
+        self.session = AttackSession(
+            self.model, self.model_input(), label=label, target=self.attack.target_class()
+        )
         session = self.session
         grid = SWEEP_FINE if self.card.image_size > 64 else SWEEP
-        self._ids["sweep"] = self.runner.submit("sweep", lambda: (session, session.sweep(grid, chunk=16)))
+        self._ids["sweep"] = self.runner.submit(
+            "sweep", lambda: (session, session.sweep(grid, chunk=16))
+        )
         self.schedule_render()
 
     # ------------------------------------------------------------------ frames
@@ -243,11 +265,21 @@ class ExplorerView(QWidget):
         names = self.card.class_names
         p0, p1 = frame.probs_clean[frame.pred_clean], frame.probs_adv[frame.pred_adv]
         self.triptych.show_frame(frame.original, frame.adversarial, frame.epsilon)
-        self.triptych.set_titles(f"Original: {names[frame.pred_clean]} ({p0:.1%})",
-                                 f"Adversarial: {names[frame.pred_adv]} ({p1:.1%})")  # fmt: skip
-        true = self.true_label if self.true_label is not None and self.true_label < len(names) else None
-        self.bars_clean.show_probs(frame.probs_clean, names, pred=frame.pred_clean, true=true, target=frame.target)
-        self.bars_adv.show_probs(frame.probs_adv, names, pred=frame.pred_adv, true=true, target=frame.target)
+        self.triptych.set_titles(
+            f"Original: {names[frame.pred_clean]} ({p0:.1%})",
+            f"Adversarial: {names[frame.pred_adv]} ({p1:.1%})",
+        )
+        true = (
+            self.true_label
+            if self.true_label is not None and self.true_label < len(names)
+            else None
+        )
+        self.bars_clean.show_probs(
+            frame.probs_clean, names, pred=frame.pred_clean, true=true, target=frame.target
+        )
+        self.bars_adv.show_probs(
+            frame.probs_adv, names, pred=frame.pred_adv, true=true, target=frame.target
+        )
         verdict = "fooled" if frame.flipped else "holds"
         color = "#c62828" if frame.flipped else "#2e7d32"
         self.headline.setText(
@@ -255,7 +287,7 @@ class ExplorerView(QWidget):
             f"<span style='color:{color}'>{names[frame.pred_adv]} ({p1:.1%})</span>"
             f"<span style='font-size:small; color:#555'> &nbsp; {frame.attack.upper()}, eps {eps_text(frame.epsilon)}: "
             f"model {verdict}</span>"
-        )  # fmt: skip
+        )
         self._draw_compare(frame)
         self.frame_rendered.emit()
 
@@ -276,9 +308,15 @@ class ExplorerView(QWidget):
 
     def _show_compare(self, card: ModelCard, probs: torch.Tensor) -> None:
         pred = int(probs.argmax())
-        true = self.true_label if self.true_label is not None and self.true_label < card.num_classes else None
+        true = (
+            self.true_label
+            if self.true_label is not None and self.true_label < card.num_classes
+            else None
+        )
         kind = "Defended (WR_FGSM)" if card.defense == "wr_fgsm" else "Standard"
-        self.bars_cmp.set_title(f"{kind} model: {card.class_names[pred]} ({float(probs[pred]):.1%})")
+        self.bars_cmp.set_title(
+            f"{kind} model: {card.class_names[pred]} ({float(probs[pred]):.1%})"
+        )
         self.bars_cmp.setToolTip(card.title())
         self.bars_cmp.show()
         self.bars_cmp.show_probs(probs, card.class_names, pred=pred, true=true)
@@ -297,7 +335,9 @@ class ExplorerView(QWidget):
         elif channel == "compare":
             path, model, card = result
             if self.card is not None and card.num_classes != self.card.num_classes:
-                self.show_error(f"{card.title()} has {card.num_classes} classes, not {self.card.num_classes}: it cannot be compared.")
+                self.show_error(
+                    f"{card.title()} has {card.num_classes} classes, not {self.card.num_classes}: it cannot be compared."
+                )
                 return
             self.compare = (model, card)
             self.schedule_render()
@@ -313,7 +353,11 @@ class ExplorerView(QWidget):
 
     def _on_runner_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
         if channel in ("model", "compare"):
-            prefix = "Could not open the model" if channel == "model" else "Could not open the compare model"
+            prefix = (
+                "Could not open the model"
+                if channel == "model"
+                else "Could not open the compare model"
+            )
             self.show_error(f"{prefix}: {message}")
             if self.model is None:
                 self.headline.setText("No model loaded: choose one on the left")
@@ -337,9 +381,11 @@ class ExplorerView(QWidget):
         from PySide6.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open an image", str(Path.home()),
+            self,
+            "Open an image",
+            str(Path.home()),
             "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)",
-        )  # fmt: skip
+        )
         if path:
             self.set_image(Path(path))
 
@@ -360,12 +406,12 @@ class ExplorerView(QWidget):
         else:
             self.set_image(source)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage():
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         source, what = image_source_from_mime(event.mimeData())
         if source is None:
             self.show_error(f"That drop could not be used: {what}.")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from gui.controls import AttackControls, EpsilonControl
-from gui.inputs import SampleGallery, camera_available
-from gui.model_panel import ModelPanel
-from gui.panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
+from fgsm_studio.gui.controls import AttackControls, EpsilonControl
+from fgsm_studio.gui.inputs import SampleGallery, camera_available
+from fgsm_studio.gui.model_panel import ModelPanel
+from fgsm_studio.gui.panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
 
 
-def build_layout(view) -> None:  # noqa: ANN001 (an ExplorerView)
+def build_layout(view) -> None:
     view.banner = QLabel()
     view.banner.setWordWrap(True)
     view.banner.setStyleSheet("background:#fde2e1; color:#7a1010; padding:6px; border-radius:4px;")

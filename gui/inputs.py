@@ -78,7 +78,9 @@ class SampleGallery(QListWidget):
             pix = QPixmap(str(s.path))
             if pix.isNull():
                 continue
-            pix = pix.scaled(48, 48, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+            pix = pix.scaled(
+                48, 48, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+            )
             item = QListWidgetItem(QIcon(pix), "")
             item.setToolTip(s.path.name)
             item.setData(Qt.ItemDataRole.UserRole, (s.path, -1 if s.label is None else s.label))
@@ -103,24 +105,26 @@ class DrawCanvas(QWidget):
         self.image.fill(0)
         self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt API)
+    def paintEvent(self, event: QPaintEvent) -> None:
         QPainter(self).drawImage(0, 0, self.image)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self._last = event.position().toPoint()
         self._stroke(self._last)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._last is not None:
             self._stroke(event.position().toPoint())
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self._last = None
 
     def _stroke(self, to: QPoint) -> None:
         painter = QPainter(self.image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(Qt.GlobalColor.white, 22, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.setPen(
+            QPen(Qt.GlobalColor.white, 22, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        )
         painter.drawLine(self._last or to, to)
         painter.end()
         self._last = to
@@ -134,7 +138,9 @@ class DrawDialog(QDialog):
         self.canvas = DrawCanvas()
         clear = QPushButton("Clear")
         clear.clicked.connect(self.canvas.clear)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Attack this digit")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

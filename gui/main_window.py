@@ -48,11 +48,19 @@ class MainWindow(QMainWindow):
         file = self.menuBar().addMenu("&File")
         self.act_open_image = QAction("Open image...", self, shortcut=QKeySequence.StandardKey.Open)
         self.act_open_model = QAction("Open checkpoint...", self, shortcut="Ctrl+Shift+O")
-        self.act_save = QAction("Save adversarial image...", self, shortcut=QKeySequence.StandardKey.Save)
+        self.act_save = QAction(
+            "Save adversarial image...", self, shortcut=QKeySequence.StandardKey.Save
+        )
         self.act_card = QAction("Save demo card...", self)
         self.act_copy = QAction("Copy demo card", self, shortcut="Ctrl+Shift+C")
         quit_ = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
-        for a in (self.act_open_image, self.act_open_model, self.act_save, self.act_card, self.act_copy):
+        for a in (
+            self.act_open_image,
+            self.act_open_model,
+            self.act_save,
+            self.act_card,
+            self.act_copy,
+        ):
             a.setEnabled(False)
             file.addAction(a)
         file.addSeparator()
@@ -66,9 +74,9 @@ class MainWindow(QMainWindow):
 
     def finish_setup(self) -> None:
         """Build the torch-backed views (called once, right after the window is shown)."""
-        from gui.errors import log_path
-        from gui.explorer import ExplorerView
-        from gui.workers import TaskRunner
+        from fgsm_studio.gui.errors import log_path
+        from fgsm_studio.gui.explorer import ExplorerView
+        from fgsm_studio.gui.workers import TaskRunner
 
         self.runner = TaskRunner(self)
         self.explorer = ExplorerView(self.runner, self.settings)
@@ -77,9 +85,9 @@ class MainWindow(QMainWindow):
         self.tabs.insertTab(0, self.explorer, "Explorer")
         self.tabs.setCurrentIndex(0)
         try:
-            from gui.train_view import TrainView
+            from fgsm_studio.gui.train_view import TrainView
         except ImportError:  # the Train tab arrives with its own module
-            TrainView = None  # noqa: N806
+            TrainView = None
         if TrainView is not None:
             self.trainer = TrainView(self.settings)
             self.trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
@@ -87,12 +95,18 @@ class MainWindow(QMainWindow):
         e = self.explorer
         self.act_open_image.triggered.connect(e._on_open_button_clicked)
         self.act_open_model.triggered.connect(e.panel._on_open_button_clicked)
-        from gui import share
+        from fgsm_studio.gui import share
 
         self.act_save.triggered.connect(lambda: share.save_adversarial_dialog(e))
         self.act_card.triggered.connect(lambda: share.save_demo_card_dialog(e))
         self.act_copy.triggered.connect(lambda: share.copy_demo_card(e))
-        for a in (self.act_open_image, self.act_open_model, self.act_save, self.act_card, self.act_copy):
+        for a in (
+            self.act_open_image,
+            self.act_open_model,
+            self.act_save,
+            self.act_card,
+            self.act_copy,
+        ):
             a.setEnabled(True)
         args = self.args
         if args is not None:
@@ -113,7 +127,7 @@ class MainWindow(QMainWindow):
 
     def _warm_up_once(self) -> None:
         """After the first frame, while the user looks at it: import what training needs."""
-        from core.training import warm_up
+        from fgsm_studio.core.training import warm_up
 
         self.explorer.frame_rendered.disconnect(self._warm_up_once)
         self.runner.submit("warmup", warm_up)
@@ -121,10 +135,15 @@ class MainWindow(QMainWindow):
     def _apply_target(self, _path: str) -> None:
         e, target = self.explorer, str(self.args.target)
         names = e.card.class_names
-        index = int(target) if target.isdigit() and int(target) < len(names) else (
-            names.index(target) if target in names else None)  # fmt: skip
+        index = (
+            int(target)
+            if target.isdigit() and int(target) < len(names)
+            else (names.index(target) if target in names else None)
+        )
         if index is None:
-            e.show_error(f"--target {target!r} is not a class of this model ({', '.join(names[:10])}...).")
+            e.show_error(
+                f"--target {target!r} is not a class of this model ({', '.join(names[:10])}...)."
+            )
         else:
             e.attack.set_target(index)
             e._on_attack_changed()
@@ -149,20 +168,24 @@ class MainWindow(QMainWindow):
         if self.explorer is not None:
             self.explorer.set_presenter(on)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def dragEnterEvent(self, event) -> None:
         if self.explorer is not None:
             self.explorer.dragEnterEvent(event)
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         if self.explorer is not None:
             self.tabs.setCurrentWidget(self.explorer)
             self.explorer.dropEvent(event)
 
     def _on_about_triggered(self) -> None:
-        QMessageBox.about(self, "FGSM Studio", "FGSM Studio: see how adversarial perturbations fool a CNN, "
-                          "and train a WR_FGSM defense (Doan & Pham, 2025).")  # fmt: skip
+        QMessageBox.about(
+            self,
+            "FGSM Studio",
+            "FGSM Studio: see how adversarial perturbations fool a CNN, "
+            "and train a WR_FGSM defense (Doan & Pham, 2025).",
+        )
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.trainer is not None and not self.trainer.confirm_close(self):
             event.ignore()
             return
@@ -187,7 +210,11 @@ class MainWindow(QMainWindow):
         def on_frame() -> None:
             e = self.explorer
             wanted = self.args.attack or "fgsm"
-            if e.frame is not None and e.frame.attack == wanted and (self.args.target is None or e.frame.target is not None):
+            if (
+                e.frame is not None
+                and e.frame.attack == wanted
+                and (self.args.target is None or e.frame.target is not None)
+            ):
                 e.frame_rendered.disconnect(on_frame)
                 QTimer.singleShot(200, grab_when_idle)
 

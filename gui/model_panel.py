@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.bundled import ModelEntry
-from core.checkpoint import ModelCard
+from fgsm_studio.core.bundled import ModelEntry
+from fgsm_studio.core.checkpoint import ModelCard
 
 MAX_RECENT = 8
 
@@ -30,8 +30,10 @@ MAX_RECENT = 8
 def card_html(card: ModelCard, path: Path) -> str:
     t, m = card.training, card.metrics
     if card.defense == "wr_fgsm":
-        how = (f"WR_FGSM-defended: a1={t.get('a1', '?')}, a2={t.get('a2', '?')}, "
-               f"{t.get('reg', 'scaled')} penalty, trained at eps={t.get('epsilon', '?')}")  # fmt: skip
+        how = (
+            f"WR_FGSM-defended: a1={t.get('a1', '?')}, a2={t.get('a2', '?')}, "
+            f"{t.get('reg', 'scaled')} penalty, trained at eps={t.get('epsilon', '?')}"
+        )
     else:
         how = "standard training (no defense)"
     rows = []
@@ -42,23 +44,33 @@ def card_html(card: ModelCard, path: Path) -> str:
         rows.append(f"<tr><td>{attack.upper()}</td>{cells}</tr>")
     held = m.get("held_out", "")
     n = f", n={m['n']}" if "n" in m else ""
-    table = f"<table cellspacing=3>{''.join(rows)}</table><i>held-out: {held}{n}</i>" if rows else "<i>no measured accuracies in this card</i>"
-    return (f"<b>{card.title()}</b><br>{card.arch}, {card.num_classes} classes, "
-            f"{card.in_channels}x{card.image_size}x{card.image_size} input, dataset {card.dataset}<br>"
-            f"{how}<br>{table}<br><small>{path.name}</small>")  # fmt: skip
+    table = (
+        f"<table cellspacing=3>{''.join(rows)}</table><i>held-out: {held}{n}</i>"
+        if rows
+        else "<i>no measured accuracies in this card</i>"
+    )
+    return (
+        f"<b>{card.title()}</b><br>{card.arch}, {card.num_classes} classes, "
+        f"{card.in_channels}x{card.image_size}x{card.image_size} input, dataset {card.dataset}<br>"
+        f"{how}<br>{table}<br><small>{path.name}</small>"
+    )
 
 
 class ModelPanel(QWidget):
     model_chosen = Signal(object)  # Path
     compare_chosen = Signal(object)  # Path or None
 
-    def __init__(self, entries: list[ModelEntry], settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, entries: list[ModelEntry], settings: QSettings, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.combo = QComboBox()
         self.combo.setToolTip("The model under attack")
         self.compare = QComboBox()
-        self.compare.setToolTip("A second model fed the same adversarial image (the defended twin by default)")
+        self.compare.setToolTip(
+            "A second model fed the same adversarial image (the defended twin by default)"
+        )
         self.open_button = QPushButton("Open checkpoint...")
         self.recent_button = QPushButton("Recent")
         self.recent_menu = QMenu(self)
@@ -81,7 +93,7 @@ class ModelPanel(QWidget):
         self.compare.addItem("(nothing)", None)
         for e in entries:
             self._add(e.path, f"{e.title}", e.summary())
-        from core.imagenet import virtual_sources
+        from fgsm_studio.core.imagenet import virtual_sources
 
         for source, title in virtual_sources():
             self.combo.addItem(title, source)
@@ -102,7 +114,9 @@ class ModelPanel(QWidget):
                 return i
         return -1
 
-    def select(self, path: Path, card: ModelCard | None = None, source: Path | str | None = None) -> None:
+    def select(
+        self, path: Path, card: ModelCard | None = None, source: Path | str | None = None
+    ) -> None:
         """Show ``path`` (opened as ``source``) as the current model, adding it to the list if new."""
         i = self.index_of(source) if source is not None else -1
         if i < 0:
@@ -151,8 +165,10 @@ class ModelPanel(QWidget):
 
     def _on_open_button_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a model checkpoint", str(Path.home()),
+            self,
+            "Open a model checkpoint",
+            str(Path.home()),
             "Checkpoints (*.safetensors *.pth *.pt);;All files (*)",
-        )  # fmt: skip
+        )
         if path:
             self.model_chosen.emit(Path(path))

@@ -30,7 +30,11 @@ def to_display(image: torch.Tensor) -> np.ndarray:
 
 def diverging(perturbation: torch.Tensor, scale: float) -> np.ndarray:
     """Signed perturbation -> RGB: blue (negative), white (zero), red (positive)."""
-    p = perturbation.detach().mean(0).numpy() if perturbation.shape[0] > 1 else perturbation[0].numpy()
+    p = (
+        perturbation.detach().mean(0).numpy()
+        if perturbation.shape[0] > 1
+        else perturbation[0].numpy()
+    )
     t = np.clip(p / max(scale, 1e-12), -1, 1)[..., None]
     white = np.ones(3)
     red, blue = np.array([0.84, 0.15, 0.16]), np.array([0.12, 0.47, 0.71])
@@ -58,9 +62,11 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.titles.append(label)
         self._shape: tuple[int, ...] | None = None
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if getattr(self, "_shape", None) is not None:  # keep the images filling their panels (presenter mode)
+        if (
+            getattr(self, "_shape", None) is not None
+        ):  # keep the images filling their panels (presenter mode)
             for vb in self.views:
                 vb.autoRange(padding=0.02)
 
@@ -85,7 +91,9 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
 class PredictionBars(QWidget):
     """Class probabilities as bars; all classes up to ``max_all``, else the top-k."""
 
-    def __init__(self, title: str, parent: QWidget | None = None, *, max_all: int = 10, top_k: int = 5) -> None:
+    def __init__(
+        self, title: str, parent: QWidget | None = None, *, max_all: int = 10, top_k: int = 5
+    ) -> None:
         super().__init__(parent)
         self.max_all, self.top_k = max_all, top_k
         self.plot = pg.PlotWidget(background="w")
@@ -111,9 +119,14 @@ class PredictionBars(QWidget):
         self.plot.setTitle(title, color="#222", size="10pt")
 
     def show_probs(
-        self, probs: torch.Tensor, class_names: list[str], *, pred: int, true: int | None = None,
+        self,
+        probs: torch.Tensor,
+        class_names: list[str],
+        *,
+        pred: int,
+        true: int | None = None,
         target: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         p = probs.detach().float().numpy()
         k = len(p)
         idx = list(range(k)) if k <= self.max_all else list(np.argsort(-p)[: self.top_k])
@@ -126,7 +139,9 @@ class PredictionBars(QWidget):
             brushes.append(pg.mkBrush(color))
         pens = [pg.mkPen(TRUE, width=3) if i == true else pg.mkPen(None) for i in idx]
         self.shown, self.heights = idx, p[idx]
-        self.bars.setOpts(x=np.arange(len(idx)), height=self.heights, brushes=brushes, pens=pens, width=0.7)
+        self.bars.setOpts(
+            x=np.arange(len(idx)), height=self.heights, brushes=brushes, pens=pens, width=0.7
+        )
         names = [class_names[i] if i < len(class_names) else str(i) for i in idx]
         short = [n if len(n) <= 12 else n[:11] + "." for n in names]
         self.plot.getAxis("bottom").setTicks([list(enumerate(short))])
@@ -148,16 +163,22 @@ class EpsilonCurve(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.addLegend(offset=(-5, 5), labelTextColor="#222")
         self.original = self.plot([], [], pen=pg.mkPen(TRUE, width=2), name="original class")
-        self.winner = self.plot([], [], pen=pg.mkPen(PRED, width=2, style=Qt.PenStyle.DashLine), name="top class")
+        self.winner = self.plot(
+            [], [], pen=pg.mkPen(PRED, width=2, style=Qt.PenStyle.DashLine), name="top class"
+        )
         self.current = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#333", width=2))
-        self.flip = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen(PRED, width=1, style=Qt.PenStyle.DotLine))
+        self.flip = pg.InfiniteLine(
+            pos=0, angle=90, pen=pg.mkPen(PRED, width=1, style=Qt.PenStyle.DotLine)
+        )
         self.flip_text = pg.TextItem("", color=PRED, anchor=(0, 0))
         for item in (self.current, self.flip, self.flip_text):
             self.addItem(item)
         self.flip.hide()
         self.flip_text.hide()
 
-    def show_sweep(self, epsilons: torch.Tensor, probs: torch.Tensor, cls: int, flip: float | None) -> None:
+    def show_sweep(
+        self, epsilons: torch.Tensor, probs: torch.Tensor, cls: int, flip: float | None
+    ) -> None:
         e = epsilons.numpy()
         self.original.setData(e, probs[:, cls].numpy())
         self.winner.setData(e, probs.max(1).values.numpy())

@@ -39,17 +39,19 @@ def _versions() -> str:
     import torch
     import torchvision
 
-    from core import __version__
+    from fgsm_studio import __version__
 
-    return (f"FGSM Studio {__version__}, Python {platform.python_version()}, torch {torch.__version__}, "
-            f"torchvision {torchvision.__version__}, PySide6 {PySide6.__version__}, pyqtgraph {pyqtgraph.__version__}, "
-            f"numpy {numpy.__version__}, pillow {PIL.__version__}, safetensors {safetensors.__version__}")  # fmt: skip
+    return (
+        f"FGSM Studio {__version__}, Python {platform.python_version()}, torch {torch.__version__}, "
+        f"torchvision {torchvision.__version__}, PySide6 {PySide6.__version__}, pyqtgraph {pyqtgraph.__version__}, "
+        f"numpy {numpy.__version__}, pillow {PIL.__version__}, safetensors {safetensors.__version__}"
+    )
 
 
 def _device() -> str:
     import torch
 
-    from core.devices import describe, pick_device
+    from fgsm_studio.core.devices import describe, pick_device
 
     device = pick_device("auto")
     if device.type == "cuda":  # prove the GPU computes, not only that it is listed
@@ -61,9 +63,9 @@ def _device() -> str:
 def _models() -> str:
     import torch
 
-    from core.bundled import bundled_models, samples_for
-    from core.checkpoint import load
-    from core.images import load_image, to_model_input
+    from fgsm_studio.core.bundled import bundled_models, samples_for
+    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.images import load_image, to_model_input
 
     entries = bundled_models()
     if not entries:
@@ -80,27 +82,31 @@ def _models() -> str:
 
 
 def _attack() -> str:
-    from core.bundled import default_model, samples_for
-    from core.checkpoint import load
-    from core.images import load_image, to_model_input
-    from core.session import AttackSession
+    from fgsm_studio.core.bundled import default_model, samples_for
+    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.images import load_image, to_model_input
+    from fgsm_studio.core.session import AttackSession
 
     entry = default_model()
     model, card = load(entry.path)
     sample = samples_for(card.dataset)[0]
-    session = AttackSession(model, to_model_input(load_image(sample.path), card.in_channels, card.image_size))
+    session = AttackSession(
+        model, to_model_input(load_image(sample.path), card.in_channels, card.image_size)
+    )
     sweep = session.sweep([i / 100 for i in range(51)])
     frame = session.frame(sweep.flip_epsilon or 0.3)
     return f"FGSM flips '{card.class_names[frame.pred_clean]}' to '{card.class_names[frame.pred_adv]}' at eps {frame.epsilon:.2f}"
 
 
 def _training() -> str:
-    from core.data import load_dataset
-    from core.models import build
-    from core.training import TrainConfig, run
+    from fgsm_studio.core.data import load_dataset
+    from fgsm_studio.core.models import build
+    from fgsm_studio.core.training import TrainConfig, run
 
     data = load_dataset("mnist-5k").subset(range(0, 5000, 50))
-    model = build("small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31])
+    model = build(
+        "small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31]
+    )
     result = run(model, data, data, TrainConfig(defense="wr_fgsm", epochs=1, batch_size=32))
     m = result.history[-1]
     return f"one WR_FGSM epoch on 100 digits, {m.images_per_s:.0f} images/s, loss {m.loss:.2f}"
@@ -122,8 +128,14 @@ def _qt() -> str:
 def run_self_test() -> int:
     results: list[bool] = []
     print("FGSM Studio self-test")
-    for name, fn in (("versions", _versions), ("device", _device), ("bundled models", _models),
-                     ("attack", _attack), ("training step", _training), ("Qt", _qt)):  # fmt: skip
+    for name, fn in (
+        ("versions", _versions),
+        ("device", _device),
+        ("bundled models", _models),
+        ("attack", _attack),
+        ("training step", _training),
+        ("Qt", _qt),
+    ):
         _check(name, fn, results)
     ok = all(results)
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")

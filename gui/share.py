@@ -14,10 +14,12 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 log = logging.getLogger(__name__)
 
 
-def save_adversarial_dialog(view) -> None:  # noqa: ANN001 (an ExplorerView)
+def save_adversarial_dialog(view) -> None:
     if view.frame is None:
         return
-    path, _ = QFileDialog.getSaveFileName(view, "Save the adversarial image", "adversarial.png", "PNG (*.png)")
+    path, _ = QFileDialog.getSaveFileName(
+        view, "Save the adversarial image", "adversarial.png", "PNG (*.png)"
+    )
     if not path:
         return
     try:
@@ -28,7 +30,7 @@ def save_adversarial_dialog(view) -> None:  # noqa: ANN001 (an ExplorerView)
         log.info("saved %s and %s", png, npy)
 
 
-def save_demo_card_dialog(view) -> None:  # noqa: ANN001
+def save_demo_card_dialog(view) -> None:
     if view.frame is None:
         return
     path, _ = QFileDialog.getSaveFileName(view, "Save a demo card", "fgsm-demo.png", "PNG (*.png)")
@@ -36,6 +38,6 @@ def save_demo_card_dialog(view) -> None:  # noqa: ANN001
         view.show_error(f"Could not save the demo card to {path}.")
 
 
-def copy_demo_card(view) -> None:  # noqa: ANN001
+def copy_demo_card(view) -> None:
     if view.frame is not None:
         QApplication.clipboard().setPixmap(view.demo_card())

@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data import FASHION_SYSTEM_DIR
-from core.devices import available_devices
-from core.experiments import RunSpec
-from core.models import TRAINABLE
-from core.paths import user_data_dir
-from gui.train_worker import TrainJob
+from fgsm_studio.core.data import FASHION_SYSTEM_DIR
+from fgsm_studio.core.devices import available_devices
+from fgsm_studio.core.experiments import RunSpec
+from fgsm_studio.core.models import TRAINABLE
+from fgsm_studio.core.paths import user_data_dir
+from fgsm_studio.gui.train_worker import TrainJob
 
 # (label, dataset name, needs a folder, uses the dataset's own train/test split)
 DATASETS = [
@@ -41,7 +41,9 @@ DATASETS = [
 ]
 
 
-def _spin(lo: float, hi: float, value: float, decimals: int = 0, step: float = 1.0) -> QSpinBox | QDoubleSpinBox:
+def _spin(
+    lo: float, hi: float, value: float, decimals: int = 0, step: float = 1.0
+) -> QSpinBox | QDoubleSpinBox:
     box = QDoubleSpinBox() if decimals else QSpinBox()
     if decimals:
         box.setDecimals(decimals)
@@ -55,7 +57,9 @@ class TrainForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.dataset = QComboBox()
-        self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.dataset.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.dataset.setMinimumContentsLength(22)
         for label, *_ in DATASETS:
             self.dataset.addItem(label)
@@ -74,7 +78,9 @@ class TrainForm(QWidget):
         self.a1.setValue(50)
         self.a1_label = QLabel()
         self.reg = QComboBox()
-        self.reg.setToolTip("literal: Eq. 8 as written (drives weights to zero for a2 >= 0.5); scaled: weight-decay size")
+        self.reg.setToolTip(
+            "literal: Eq. 8 as written (drives weights to zero for a2 >= 0.5); scaled: weight-decay size"
+        )
         self.reg.addItem("scaled: a2*5e-4*||W||^2", "scaled")
         self.reg.addItem("literal: a2*||W||^2", "literal")
         self.epsilon = _spin(0.0, 0.5, 0.1, 3, 1 / 255)
@@ -135,7 +141,9 @@ class TrainForm(QWidget):
         self.browse.setEnabled(needs)
 
     def _on_browse_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose the dataset folder", self.folder.text() or str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Choose the dataset folder", self.folder.text() or str(Path.home())
+        )
         if folder:
             self.folder.setText(folder)
 
@@ -145,16 +153,33 @@ class TrainForm(QWidget):
         defense = self.defense.currentData()
         a1 = self.a1.value() / 100 if a1 is None else a1
         spec = RunSpec(
-            dataset=dataset, arch=self.arch.currentText(), defense=defense, a1=a1,
-            reg=self.reg.currentData(), epsilon=self.epsilon.value(), fold=0, folds=0 if own_split else 10,
-            epochs=self.epochs.value(), lr=self.lr.value(), batch_size=self.batch.value(),
-            patience=self.patience.value(), seed=self.seed.value(), limit=self.limit.value() or None,
-        )  # fmt: skip
+            dataset=dataset,
+            arch=self.arch.currentText(),
+            defense=defense,
+            a1=a1,
+            reg=self.reg.currentData(),
+            epsilon=self.epsilon.value(),
+            fold=0,
+            folds=0 if own_split else 10,
+            epochs=self.epochs.value(),
+            lr=self.lr.value(),
+            batch_size=self.batch.value(),
+            patience=self.patience.value(),
+            seed=self.seed.value(),
+            limit=self.limit.value() or None,
+        )
         kind = f"wr_fgsm_a1-{a1:.2f}" if defense == "wr_fgsm" else "standard"
         stamp = time.strftime("%Y%m%d-%H%M%S")
         label = f"WR_FGSM a1={a1:.2f}" if defense == "wr_fgsm" else "standard"
         name = self.name.text().strip() or f"{dataset} {spec.arch} ({label})"
         save_to = user_data_dir() / "models" / f"{dataset}_{spec.arch}_{kind}_{stamp}.safetensors"
         eps = self.epsilon.value() or 0.1
-        return TrainJob(spec=spec, root=self.folder.text().strip() or None, device=self.device.currentData(),
-                        save_to=save_to, name=name, eval_epsilons=(eps,), sweep=sweep)  # fmt: skip
+        return TrainJob(
+            spec=spec,
+            root=self.folder.text().strip() or None,
+            device=self.device.currentData(),
+            save_to=save_to,
+            name=name,
+            eval_epsilons=(eps,),
+            sweep=sweep,
+        )

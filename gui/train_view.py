@@ -32,13 +32,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.devices import describe, pick_device
-from core.training import BatchProgress, EpochMetrics
-from gui.train_form import TrainForm
-from gui.train_worker import TrainJob, TrainWorker, gui_threads
+from fgsm_studio.core.devices import describe, pick_device
+from fgsm_studio.core.training import BatchProgress, EpochMetrics
+from fgsm_studio.gui.train_form import TrainForm
+from fgsm_studio.gui.train_worker import TrainJob, TrainWorker, gui_threads
 
 SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)
-COLUMNS = ["name", "dataset", "model", "defense", "a1", "a2", "penalty", "eps", "clean %", "FGSM %", "PGD %", "epochs", "seconds", "checkpoint"]
+COLUMNS = [
+    "name",
+    "dataset",
+    "model",
+    "defense",
+    "a1",
+    "a2",
+    "penalty",
+    "eps",
+    "clean %",
+    "FGSM %",
+    "PGD %",
+    "epochs",
+    "seconds",
+    "checkpoint",
+]
 
 
 def _plot(title: str, ylabel: str) -> pg.PlotWidget:
@@ -52,7 +67,9 @@ def _plot(title: str, ylabel: str) -> pg.PlotWidget:
 
 class TrainView(QWidget):
     open_in_explorer = Signal(str, str)  # checkpoint path, the model it started from
-    run_ended = Signal(str, object, object)  # "finished" | "stopped" | "failed", job, record or message
+    run_ended = Signal(
+        str, object, object
+    )  # "finished" | "stopped" | "failed", job, record or message
     progress_shown = Signal(int)  # batches done in the current run (GUI thread)
     _run = Signal(object)
 
@@ -103,14 +120,28 @@ class TrainView(QWidget):
         self.sweep_plot.setYRange(0, 100)
         self.sweep_plot.setLabel("bottom", "a1")
         self.curves = {
-            "loss": self.loss_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", name="total"),
+            "loss": self.loss_plot.plot(
+                [], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", name="total"
+            ),
             "loss_ori": self.loss_plot.plot([], [], pen=pg.mkPen("#2ca02c", width=2), name="L_ori"),
-            "loss_adv": self.loss_plot.plot([], [], pen=pg.mkPen("#d62728", width=2), name="L_adv (FGSM)"),
-            "val_acc": self.acc_plot.plot([], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", name="clean"),
-            "val_fgsm_acc": self.acc_plot.plot([], [], pen=pg.mkPen("#d62728", width=2), symbol="o", name="FGSM"),
-            "sweep_clean": self.sweep_plot.plot([], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", name="clean"),
-            "sweep_fgsm": self.sweep_plot.plot([], [], pen=pg.mkPen("#d62728", width=2), symbol="o", name="FGSM"),
-            "sweep_pgd": self.sweep_plot.plot([], [], pen=pg.mkPen("#9467bd", width=2), symbol="t", name="PGD"),
+            "loss_adv": self.loss_plot.plot(
+                [], [], pen=pg.mkPen("#d62728", width=2), name="L_adv (FGSM)"
+            ),
+            "val_acc": self.acc_plot.plot(
+                [], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", name="clean"
+            ),
+            "val_fgsm_acc": self.acc_plot.plot(
+                [], [], pen=pg.mkPen("#d62728", width=2), symbol="o", name="FGSM"
+            ),
+            "sweep_clean": self.sweep_plot.plot(
+                [], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", name="clean"
+            ),
+            "sweep_fgsm": self.sweep_plot.plot(
+                [], [], pen=pg.mkPen("#d62728", width=2), symbol="o", name="FGSM"
+            ),
+            "sweep_pgd": self.sweep_plot.plot(
+                [], [], pen=pg.mkPen("#9467bd", width=2), symbol="t", name="PGD"
+            ),
         }
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -178,11 +209,14 @@ class TrainView(QWidget):
     def confirm_close(self, parent: QWidget) -> bool:
         if not self.running:
             return True
-        answer = QMessageBox.question(parent, "Training is running",
-                                      "A model is training. Stop it and quit? The best checkpoint so far is kept.")  # fmt: skip
+        answer = QMessageBox.question(
+            parent,
+            "Training is running",
+            "A model is training. Stop it and quit? The best checkpoint so far is kept.",
+        )
         return answer == QMessageBox.StandardButton.Yes
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API; a standalone view closing)
+    def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
 
@@ -201,7 +235,11 @@ class TrainView(QWidget):
         self.stop_button.setEnabled(True)
         try:
             device = pick_device(job.device)
-            where = f"CPU ({gui_threads()} threads; one core kept for the window)" if device.type == "cpu" else describe(device)
+            where = (
+                f"CPU ({gui_threads()} threads; one core kept for the window)"
+                if device.type == "cpu"
+                else describe(device)
+            )
         except ValueError as exc:
             where = str(exc)
         self._say(f"Training {job.name} on {where}: {job.spec.key()}")
@@ -214,8 +252,10 @@ class TrainView(QWidget):
         self.progress.setValue(done)
         self.progress_shown.emit(done)
         eta = (time.perf_counter() - self._t0) / max(done, 1) * (total - done)
-        self.status.setText(f"epoch {p.epoch}/{epochs}, batch {p.batch}/{p.batches}, loss {p.loss:.3f}, "
-                            f"{p.images_per_s:.0f} images/s, about {eta / 60:.1f} min left (at most)")  # fmt: skip
+        self.status.setText(
+            f"epoch {p.epoch}/{epochs}, batch {p.batch}/{p.batches}, loss {p.loss:.3f}, "
+            f"{p.images_per_s:.0f} images/s, about {eta / 60:.1f} min left (at most)"
+        )
 
     def _on_worker_epoch(self, m: EpochMetrics) -> None:
         self._history.append(m)
@@ -225,8 +265,10 @@ class TrainView(QWidget):
         for key in ("val_acc", "val_fgsm_acc"):
             self.curves[key].setData(xs, [100 * getattr(h, key) for h in self._history])
         best = " (best so far, saved)" if m.is_best else ""
-        self._say(f"epoch {m.epoch}: loss {m.loss:.3f}, validation clean {100 * m.val_acc:.1f}%, "
-                  f"FGSM {100 * m.val_fgsm_acc:.1f}%, {m.images_per_s:.0f} images/s{best}")  # fmt: skip
+        self._say(
+            f"epoch {m.epoch}: loss {m.loss:.3f}, validation clean {100 * m.val_acc:.1f}%, "
+            f"FGSM {100 * m.val_fgsm_acc:.1f}%, {m.images_per_s:.0f} images/s{best}"
+        )
 
     def _on_worker_finished(self, job: TrainJob, record: dict) -> None:
         self._end(job, record, "finished")
@@ -259,7 +301,9 @@ class TrainView(QWidget):
         self.saved.setText(f"Saved: {self.last_saved}")
         self.explorer_button.setEnabled(bool(self.last_saved))
         t = record["test"]
-        self._say(f"Run {how}: held-out clean {100 * t['clean']:.1f}% (n={t['n']}), checkpoint {self.last_saved}")
+        self._say(
+            f"Run {how}: held-out clean {100 * t['clean']:.1f}% (n={t['n']}), checkpoint {self.last_saved}"
+        )
         self.progress.setValue(self.progress.maximum())
         self._done()
 
@@ -275,22 +319,47 @@ class TrainView(QWidget):
         s, t = job.spec, record["test"]
         e = f"{job.eval_epsilons[0]:g}"
         wr = s.defense == "wr_fgsm"
-        values = [job.name, s.dataset, s.arch, s.defense, f"{s.a1:g}" if wr else "-", f"{s.a2:g}" if wr else "-",
-                  s.reg if wr else "-", e, f"{100 * t['clean']:.2f}", f"{100 * t['attacks']['fgsm'][e]:.2f}",
-                  f"{100 * t['attacks']['pgd'][e]:.2f}", str(record["epochs_run"]), f"{record['train_seconds']:.0f}",
-                  record.get("saved_to", "")]  # fmt: skip
+        values = [
+            job.name,
+            s.dataset,
+            s.arch,
+            s.defense,
+            f"{s.a1:g}" if wr else "-",
+            f"{s.a2:g}" if wr else "-",
+            s.reg if wr else "-",
+            e,
+            f"{100 * t['clean']:.2f}",
+            f"{100 * t['attacks']['fgsm'][e]:.2f}",
+            f"{100 * t['attacks']['pgd'][e]:.2f}",
+            str(record["epochs_run"]),
+            f"{record['train_seconds']:.0f}",
+            record.get("saved_to", ""),
+        ]
         r = self.table.rowCount()
         self.table.insertRow(r)
         for c, v in enumerate(values):
             self.table.setItem(r, c, QTableWidgetItem(v))
 
     def _refresh_sweep(self) -> None:
-        runs = sorted(((j.spec.a1, r) for j, r in self.records if j.spec.defense == "wr_fgsm" and "test" in r),
-                      key=lambda x: x[0])  # fmt: skip
+        runs = sorted(
+            (
+                (j.spec.a1, r)
+                for j, r in self.records
+                if j.spec.defense == "wr_fgsm" and "test" in r
+            ),
+            key=lambda x: x[0],
+        )
         xs = [a for a, _ in runs]
         for key, attack in (("sweep_clean", None), ("sweep_fgsm", "fgsm"), ("sweep_pgd", "pgd")):
-            ys = [100 * (r["test"]["clean"] if attack is None else next(iter(r["test"]["attacks"][attack].values())))
-                  for _, r in runs]  # fmt: skip
+            ys = [
+                100
+                * (
+                    r["test"]["clean"]
+                    if attack is None
+                    else next(iter(r["test"]["attacks"][attack].values()))
+                )
+                for _, r in runs
+            ]
             self.curves[key].setData(xs, ys)
 
     def export(self, folder: Path) -> tuple[Path, Path]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from core.experiments import RunSpec
+from fgsm_studio.core.experiments import RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class TrainWorker(QObject):
 
     @Slot(object)
     def run_job(self, job: TrainJob) -> None:
-        from core.training import EpochMetrics
+        from fgsm_studio.core.training import EpochMetrics
 
         self._stop.clear()
         self.started.emit(job)
@@ -76,15 +76,23 @@ class TrainWorker(QObject):
         try:
             import torch
 
-            from core.experiments import execute
+            from fgsm_studio.core.experiments import execute
 
             threads = gui_threads() if job.device in ("auto", "cpu") else None
             record = execute(
-                job.spec, job.save_to.parent / ".runs", eval_epsilons=job.eval_epsilons,
-                eval_attacks=("fgsm", "pgd"), root=job.root, device=job.device, threads=threads,
-                save_model=job.save_to, eval_limit=job.eval_limit, on_event=on_event,
-                stop=self._stop.is_set, name=job.name,
-            )  # fmt: skip
+                job.spec,
+                job.save_to.parent / ".runs",
+                eval_epsilons=job.eval_epsilons,
+                eval_attacks=("fgsm", "pgd"),
+                root=job.root,
+                device=job.device,
+                threads=threads,
+                save_model=job.save_to,
+                eval_limit=job.eval_limit,
+                on_event=on_event,
+                stop=self._stop.is_set,
+                name=job.name,
+            )
         except Exception as exc:  # every failure is a message; the thread lives on
             details = traceback.format_exc()
             log.error("training failed: %s", details)
@@ -96,11 +104,13 @@ class TrainWorker(QObject):
             self.finished.emit(job, record)
 
 
-def _friendly(exc: Exception, torch) -> str:  # noqa: ANN001
+def _friendly(exc: Exception, torch) -> str:
     if torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError):
         return "The GPU ran out of memory. Lower the batch size or choose a smaller model, then start again."
     if isinstance(exc, PermissionError):
         return f"Cannot write the checkpoint: {exc}. Choose a folder you can write to."
     if isinstance(exc, OSError) and exc.errno == 28:
-        return "The disk is full: the checkpoint could not be saved. The last good checkpoint is kept."
+        return (
+            "The disk is full: the checkpoint could not be saved. The last good checkpoint is kept."
+        )
     return str(exc) or type(exc).__name__

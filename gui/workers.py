@@ -30,7 +30,9 @@ class _Worker(QObject):
             result = fn()
         except Exception as exc:  # reported to the GUI, never raised in the thread
             log.exception("task %s failed", channel)
-            self.failed.emit(channel, task_id, str(exc) or type(exc).__name__, traceback.format_exc())
+            self.failed.emit(
+                channel, task_id, str(exc) or type(exc).__name__, traceback.format_exc()
+            )
         else:
             self.done.emit(channel, task_id, result)
 

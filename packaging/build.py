@@ -35,17 +35,30 @@ def folder_size(path: Path) -> int:
 
 def main() -> int:
     t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(DIST),
-           "--workpath", str(ROOT / "build" / "pyinstaller"), str(ROOT / "packaging" / "fgsm_studio.spec")]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--distpath",
+        str(DIST),
+        "--workpath",
+        str(ROOT / "build" / "pyinstaller"),
+        str(ROOT / "packaging" / "fgsm_studio.spec"),
+    ]
     result = subprocess.run(cmd, cwd=ROOT)
     if result.returncode != 0:
         print("PyInstaller failed", file=sys.stderr)
         return result.returncode
     icon = BUNDLE / "fgsm-studio.png"
     shutil.copy(ROOT / "resources" / "icons" / "fgsm-studio.png", icon)
-    (BUNDLE / "fgsm-studio.desktop").write_text(DESKTOP.format(exe=BUNDLE / "fgsm-studio", icon=icon))
+    (BUNDLE / "fgsm-studio.desktop").write_text(
+        DESKTOP.format(exe=BUNDLE / "fgsm-studio", icon=icon)
+    )
     minutes = (time.perf_counter() - t0) / 60
-    print(f"built {BUNDLE / 'fgsm-studio'} in {minutes:.1f} min; bundle size {folder_size(BUNDLE) / 2**30:.2f} GiB")
+    print(
+        f"built {BUNDLE / 'fgsm-studio'} in {minutes:.1f} min; bundle size {folder_size(BUNDLE) / 2**30:.2f} GiB"
+    )
     return 0
 
 

@@ -14,7 +14,9 @@ DATA = Path(__file__).parent / "data"
 
 
 def pytest_addoption(parser):
-    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow (e.g. the bundle build)")
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run tests marked slow (e.g. the bundle build)"
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -35,7 +37,7 @@ def _private_home(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def mnist_1k():
     """1000 real MNIST digits (100 per class), committed under tests/data."""
-    from core.data import load_mnist_csv
+    from fgsm_studio.core.data import load_mnist_csv
 
     return load_mnist_csv(DATA / "mnist_1k.csv.gz")
 
@@ -43,13 +45,15 @@ def mnist_1k():
 @pytest.fixture(scope="session")
 def trained_cnn(mnist_1k):
     """small_cnn trained for 3 epochs on 800 of the digits; (model, held-out 200)."""
-    from core.data import folds
-    from core.models import build
-    from core.training import TrainConfig, run
+    from fgsm_studio.core.data import folds
+    from fgsm_studio.core.models import build
+    from fgsm_studio.core.training import TrainConfig, run
 
     torch.manual_seed(0)
     f = folds(mnist_1k, k=5, seed=0)[0]
     train = mnist_1k.subset(list(f.train) + list(f.val))
-    model = build("small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31])
+    model = build(
+        "small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31]
+    )
     run(model, train, mnist_1k.subset(f.val), TrainConfig(epochs=4, seed=0))
     return model.eval(), mnist_1k.subset(f.test)

@@ -13,14 +13,21 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_bundle_self_test_and_screenshot():
     pytest.importorskip("PyInstaller", reason="pip install -e '.[build]'")
-    result = subprocess.run(["bash", str(ROOT / "packaging" / "smoke_test.sh")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=3000)  # fmt: skip
+    result = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "smoke_test.sh")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "SMOKE OK" in result.stdout
 
 
 def test_spec_names_what_the_bundle_needs():
     spec = (ROOT / "packaging" / "fgsm_studio.spec").read_text()
-    assert 'collect_all(package)' in spec and '"torchvision"' in spec  # torchvision's binaries
-    assert '(str(ROOT / "resources"), "resources")' in spec  # models, samples, digits, icons
+    assert "collect_all(package)" in spec and '"torchvision"' in spec  # torchvision's binaries
+    assert (
+        '(str(ROOT / "resources"), "fgsm_studio/resources")' in spec
+    )  # models, samples, digits, icons
     assert "QtWebEngineCore" in spec  # excluded: never used

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.attacks import bim, fgsm, pgd, run_attack
+from fgsm_studio.core.attacks import bim, fgsm, pgd, run_attack
 
 ATTACKS = {"fgsm": fgsm, "bim": bim, "pgd": pgd}
 
@@ -62,7 +62,9 @@ def test_targeted_fgsm_raises_target_probability(trained_cnn):
     target = (y + 1) % 10
     with torch.no_grad():
         before = model(x).softmax(1).gather(1, target[:, None])
-        after = model(fgsm(model, x, target, 0.1, targeted=True)).softmax(1).gather(1, target[:, None])
+        after = (
+            model(fgsm(model, x, target, 0.1, targeted=True)).softmax(1).gather(1, target[:, None])
+        )
         wrong_way = model(fgsm(model, x, target, 0.1)).softmax(1).gather(1, target[:, None])
     assert after.mean() > before.mean() * 2
     assert (after > before).float().mean() > 0.8

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.bundled import bundled_models, default_model, samples_for, twin
-from core.checkpoint import load
-from core.data import folds, load_dataset
-from core.evaluation import evaluate
-from core.images import load_image, to_model_input
-from core.paths import resource_path
+from fgsm_studio.core.bundled import bundled_models, default_model, samples_for, twin
+from fgsm_studio.core.checkpoint import load
+from fgsm_studio.core.data import folds, load_dataset
+from fgsm_studio.core.evaluation import evaluate
+from fgsm_studio.core.images import load_image, to_model_input
+from fgsm_studio.core.paths import resource_path
 
 ENTRIES = bundled_models()
 IDS = [e.path.stem for e in ENTRIES]

@@ -8,24 +8,32 @@ import pickle
 import pytest
 import torch
 
-from core.checkpoint import CheckpointError, ModelCard, load, read_card, save
-from core.models import build
+from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, load, read_card, save
+from fgsm_studio.core.models import build
 from tests.payload import Payload
 
 
 def _card(**kw) -> ModelCard:
     base = dict(
-        arch="small_cnn", num_classes=10, class_names=[str(i) for i in range(10)],
-        in_channels=1, image_size=28, mean=[0.13], std=[0.31], dataset="mnist-5k",
+        arch="small_cnn",
+        num_classes=10,
+        class_names=[str(i) for i in range(10)],
+        in_channels=1,
+        image_size=28,
+        mean=[0.13],
+        std=[0.31],
+        dataset="mnist-5k",
         training={"defense": "wr_fgsm", "a1": 0.5, "a2": 0.5, "epsilon": 0.1},
-    )  # fmt: skip
+    )
     base.update(kw)
     return ModelCard(**base)
 
 
 def _model():
     torch.manual_seed(0)
-    return build("small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31]).eval()
+    return build(
+        "small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31]
+    ).eval()
 
 
 def test_round_trip(tmp_path):
@@ -50,7 +58,6 @@ def test_half_storage_is_smaller_and_close(tmp_path):
     assert next(loaded.parameters()).dtype == torch.float32
     with torch.no_grad():
         assert torch.allclose(model(x), loaded(x), atol=1e-2)
-
 
 
 def test_malicious_pickle_does_not_run(tmp_path, monkeypatch):
@@ -131,7 +138,9 @@ def test_bad_cards_are_refused(tmp_path, change, match):
 
     d = _card().to_dict()
     d.update(change)
-    save_file(load_file(path), tmp_path / "bad.safetensors", metadata={"fgsm_studio_card": json.dumps(d)})
+    save_file(
+        load_file(path), tmp_path / "bad.safetensors", metadata={"fgsm_studio_card": json.dumps(d)}
+    )
     with pytest.raises(CheckpointError, match=match):
         load(tmp_path / "bad.safetensors")
 
@@ -143,7 +152,11 @@ def test_missing_card_fields_and_no_card(tmp_path):
     save_file(weights, tmp_path / "nocard.safetensors")
     with pytest.raises(CheckpointError, match="without an FGSM Studio model card"):
         load(tmp_path / "nocard.safetensors")
-    save_file(weights, tmp_path / "half.safetensors", metadata={"fgsm_studio_card": json.dumps({"arch": "small_cnn"})})
+    save_file(
+        weights,
+        tmp_path / "half.safetensors",
+        metadata={"fgsm_studio_card": json.dumps({"arch": "small_cnn"})},
+    )
     with pytest.raises(CheckpointError, match="missing"):
         load(tmp_path / "half.safetensors")
     save_file(weights, tmp_path / "junk.safetensors", metadata={"fgsm_studio_card": "{not json"})

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core.checkpoint import load
-from core.cli import main
+from fgsm_studio.core.checkpoint import load
+from fgsm_studio.core.cli import main
 
 
 @pytest.fixture
@@ -19,30 +19,98 @@ def csv_root(mnist_1k):
 
 def test_train_then_evaluate(tmp_path, csv_root, capsys):
     out = tmp_path / "m.safetensors"
-    code = main(["train", "--dataset", "mnist-5k", "--root", csv_root, "--folds", "5", "--epochs", "1",
-                 "--defense", "wr_fgsm", "--a1", "0.5", "--epsilon", "0.1", "--out", str(out),
-                 "--name", "tiny", "--eval-epsilons", "0.1,0.2"])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "mnist-5k",
+            "--root",
+            csv_root,
+            "--folds",
+            "5",
+            "--epochs",
+            "1",
+            "--defense",
+            "wr_fgsm",
+            "--a1",
+            "0.5",
+            "--epsilon",
+            "0.1",
+            "--out",
+            str(out),
+            "--name",
+            "tiny",
+            "--eval-epsilons",
+            "0.1,0.2",
+        ]
+    )
     assert code == 0
     model, card = load(out)
-    assert card.name == "tiny" and card.training["defense"] == "wr_fgsm" and card.training["a2"] == 0.5
+    assert (
+        card.name == "tiny" and card.training["defense"] == "wr_fgsm" and card.training["a2"] == 0.5
+    )
     assert set(card.metrics["attacks"]["fgsm"]) == {"0.1", "0.2"}
     assert card.metrics["n"] == 200
-    assert main(["evaluate", str(out), "--root", csv_root, "--split", "all", "--epsilons", "0.1",
-                 "--attacks", "fgsm", "--limit", "100"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                str(out),
+                "--root",
+                csv_root,
+                "--split",
+                "all",
+                "--epsilons",
+                "0.1",
+                "--attacks",
+                "fgsm",
+                "--limit",
+                "100",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "clean:" in text and "eps=0.1" in text and "fgsm" in text
 
 
 def test_reproduce_writes_report_and_resumes(tmp_path, csv_root):
-    args = ["reproduce", "--dataset", "mnist-5k", "--root", csv_root, "--folds", "5", "--rounds", "2",
-            "--sweep-rounds", "1", "--epochs", "1", "--a1s", "0,0.5,1", "--literal-a1s", "0.5",
-            "--epsilon", "0.1,0.2", "--eval-limit", "60", "--out", str(tmp_path)]  # fmt: skip
+    args = [
+        "reproduce",
+        "--dataset",
+        "mnist-5k",
+        "--root",
+        csv_root,
+        "--folds",
+        "5",
+        "--rounds",
+        "2",
+        "--sweep-rounds",
+        "1",
+        "--epochs",
+        "1",
+        "--a1s",
+        "0,0.5,1",
+        "--literal-a1s",
+        "0.5",
+        "--epsilon",
+        "0.1,0.2",
+        "--eval-limit",
+        "60",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     runs = sorted((tmp_path / "runs").glob("*.json"))
     # 2 standard + 3 sweep + 1 literal + Table 1 (best a1 at 0.1: 1 new round; at 0.2: 2 rounds)
     assert len(runs) == 9
     report = (tmp_path / "report.md").read_text()
-    assert "Figure 2" in report and "Table 1" in report and "fgsm@0.2" in report and "literal" in report
+    assert (
+        "Figure 2" in report
+        and "Table 1" in report
+        and "fgsm@0.2" in report
+        and "literal" in report
+    )
     assert (tmp_path / "figure2.png").stat().st_size > 1000
     assert list(tmp_path.glob("figure3_*.png"))
     assert "clean" in (tmp_path / "summary.csv").read_text()
@@ -58,7 +126,20 @@ def test_reproduce_writes_report_and_resumes(tmp_path, csv_root):
 
 
 def test_bad_input_is_a_clear_error(tmp_path, capsys):
-    assert main(["train", "--dataset", "cifar10", "--root", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "cifar10",
+                "--root",
+                str(tmp_path / "none"),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "bad.safetensors").write_bytes(b"\x00" * 10)
     assert main(["evaluate", str(tmp_path / "bad.safetensors")]) == 2

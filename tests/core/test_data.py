@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.data import (
+from fgsm_studio.core.data import (
     DatasetError,
     folds,
     load_cifar10,
@@ -75,7 +75,10 @@ def test_fashion_mnist_missing_folder_says_how_to_get_it(tmp_path):
         load_dataset("fashion-mnist", tmp_path / "nope")
 
 
-@pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="Debian's dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not os.path.isdir("/usr/share/datasets/fashion-mnist"),
+    reason="Debian's dataset-fashion-mnist not installed",
+)
 def test_fashion_mnist_found_automatically():
     test = load_dataset("fashion-mnist", split="test")
     assert len(test) == 10000 and test.class_names[9] == "Ankle boot"
@@ -112,7 +115,6 @@ def test_cifar10_batches_any_subset(tmp_path):
     assert torch.equal(train.images[0], torch.from_numpy(d1[0].reshape(3, 32, 32)))
     assert train.labels[:30].tolist() == l1
     assert len(load_cifar10(tmp_path, "test")) == 10
-
 
 
 def test_cifar10_hostile_pickle_does_not_run(tmp_path, monkeypatch):
@@ -164,7 +166,11 @@ def test_folds_split_each_class_evenly(mnist_1k):
     for f in parts:
         assert len(f.test) == len(f.val) == 100 and len(f.train) == 800
         assert np.bincount(labels[f.test], minlength=10).tolist() == [10] * 10
-        assert not set(f.train) & set(f.val) and not set(f.train) & set(f.test) and not set(f.val) & set(f.test)
+        assert (
+            not set(f.train) & set(f.val)
+            and not set(f.train) & set(f.test)
+            and not set(f.val) & set(f.test)
+        )
         assert len(set(f.train) | set(f.val) | set(f.test)) == 1000
     for i in range(10):  # round i validates on the part round i+1 tests on
         assert np.array_equal(parts[i].val, parts[(i + 1) % 10].test)

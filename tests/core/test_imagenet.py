@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core import imagenet
-from core.checkpoint import CheckpointError, load
-from core.images import load_image, to_model_input
-from core.models import build
-from core.paths import resource_path
+from fgsm_studio.core import imagenet
+from fgsm_studio.core.checkpoint import CheckpointError, load
+from fgsm_studio.core.images import load_image, to_model_input
+from fgsm_studio.core.models import build
+from fgsm_studio.core.paths import resource_path
 
 
 def test_class_names_and_cards_need_no_download():
@@ -22,24 +22,48 @@ def test_class_names_and_cards_need_no_download():
 
 def test_torchvision_style_pth_opens_by_its_name(tmp_path):
     card = imagenet.imagenet_card("mobilenet_v2")
-    net = build("mobilenet_v2", num_classes=1000, in_channels=3, image_size=224, mean=card.mean, std=card.std).net.eval()
+    net = build(
+        "mobilenet_v2",
+        num_classes=1000,
+        in_channels=3,
+        image_size=224,
+        mean=card.mean,
+        std=card.std,
+    ).net.eval()
     path = tmp_path / "mobilenet_v2-7ebf99e0.pth"
     torch.save(net.state_dict(), path)
     model, loaded = load(path)
     assert loaded.dataset == "imagenet" and loaded.class_names[950] == "orange"
     x = torch.rand(1, 3, 224, 224)
     with torch.no_grad():
-        assert torch.allclose(model(x), net((x - model.normalize.mean) / model.normalize.std), atol=1e-5)
+        assert torch.allclose(
+            model(x), net((x - model.normalize.mean) / model.normalize.std), atol=1e-5
+        )
 
 
 def test_old_densenet_keys_are_renamed():
-    keys = build("densenet121", num_classes=1000, in_channels=3, image_size=224,
-                 mean=[0.5] * 3, std=[0.2] * 3).net.state_dict().keys()  # fmt: skip
+    keys = (
+        build(
+            "densenet121",
+            num_classes=1000,
+            in_channels=3,
+            image_size=224,
+            mean=[0.5] * 3,
+            std=[0.2] * 3,
+        )
+        .net.state_dict()
+        .keys()
+    )
     # torchvision's original file: 'norm.1' for 'norm1', and no BatchNorm counters
-    old = {k.replace("norm1", "norm.1").replace("conv2", "conv.2"): torch.zeros(1)
-           for k in keys if not k.endswith("num_batches_tracked")}  # fmt: skip
+    old = {
+        k.replace("norm1", "norm.1").replace("conv2", "conv.2"): torch.zeros(1)
+        for k in keys
+        if not k.endswith("num_batches_tracked")
+    }
     assert any("norm.1" in k for k in old)
-    assert set(imagenet.fix_densenet_keys(old)) == {k for k in keys if not k.endswith("num_batches_tracked")}
+    assert set(imagenet.fix_densenet_keys(old)) == {
+        k for k in keys if not k.endswith("num_batches_tracked")
+    }
 
 
 def test_download_without_internet_says_what_to_do(monkeypatch):
@@ -58,7 +82,14 @@ def test_download_reports_progress_and_checks_the_hash(monkeypatch, tmp_path):
     import urllib.request
 
     card = imagenet.imagenet_card("mobilenet_v2")
-    net = build("mobilenet_v2", num_classes=1000, in_channels=3, image_size=224, mean=card.mean, std=card.std).net
+    net = build(
+        "mobilenet_v2",
+        num_classes=1000,
+        in_channels=3,
+        image_size=224,
+        mean=card.mean,
+        std=card.std,
+    ).net
     buf = io.BytesIO()
     torch.save(net.state_dict(), buf)
     payload = buf.getvalue()
@@ -81,7 +112,11 @@ def test_download_reports_progress_and_checks_the_hash(monkeypatch, tmp_path):
     import hashlib
 
     prefix = hashlib.sha256(payload).hexdigest()[:8]
-    monkeypatch.setattr(type(tvm_weights()), "url", property(lambda self: f"https://example/mobilenet_v2-{prefix}.pth"))
+    monkeypatch.setattr(
+        type(tvm_weights()),
+        "url",
+        property(lambda self: f"https://example/mobilenet_v2-{prefix}.pth"),
+    )
     path = imagenet.download_torchvision("mobilenet_v2", progress=said.append)
     model, loaded = load(path)
     assert loaded.dataset == "imagenet" and loaded.num_classes == 1000
@@ -93,7 +128,9 @@ def tvm_weights():
     return tvm.MobileNet_V2_Weights.DEFAULT
 
 
-@pytest.mark.skipif(not imagenet.lite0_available(), reason="the optional 'imagenet' extra is not installed")
+@pytest.mark.skipif(
+    not imagenet.lite0_available(), reason="the optional 'imagenet' extra is not installed"
+)
 def test_efficientnet_lite0_offline_sees_the_orange():
     path = imagenet.resolve("imagenet:efficientnet_lite0")
     model, card = load(path)

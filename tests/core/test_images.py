@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.images import ImageError, load_image, to_model_input
+from fgsm_studio.core.images import ImageError, load_image, to_model_input
 
 
 def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -97,10 +97,14 @@ def _png_header(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = b"IHDR" + ihdr
     return (
-        b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
-        + struct.pack(">I", zlib.crc32(chunk)) + struct.pack(">I", 0) + b"IEND"
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + struct.pack(">I", 0)
+        + b"IEND"
         + struct.pack(">I", zlib.crc32(b"IEND"))
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(
@@ -147,7 +151,11 @@ def test_to_model_input_channels_and_size():
     grey = to_model_input(rgb, 1, 28)
     assert grey.shape == (1, 28, 28)
     w = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
-    assert torch.allclose(to_model_input(rgb[:, :, 15:45], 1, 30), (rgb[:, :, 15:45] * w).sum(0, keepdim=True), atol=1e-5)
+    assert torch.allclose(
+        to_model_input(rgb[:, :, 15:45], 1, 30),
+        (rgb[:, :, 15:45] * w).sum(0, keepdim=True),
+        atol=1e-5,
+    )
     assert to_model_input(torch.rand(1, 10, 10), 3, 32).shape == (3, 32, 32)
     assert to_model_input(rgb, 3, (20, 10)).shape == (3, 20, 10)
 

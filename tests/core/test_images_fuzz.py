@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.images import ImageError, load_image
-from core.paths import resource_path
+from fgsm_studio.core.images import ImageError, load_image
+from fgsm_studio.core.paths import resource_path
 
 DIGIT = Image.open(resource_path("samples", "mnist", "mnist_00_7.png")).convert("L")
 PHOTO = Image.open(resource_path("samples", "cifar10", "cifar10_00_3.png")).convert("RGB")
@@ -30,10 +30,17 @@ def _seed(fmt: str, img: Image.Image, **kw) -> bytes:
 
 
 SEEDS = [
-    _seed("PNG", PHOTO), _seed("PNG", DIGIT), _seed("JPEG", PHOTO, quality=90), _seed("GIF", DIGIT),
-    _seed("TIFF", PHOTO), _seed("TIFF", DIGIT, exif=Image.Exif()), _seed("WEBP", PHOTO), _seed("BMP", DIGIT), _seed("PNG", PHOTO.convert("P")),
+    _seed("PNG", PHOTO),
+    _seed("PNG", DIGIT),
+    _seed("JPEG", PHOTO, quality=90),
+    _seed("GIF", DIGIT),
+    _seed("TIFF", PHOTO),
+    _seed("TIFF", DIGIT, exif=Image.Exif()),
+    _seed("WEBP", PHOTO),
+    _seed("BMP", DIGIT),
+    _seed("PNG", PHOTO.convert("P")),
     _seed("PNG", Image.fromarray(np.asarray(DIGIT, np.uint16) * 257)),
-]  # fmt: skip
+]
 
 
 @st.composite
@@ -57,7 +64,9 @@ def mutated(draw) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(
+    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 @given(mutated())
 def test_mutated_images_load_or_raise_image_error(data):
     start = time.perf_counter()

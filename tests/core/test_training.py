@@ -8,11 +8,18 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from core.checkpoint import ModelCard, load
-from core.data import folds
-from core.evaluation import evaluate
-from core.models import build
-from core.training import BatchProgress, EpochMetrics, TrainConfig, TrainingError, run, train
+from fgsm_studio.core.checkpoint import ModelCard, load
+from fgsm_studio.core.data import folds
+from fgsm_studio.core.evaluation import evaluate
+from fgsm_studio.core.models import build
+from fgsm_studio.core.training import (
+    BatchProgress,
+    EpochMetrics,
+    TrainConfig,
+    TrainingError,
+    run,
+    train,
+)
 
 
 def _model(seed=0):
@@ -31,7 +38,12 @@ def test_wr_fgsm_beats_standard_under_fgsm(split):
     results = {}
     for defense in ("none", "wr_fgsm"):
         model = _model()
-        run(model, train_set, val, TrainConfig(defense=defense, epochs=6, epsilon=0.2, seed=0, patience=6))
+        run(
+            model,
+            train_set,
+            val,
+            TrainConfig(defense=defense, epochs=6, epsilon=0.2, seed=0, patience=6),
+        )
         results[defense] = evaluate(model, test, attacks=("fgsm",), epsilons=(0.2,))
     std, wr = results["none"], results["wr_fgsm"]
     assert std.clean > 0.8 and wr.clean > 0.75
@@ -41,7 +53,13 @@ def test_wr_fgsm_beats_standard_under_fgsm(split):
 def test_events_and_metrics(split):
     train_set, val, _ = split
     events = []
-    result = run(_model(), train_set, val, TrainConfig(defense="wr_fgsm", epochs=2, progress_every=5), on_event=events.append)
+    result = run(
+        _model(),
+        train_set,
+        val,
+        TrainConfig(defense="wr_fgsm", epochs=2, progress_every=5),
+        on_event=events.append,
+    )
     epochs = [e for e in events if isinstance(e, EpochMetrics)]
     batches = [e for e in events if isinstance(e, BatchProgress)]
     assert [e.epoch for e in epochs] == [1, 2] and len(batches) == 2 * (19 // 5)
@@ -90,23 +108,41 @@ def test_nan_loss_stops_with_a_clear_error(split):
 
 def test_best_checkpoint_saved_with_card(split, tmp_path):
     train_set, val, test = split
-    card = ModelCard(arch="small_cnn", num_classes=10, class_names=[str(i) for i in range(10)],
-                     in_channels=1, image_size=28, mean=[0.13], std=[0.31], dataset="mnist-1k")  # fmt: skip
+    card = ModelCard(
+        arch="small_cnn",
+        num_classes=10,
+        class_names=[str(i) for i in range(10)],
+        in_channels=1,
+        image_size=28,
+        mean=[0.13],
+        std=[0.31],
+        dataset="mnist-1k",
+    )
     path = tmp_path / "best.safetensors"
     model = _model()
-    result = run(model, train_set, val, TrainConfig(defense="wr_fgsm", epochs=2), save_path=path, card=card)
+    result = run(
+        model, train_set, val, TrainConfig(defense="wr_fgsm", epochs=2), save_path=path, card=card
+    )
     loaded, saved = load(path)
     assert result.saved_to == path
     assert saved.training["defense"] == "wr_fgsm" and saved.training["a2"] == 0.5
     assert saved.training["best_epoch"] == result.best_epoch
-    assert saved.metrics["validation"]["clean"] == pytest.approx(result.history[result.best_epoch - 1].val_acc)
+    assert saved.metrics["validation"]["clean"] == pytest.approx(
+        result.history[result.best_epoch - 1].val_acc
+    )
     x, _ = test.batch(torch.arange(16))
     with torch.no_grad():
         assert torch.equal(model(x).argmax(1), loaded(x).argmax(1))
 
 
 def test_config_validation():
-    for bad in (dict(defense="magic"), dict(a1=1.5), dict(epochs=0), dict(epochs=101), dict(reg="x")):
+    for bad in (
+        dict(defense="magic"),
+        dict(a1=1.5),
+        dict(epochs=0),
+        dict(epochs=101),
+        dict(reg="x"),
+    ):
         with pytest.raises(ValueError):
             TrainConfig(**bad).validate()
     assert TrainConfig(a1=0.3).a2 == 0.7

@@ -39,8 +39,15 @@ EXPECT = {
 def _png_header_only(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = b"IHDR" + ihdr
-    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
-            + struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND")))  # fmt: skip
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + struct.pack(">I", 0)
+        + b"IEND"
+        + struct.pack(">I", zlib.crc32(b"IEND"))
+    )
 
 
 def _bytes(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -52,7 +59,9 @@ def _bytes(img: Image.Image, fmt: str, **kw) -> bytes:
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     digit = Image.open(SEED)
-    photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8))
+    photo = Image.fromarray(
+        np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    )
     files = {
         "empty.png": b"",
         "truncated.png": _bytes(photo, "PNG")[:600],

@@ -13,7 +13,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def runner(qtbot):
-    from gui.workers import TaskRunner
+    from fgsm_studio.gui.workers import TaskRunner
 
     r = TaskRunner()
     yield r
@@ -23,7 +23,7 @@ def runner(qtbot):
 @pytest.fixture
 def explorer(qtbot, runner, settings):
     """ExplorerView opened on the default first screen, its first frame drawn."""
-    from gui.explorer import ExplorerView
+    from fgsm_studio.gui.explorer import ExplorerView
 
     view = ExplorerView(runner, settings)
     qtbot.addWidget(view)

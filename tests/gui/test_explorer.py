@@ -13,9 +13,9 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
-from core.attacks import fgsm
-from core.paths import resource_path
-from core.session import AttackSession
+from fgsm_studio.core.attacks import fgsm
+from fgsm_studio.core.paths import resource_path
+from fgsm_studio.core.session import AttackSession
 
 SAMPLES = resource_path("samples", "mnist")
 
@@ -24,7 +24,12 @@ def _drop(widget, path):
     """A real drag-enter then drop of a local file, as a file manager sends them."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     try:  # Qt >= 6.12 takes a QPointF; earlier releases a QPoint
         enter = QDragEnterEvent(QPointF(50, 50), *args)
     except TypeError:
@@ -67,7 +72,9 @@ def test_slider_frames_equal_core_session(explorer, qtbot):
         heights = explorer.bars_adv.heights
         assert np.allclose(heights, expected.probs_adv.numpy())
         shown = explorer.triptych.items[2].image
-        assert np.array_equal(shown, (expected.adversarial[0].numpy() * 255).round().astype(np.uint8))
+        assert np.array_equal(
+            shown, (expected.adversarial[0].numpy() * 255).round().astype(np.uint8)
+        )
         assert explorer.epsilon.spin.value() == pytest.approx(eps)
         assert f"{eps:.3f}" in explorer.epsilon.units.text()
 
@@ -164,10 +171,32 @@ def test_save_adversarial_and_demo_card(explorer, tmp_path):
 
 def test_screenshot_command_line(tmp_path):
     out = tmp_path / "shot.png"
-    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen", "FGSM_STUDIO_HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "gui.app", "--image", str(SAMPLES / "mnist_00_7.png"),
-                             "--epsilon", "0.2", "--attack", "fgsm", "--target", "3", "--screenshot", str(out)],
-                            env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    env = {
+        **__import__("os").environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "FGSM_STUDIO_HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fgsm_studio",
+            "--image",
+            str(SAMPLES / "mnist_00_7.png"),
+            "--epsilon",
+            "0.2",
+            "--attack",
+            "fgsm",
+            "--target",
+            "3",
+            "--screenshot",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     with Image.open(out) as img:
         assert img.size[0] > 800 and img.size[1] > 500
@@ -180,7 +209,10 @@ def test_a_model_trained_in_the_window_is_compared_with_its_bundled_twin(explore
     shutil.copy(resource_path("models", "mnist_small_cnn_wr_fgsm.safetensors"), mine)
     with qtbot.waitSignal(explorer.model_loaded, timeout=30000):
         explorer.load_model(mine)
-    qtbot.waitUntil(lambda: explorer.compare is not None and explorer.compare[1].defense == "none", timeout=30000)
+    qtbot.waitUntil(
+        lambda: explorer.compare is not None and explorer.compare[1].defense == "none",
+        timeout=30000,
+    )
     assert explorer.model_path == mine
     assert str(mine) in explorer.panel.recent()
 

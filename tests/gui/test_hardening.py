@@ -30,7 +30,6 @@ def test_drop_each_file_of_the_corpus(explorer, qtbot, name):
         assert explorer.frame is before  # what was on screen stays
 
 
-
 def test_hostile_and_broken_checkpoints_in_the_window(explorer, qtbot, tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     monkeypatch.setenv("PAYLOAD_MARKER", str(marker))
@@ -41,7 +40,13 @@ def test_hostile_and_broken_checkpoints_in_the_window(explorer, qtbot, tmp_path,
     (tmp_path / "truncated.safetensors").write_bytes(data[: len(data) // 3])
     (tmp_path / "empty.safetensors").write_bytes(b"")
     torch.save({"conv.weight": torch.zeros(3, 3)}, tmp_path / "other_arch_resnet50.pth")
-    for name in ("evil.pth", "resnet50-evil.pth", "truncated.safetensors", "empty.safetensors", "other_arch_resnet50.pth"):
+    for name in (
+        "evil.pth",
+        "resnet50-evil.pth",
+        "truncated.safetensors",
+        "empty.safetensors",
+        "other_arch_resnet50.pth",
+    ):
         with qtbot.waitSignal(explorer.error_shown, timeout=20000) as shown:
             explorer.load_model(tmp_path / name)
         assert "Could not open the model" in shown.args[0], name
@@ -52,16 +57,22 @@ def test_hostile_and_broken_checkpoints_in_the_window(explorer, qtbot, tmp_path,
 def test_uncaught_exception_in_a_slot_is_logged_and_shown(qtbot, tmp_path):
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from gui import errors
+    from fgsm_studio.gui import errors
 
     errors.setup_logging()
     try:
         raise RuntimeError("a bug nobody saw coming")
     except RuntimeError as exc:
         errors._hook(type(exc), exc, exc.__traceback__)
-    qtbot.waitUntil(lambda: any(isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets()),
-                    timeout=5000)  # fmt: skip
-    box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+    qtbot.waitUntil(
+        lambda: any(
+            isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets()
+        ),
+        timeout=5000,
+    )
+    box = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    )
     assert "a bug nobody saw coming" in box.text() and "Traceback" in box.detailedText()
     for handler in __import__("logging").getLogger().handlers:
         handler.flush()
@@ -71,7 +82,7 @@ def test_uncaught_exception_in_a_slot_is_logged_and_shown(qtbot, tmp_path):
 
 @pytest.fixture
 def train_view(qtbot, settings):
-    from gui.train_view import TrainView
+    from fgsm_studio.gui.train_view import TrainView
 
     view = TrainView(settings)
     qtbot.addWidget(view)
@@ -84,12 +95,12 @@ def train_view(qtbot, settings):
 
 
 def test_simulated_cuda_out_of_memory_is_a_message(qtbot, train_view, monkeypatch):
-    import core.training
+    import fgsm_studio.core.training
 
     def oom(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(core.training.F, "cross_entropy", oom)
+    monkeypatch.setattr(fgsm_studio.core.training.F, "cross_entropy", oom)
     view = train_view
     with qtbot.waitSignal(view.run_ended, timeout=60000) as ended:
         view.train_button.click()
@@ -97,7 +108,7 @@ def test_simulated_cuda_out_of_memory_is_a_message(qtbot, train_view, monkeypatc
 
 
 def test_disk_full_on_save_keeps_the_last_good_checkpoint(qtbot, train_view, monkeypatch):
-    import core.checkpoint
+    import fgsm_studio.core.checkpoint
 
     real_replace = os.replace
     calls = {"n": 0}
@@ -109,7 +120,7 @@ def test_disk_full_on_save_keeps_the_last_good_checkpoint(qtbot, train_view, mon
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(core.checkpoint.os, "replace", flaky_replace)
+    monkeypatch.setattr(fgsm_studio.core.checkpoint.os, "replace", flaky_replace)
     view = train_view
     job_box = {}
     view.worker.started.connect(lambda job: job_box.setdefault("job", job))
@@ -117,7 +128,7 @@ def test_disk_full_on_save_keeps_the_last_good_checkpoint(qtbot, train_view, mon
         view.train_button.click()
     assert ended.args[0] == "failed" and "disk is full" in ended.args[2]
     saved = job_box["job"].save_to
-    from core.checkpoint import load
+    from fgsm_studio.core.checkpoint import load
 
     model, card = load(saved)  # the epoch-1 checkpoint, intact
     assert card.training["best_epoch"] == 1
@@ -135,7 +146,9 @@ def test_dataset_folder_removed_before_and_during_a_run(qtbot, train_view, tmp_p
         for s in range(10):
             for i in range(6):
                 (root / c / f"p{s}").mkdir(parents=True, exist_ok=True)
-                Image.new("RGB", (40, 60), (40 * s, 100 if c == "fist" else 200, 7 * i)).save(root / c / f"p{s}" / f"{i}.png")
+                Image.new("RGB", (40, 60), (40 * s, 100 if c == "fist" else 200, 7 * i)).save(
+                    root / c / f"p{s}" / f"{i}.png"
+                )
     view = train_view
     view.form.dataset.setCurrentIndex(4)  # class-per-folder images
     view.form.folder.setText(str(root))

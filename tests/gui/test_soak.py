@@ -34,15 +34,23 @@ def _tensors() -> int:
 def test_soak_random_actions(explorer, qtbot):
     rng = random.Random(1234)
     samples = [explorer.gallery.item(i).data(256) for i in range(explorer.gallery.count())]
-    models = [e.path for e in explorer.entries if e.card.dataset == "mnist-5k" and e.card.arch == "small_cnn"]
+    models = [
+        e.path
+        for e in explorer.entries
+        if e.card.dataset == "mnist-5k" and e.card.arch == "small_cnn"
+    ]
     counts: dict[str, int] = {}
     marks = {}
 
     def settle() -> None:
-        qtbot.waitUntil(lambda: not explorer.runner.busy and not explorer._render_scheduled, timeout=60000)
+        qtbot.waitUntil(
+            lambda: not explorer.runner.busy and not explorer._render_scheduled, timeout=60000
+        )
 
     for i in range(ACTIONS):
-        action = rng.choices(["slider", "image", "model", "attack", "target"], weights=[80, 8, 2, 5, 5])[0]
+        action = rng.choices(
+            ["slider", "image", "model", "attack", "target"], weights=[80, 8, 2, 5, 5]
+        )[0]
         counts[action] = counts.get(action, 0) + 1
         if action == "slider":
             explorer.epsilon.slider.setValue(rng.randrange(0, 500))
@@ -62,7 +70,9 @@ def test_soak_random_actions(explorer, qtbot):
         if i + 1 in (ACTIONS // 5, ACTIONS):  # after warm-up, and at the end
             marks[i + 1] = (_rss_mb(), _tensors())
     (rss0, t0), (rss1, t1) = marks[ACTIONS // 5], marks[ACTIONS]
-    print(f"\nsoak: {ACTIONS} actions {counts}; resident memory {rss0:.1f} -> {rss1:.1f} MB "
-          f"({rss1 - rss0:+.1f} MB after warm-up); live tensors {t0} -> {t1}")  # fmt: skip
+    print(
+        f"\nsoak: {ACTIONS} actions {counts}; resident memory {rss0:.1f} -> {rss1:.1f} MB "
+        f"({rss1 - rss0:+.1f} MB after warm-up); live tensors {t0} -> {t1}"
+    )
     assert rss1 - rss0 < 40, "memory grows over the session"
     assert t1 - t0 < 30, "tensors are kept alive per frame"

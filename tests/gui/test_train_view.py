@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.checkpoint import load
+from fgsm_studio.core.checkpoint import load
 
 
 @pytest.fixture
 def view(qtbot, settings):
-    from gui.train_view import TrainView
+    from fgsm_studio.gui.train_view import TrainView
 
     v = TrainView(settings)
     qtbot.addWidget(v)
@@ -36,7 +36,9 @@ def test_one_epoch_run_finishes_and_saves_a_loadable_checkpoint(view, qtbot):
     assert how == "finished"
     model, card = load(record["saved_to"])
     assert card.training["defense"] == "wr_fgsm" and card.training["a2"] == 0.5
-    assert card.metrics["clean"] == record["test"]["clean"] > 0.3  # one epoch on 1000 digits; chance is 0.1
+    assert (
+        card.metrics["clean"] == record["test"]["clean"] > 0.3
+    )  # one epoch on 1000 digits; chance is 0.1
     assert view.table.rowCount() == 1 and view.explorer_button.isEnabled()
     x, y = view.curves["val_acc"].getData()
     assert list(x) == [1] and 0 < y[0] <= 100
@@ -79,7 +81,7 @@ def test_missing_dataset_folder_is_a_message(view, qtbot, tmp_path):
 def test_close_during_training_stops_the_worker_cleanly(qtbot, settings, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from gui.main_window import MainWindow
+    from fgsm_studio.gui.main_window import MainWindow
 
     window = MainWindow(settings, None)
     qtbot.addWidget(window)
