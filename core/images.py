@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +36,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_PIXELS = 40_000_000  # 40 megapixels: more than any camera photo a demo needs
 MAX_FILE_BYTES = 200 * 1024 * 1024
 SUPPORTED = "PNG, JPEG, BMP, GIF, WebP or TIFF"
+# The only Pillow decoders ever used. Each is Pillow's own C or Python code; none
+# hands the file to an external program (EPS, for one, runs Ghostscript on it, and
+# the PostScript inside can write files), whatever the file's name says.
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 
 Source = str | os.PathLike | bytes | bytearray | memoryview
 
@@ -42,25 +48,56 @@ class ImageError(ValueError):
     """An image could not be used; the message is meant for the user."""
 
 
+def display_name(path: str | os.PathLike) -> str:
+    """A file's name as a message can print it: quoted, undecodable bytes escaped, short."""
+    raw = os.fsencode(Path(path).name)
+    name = raw.decode("utf-8", "backslashreplace")
+    return f"'{name[:60]}...'" if len(name) > 64 else f"'{name}'"
+
+
+def read_regular_file(path: str | os.PathLike, limit: int, what: str = "image") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or ``OSError``/``ImageError``.
+
+    A FIFO would block the reader forever and a device (``/dev/zero``, or a
+    symlink to it) never ends, so only regular files are read; the size is
+    checked on the open descriptor before reading, and at most ``limit + 1``
+    bytes are read in case the file grows meanwhile.
+    """
+    name = display_name(path)
+    # O_NONBLOCK: opening a FIFO that nobody writes to returns at once instead of hanging.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(f"{name} is not a regular file (a device, pipe or socket).")
+        if info.st_size > limit:
+            raise ImageError(
+                f"{name} is {info.st_size / 2**20:.0f} MB; FGSM Studio opens {what} files up to "
+                f"{limit / 2**20:.0f} MB."
+            )
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ImageError(f"{name} grew past {limit / 2**20:.0f} MB while it was being read.")
+    return data
+
+
 def _read_bytes(source: Source) -> tuple[bytes, str]:
     if isinstance(source, bytes | bytearray | memoryview):
+        if len(source) > MAX_FILE_BYTES:
+            raise ImageError(f"The image is larger than {MAX_FILE_BYTES / 2**20:.0f} MB.")
         return bytes(source), "The image"
     path = Path(source)
-    name = f"'{path.name}'"
-    if not path.exists():
-        raise ImageError(f"{name} does not exist (looked for {path}).")
-    if path.is_dir():
-        raise ImageError(f"{name} is a folder, not an image file.")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ImageError(
-            f"{name} is {size / 2**20:.0f} MB; FGSM Studio opens images up to "
-            f"{MAX_FILE_BYTES / 2**20:.0f} MB."
-        )
+    name = display_name(path)
     try:
-        return path.read_bytes(), name
+        if path.is_dir():
+            raise ImageError(f"{name} is a folder, not an image file.")
+        return read_regular_file(path, MAX_FILE_BYTES), name
+    except FileNotFoundError:
+        raise ImageError(
+            f"{name} does not exist (looked for {display_name(path.parent)})."
+        ) from None
     except OSError as exc:
-        raise ImageError(f"{name} could not be read: {exc.strerror or exc}.") from exc
+        raise ImageError(f"{name} could not be read: {exc.strerror or exc}.") from None
 
 
 def _open(data: bytes, name: str) -> Image.Image:
@@ -72,7 +109,7 @@ def _open(data: bytes, name: str) -> Image.Image:
             # Pillow's warnings about odd metadata (corrupt EXIF, TIFF tags) are
             # noise for the user: the image decodes or we say it is damaged.
             warnings.simplefilter("ignore")
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
         raise ImageError(
             f"{name} is not an image FGSM Studio can read (use {SUPPORTED})."
@@ -88,7 +125,46 @@ def _open(data: bytes, name: str) -> Image.Image:
         raise _bomb(name, (w, h))
     if w < 1 or h < 1:
         raise ImageError(f"{name} has no pixels ({w}x{h}).")
+    need = _min_bytes(img, data)
+    if len(data) < need:
+        raise ImageError(
+            f"{name} claims {w}x{h} pixels but holds only {len(data)} bytes, fewer than "
+            f"any such {img.format} file needs ({need}): it is truncated or forged."
+        )
     return img
+
+
+def _min_bytes(img: Image.Image, data: bytes) -> int:
+    """A lower bound on the file size of a complete image, from its header alone.
+
+    Decoding a forged header (a 333-byte JPEG claiming 6300x6300) allocates and
+    fills the whole canvas before the decoder notices the data is missing. A
+    Huffman-coded JPEG spends at least one bit per 8x8 block of its first
+    component; deflate (PNG) never compresses more than 1032:1, and a PNG row
+    holds at least one bit per pixel plus a filter byte.
+    """
+    w, h = img.size
+    if img.format in ("JPEG", "MPO") and _jpeg_frame_marker(data) in range(0xC0, 0xC8):
+        return ((w + 7) // 8) * ((h + 7) // 8) // 8
+    if img.format == "PNG":
+        return (h * ((w + 7) // 8 + 1)) // 1032
+    return 0
+
+
+def _jpeg_frame_marker(data: bytes) -> int:
+    """The JPEG's start-of-frame marker (0xC0-0xC7 Huffman, 0xC9-0xCF arithmetic), or 0."""
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            i += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return marker
+        if marker == 0xDA:  # start of scan before any frame: not a JPEG we judge
+            return 0
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return 0
 
 
 def _bomb(name: str, size: tuple[int, int] | None) -> ImageError:
@@ -99,19 +175,13 @@ def _bomb(name: str, size: tuple[int, int] | None) -> ImageError:
     )
 
 
-def _to_array(img: Image.Image, background: float) -> np.ndarray:
+def _to_array(img: Image.Image, background: float, notes: list[str]) -> np.ndarray:
     """Decoded PIL image -> float32 array (H, W, C) in [0, 1], C in {1, 3}."""
     mode = img.mode
     if mode in ("1", "L"):
         return np.asarray(img.convert("L"), dtype=np.float32)[..., None] / 255.0
-    if mode.startswith("I;16") or mode == "I":
-        arr = np.asarray(img, dtype=np.float64)
-        return np.clip(arr / 65535.0, 0, 1).astype(np.float32)[..., None]
-    if mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
-        top = np.nanmax(arr) if arr.size else 1.0
-        scale = 1.0 if top <= 1.0 else 255.0 if top <= 255.0 else 65535.0
-        return np.clip(np.nan_to_num(arr / scale), 0, 1).astype(np.float32)[..., None]
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        return _scale_wide(np.asarray(img, dtype=np.float64), mode, notes)[..., None]
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     elif mode in ("LA", "La", "PA"):
@@ -121,7 +191,7 @@ def _to_array(img: Image.Image, background: float) -> np.ndarray:
     elif mode not in ("RGB", "RGBA", "LA"):
         try:
             img = img.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX, ...
-        except Exception:
+        except ValueError:
             raise ImageError(f"This image's colour mode ({mode}) is not supported.") from None
     arr = np.asarray(img, dtype=np.float32) / 255.0
     if img.mode in ("RGBA", "LA"):
@@ -130,12 +200,55 @@ def _to_array(img: Image.Image, background: float) -> np.ndarray:
     return arr if arr.ndim == 3 else arr[..., None]
 
 
+def _scale_wide(arr: np.ndarray, mode: str, notes: list[str]) -> np.ndarray:
+    """16-bit, 32-bit integer and float images -> [0, 1].
+
+    16-bit images use their full range (0-65535). Float and 32-bit integer
+    images have no fixed range: values already in [0, 1] are kept; otherwise the
+    image is scaled by its own minimum and maximum, and ``notes`` says so. A
+    NaN or infinite pixel has no brightness, so such an image is refused.
+    """
+    if not np.isfinite(arr).all():
+        bad = int(arr.size - np.isfinite(arr).sum())
+        raise ImageError(
+            f"This image has {bad} pixel(s) that are not numbers (NaN or infinity), "
+            "so it cannot be shown or classified."
+        )
+    if mode.startswith("I;16"):
+        return (arr / 65535.0).astype(np.float32)
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo >= 0.0 and hi <= 1.0 and mode == "F":
+        return arr.astype(np.float32)
+    if hi > lo:
+        notes.append(
+            f"This {'float' if mode == 'F' else '32-bit'} image's values run from {lo:g} to "
+            f"{hi:g}; they were scaled to 0-1 by that range."
+        )
+        return ((arr - lo) / (hi - lo)).astype(np.float32)
+    notes.append(f"Every pixel of this image has the value {lo:g}; it is shown as mid-grey.")
+    return np.full(arr.shape, 0.5, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded image and what the user should be told about how it was read."""
+
+    tensor: torch.Tensor  # (C, H, W) float32 in [0, 1]
+    notes: tuple[str, ...] = ()
+
+
 def load_image(source: Source, *, background: Literal["white", "black"] = "white") -> torch.Tensor:
     """Read an image file (path or bytes) into a (C, H, W) float32 tensor in [0, 1].
 
     Raises ``ImageError`` for anything unusable: missing, empty, truncated,
     not an image, an unsupported mode, or more than ``MAX_PIXELS`` pixels.
+    ``read_image`` does the same and also returns notes for the user.
     """
+    return read_image(source, background=background).tensor
+
+
+def read_image(source: Source, *, background: Literal["white", "black"] = "white") -> LoadedImage:
+    """``load_image`` plus notes (e.g. how a float image was scaled) to show the user."""
     data, name = _read_bytes(source)
     img = _open(data, name)
     try:
@@ -157,13 +270,15 @@ def load_image(source: Source, *, background: Literal["white", "black"] = "white
             img = ImageOps.exif_transpose(img) or img
     except Exception:
         pass  # a broken EXIF block must not lose a readable image
+    notes: list[str] = []
     try:
-        arr = _to_array(img, 1.0 if background == "white" else 0.0)
-    except ImageError:
-        raise
-    except Exception as exc:
+        arr = _to_array(img, 1.0 if background == "white" else 0.0, notes)
+    except ImageError as exc:
+        raise ImageError(str(exc).replace("This image", name, 1)) from None
+    except (ValueError, OSError, MemoryError) as exc:
         raise ImageError(f"{name} could not be converted ({type(exc).__name__}: {exc}).") from None
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    tensor = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    return LoadedImage(tensor, tuple(n.replace("This", f"{name}: this", 1) for n in notes))
 
 
 def to_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
