@@ -17,8 +17,8 @@ do not fit the architecture.
 from __future__ import annotations
 
 import json
+import math
 import os
-import struct
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -29,7 +29,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
-from fgsm_studio.core.models import ARCHS, Classifier, build
+from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format, display_name
+from fgsm_studio.core.models import ARCHS, MIN_IMAGE_SIZE, Classifier, build
 
 FORMAT_VERSION = 1
 CARD_KEY = "fgsm_studio_card"
@@ -116,6 +117,11 @@ class ModelCard:
             raise bad(f"in_channels must be 1 or 3, not {self.in_channels}")
         if self.image_size > 1024:
             raise bad(f"image_size {self.image_size} is larger than 1024")
+        if self.image_size < MIN_IMAGE_SIZE:
+            raise bad(
+                f"image_size {self.image_size} is too small: models need at least "
+                f"{MIN_IMAGE_SIZE} pixels"
+            )
         if not isinstance(self.class_names, list) or len(self.class_names) != self.num_classes:
             raise bad(f"class_names must list {self.num_classes} names")
         self.class_names = [str(c) for c in self.class_names]
@@ -127,10 +133,35 @@ class ModelCard:
                 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
             ):
                 raise bad(f"{name} must be {self.in_channels} numbers")
-        if any(v <= 0 for v in self.std):
-            raise bad("std values must be positive")
+        if not all(math.isfinite(v) for v in [*self.mean, *self.std]):
+            raise bad("mean and std must be finite numbers")
+        if any(v < 1e-6 for v in self.std):
+            raise bad("std values must be at least 1e-6")
+        for name in ("dataset", "name", "created"):
+            if not isinstance(getattr(self, name), str):
+                raise bad(f"{name} must be text")
         if not isinstance(self.training, dict) or not isinstance(self.metrics, dict):
             raise bad("training and metrics must be JSON objects")
+        _validate_metrics(self.metrics, bad)
+
+
+def _validate_metrics(m: dict[str, Any], bad) -> None:
+    """The measured accuracies, as every reader of a card expects them (fractions 0-1)."""
+
+    def fraction(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
+
+    if "clean" in m and not fraction(m["clean"]):
+        raise bad(f"metrics.clean must be a fraction from 0 to 1, not {m['clean']!r:.40}")
+    if "n" in m and (not isinstance(m["n"], int) or isinstance(m["n"], bool) or m["n"] < 0):
+        raise bad(f"metrics.n must be a whole number, not {m['n']!r:.40}")
+    if "held_out" in m and not isinstance(m["held_out"], str):
+        raise bad("metrics.held_out must be text")
+    attacks = m.get("attacks", {})
+    if not isinstance(attacks, dict) or not all(
+        isinstance(per, dict) and all(fraction(v) for v in per.values()) for per in attacks.values()
+    ):
+        raise bad("metrics.attacks must map each attack to {epsilon: fraction from 0 to 1}")
 
 
 def build_from_card(card: ModelCard) -> Classifier:
@@ -176,19 +207,21 @@ def save(
 
 def read_card(path: str | os.PathLike) -> ModelCard:
     """The card alone, without loading weights (fast, for model lists)."""
-    return _read_safetensors(Path(path), weights=False)[1]
+    path = Path(path)
+    if _detect(path) != "safetensors":
+        raise CheckpointError(f"{display_name(path)} is a PyTorch file, which has no model card.")
+    return _read_safetensors(path, weights=False)[1]
+
+
+def _detect(path: Path) -> str:
+    try:
+        return detect_format(path)
+    except CheckpointFormatError as exc:
+        raise CheckpointError(str(exc)) from None
 
 
 def _read_safetensors(path: Path, *, weights: bool) -> tuple[dict[str, torch.Tensor], ModelCard]:
-    name = f"'{path.name}'"
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if len(head) < 8:
-        raise CheckpointError(f"{name} is too short to be a checkpoint ({size} bytes).")
-    (header_len,) = struct.unpack("<Q", head)
-    if 8 + header_len > size:
-        raise CheckpointError(f"{name} is truncated: its header says more than the file holds.")
+    name = display_name(path)
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             meta = f.metadata() or {}
@@ -201,6 +234,10 @@ def _read_safetensors(path: Path, *, weights: bool) -> tuple[dict[str, torch.Ten
                 card = ModelCard.from_dict(json.loads(meta[CARD_KEY]))
             except json.JSONDecodeError:
                 raise CheckpointError(f"{name} has a model card that is not valid JSON.") from None
+            except RecursionError:
+                raise CheckpointError(f"{name} has a model card nested too deeply.") from None
+            except CheckpointError as exc:
+                raise CheckpointError(f"{name}: {exc}") from None
             tensors = {k: f.get_tensor(k) for k in f.keys()} if weights else {}
     except SafetensorError as exc:
         raise CheckpointError(
@@ -212,7 +249,7 @@ def _read_safetensors(path: Path, *, weights: bool) -> tuple[dict[str, torch.Ten
 def _read_pickle(path: Path, card: ModelCard | None) -> tuple[dict[str, torch.Tensor], ModelCard]:
     if card is None:
         raise CheckpointError(
-            f"'{path.name}' is a PyTorch pickle file. Pickle files can run code when opened, "
+            f"{display_name(path)} is a PyTorch pickle file. Pickle files can run code when opened, "
             "so FGSM Studio reads them only as plain weights, and only when you say which "
             "architecture and classes they belong to."
         )
@@ -220,14 +257,14 @@ def _read_pickle(path: Path, card: ModelCard | None) -> tuple[dict[str, torch.Te
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CheckpointError(
-            f"'{path.name}' could not be read as plain weights; it may contain code or be "
+            f"{display_name(path)} could not be read as plain weights; it may contain code or be "
             f"damaged ({type(exc).__name__}: {str(exc)[:200]})."
         ) from None
     for key in ("state_dict", "model_state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(f"'{path.name}' does not hold a dictionary of weight tensors.")
+        raise CheckpointError(f"{display_name(path)} does not hold a dictionary of weight tensors.")
     return obj, card
 
 
@@ -241,15 +278,12 @@ def load(
     the torchvision network's (``net.`` is added to their keys).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"'{path.name}' does not exist or is not a file.")
+    kind = _detect(path)  # a regular file, parsed: see checkpoint_format
     if path.stat().st_size > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(
-            f"'{path.name}' is larger than 2 GB; that is not a model FGSM Studio can use."
+            f"{display_name(path)} is larger than 2 GB; that is not a model FGSM Studio can use."
         )
-    with open(path, "rb") as f:
-        magic = f.read(2)
-    if magic[:1] == b"\x80" or magic == b"PK":
+    if kind in ("pickle", "zip"):
         if card is None:
             from fgsm_studio.core.imagenet import guess_card
 
@@ -282,11 +316,37 @@ def load(
             f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         )
         raise CheckpointError(
-            f"The weights in '{path.name}' do not fit a {card.arch} with {card.num_classes} classes "
+            f"The weights in {display_name(path)} do not fit a {card.arch} with {card.num_classes} classes "
             f"and {card.in_channels} input channel(s): {shown}."
         )
     state = {k: v.to(expected[k].dtype) for k, v in tensors.items()}
     if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
-        raise CheckpointError(f"The weights in '{path.name}' contain NaN or infinite values.")
+        raise CheckpointError(
+            f"The weights in {display_name(path)} contain NaN or infinite values."
+        )
     model.load_state_dict(state, strict=True)
-    return model.to(device).eval(), card
+    _check_finite_output(model.eval(), card, path)
+    return model.to(device), card
+
+
+def _check_finite_output(model: Classifier, card: ModelCard, path: Path) -> None:
+    """Refuse a model whose answer to a blank image is not a number (issue 11, item 12).
+
+    Finite weights can still give NaN or infinite logits (huge integer weights,
+    a std that underflows); such a model would report "class 0 (nan%)" and count
+    NaN as class 0 in every accuracy.
+    """
+    blank = torch.zeros(1, card.in_channels, card.image_size, card.image_size)
+    try:
+        with torch.no_grad():
+            logits = model(blank)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{display_name(path)} cannot classify a {card.image_size}x{card.image_size} image "
+            f"with its {card.arch} ({str(exc).splitlines()[0][:120]})."
+        ) from None
+    if not torch.isfinite(logits).all():
+        raise CheckpointError(
+            f"{display_name(path)} gives outputs that are not numbers (NaN or infinite) for a "
+            "blank image, so its answers would be meaningless."
+        )

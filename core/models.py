@@ -29,6 +29,7 @@ from torch import nn
 TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")  # any input size
 ARCHS = (*TRAINABLE, "efficientnet_lite0")  # + pretrained ImageNet-only networks
 SMALL_INPUT = 64
+MIN_IMAGE_SIZE = 8  # small_cnn pools twice; smaller inputs leave nothing to classify
 
 
 class Normalize(nn.Module):
@@ -147,6 +148,8 @@ def build(
         raise ValueError(f"mean/std need {in_channels} values, got {len(mean)}/{len(std)}")
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+    if image_size < MIN_IMAGE_SIZE:
+        raise ValueError(f"image_size must be at least {MIN_IMAGE_SIZE} pixels, got {image_size}")
     small = image_size <= SMALL_INPUT
     if arch == "small_cnn":
         net: nn.Module = SmallCNN(in_channels, num_classes)
