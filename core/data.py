@@ -25,18 +25,32 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import pickle
 import struct
-from dataclasses import dataclass, field
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from fgsm_studio.core.images import ImageError, load_image, to_model_input
+from fgsm_studio.core.data_folder import IMAGE_SUFFIXES, load_folder
+from fgsm_studio.core.dataset import DatasetError, Fold, ImageDataset, folds, stratified_sample
+from fgsm_studio.core.images import ImageError, read_regular_file
 from fgsm_studio.core.paths import resource_path
+
+__all__ = [
+    "DATASETS",
+    "IMAGE_SUFFIXES",
+    "DatasetError",
+    "Fold",
+    "ImageDataset",
+    "folds",
+    "load_dataset",
+    "load_folder",
+    "stratified_sample",
+]
 
 MNIST_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = [
@@ -64,74 +78,28 @@ CIFAR10_CLASSES = [
     "truck",
 ]
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
-
-
-class DatasetError(ValueError):
-    """A dataset is missing or unreadable; the message says what was expected where."""
-
-
-@dataclass
-class ImageDataset(Dataset):
-    """In-memory images (uint8, N x C x H x W) with labels, class names and subjects."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    class_names: list[str]
-    name: str = "dataset"
-    subjects: np.ndarray | None = None
-    skipped: list[str] = field(default_factory=list)  # files a folder dataset could not read
-
-    def __post_init__(self) -> None:
-        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
-            raise DatasetError(f"{self.name}: images must be uint8 (N, C, H, W)")
-        if len(self.images) != len(self.labels):
-            raise DatasetError(
-                f"{self.name}: {len(self.images)} images but {len(self.labels)} labels"
-            )
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.images[i].float().div_(255), int(self.labels[i])
-
-    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Many samples at once (the fast path the trainer uses)."""
-        return self.images[idx].float().div_(255), self.labels[idx]
-
-    @property
-    def channels(self) -> int:
-        return self.images.shape[1]
-
-    @property
-    def image_size(self) -> int:
-        return self.images.shape[2]
-
-    def subset(self, indices: np.ndarray | torch.Tensor | list[int]) -> ImageDataset:
-        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
-        subj = None if self.subjects is None else self.subjects[idx.numpy()]
-        return ImageDataset(self.images[idx], self.labels[idx], self.class_names, self.name, subj)
-
-    def mean_std(self) -> tuple[list[float], list[float]]:
-        x = self.images[:20000].float().div_(255)
-        mean = x.mean(dim=(0, 2, 3))
-        std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
-        return [round(float(v), 4) for v in mean], [round(float(v), 4) for v in std]
+MNIST_5K_TEST_FRACTION = 1 / 6  # as MNIST's own 10k of 70k
+MAX_IDX_BYTES = 1 << 30
 
 
 # ---------------------------------------------------------------- idx (MNIST)
 def _open_maybe_gz(path: Path) -> bytes:
-    raw = path.read_bytes()
-    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    raw = read_regular_file(path, MAX_IDX_BYTES, "dataset")
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+        data = f.read(MAX_IDX_BYTES + 1)
+    if len(data) > MAX_IDX_BYTES:
+        raise DatasetError(f"{path} unpacks to more than {MAX_IDX_BYTES >> 20} MB.")
+    return data
 
 
 def read_idx(path: Path) -> np.ndarray:
     """An idx file (the MNIST format) as a numpy array."""
     try:
         data = _open_maybe_gz(path)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error, ImageError) as exc:
         raise DatasetError(f"{path} could not be read: {exc}") from None
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
         raise DatasetError(f"{path} is not an idx file of unsigned bytes (bad magic number).")
@@ -140,7 +108,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(data) < head:
         raise DatasetError(f"{path} is truncated (incomplete header).")
     dims = struct.unpack(f">{ndim}I", data[4:head])
-    count = int(np.prod(dims))
+    count = math.prod(dims)  # Python ints: dims of 2**31 must not wrap around
     if len(data) - head != count:
         raise DatasetError(
             f"{path} is truncated or corrupt: expected {count} values, found {len(data) - head}."
@@ -208,7 +176,22 @@ def load_fashion_mnist(root: str | os.PathLike | None = None, split: str = "trai
 
 
 # ------------------------------------------------------------------- CSV 5k
-def load_mnist_csv(path: str | os.PathLike | None = None) -> ImageDataset:
+def load_mnist_csv(path: str | os.PathLike | None = None, split: str = "all") -> ImageDataset:
+    """The bundled 5000 digits; ``split`` "test" is a fixed stratified sixth, "train" the rest.
+
+    The split does not depend on any run's seed, so a model trained on "train"
+    is always evaluated on the same unseen "test" digits.
+    """
+    data = _load_mnist_csv(path)
+    if split == "all":
+        return data
+    test = stratified_sample(data, round(len(data) * MNIST_5K_TEST_FRACTION), seed=0)
+    if split == "test":
+        return data.subset(test)
+    return data.subset(np.setdiff1d(np.arange(len(data)), test))
+
+
+def _load_mnist_csv(path: str | os.PathLike | None = None) -> ImageDataset:
     path = Path(path) if path else resource_path("data", "mnist_5k.csv.gz")
     if not path.is_file():
         raise DatasetError(f"The MNIST CSV file was expected at {path}, but it is not there.")
@@ -288,69 +271,26 @@ def load_cifar10(
             not isinstance(x, np.ndarray)
             or x.ndim != 2
             or x.shape[1] != 3072
-            or y is None
+            or not isinstance(y, list | np.ndarray)
             or len(y) != len(x)
         ):
             raise DatasetError(f"{f} does not hold 'data' (N x 3072) and matching 'labels'.")
+        try:
+            labels_f = np.asarray(y)
+        except ValueError:
+            labels_f = np.asarray([None])
+        if labels_f.ndim != 1 or labels_f.dtype.kind not in "iu":
+            raise DatasetError(
+                f"{f}: 'labels' must be a list of whole numbers 0-9, not "
+                f"{type(y).__name__} of {labels_f.dtype}."
+            )
         xs.append(x.astype(np.uint8).reshape(-1, 3, 32, 32))
-        ys.append(np.asarray(y, dtype=np.int64))
+        ys.append(labels_f.astype(np.int64))
     labels = np.concatenate(ys)
     if labels.min() < 0 or labels.max() > 9:
         raise DatasetError(f"CIFAR-10 labels in {folder} must be 0-9.")
     return ImageDataset(
         torch.from_numpy(np.concatenate(xs)), torch.from_numpy(labels), CIFAR10_CLASSES, "cifar10"
-    )
-
-
-# -------------------------------------------------------------------- folder
-def load_folder(
-    root: str | os.PathLike,
-    *,
-    image_size: int = 64,
-    channels: int = 3,
-    subjects: str = "auto",
-) -> ImageDataset:
-    """Class-per-folder images; ``subjects``: "auto", "subfolder", "prefix" or "none"."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"The dataset folder {root} does not exist.")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if len(classes) < 2:
-        raise DatasetError(
-            f"Expected one sub-folder per class (at least two) in {root}; found {len(classes)}."
-        )
-    images, labels, subj, skipped = [], [], [], []
-    for label, cls in enumerate(classes):
-        for path in sorted((root / cls).rglob("*")):
-            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
-                continue
-            rel = path.relative_to(root / cls)
-            if subjects in ("auto", "subfolder") and len(rel.parts) > 1:
-                subject = rel.parts[0]
-            elif subjects in ("auto", "prefix") and ("_" in path.stem or "-" in path.stem):
-                subject = path.stem.replace("-", "_").split("_")[0]
-            else:
-                subject = None
-            try:
-                img = to_model_input(load_image(path), channels, image_size, fit="pad")
-            except ImageError:
-                skipped.append(str(path))
-                continue
-            images.append((img * 255).round().to(torch.uint8))
-            labels.append(label)
-            subj.append(subject)
-    if not images:
-        raise DatasetError(f"No readable images were found under {root}.")
-    known = None if any(s is None for s in subj) or subjects == "none" else np.array(subj)
-    if known is not None and subjects == "auto" and len(set(subj)) < 2:
-        known = None  # 'img_001.png' everywhere is a naming habit, not a subject
-    return ImageDataset(
-        torch.stack(images),
-        torch.tensor(labels, dtype=torch.long),
-        classes,
-        root.name,
-        known,
-        skipped,
     )
 
 
@@ -361,7 +301,7 @@ def load_dataset(
     if split not in ("train", "test", "all"):
         raise ValueError(f"split must be train, test or all, not {split!r}")
     if name == "mnist-5k":
-        return load_mnist_csv(root)
+        return load_mnist_csv(root, split)
     if name == "fashion-mnist":
         return load_fashion_mnist(root, split)
     if root is None:
@@ -373,46 +313,3 @@ def load_dataset(
     if name == "folder":
         return load_folder(root, **kwargs)
     raise DatasetError(f"Unknown dataset '{name}'. Choose one of: {', '.join(DATASETS)}.")
-
-
-# ------------------------------------------------------------- the protocol
-@dataclass(frozen=True)
-class Fold:
-    round: int
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-
-
-def folds(dataset: ImageDataset, k: int = 10, seed: int = 0) -> list[Fold]:
-    """The paper's protocol: k parts; round i tests on part i, validates on i+1, trains on the rest.
-
-    Parts are made by splitting each class evenly (after a seeded shuffle) or,
-    when the dataset knows its subjects, by assigning whole subjects to parts
-    (round-robin over the sorted subjects), so no person is in two parts.
-    """
-    if k < 3:
-        raise ValueError("k must be at least 3 (one part each for test, validation and training)")
-    rng = np.random.default_rng(seed)
-    parts: list[list[np.ndarray]] = [[] for _ in range(k)]
-    if dataset.subjects is not None:
-        names = sorted(set(dataset.subjects.tolist()))
-        if len(names) < k:
-            raise DatasetError(
-                f"{dataset.name} has {len(names)} subjects; {k} folds need at least {k}."
-            )
-        for j, s in enumerate(names):
-            parts[j % k].append(np.flatnonzero(dataset.subjects == s))
-    else:
-        labels = dataset.labels.numpy()
-        for c in np.unique(labels):
-            idx = rng.permutation(np.flatnonzero(labels == c))
-            for j, chunk in enumerate(np.array_split(idx, k)):
-                parts[j].append(chunk)
-    merged = [np.sort(np.concatenate(p)) if p else np.empty(0, np.int64) for p in parts]
-    out = []
-    for i in range(k):
-        v = (i + 1) % k
-        train = np.sort(np.concatenate([merged[j] for j in range(k) if j not in (i, v)]))
-        out.append(Fold(i, train, merged[v], merged[i]))
-    return out

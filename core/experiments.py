@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from fgsm_studio.core.checkpoint import ModelCard
-from fgsm_studio.core.data import ImageDataset, folds, load_dataset
+from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_sample
 from fgsm_studio.core.evaluation import evaluate
 from fgsm_studio.core.models import build
 from fgsm_studio.core.training import EpochMetrics, TrainConfig, train, training_info
@@ -107,8 +107,7 @@ def splits(
         train_set = full.subset(np.sort(np.concatenate([f.train, f.test])))
         val, test = full.subset(f.val), load_cached(spec.dataset, root, "test")
     if spec.limit and len(train_set) > spec.limit:
-        rng = np.random.default_rng(spec.seed)
-        train_set = train_set.subset(np.sort(rng.choice(len(train_set), spec.limit, replace=False)))
+        train_set = train_set.subset(stratified_sample(train_set, spec.limit, spec.seed))
     return train_set, val, test
 
 
@@ -186,7 +185,9 @@ def execute(
     train_s = time.perf_counter() - started
     if result.best_epoch == 0:  # stopped before a single epoch finished: nothing to keep
         return {"key": spec.key(), "spec": asdict(spec), "stopped": True, "history": history}
-    ev = evaluate(model, test, attacks=eval_attacks, epsilons=eval_epsilons, limit=eval_limit)
+    if eval_limit:  # a stratified sample: the first n of a class-sorted set is one class
+        test = test.subset(stratified_sample(test, eval_limit, spec.seed))
+    ev = evaluate(model, test, attacks=eval_attacks, epsilons=eval_epsilons)
     record = {
         "key": spec.key(),
         "spec": asdict(spec),

@@ -1,0 +1,112 @@
+"""Class-per-folder image datasets (like MICAHandPose), read safely.
+
+``load_folder(root)`` reads ``root/<class>/.../<image>`` through
+``core.images.load_image`` (the formats allow-list, regular files only),
+resizes with padding to ``image_size`` and finds a subject per image from a
+sub-folder (``class/subject/img.png``) or a file-name prefix
+(``subject_img.png``). Unreadable files are skipped and named; a class with no
+readable image is refused; a folder that changes while it is read is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fgsm_studio.core.dataset import DatasetError, ImageDataset
+from fgsm_studio.core.images import ImageError, display_name, load_image, to_model_input
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def load_folder(
+    root: str | os.PathLike,
+    *,
+    image_size: int = 64,
+    channels: int = 3,
+    subjects: str = "auto",
+) -> ImageDataset:
+    """Class-per-folder images; ``subjects``: "auto", "subfolder", "prefix" or "none".
+
+    Unreadable files are skipped and named (``skipped``, ``skipped_summary()``
+    and a logged warning); a class with no readable image is refused, and so is
+    a folder whose files change while it is being read.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"The dataset folder {root} does not exist.")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise DatasetError(
+            f"Expected one sub-folder per class (at least two) in {root}; found {len(classes)}."
+        )
+    listing = _list_images(root, classes)
+    images, labels, subj, skipped = [], [], [], []
+    for label, cls in enumerate(classes):
+        before = len(images)
+        for path in listing[cls]:
+            rel = path.relative_to(root / cls)
+            if subjects in ("auto", "subfolder") and len(rel.parts) > 1:
+                subject = rel.parts[0]
+            elif subjects in ("auto", "prefix") and ("_" in path.stem or "-" in path.stem):
+                subject = path.stem.replace("-", "_").split("_")[0]
+            else:
+                subject = None
+            try:
+                img = to_model_input(load_image(path), channels, image_size, fit="pad")
+            except ImageError:
+                if not path.exists():
+                    raise _changed(root, f"{display_name(path)} disappeared") from None
+                skipped.append(str(path))
+                continue
+            images.append((img * 255).round().to(torch.uint8))
+            labels.append(label)
+            subj.append(subject)
+        if len(images) == before:
+            raise DatasetError(
+                f"The class folder '{cls}' in {root} has no image FGSM Studio can read "
+                f"({len(listing[cls])} candidate file(s)); add images or remove the folder."
+            )
+    if _list_images(root, classes) != listing:
+        raise _changed(root, "files were added, removed or renamed")
+    known = None if any(s is None for s in subj) or subjects == "none" else np.array(subj)
+    if known is not None and subjects == "auto" and len(set(subj)) < 2:
+        known = None  # 'img_001.png' everywhere is a naming habit, not a subject
+    data = ImageDataset(
+        torch.stack(images),
+        torch.tensor(labels, dtype=torch.long),
+        classes,
+        root.name,
+        known,
+        skipped,
+    )
+    if skipped:
+        log.warning("%s", data.skipped_summary())
+    return data
+
+
+def _list_images(root: Path, classes: list[str]) -> dict[str, list[Path]]:
+    """Each class's candidate image files, sorted."""
+    try:
+        return {
+            cls: sorted(
+                p
+                for p in (root / cls).rglob("*")
+                if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+            )
+            for cls in classes
+        }
+    except OSError as exc:
+        raise _changed(root, f"it could not be listed ({exc.strerror or exc})") from None
+
+
+def _changed(root: Path, what: str) -> DatasetError:
+    return DatasetError(
+        f"The dataset folder {root} changed while it was being read ({what}); "
+        "load it again once it is complete."
+    )
