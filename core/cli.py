@@ -8,178 +8,120 @@
 
 Runs are resumable: each finished run is a JSON file in ``OUT/runs`` and is
 skipped next time, so an interrupted ``reproduce`` picks up where it stopped.
+
+Options are checked before any work starts (``core.cli_options``); torch is
+imported only once a command runs, so ``--help`` is quick. Progress is a tqdm
+bar on a terminal and one plain line per epoch in a redirected log.
 """
 
 from __future__ import annotations
 
-import argparse
+import logging
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
-from fgsm_studio.core.training import BatchProgress, EpochMetrics, TrainingError
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
+from fgsm_studio.core import cli_options as opt
 
 
 class Progress:
-    """A one-line progress display on stderr, e.g. ``[3/45] small_cnn ... epoch 4/10``."""
+    """Progress of a plan of runs on ``stream`` (stderr).
 
-    def __init__(self, total: int) -> None:
-        self.total, self.index, self.label, self.started = total, 0, "", time.perf_counter()
+    On a terminal, a tqdm bar per epoch (batches, loss, images/s); in a log
+    (not a TTY), only whole lines: each run's start, each epoch's result and the
+    run's test accuracy, e.g. ``[3/45 1.2 min] small_cnn...: epoch 4/10 val 97.0%``.
+    """
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        from fgsm_studio.core.training import BatchProgress, EpochMetrics
+
+        self._types = BatchProgress, EpochMetrics
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total, self.index, self.label = total, 0, ""
+        self.started = time.perf_counter()
+        self.bar, self.bar_epoch = None, -1
 
     def start(self, label: str) -> None:
+        self._close()
         self.index += 1
         self.label = label
-        self._print("starting")
+        self._line("starting")
 
     def __call__(self, event: object) -> None:
-        if isinstance(event, BatchProgress):
-            bar = "#" * int(20 * event.batch / event.batches)
-            self._print(
-                f"epoch {event.epoch} [{bar:<20}] loss {event.loss:.3f} {event.images_per_s:.0f} img/s"
-            )
-        elif isinstance(event, EpochMetrics):
-            self._print(
+        batch_type, epoch_type = self._types
+        if isinstance(event, batch_type) and self.tty:
+            self._batch(event)
+        elif isinstance(event, epoch_type):
+            self._close()
+            self._line(
                 f"epoch {event.epoch}/{event.epochs} val {100 * event.val_acc:.1f}% "
                 f"FGSM {100 * event.val_fgsm_acc:.1f}% {event.images_per_s:.0f} img/s"
             )
 
     def done(self, record: dict) -> None:
+        self._close()
         t = record["test"]
         fg = ", ".join(
             f"{a}@{e}={100 * v:.1f}%" for a, d in t["attacks"].items() for e, v in d.items()
         )
-        self._print(f"test clean {100 * t['clean']:.1f}%, {fg}", end="\n")
+        self._line(f"test clean {100 * t['clean']:.1f}%, {fg}")
 
-    def _print(self, text: str, end: str = "") -> None:
+    def _batch(self, event) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None or self.bar_epoch != event.epoch:
+            self._close()
+            self.bar = tqdm(
+                total=event.batches,
+                desc=f"[{self.index}/{self.total}] epoch {event.epoch}",
+                unit="batch",
+                file=self.stream,
+                leave=False,
+                dynamic_ncols=True,
+            )
+            self.bar_epoch = event.epoch
+        self.bar.set_postfix_str(
+            f"loss {event.loss:.3f}, {event.images_per_s:.0f} img/s", refresh=False
+        )
+        self.bar.update(event.batch - self.bar.n)
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar, self.bar_epoch = None, -1
+
+    def _line(self, text: str) -> None:
+        from tqdm import tqdm
+
         mins = (time.perf_counter() - self.started) / 60
-        line = f"\r[{self.index}/{self.total} {mins:.1f} min] {self.label}: {text}"
-        sys.stderr.write(f"{line[:160]:<160}{end}")
-        sys.stderr.flush()
+        line = f"[{self.index}/{self.total} {mins:.1f} min] {self.label}: {text}"
+        tqdm.write(line, file=self.stream)
+        self.stream.flush()
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--dataset", default="mnist-5k", help="mnist-5k, mnist, fashion-mnist, cifar10 or folder"
-    )
-    p.add_argument(
-        "--root",
-        default=None,
-        help="dataset folder (not needed for mnist-5k / Debian's fashion-mnist)",
-    )
-    p.add_argument(
-        "--folds",
-        type=int,
-        default=10,
-        help="k of the k-fold protocol; 0 = the dataset's train/test split",
-    )
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--patience", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    p.add_argument(
-        "--limit", type=int, default=None, help="train on at most this many images (quick runs)"
-    )
-    p.add_argument(
-        "--eval-limit", type=int, default=None, help="evaluate on at most this many images"
-    )
-    p.add_argument(
-        "--attacks", type=_words, default=("fgsm", "pgd"), help="evaluation attacks: fgsm,bim,pgd"
-    )
-    p.add_argument(
-        "--reg",
-        choices=("scaled", "literal"),
-        default="scaled",
-        help="WR_FGSM penalty: scaled = a2 * 5e-4 * ||W||^2, literal = a2 * ||W||^2",
-    )
-
-
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="fgsm-studio-cli", description=__doc__.split("\n\n")[0])
-    sub = ap.add_subparsers(dest="command", required=True)
-
-    t = sub.add_parser("train", help="train one model and save it with its model card")
-    _common(t)
-    t.add_argument("--arch", default="small_cnn")
-    t.add_argument("--defense", choices=("none", "wr_fgsm"), default="none")
-    t.add_argument("--a1", type=float, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
-    t.add_argument("--epsilon", type=float, default=0.1, help="training epsilon (pixel units)")
-    t.add_argument(
-        "--eval-epsilons", type=_floats, default=None, help="default: the training epsilon"
-    )
-    t.add_argument("--fold", type=int, default=0)
-    t.add_argument("--name", default="", help="display name stored in the card")
-    t.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
-    t.add_argument(
-        "--records",
-        type=Path,
-        default=None,
-        help="also keep the run's JSON record here (a reproduce --out folder reuses it)",
-    )
-
-    e = sub.add_parser("evaluate", help="accuracy of a checkpoint, clean and under attack")
-    e.add_argument("model", type=Path)
-    e.add_argument("--dataset", default=None, help="default: the dataset in the model card")
-    e.add_argument("--root", default=None)
-    e.add_argument("--split", default="test", choices=("train", "test", "all"))
-    e.add_argument("--epsilons", type=_floats, default=(0.05, 0.1, 0.2, 0.3))
-    e.add_argument("--attacks", type=_words, default=("fgsm", "bim", "pgd"))
-    e.add_argument("--limit", type=int, default=None)
-    e.add_argument("--device", default="auto")
-
-    for name, helptext in (
-        ("sweep", "Figure 3: WR_FGSM accuracy per (a1, a2)"),
-        ("reproduce", "Figures 2 and 3 and Table 1 of the paper"),
-    ):
-        s = sub.add_parser(name, help=helptext)
-        _common(s)
-        s.add_argument("--archs", type=_words, default=("small_cnn",))
-        s.add_argument(
-            "--epsilon",
-            type=_floats,
-            default=(0.1,),
-            help="training/evaluation epsilons, e.g. 0.1,0.3",
-        )
-        s.add_argument(
-            "--a1s",
-            type=_floats,
-            default=(0.0, 0.25, 0.5, 0.75, 1.0),
-            help="a1 values of the sweep",
-        )
-        s.add_argument(
-            "--rounds", type=int, default=None, help="run only the first N rounds (default: all)"
-        )
-        s.add_argument("--sweep-rounds", type=int, default=3, help="rounds per sweep point")
-        s.add_argument(
-            "--literal-a1s",
-            type=_floats,
-            default=(0.5,),
-            help="also sweep these a1 with the literal penalty",
-        )
-        s.add_argument("--out", type=Path, required=True, help="output folder")
-    c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
-    c.add_argument(
-        "--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md"
-    )
-    return ap
+def _parser() -> opt.Parser:
+    return opt.build_parser(__doc__.split("\n\n")[0])
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+        opt.check(args, _parser())
+        if getattr(args, "device", "auto") != "auto":
+            from fgsm_studio.core.devices import pick_device
+
+            try:
+                pick_device(args.device)
+            except (ValueError, RuntimeError) as exc:
+                raise opt.UsageError(f"fgsm-studio-cli: --device {args.device}: {exc}") from None
+    except opt.UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    from fgsm_studio.core.training import TrainingError
+
     try:
         if args.command == "train":
             return _train(args)
@@ -197,11 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         return _reproduce(args, sweep_only=args.command == "sweep")
     except KeyboardInterrupt:
         print(
-            "\nInterrupted: finished runs are saved and will be skipped next time.", file=sys.stderr
+            "Interrupted: finished runs are saved and will be skipped next time.", file=sys.stderr
         )
         return 130
     except (ValueError, TrainingError, OSError) as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
@@ -248,7 +190,7 @@ def _train(args) -> int:
 
 def _evaluate(args) -> int:
     from fgsm_studio.core.checkpoint import load
-    from fgsm_studio.core.data import load_dataset
+    from fgsm_studio.core.data import load_dataset, stratified_sample
     from fgsm_studio.core.devices import pick_device
     from fgsm_studio.core.evaluation import evaluate
 
@@ -259,7 +201,9 @@ def _evaluate(args) -> int:
             f"The model expects {card.in_channels}x{card.image_size}px images; "
             f"{data.name} has {data.channels}x{data.image_size}px."
         )
-    ev = evaluate(model, data, attacks=args.attacks, epsilons=args.epsilons, limit=args.limit)
+    if args.limit:  # a stratified sample: the first n of a class-sorted set is one class
+        data = data.subset(stratified_sample(data, args.limit, args.seed))
+    ev = evaluate(model, data, attacks=args.attacks, epsilons=args.epsilons)
     print(f"{card.title()} on {data.name} ({args.split}, n={ev.n})")
     print(f"clean: {100 * ev.clean:.2f}%")
     print("attack  " + "  ".join(f"eps={e:<6g}" for e in args.epsilons))

@@ -1,0 +1,284 @@
+"""The options of ``fgsm-studio-cli``, each checked before any work starts.
+
+Every value is validated by its argparse ``type`` (a number from 0 to 1, a
+whole number of at least 1, a known attack, a device name) and the options
+that depend on each other (``--fold`` and ``--folds``, a writable ``--out``) by
+``check``, so a typo costs one clear line and exit code 2, never a traceback
+and never a finished training run. This module imports neither torch nor
+numpy: ``--help`` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+from pathlib import Path
+
+# Copies of core constants (importing those modules would import torch); a test
+# checks that they agree.
+DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
+TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")
+ATTACKS = ("fgsm", "bim", "pgd")
+MAX_SEED = 2**32 - 1
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
+
+
+class UsageError(Exception):
+    """An option is wrong; the message is one line for the user."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (raised, so ``main`` returns 2)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def fraction(text: str) -> float:
+    """A number from 0 to 1 (epsilons, a1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, not {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
+    return value
+
+
+def fractions(text: str) -> tuple[float, ...]:
+    """Comma-separated numbers from 0 to 1, at least one."""
+    values = tuple(fraction(v.strip()) for v in text.split(",") if v.strip())
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected numbers from 0 to 1 like 0.1,0.3, not {text!r}")
+    return values
+
+
+def optional_fractions(text: str) -> tuple[float, ...]:
+    return fractions(text) if text.strip(", ") else ()
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+    return value
+
+
+def whole(low: int, high: int | None = None):
+    """An argparse type: a whole number from ``low`` (to ``high``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {span}, not {text!r}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def folds(text: str) -> int:
+    value = whole(0)(text)
+    if value in (1, 2):
+        raise argparse.ArgumentTypeError(
+            "must be 0 (the dataset's train/test split) or at least 3 folds, not " + repr(text)
+        )
+    return value
+
+
+def choices_list(allowed: tuple[str, ...], what: str):
+    """An argparse type: comma-separated names, each one of ``allowed``, at least one."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(v.strip().lower() for v in text.split(",") if v.strip())
+        unknown = [n for n in names if n not in allowed]
+        if unknown or not names:
+            bad = f"unknown {what} {', '.join(map(repr, unknown))}" if unknown else f"no {what}"
+            raise argparse.ArgumentTypeError(f"{bad}; choose from {','.join(allowed)}")
+        return tuple(dict.fromkeys(names))
+
+    parse.__name__ = what
+    return parse
+
+
+def device(text: str) -> str:
+    if not DEVICE.fullmatch(text.lower()):
+        raise argparse.ArgumentTypeError(
+            f"unknown device {text!r}; use auto, cpu, cuda, cuda:N or mps"
+        )
+    return text.lower()
+
+
+def check(args: argparse.Namespace, parser: Parser) -> None:
+    """The checks that need more than one option, or the file system; one line each."""
+    folds = getattr(args, "folds", None)
+    if hasattr(args, "fold") and folds is not None and not 0 <= args.fold < max(folds, 1):
+        top = max(folds, 1) - 1
+        parser.error(f"--fold must be from 0 to {top} with --folds {folds}, not {args.fold}")
+    out = getattr(args, "out", None)
+    if out is not None:
+        folder = args.command in ("sweep", "reproduce")
+        problem = _unwritable(Path(out), folder=folder)
+        if problem:
+            parser.error(f"--out {display(out)} {problem}")
+    records = getattr(args, "records", None)
+    if records is not None and (problem := _unwritable(Path(records), folder=True)):
+        parser.error(f"--records {display(records)} {problem}")
+    model = getattr(args, "model", None)
+    if model is not None and not Path(model).is_file():
+        parser.error(f"the model {display(model)} does not exist or is not a file")
+
+
+def display(path: str | os.PathLike) -> str:
+    """A path for a message: quoted, undecodable bytes escaped, long ones shortened."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return f"'{text[:40]}...{text[-30:]}'" if len(text) > 80 else f"'{text}'"
+
+
+def _unwritable(path: Path, *, folder: bool) -> str | None:
+    """Why ``path`` cannot be written (as a file, or as a folder to create files in), or None."""
+    try:
+        if path.exists():
+            if folder and not path.is_dir():
+                return "exists and is not a folder"
+            if not folder and not path.is_file():
+                return "exists and is not a regular file"
+        probe = path if folder and path.is_dir() else path.parent
+        while not probe.exists():
+            probe = probe.parent
+    except OSError as exc:  # a name too long, a loop of symlinks, ...
+        return f"cannot be used: {exc.strerror or exc}"
+    if not probe.is_dir():
+        return f"cannot be created: {display(probe)} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"cannot be written: the folder {display(probe)} is not writable"
+    if any(len(os.fsencode(part)) > 255 for part in path.parts):
+        return "has a name longer than 255 bytes"
+    return None
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="mnist-5k", choices=DATASETS, help="dataset to use")
+    p.add_argument(
+        "--root",
+        default=None,
+        help="dataset folder (not needed for mnist-5k / Debian's fashion-mnist)",
+    )
+    p.add_argument(
+        "--folds",
+        type=folds,
+        default=10,
+        help="k of the k-fold protocol; 0 = the dataset's train/test split",
+    )
+    p.add_argument("--epochs", type=whole(1), default=10, help="training epochs")
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
+    p.add_argument("--batch-size", type=whole(1), default=32, help="images per batch")
+    p.add_argument(
+        "--patience", type=whole(0), default=4, help="epochs without progress before stopping"
+    )
+    p.add_argument(
+        "--seed", type=whole(0, MAX_SEED), default=0, help="seed of folds, samples and weights"
+    )
+    p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    p.add_argument("--limit", type=whole(1), default=None, help="train on at most this many images")
+    p.add_argument(
+        "--eval-limit", type=whole(1), default=None, help="evaluate on at most this many images"
+    )
+    p.add_argument(
+        "--attacks",
+        type=choices_list(ATTACKS, "attack"),
+        default=("fgsm", "pgd"),
+        help="evaluation attacks, from fgsm,bim,pgd",
+    )
+    p.add_argument(
+        "--reg",
+        choices=("scaled", "literal"),
+        default="scaled",
+        help="WR_FGSM penalty: scaled = a2 * 5e-4 * ||W||^2, literal = a2 * ||W||^2",
+    )
+
+
+def build_parser(description: str) -> Parser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    ap = Parser(prog="fgsm-studio-cli", description=description, formatter_class=fmt)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser(
+        "train", help="train one model and save it with its model card", formatter_class=fmt
+    )
+    _common(t)
+    t.add_argument("--arch", default="small_cnn", choices=TRAINABLE)
+    t.add_argument("--defense", choices=("none", "wr_fgsm"), default="none")
+    t.add_argument("--a1", type=fraction, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
+    t.add_argument("--epsilon", type=fraction, default=0.1, help="training epsilon (pixel units)")
+    t.add_argument(
+        "--eval-epsilons", type=fractions, default=None, help="default: the training epsilon"
+    )
+    t.add_argument("--fold", type=whole(0), default=0, help="0 to --folds - 1")
+    t.add_argument("--name", default="", help="display name stored in the card")
+    t.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
+    t.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="also keep the run's JSON record here (a reproduce --out folder reuses it)",
+    )
+
+    e = sub.add_parser(
+        "evaluate", help="accuracy of a checkpoint, clean and under attack", formatter_class=fmt
+    )
+    e.add_argument("model", type=Path, help="a .safetensors checkpoint")
+    e.add_argument(
+        "--dataset", default=None, choices=DATASETS, help="default: the model card's dataset"
+    )
+    e.add_argument("--root", default=None, help="dataset folder")
+    e.add_argument("--split", default="test", choices=("train", "test", "all"), help="which part")
+    e.add_argument("--epsilons", type=fractions, default=(0.05, 0.1, 0.2, 0.3), help="attack sizes")
+    e.add_argument(
+        "--attacks", type=choices_list(ATTACKS, "attack"), default=ATTACKS, help="fgsm,bim,pgd"
+    )
+    e.add_argument("--limit", type=whole(1), default=None, help="a stratified sample of this size")
+    e.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="seed of that sample")
+    e.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
+
+    for name, helptext in (
+        ("sweep", "Figure 3: WR_FGSM accuracy per (a1, a2)"),
+        ("reproduce", "Figures 2 and 3 and Table 1 of the paper"),
+    ):
+        s = sub.add_parser(name, help=helptext, formatter_class=fmt)
+        _common(s)
+        s.add_argument(
+            "--archs",
+            type=choices_list(TRAINABLE, "architecture"),
+            default=("small_cnn",),
+            help=",".join(TRAINABLE),
+        )
+        s.add_argument(
+            "--epsilon", type=fractions, default=(0.1,), help="training/evaluation epsilons"
+        )
+        s.add_argument(
+            "--a1s", type=fractions, default=(0.0, 0.25, 0.5, 0.75, 1.0), help="a1 of the sweep"
+        )
+        s.add_argument("--rounds", type=whole(1), default=None, help="run only the first N rounds")
+        s.add_argument("--sweep-rounds", type=whole(1), default=3, help="rounds per sweep point")
+        s.add_argument(
+            "--literal-a1s",
+            type=optional_fractions,
+            default=(0.5,),
+            help="also sweep these a1 with the literal penalty",
+        )
+        s.add_argument("--out", type=Path, required=True, help="output folder")
+    c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
+    c.add_argument(
+        "--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md"
+    )
+    return ap
