@@ -1,0 +1,152 @@
+"""fgsm-studio-cli: every bad option is one line and exit 2 before any work; quick --help; logs.
+
+Issue 11, item 16, and issue 12 section 5 (tqdm progress, a --help that starts fast).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+
+import fgsm_studio.core.experiments as experiments
+from fgsm_studio.core import cli_options
+from fgsm_studio.core.cli import Progress, main
+
+
+@pytest.fixture(autouse=True)
+def _no_work(monkeypatch):
+    """A bad option must stop the CLI before it trains or evaluates anything."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("work started before the options were checked")
+
+    monkeypatch.setattr(experiments, "execute", refuse)
+
+
+def _train(tmp_path, *extra):
+    return ["train", "--out", str(tmp_path / "m.safetensors"), *extra]
+
+
+BAD_TRAIN = [
+    (["--epsilon", "nan"], "--epsilon: must be a number from 0 to 1, not 'nan'"),
+    (["--epsilon", "inf"], "--epsilon: must be a number from 0 to 1"),
+    (["--epsilon", "-0.1"], "--epsilon: must be a number from 0 to 1"),
+    (["--epsilon", "1.5"], "--epsilon: must be a number from 0 to 1"),
+    (["--eval-epsilons", ","], "--eval-epsilons: expected numbers from 0 to 1"),
+    (["--a1", "2"], "--a1: must be a number from 0 to 1"),
+    (["--fold", "-1"], "--fold: must be a whole number of at least 0"),
+    (["--fold", "10"], "--fold must be from 0 to 9 with --folds 10, not 10"),
+    (["--folds", "5", "--fold", "5"], "--fold must be from 0 to 4"),
+    (["--folds", "2"], "--folds: must be 0 (the dataset's train/test split) or at least 3"),
+    (["--limit", "0"], "--limit: must be a whole number of at least 1"),
+    (["--limit", "-5"], "--limit: must be a whole number of at least 1"),
+    (["--eval-limit", "0"], "--eval-limit: must be a whole number of at least 1"),
+    (["--attacks", "fgsm,cw"], "--attacks: unknown attack 'cw'; choose from fgsm,bim,pgd"),
+    (["--device", "foo"], "--device: unknown device 'foo'"),
+    (["--device", "meta"], "--device: unknown device 'meta'"),
+    (["--seed", str(2**64)], "--seed: must be a whole number from 0 to 4294967295"),
+    (["--epochs", "0"], "--epochs: must be a whole number of at least 1"),
+    (["--lr", "nan"], "--lr: must be a positive number"),
+    (["--arch", "vgg"], "--arch: invalid choice: 'vgg'"),
+]
+
+
+@pytest.mark.parametrize("extra, message", BAD_TRAIN, ids=[" ".join(a) for a, _ in BAD_TRAIN])
+def test_bad_train_options_are_one_line_and_exit_2(tmp_path, capsys, extra, message):
+    assert main(_train(tmp_path, *extra)) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unwritable_outputs_are_refused_before_training(tmp_path, capsys):
+    (tmp_path / "file.txt").write_text("x")
+    cases = [
+        ("/dev/null", "exists and is not a regular file"),
+        (tmp_path / "file.txt" / "m.safetensors", "is a file, not a folder"),
+        (tmp_path / ("a" * 300 + ".safetensors"), "File name too long"),
+        (tmp_path, "exists and is not a regular file"),
+    ]
+    for out, message in cases:
+        assert main(["train", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "--out" in err and message in err and err.count("\n") == 1
+
+
+def test_bad_evaluate_and_reproduce_options(tmp_path, capsys):
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(b"x")
+    out = str(tmp_path / "runs")
+    cases = [
+        (["evaluate", str(tmp_path / "missing.safetensors")], "does not exist or is not a file"),
+        (["evaluate", str(model), "--epsilons", "0.1,nan"], "--epsilons: must be a number"),
+        (["evaluate", str(model), "--limit", "0"], "--limit: must be a whole number"),
+        (["evaluate", str(model), "--attacks", ","], "--attacks: no attack"),
+        (["reproduce", "--out", out, "--epsilon", ","], "--epsilon: expected numbers"),
+        (["reproduce", "--out", out, "--a1s", "0.5,1.5"], "--a1s: must be a number from 0 to 1"),
+        (["sweep", "--out", out, "--archs", "vgg"], "--archs: unknown architecture 'vgg'"),
+        (["sweep", "--out", str(model)], "--out '"),
+        (["reproduce", "--out", out, "--rounds", "0"], "--rounds: must be a whole number"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
+
+
+def test_copied_constants_agree_with_core():
+    from fgsm_studio.core.data import DATASETS
+    from fgsm_studio.core.models import TRAINABLE
+
+    assert cli_options.DATASETS == DATASETS and cli_options.TRAINABLE == TRAINABLE
+
+
+def test_help_does_not_import_torch():
+    code = (
+        "import sys\nfrom fgsm_studio.core.cli import main\n"
+        "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, timeout=120
+    )
+    assert out.stdout.strip().endswith("False"), out.stdout + out.stderr
+    assert "--epochs EPOCHS" in out.stdout and "(default: 10)" in out.stdout
+
+
+def _events():
+    from fgsm_studio.core.training import BatchProgress, EpochMetrics
+
+    for b in range(1, 4):
+        yield BatchProgress(1, b, 3, 0.5, 100.0, 1.0)
+    yield EpochMetrics(1, 2, 0.5, 0.4, 0.1, 0.0, 0.9, 0.95, 0.6, 1.5, True, 100.0, 2.0)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_in_a_log_is_plain_lines():
+    log = io.StringIO()
+    progress = Progress(2, stream=log)
+    progress.start("run-a")
+    for event in _events():
+        progress(event)
+    text = log.getvalue()
+    assert "\r" not in text and text.count("\n") == 2
+    assert all(line == line.rstrip() for line in text.splitlines())
+    assert "run-a: epoch 1/2 val 95.0% FGSM 60.0%" in text
+
+
+def test_progress_on_a_terminal_draws_a_bar():
+    term = _Terminal()
+    progress = Progress(1, stream=term)
+    progress.start("run-a")
+    for event in _events():
+        progress(event)
+    text = term.getvalue()
+    assert "\r[1/1] epoch 1:" in text and "/3 [" in text and text.endswith("60.0% 100 img/s\n")
