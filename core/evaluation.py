@@ -75,7 +75,13 @@ def evaluate(
                 x, y = x[: limit - seen], y[: limit - seen]
             x, y = x.to(device), y.to(device)
             with torch.no_grad():
-                clean_correct += int((model(x).argmax(1) == y).sum())
+                logits = model(x)
+            if not torch.isfinite(logits).all():  # NaN's argmax is class 0: never count it
+                raise ValueError(
+                    "The model's outputs are not numbers (NaN or infinite) for some images, "
+                    "so its accuracy cannot be measured."
+                )
+            clean_correct += int((logits.argmax(1) == y).sum())
             for attack in attacks:
                 if attack == "fgsm":
                     sign = input_gradient(model, x, y).sign()

@@ -154,3 +154,17 @@ def test_odd_file_names_give_printable_messages(tmp_path):
     str(info.value).encode("utf-8")  # printable on any terminal
     with pytest.raises(CheckpointError, match="could not be opened: File name too long"):
         load(tmp_path / ("a" * 300 + ".safetensors"))
+
+
+def test_evaluate_never_reports_an_accuracy_from_nan_outputs():
+    from fgsm_studio.core.dataset import ImageDataset
+    from fgsm_studio.core.evaluation import evaluate
+
+    model = build("small_cnn", num_classes=2, in_channels=1, image_size=8, mean=[0.5], std=[0.25])
+    with torch.no_grad():
+        model.net.classifier[-1].weight.fill_(float("nan"))
+    data = ImageDataset(
+        torch.zeros(4, 1, 8, 8, dtype=torch.uint8), torch.zeros(4, dtype=torch.long), ["a", "b"]
+    )
+    with pytest.raises(ValueError, match="not numbers .NaN or infinite"):
+        evaluate(model.eval(), data)
