@@ -145,3 +145,15 @@ def test_float_tiff_already_in_0_1_is_kept_without_a_note():
     ramp = np.linspace(0.1, 0.9, 36).reshape(6, 6)
     loaded = read_image(_float_tiff(ramp))
     assert np.allclose(loaded.tensor[0].numpy(), ramp, atol=1e-6) and loaded.notes == ()
+
+
+def test_odd_and_long_file_names_give_printable_sentences(tmp_path):
+    odd = os.fsdecode(bytes(tmp_path) + b"/photo\xff.png")
+    with open(odd, "wb") as f:
+        f.write(b"not an image")
+    with pytest.raises(ImageError) as info:
+        load_image(odd)
+    assert str(info.value).startswith("'photo\\xff.png' is not an image")
+    str(info.value).encode("utf-8")  # printable on any terminal or label
+    with pytest.raises(ImageError, match=r"^'a{60}\.\.\.' could not be read: File name too long"):
+        load_image(tmp_path / ("a" * 300 + ".png"))
