@@ -29,7 +29,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
-from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format, display_name
+from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format
+from fgsm_studio.core.image_files import display_name
 from fgsm_studio.core.models import ARCHS, MIN_IMAGE_SIZE, Classifier, build
 
 FORMAT_VERSION = 1

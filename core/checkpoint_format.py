@@ -22,8 +22,9 @@ import json
 import os
 import stat
 import zipfile
-from pathlib import Path
 from typing import Literal
+
+from fgsm_studio.core.image_files import display_name
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
 Format = Literal["safetensors", "zip", "pickle"]
@@ -31,12 +32,6 @@ Format = Literal["safetensors", "zip", "pickle"]
 
 class CheckpointFormatError(ValueError):
     """The file is not a checkpoint FGSM Studio can read; the message says why."""
-
-
-def display_name(path: str | os.PathLike) -> str:
-    """A file's name for a message: quoted, undecodable bytes escaped, at most 64 chars."""
-    name = os.fsencode(Path(path).name).decode("utf-8", "backslashreplace")
-    return f"'{name[:60]}...'" if len(name) > 64 else f"'{name}'"
 
 
 def detect_format(path: str | os.PathLike) -> Format:

@@ -20,7 +20,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from fgsm_studio.core import cli_options as opt
 
@@ -41,7 +41,8 @@ class Progress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.total, self.index, self.label = total, 0, ""
         self.started = time.perf_counter()
-        self.bar, self.bar_epoch = None, -1
+        self.bar: Any = None  # a tqdm bar while an epoch runs on a terminal
+        self.bar_epoch = -1
 
     def start(self, label: str) -> None:
         self._close()

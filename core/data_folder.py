@@ -46,7 +46,10 @@ def load_folder(
             f"Expected one sub-folder per class (at least two) in {root}; found {len(classes)}."
         )
     listing = _list_images(root, classes)
-    images, labels, subj, skipped = [], [], [], []
+    images: list[torch.Tensor] = []
+    labels: list[int] = []
+    subj: list[str | None] = []
+    skipped: list[str] = []
     for label, cls in enumerate(classes):
         before = len(images)
         for path in listing[cls]:

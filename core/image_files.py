@@ -28,7 +28,8 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 SUPPORTED = "PNG, JPEG, BMP, GIF, WebP or TIFF"
 # The only Pillow decoders ever used. Each is Pillow's own C or Python code; none
 # hands the file to an external program (EPS, for one, runs Ghostscript on it, and
-# the PostScript inside can write files), whatever the file's name says.
+# the PostScript inside can write files), whatever the file's name says. JPEG
+# includes multi-picture (MPO) camera files.
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 
 Source = str | os.PathLike | bytes | bytearray | memoryview
