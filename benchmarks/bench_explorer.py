@@ -45,7 +45,7 @@ def slider_latency(moves: int = 300) -> None:
         view.frame_rendered.connect(loop.quit)
         view.load_model(entry.path)
         loop.exec()
-        while runner.busy:  # the compare twin and the sweep
+        while not view.idle:  # the compare twin and the sweep
             app.processEvents()
         times = []
         for i in range(moves):

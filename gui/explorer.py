@@ -1,12 +1,17 @@
 """The Attack Explorer: load a model, drop an image in, move epsilon, watch it fail.
 
-The view holds widgets; the state (model, image, session) lives here too but
-flows one way: inputs -> ``core`` -> frames -> widgets. FGSM frames use the
-``AttackSession``'s cached gradient and are drawn on the GUI thread (one
-forward pass); slider events are coalesced so at most one frame is computed
-per event-loop turn. BIM/PGD frames, the epsilon sweep and model loading run on
-the ``TaskRunner`` (latest value wins). Bad images or checkpoints show a message
-in the banner and leave what was on screen untouched.
+``ExplorerView`` is the controller: it owns the ``ExplorerState`` (the only place
+the model, image, epsilon, attack, target, session and frame live), the widgets
+that draw it (``Sidebar``, ``Stage``, ``EpsilonControl``, ``AttackControls``,
+``EpsilonCurve``), and turns state changes into computations. A new model,
+image, target or MNIST-style switch makes a new ``AttackSession`` (its gradient);
+a new session, epsilon, attack or step count schedules one frame per event-loop
+turn. FGSM frames use the session's cached gradient and are computed on the GUI
+thread (one forward pass); BIM/PGD frames, the epsilon sweep and the opening
+pick run on the ``TaskRunner`` (latest value wins). Images and checkpoints are
+read by the ``Loader`` on threads the window never waits for. A bad file shows a
+message in the banner and leaves what was on screen, and the model selection,
+untouched. The opening screen is ``core.opening``'s plan.
 """
 
 from __future__ import annotations
@@ -17,45 +22,28 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import (
-    QApplication,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QVBoxLayout, QWidget
 
-from fgsm_studio.core.bundled import (
-    ModelEntry,
-    bundled_models,
-    default_model,
-    first_screen,
-    samples_for,
-    twin,
-)
-from fgsm_studio.core.checkpoint import ModelCard, load
+from fgsm_studio.core.bundled import ModelEntry, bundled_models, samples_for, twin
+from fgsm_studio.core.checkpoint import load
 from fgsm_studio.core.devices import configure_threads
 from fgsm_studio.core.imagenet import resolve
-from fgsm_studio.core.images import (
-    ImageError,
-    load_image,
-    looks_like_paper,
-    save_adversarial,
-    to_mnist_style,
-    to_model_input,
-)
+from fgsm_studio.core.images import load_image, looks_like_paper, to_mnist_style, to_model_input
+from fgsm_studio.core.opening import Opening, image_after_model, pick_sample, plan_opening
 from fgsm_studio.core.session import AttackFrame, AttackSession
 from fgsm_studio.gui import share
-from fgsm_studio.gui.controls import eps_text
-from fgsm_studio.gui.explorer_layout import build_layout
-from fgsm_studio.gui.inputs import (
-    CameraDialog,
-    DrawDialog,
-    image_source_from_mime,
-)
-from fgsm_studio.gui.panels import big_font
+from fgsm_studio.gui.controls import AttackControls, EpsilonControl
+from fgsm_studio.gui.explorer_state import ExplorerState, Image, LoadedModel
+from fgsm_studio.gui.explorer_widgets import Banner, Sidebar, Stage, is_mnist_like
+from fgsm_studio.gui.inputs import CameraDialog, DrawDialog, image_source_from_mime
+from fgsm_studio.gui.loader import Loader
+from fgsm_studio.gui.panels import EpsilonCurve, big_font
 from fgsm_studio.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 SWEEP = torch.linspace(0, 0.5, 101)
 SWEEP_FINE = torch.linspace(0, 0.05, 51)  # large photos flip at a few /255
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 
 
 class ExplorerView(QWidget):
@@ -63,7 +51,7 @@ class ExplorerView(QWidget):
     error_shown = Signal(str)
     model_loaded = Signal(str)
     compare_shown = Signal()  # the compare model's bars were updated
-    _download_progress = Signal(str)  # emitted from the worker while weights download
+    _download_progress = Signal(str)  # emitted from a reading thread while weights download
 
     def __init__(
         self, runner: TaskRunner, settings: QSettings, parent: QWidget | None = None
@@ -71,172 +59,177 @@ class ExplorerView(QWidget):
         super().__init__(parent)
         self.runner, self.settings = runner, settings
         self.entries = bundled_models()
-        self.model: torch.nn.Module | None = None
-        self.card: ModelCard | None = None
-        self.model_path: Path | None = None
-        self.compare: tuple[torch.nn.Module, ModelCard] | None = None
-        self.raw_image: torch.Tensor | None = None
-        self.true_label: int | None = None
-        self.image_name = ""
-        self.session: AttackSession | None = None
-        self.frame: AttackFrame | None = None
+        self.state = ExplorerState(self)
+        self.loader = Loader(self)
         self._render_scheduled = False
-        self._start_image: Path | None = None  # --image, shown once the first model is in
-        self._auto_first = False  # pick the opening sample and epsilon (first screen)
-        self._source: Path | str | None = None  # what load_model was asked for
-        self._ids = {"model": -1, "compare": -1, "attack": -1, "sweep": -1, "first": -1}
+        self._opening: Opening | None = None  # applied when its model has loaded
+        self._ids = {"attack": -1, "sweep": -1, "first": -1}
         # One image at a time is fastest on one intra-op thread (measured: MobileNetV2 at
         # 28 px 7 ms vs 18 ms with two, EfficientNet-Lite0 at 224 px 23 vs 32 ms, when a
         # worker's thread team is alive too). torch's setting is per thread with OpenMP:
         # the GUI thread and the explorer's worker take one core each; training sets its own.
         configure_threads("gui")
         runner.submit("threads", lambda: configure_threads("explorer-worker"))
-        self._build()
+        self.banner = Banner()
+        self.sidebar = Sidebar(self.state, self.entries, settings)
+        self.stage = Stage(self.state)
+        self.epsilon = EpsilonControl(self.state)
+        self.attack = AttackControls(self.state)
+        self.curve = EpsilonCurve()
+        self.curve.setMinimumHeight(170)
+        self.curve.setMaximumHeight(220)
+        self._place()
+        self._connect()
         self.setAcceptDrops(True)
-        runner.finished.connect(self._on_runner_finished)
-        self._download_progress.connect(self.headline.setText)
-        runner.failed.connect(self._on_runner_failed)
 
-    # ------------------------------------------------------------------ layout
-    def _build(self) -> None:
-        build_layout(self)
-        self._banner_timer = QTimer(self, singleShot=True, interval=15000, timeout=self.banner.hide)
-        self.epsilon.changed.connect(self._on_epsilon_changed)
-        self.attack.changed.connect(self._on_attack_changed)
-        self.panel.model_chosen.connect(self.load_model)
-        self.panel.compare_chosen.connect(self.load_compare)
-        self.gallery.chosen.connect(self._on_gallery_chosen)
-        self.mnist_style.toggled.connect(lambda _: self._image_changed())
-        self.open_button.clicked.connect(self._on_open_button_clicked)
-        self.paste_button.clicked.connect(self.paste)
-        self.draw_button.clicked.connect(self._on_draw_button_clicked)
-        self.camera_button.clicked.connect(self._on_camera_button_clicked)
-        self.save_button.clicked.connect(lambda: share.save_adversarial_dialog(self))
-        self.card_button.clicked.connect(lambda: share.save_demo_card_dialog(self))
-        self.copy_button.clicked.connect(lambda: share.copy_demo_card(self))
+    def _place(self) -> None:
+        center = QVBoxLayout()
+        center.addWidget(self.banner)
+        center.addWidget(self.stage, 1)
+        center.addWidget(self.epsilon)
+        center.addWidget(self.attack)
+        center.addWidget(self.curve, 1)
+        root = QHBoxLayout(self)
+        root.addWidget(self.sidebar)
+        root.addLayout(center, 1)
+
+    def _connect(self) -> None:
+        s, side = self.state, self.sidebar
+        for changed in (s.image_changed, s.target_changed, s.mnist_style_changed):
+            changed.connect(self._new_session)
+        for changed in (
+            s.session_changed,
+            s.epsilon_changed,
+            s.attack_changed,
+            s.steps_changed,
+            s.compare_changed,
+        ):
+            changed.connect(self.schedule_render)
+        s.epsilon_changed.connect(self.curve.set_epsilon)
+        s.sweep_changed.connect(self._on_state_sweep_changed)
+        side.panel.model_chosen.connect(self.load_model)
+        side.panel.compare_chosen.connect(self.load_compare)
+        side.gallery.chosen.connect(self.set_image)
+        side.open_button.clicked.connect(self.open_image_dialog)
+        side.paste_button.clicked.connect(self.paste)
+        side.draw_button.clicked.connect(self.draw_digit)
+        side.camera_button.clicked.connect(self.take_snapshot)
+        side.save_button.clicked.connect(lambda: share.save_adversarial_dialog(self))
+        side.card_button.clicked.connect(lambda: share.save_demo_card_dialog(self))
+        side.copy_button.clicked.connect(lambda: share.copy_demo_card(self))
         QShortcut(QKeySequence.StandardKey.Paste, self, activated=self.paste)
+        self.runner.finished.connect(self._on_runner_finished)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.loader.finished.connect(self._on_loader_finished)
+        self.loader.failed.connect(self._on_loader_failed)
+        self._download_progress.connect(s.set_status)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing is being read, computed or waiting to be drawn."""
+        return not (self.runner.busy or self.loader.busy or self._render_scheduled)
 
     def set_presenter(self, on: bool) -> None:
         """Presenter mode: big headline, advanced controls hidden."""
         self.sidebar.setVisible(not on)
         self.curve.setVisible(not on)
-        self.attack.steps.setVisible(not on and self.attack.name() != "fgsm")
-        big_font(self.headline, 34 if on else 20)
+        self.attack.set_presenter(on)
+        big_font(self.stage.headline, 34 if on else 20)
 
-    # ------------------------------------------------------------------ errors
     def show_error(self, message: str) -> None:
         log.warning("shown to user: %s", message)
-        self.banner.setText(message)
-        self.banner.show()
-        self._banner_timer.start()
+        self.banner.show_message(message)
         self.error_shown.emit(message)
 
     # ------------------------------------------------------------------ models
     def start(
-        self, model: Path | None = None, image: Path | None = None, *, epsilon_given: bool = False
+        self, model: Path | None = None, image: Path | None = None, *, epsilon: float | None = None
     ) -> None:
-        """First screen: the given (or default) model and image.
-
-        With neither a model, an image nor an epsilon given, the opening sample and
-        epsilon are chosen so that the attack already flips the label.
-        """
-        self._start_image = image
-        self._auto_first = model is None and image is None and not epsilon_given
-        entry = default_model(self.entries)
-        path = model or (entry.path if entry else None)
-        if path is None:
-            self.headline.setText("No model found: open a checkpoint")
+        """The first screen, as ``core.opening.plan_opening`` decides it."""
+        opening = plan_opening(self.entries, model=model, image=image, epsilon=epsilon)
+        if opening.epsilon is not None:
+            self.state.set_epsilon(opening.epsilon)
+        if opening.model is None:
+            self.state.set_status("No model found: open a checkpoint")
             return
-        self.load_model(Path(path))
+        self._opening = opening
+        self.load_model(opening.model)
 
     def load_model(self, source: Path | str) -> None:
         """Load a checkpoint file or an ``imagenet:<arch>`` entry, off the GUI thread."""
-        self.headline.setText(f"Loading {Path(str(source)).name}...")
-        self._source = source
+        self.state.set_loading("model", source)
+        self.state.set_status(f"Loading {Path(str(source)).name}...")
+        progress = self._download_progress.emit
 
-        def task() -> tuple:
-            path = resolve(source, progress=self._download_progress.emit)
-            return (path, *load(path))
+        def read() -> LoadedModel:
+            path = resolve(source, progress=progress)
+            net, card = load(path)
+            return LoadedModel(Path(path), net, card, source)
 
-        self._ids["model"] = self.runner.submit("model", task)
+        self.loader.submit("model", read)
 
     def load_compare(self, path: Path | None) -> None:
         if path is None:
-            self.compare = None
-            self.bars_cmp.hide()
-            self.schedule_render()
+            self.loader.cancel("compare")
+            self.state.set_compare(None)
             return
-        self._ids["compare"] = self.runner.submit("compare", lambda: (Path(path), *load(path)))
+        self.state.set_loading("compare", path)
+        self.loader.submit("compare", lambda: LoadedModel(Path(path), *load(path), path))
 
-    def _model_ready(self, path: Path, model: torch.nn.Module, card: ModelCard) -> None:
-        old_dataset = self.card.dataset if self.card else None
-        self.model, self.card, self.model_path = model, card, path
-        self.panel.select(path, card, self._source)
-        if not any(e.path == path for e in self.entries):
-            self.panel.remember(path)
-        self.attack.set_classes(card.class_names)
-        mnist_like = card.in_channels == 1 and card.image_size == 28
-        self.mnist_style.setVisible(mnist_like)
-        self.draw_button.setVisible(mnist_like)
-        other = twin(ModelEntry(path, card), self.entries)
-        self.panel.select_compare(other.path if other else None)
+    def _model_loaded(self, loaded: LoadedModel) -> None:
+        old = self.state.model
+        self.state.set_model(loaded)
+        self.state.set_loading("model", None)
+        self.state.set_status("")
+        other = twin(ModelEntry(loaded.path, loaded.card), self.entries)
         self.load_compare(other.path if other else None)
-        new_image = False  # set_image computes the session itself: do it once
-        if card.dataset != old_dataset:
-            samples = samples_for(card.dataset)
-            self.gallery.set_samples(samples)
-            start, self._start_image = self._start_image, None
-            if start is not None:
-                new_image = self.set_image(start)
-            elif samples and self._auto_first:
-                self._auto_first = False
-                self._ids["first"] = self.runner.submit(
-                    "first", lambda: first_screen(model, card, samples, SWEEP)
-                )
-            elif samples and (self.raw_image is None or old_dataset is not None):
-                new_image = self.set_image(samples[0].path, samples[0].label)
-        if not new_image:
-            self._image_changed()
-        self.model_loaded.emit(str(path))
+        samples = samples_for(loaded.card.dataset)
+        opening, self._opening = self._opening, None
+        if opening is not None and opening.image is not None:
+            self.set_image(opening.image)  # its arrival makes the session
+        elif opening is not None and opening.pick_sample and samples:
+            net, card = loaded.net, loaded.card
+            self._ids["first"] = self.runner.submit(
+                "first", lambda: pick_sample(net, card, samples, SWEEP)
+            )
+        else:
+            old_dataset = None if old is None else old.card.dataset
+            has_image = self.state.image is not None
+            sample = image_after_model(
+                old_dataset, loaded.card.dataset, samples, has_image=has_image
+            )
+            if sample is not None:
+                self.set_image(sample.path, sample.label)
+            else:
+                self._new_session()  # the current image (if any) under the new model
+        self.model_loaded.emit(str(loaded.path))
 
     # ------------------------------------------------------------------ images
-    def set_image(self, source, label: int | None = None) -> bool:
-        """Load an image (path or bytes); on failure show why and keep the current one."""
-        try:
-            raw = load_image(source)
-        except ImageError as exc:
-            self.show_error(str(exc))
-            return False
-        self.raw_image, self.true_label = raw, (label if label is not None and label >= 0 else None)
-        self.image_name = Path(source).name if isinstance(source, str | Path) else "pasted image"
-        self.banner.hide()
-        self._image_changed()
-        return True
+    def set_image(self, source: Path | str | bytes, label: int | None = None) -> None:
+        """Read an image (path or bytes) off the GUI thread; a bad one is reported and skipped."""
+        name = Path(source).name if isinstance(source, str | Path) else "pasted image"
+        label = label if label is not None and label >= 0 else None
+        self.loader.submit("image", lambda: Image(load_image(source), name, label))
 
     def model_input(self) -> torch.Tensor:
-        card, raw = self.card, self.raw_image
-        if card.in_channels == 1 and card.image_size == 28 and self.mnist_style.isChecked():
+        card, raw = self.state.card, self.state.image.raw
+        if is_mnist_like(card) and self.state.mnist_style:
             if looks_like_paper(raw) or tuple(raw.shape[1:]) != (28, 28):
                 return to_mnist_style(raw)
         return to_model_input(raw, card.in_channels, card.image_size)
 
-    def _image_changed(self) -> None:
-        if self.model is None or self.raw_image is None:
+    def _new_session(self) -> None:
+        """A new gradient for the state's model, image and target; the sweep on the worker."""
+        s = self.state
+        if s.model is None or s.image is None:
             return
-        label = (
-            self.true_label
-            if self.true_label is not None and self.true_label < self.card.num_classes
-            else None
-        )
-        self.session = AttackSession(
-            self.model, self.model_input(), label=label, target=self.attack.target_class()
-        )
-        session = self.session
-        grid = SWEEP_FINE if self.card.image_size > 64 else SWEEP
+        label = s.true_label(s.card.num_classes)
+        session = AttackSession(s.model.net, self.model_input(), label=label, target=s.target)
+        grid = SWEEP_FINE if s.card.image_size > 64 else SWEEP
+        s.set_session(session)
         self._ids["sweep"] = self.runner.submit(
             "sweep", lambda: (session, session.sweep(grid, chunk=16))
         )
-        self.schedule_render()
 
     # ------------------------------------------------------------------ frames
     def schedule_render(self) -> None:
@@ -246,155 +239,106 @@ class ExplorerView(QWidget):
 
     def _render(self) -> None:
         self._render_scheduled = False
-        if self.session is None:
+        s = self.state
+        session, eps, attack, steps = s.session, s.epsilon, s.attack, s.steps
+        if session is None:
             return
-        eps, attack, session = self.epsilon.value(), self.attack.name(), self.session
-        self.curve.set_epsilon(eps)
         if attack == "fgsm":
             self.runner.cancel("attack")
-            self._draw(session.frame(eps))
+            self._show(session.frame(eps))
         else:
-            steps = self.attack.steps.value()
-            self.headline.setText(f"Running {attack.upper()} ({steps} steps)...")
+            s.set_status(f"Running {attack.upper()} ({steps} steps)...")
             self._ids["attack"] = self.runner.submit(
                 "attack", lambda: (session, session.frame(eps, attack=attack, steps=steps))
             )
 
-    def _draw(self, frame: AttackFrame) -> None:
-        self.frame = frame
-        names = self.card.class_names
-        p0, p1 = frame.probs_clean[frame.pred_clean], frame.probs_adv[frame.pred_adv]
-        self.triptych.show_frame(frame.original, frame.adversarial, frame.epsilon)
-        self.triptych.set_titles(
-            f"Original: {names[frame.pred_clean]} ({p0:.1%})",
-            f"Adversarial: {names[frame.pred_adv]} ({p1:.1%})",
-        )
-        true = (
-            self.true_label
-            if self.true_label is not None and self.true_label < len(names)
-            else None
-        )
-        self.bars_clean.show_probs(
-            frame.probs_clean, names, pred=frame.pred_clean, true=true, target=frame.target
-        )
-        self.bars_adv.show_probs(
-            frame.probs_adv, names, pred=frame.pred_adv, true=true, target=frame.target
-        )
-        verdict = "fooled" if frame.flipped else "holds"
-        color = "#c62828" if frame.flipped else "#2e7d32"
-        self.headline.setText(
-            f"<span>{names[frame.pred_clean]} ({p0:.1%}) &rarr; </span>"
-            f"<span style='color:{color}'>{names[frame.pred_adv]} ({p1:.1%})</span>"
-            f"<span style='font-size:small; color:#555'> &nbsp; {frame.attack.upper()}, eps {eps_text(frame.epsilon)}: "
-            f"model {verdict}</span>"
-        )
-        self._draw_compare(frame)
-        self.frame_rendered.emit()
+    def _show(self, frame: AttackFrame) -> None:
+        """Put ``frame`` on screen, with the compare model's belief about its adversarial image.
 
-    def _draw_compare(self, frame: AttackFrame) -> None:
-        """The compare model's belief about this frame: one more forward, on this thread.
-
-        (Measured: computing it on the worker instead lowers p50 but raises p95, since
-        the two threads then contend for the GIL and both cores.)
+        The compare forward runs on this thread (measured: on the worker it lowers p50
+        but raises p95, since the two threads then contend for the GIL and both cores).
         """
-        if self.compare is None:
-            self.bars_cmp.hide()
-            return
-        model, card = self.compare
-        x = to_model_input(frame.adversarial, card.in_channels, card.image_size)
-        with torch.no_grad():
-            probs = model(x[None]).softmax(1)[0]
-        self._show_compare(card, probs)
+        compare, probs = self.state.compare, None
+        if compare is not None:
+            x = to_model_input(frame.adversarial, compare.card.in_channels, compare.card.image_size)
+            with torch.no_grad():
+                probs = compare.net(x[None]).softmax(1)[0]
+        self.state.set_status("")
+        self.state.set_frame(frame, probs)
+        self.frame_rendered.emit()
+        if probs is not None:
+            self.compare_shown.emit()
 
-    def _show_compare(self, card: ModelCard, probs: torch.Tensor) -> None:
-        pred = int(probs.argmax())
-        true = (
-            self.true_label
-            if self.true_label is not None and self.true_label < card.num_classes
-            else None
-        )
-        kind = "Defended (WR_FGSM)" if card.defense == "wr_fgsm" else "Standard"
-        self.bars_cmp.set_title(
-            f"{kind} model: {card.class_names[pred]} ({float(probs[pred]):.1%})"
-        )
-        self.bars_cmp.setToolTip(card.title())
-        self.bars_cmp.show()
-        self.bars_cmp.show_probs(probs, card.class_names, pred=pred, true=true)
-        self.compare_shown.emit()
+    def _on_state_sweep_changed(self) -> None:
+        sweep, session = self.state.sweep, self.state.session
+        cls = session.target if session.target is not None else session.pred_clean
+        self.curve.show_sweep(sweep.epsilons, sweep.probs, cls, sweep.flip_epsilon)
 
-    # ------------------------------------------------------------------ worker results
+    # ------------------------------------------------------------------ answers from threads
     def _on_runner_finished(self, channel: str, task_id: int, result: object) -> None:
         if task_id != self._ids.get(channel):
-            return  # a stale answer
-        if channel == "model":
-            self._model_ready(*result)
-        elif channel == "first":
+            return  # a stale answer (or the thread-setup task)
+        if channel == "first":
             sample, eps = result
-            self.epsilon.set_value(eps)
+            self.state.set_epsilon(eps)
             self.set_image(sample.path, sample.label)
-        elif channel == "compare":
-            path, model, card = result
-            if self.card is not None and card.num_classes != self.card.num_classes:
-                self.show_error(
-                    f"{card.title()} has {card.num_classes} classes, not {self.card.num_classes}: it cannot be compared."
-                )
-                return
-            self.compare = (model, card)
-            self.schedule_render()
         elif channel == "attack":
             session, frame = result
-            if session is self.session:
-                self._draw(frame)
+            if session is self.state.session:
+                self._show(frame)
         elif channel == "sweep":
             session, sweep = result
-            if session is self.session:
-                cls = session.target if session.target is not None else session.pred_clean
-                self.curve.show_sweep(sweep.epsilons, sweep.probs, cls, sweep.flip_epsilon)
+            if session is self.state.session:
+                self.state.set_sweep(sweep)
 
     def _on_runner_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
-        if channel in ("model", "compare"):
-            prefix = (
-                "Could not open the model"
-                if channel == "model"
-                else "Could not open the compare model"
-            )
-            self.show_error(f"{prefix}: {message}")
-            if self.model is None:
-                self.headline.setText("No model loaded: choose one on the left")
-        elif task_id == self._ids.get(channel):
+        if task_id == self._ids.get(channel):
+            self.state.set_status("")
             self.show_error(f"The {channel} computation failed: {message}")
 
-    # ------------------------------------------------------------------ handlers
-    def _on_epsilon_changed(self, eps: float) -> None:
-        self.schedule_render()
+    def _on_loader_finished(self, channel: str, result: object) -> None:
+        s = self.state
+        if channel == "model":
+            self._model_loaded(result)
+        elif channel == "compare":
+            s.set_loading("compare", None)
+            if s.card is not None and result.card.num_classes != s.card.num_classes:
+                self.show_error(
+                    f"{result.card.title()} has {result.card.num_classes} classes, "
+                    f"not {s.card.num_classes}: it cannot be compared."
+                )
+                return
+            s.set_compare(result)
+        elif channel == "image":
+            self.banner.hide()
+            s.set_image(result)
 
-    def _on_attack_changed(self) -> None:
-        if self.session is not None and self.attack.target_class() != self.session.target:
-            self._image_changed()  # a new target needs a new gradient
+    def _on_loader_failed(self, channel: str, message: str) -> None:
+        s = self.state
+        if channel == "model":
+            s.set_loading("model", None)  # the panel shows the model still loaded again
+            s.set_status("" if s.model is not None else "No model loaded: choose one on the left")
+            self.show_error(f"Could not open the model: {message}")
+        elif channel == "compare":
+            s.set_loading("compare", None)
+            self.show_error(f"Could not open the compare model: {message}")
         else:
-            self.schedule_render()
+            self.show_error(message)
+            if s.session is not None and s.model is not None and s.session.model is not s.model.net:
+                self._new_session()  # a model came in while this image was being read
 
-    def _on_gallery_chosen(self, path: Path, label: int) -> None:
-        self.set_image(path, label)
-
-    def _on_open_button_clicked(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "Open an image",
-            str(Path.home()),
-            "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)",
-        )
+    # ------------------------------------------------------------------ user intent
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", str(Path.home()), IMAGE_FILTER)
         if path:
             self.set_image(Path(path))
 
-    def _on_draw_button_clicked(self) -> None:
+    def draw_digit(self) -> None:
         dialog = DrawDialog(self)
         if dialog.exec():
             self.set_image(dialog.png())
 
-    def _on_camera_button_clicked(self) -> None:
+    def take_snapshot(self) -> None:
         dialog = CameraDialog(self)
         if dialog.exec() and dialog.result_png:
             self.set_image(dialog.result_png)
@@ -421,8 +365,8 @@ class ExplorerView(QWidget):
 
     # ------------------------------------------------------------------ save and share
     def save_adversarial(self, path: Path) -> tuple[Path, Path]:
-        """Lossless PNG at model resolution, plus the exact float tensor as .npy."""
-        return save_adversarial(self.frame.adversarial, path)
+        """Lossless PNG at model resolution, plus the exact float tensor as .npy: both or neither."""
+        return share.save_pair(self.state.frame.adversarial, path)
 
     def demo_card(self) -> QPixmap:
         return self.stage.grab()

@@ -8,6 +8,7 @@ builds the views that need torch and loads the first model off the GUI thread.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -93,8 +94,8 @@ class MainWindow(QMainWindow):
             self.trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
             self.tabs.addTab(self.trainer, "Train a defense")
         e = self.explorer
-        self.act_open_image.triggered.connect(e._on_open_button_clicked)
-        self.act_open_model.triggered.connect(e.panel._on_open_button_clicked)
+        self.act_open_image.triggered.connect(e.open_image_dialog)
+        self.act_open_model.triggered.connect(e.sidebar.panel.open_checkpoint_dialog)
         from fgsm_studio.gui import share
 
         self.act_save.triggered.connect(lambda: share.save_adversarial_dialog(e))
@@ -109,17 +110,20 @@ class MainWindow(QMainWindow):
         ):
             a.setEnabled(True)
         args = self.args
+        epsilon = None
         if args is not None:
-            if args.epsilon is not None:
-                e.epsilon.set_value(args.epsilon)
+            if args.epsilon is not None and math.isfinite(args.epsilon):
+                epsilon = args.epsilon
+            elif args.epsilon is not None:
+                e.show_error(f"--epsilon {args.epsilon} is not a number: 0 to 0.5 is expected.")
             if args.attack:
-                e.attack.set_attack(args.attack)
+                e.state.set_attack(args.attack)
             if args.target is not None:
                 e.model_loaded.connect(self._apply_target)
         e.start(
             Path(args.model) if args and args.model else None,
             Path(args.image) if args and args.image else None,
-            epsilon_given=bool(args and args.epsilon is not None),
+            epsilon=epsilon,
         )
         e.frame_rendered.connect(self._warm_up_once)
         self.statusBar().showMessage(f"Log: {log_path()}", 8000)
@@ -134,7 +138,7 @@ class MainWindow(QMainWindow):
 
     def _apply_target(self, _path: str) -> None:
         e, target = self.explorer, str(self.args.target)
-        names = e.card.class_names
+        names = e.state.card.class_names
         index = (
             int(target)
             if target.isdigit() and int(target) < len(names)
@@ -145,8 +149,7 @@ class MainWindow(QMainWindow):
                 f"--target {target!r} is not a class of this model ({', '.join(names[:10])}...)."
             )
         else:
-            e.attack.set_target(index)
-            e._on_attack_changed()
+            e.state.set_target(index)
         e.model_loaded.disconnect(self._apply_target)
 
     def _on_trainer_open_in_explorer(self, path: str, start_from: str) -> None:
@@ -208,18 +211,18 @@ class MainWindow(QMainWindow):
             QApplication.instance().exit(0 if ok else 1)
 
         def on_frame() -> None:
-            e = self.explorer
+            frame = self.explorer.state.frame
             wanted = self.args.attack or "fgsm"
             if (
-                e.frame is not None
-                and e.frame.attack == wanted
-                and (self.args.target is None or e.frame.target is not None)
+                frame is not None
+                and frame.attack == wanted
+                and (self.args.target is None or frame.target is not None)
             ):
-                e.frame_rendered.disconnect(on_frame)
+                self.explorer.frame_rendered.disconnect(on_frame)
                 QTimer.singleShot(200, grab_when_idle)
 
         def grab_when_idle() -> None:  # the sweep curve and the compare bars come from the worker
-            if self.runner.busy:
+            if not self.explorer.idle:
                 QTimer.singleShot(100, grab_when_idle)
             else:
                 QTimer.singleShot(200, grab)

@@ -1,12 +1,16 @@
 """The model panel: bundled models, opened checkpoints, recent files, the card.
 
-Emits ``model_chosen(path)`` and ``compare_chosen(path or "")``; it never loads
-anything itself (the explorer loads off the GUI thread). Recent checkpoints are
-kept in QSettings.
+Emits ``model_chosen(path)`` and ``compare_chosen(path or None)``; it never loads
+anything itself (the explorer loads off the GUI thread). It shows the state's
+model and compare model: when a load ends, failed or not, the combo boxes show
+what is really loaded. Recent checkpoints are kept in QSettings, merged with
+what another window saved meanwhile; a value of the wrong type there is reset.
 """
 
 from __future__ import annotations
 
+import logging
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -23,14 +27,18 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.bundled import ModelEntry
 from fgsm_studio.core.checkpoint import ModelCard
+from fgsm_studio.gui.explorer_state import ExplorerState
 
+log = logging.getLogger(__name__)
 MAX_RECENT = 8
+RECENT_KEY = "recent_models"
 
 
 def card_html(card: ModelCard, path: Path) -> str:
+    """The card as rich text; every value from the file is escaped (a name may hold HTML)."""
     t, m = card.training, card.metrics
     if card.defense == "wr_fgsm":
-        how = (
+        how = escape(
             f"WR_FGSM-defended: a1={t.get('a1', '?')}, a2={t.get('a2', '?')}, "
             f"{t.get('reg', 'scaled')} penalty, trained at eps={t.get('epsilon', '?')}"
         )
@@ -40,9 +48,11 @@ def card_html(card: ModelCard, path: Path) -> str:
     if "clean" in m:
         rows.append(f"<tr><td>clean</td><td colspan=9><b>{100 * m['clean']:.1f}%</b></td></tr>")
     for attack, per in m.get("attacks", {}).items():
-        cells = " ".join(f"<td>{e}: <b>{100 * v:.1f}%</b></td>" for e, v in per.items())
-        rows.append(f"<tr><td>{attack.upper()}</td>{cells}</tr>")
-    held = m.get("held_out", "")
+        cells = " ".join(
+            f"<td>{escape(str(e))}: <b>{100 * v:.1f}%</b></td>" for e, v in per.items()
+        )
+        rows.append(f"<tr><td>{escape(attack.upper())}</td>{cells}</tr>")
+    held = escape(str(m.get("held_out", "")))
     n = f", n={m['n']}" if "n" in m else ""
     table = (
         f"<table cellspacing=3>{''.join(rows)}</table><i>held-out: {held}{n}</i>"
@@ -50,9 +60,9 @@ def card_html(card: ModelCard, path: Path) -> str:
         else "<i>no measured accuracies in this card</i>"
     )
     return (
-        f"<b>{card.title()}</b><br>{card.arch}, {card.num_classes} classes, "
-        f"{card.in_channels}x{card.image_size}x{card.image_size} input, dataset {card.dataset}<br>"
-        f"{how}<br>{table}<br><small>{path.name}</small>"
+        f"<b>{escape(card.title())}</b><br>{escape(card.arch)}, {card.num_classes} classes, "
+        f"{card.in_channels}x{card.image_size}x{card.image_size} input, "
+        f"dataset {escape(card.dataset)}<br>{how}<br>{table}<br><small>{escape(path.name)}</small>"
     )
 
 
@@ -61,10 +71,15 @@ class ModelPanel(QWidget):
     compare_chosen = Signal(object)  # Path or None
 
     def __init__(
-        self, entries: list[ModelEntry], settings: QSettings, parent: QWidget | None = None
+        self,
+        state: ExplorerState,
+        entries: list[ModelEntry],
+        settings: QSettings,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.settings = settings
+        self.state, self.settings = state, settings
+        self._bundled = {e.path for e in entries}
         self.combo = QComboBox()
         self.combo.setToolTip("The model under attack")
         self.compare = QComboBox()
@@ -76,6 +91,7 @@ class ModelPanel(QWidget):
         self.recent_menu = QMenu(self)
         self.recent_button.setMenu(self.recent_menu)
         self.card = QLabel()
+        self.card.setTextFormat(Qt.TextFormat.RichText)
         self.card.setWordWrap(True)
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.card.setMinimumWidth(260)
@@ -99,7 +115,10 @@ class ModelPanel(QWidget):
             self.combo.addItem(title, source)
         self.combo.activated.connect(self._on_combo_activated)
         self.compare.activated.connect(self._on_compare_activated)
-        self.open_button.clicked.connect(self._on_open_button_clicked)
+        self.open_button.clicked.connect(self.open_checkpoint_dialog)
+        state.model_changed.connect(self._on_state_model_changed)
+        state.compare_changed.connect(self._show_compare)
+        state.loading_changed.connect(self._on_state_loading_changed)
         self._refresh_recent()
 
     def _add(self, path: Path, title: str, tip: str = "") -> int:
@@ -114,39 +133,59 @@ class ModelPanel(QWidget):
                 return i
         return -1
 
-    def select(
-        self, path: Path, card: ModelCard | None = None, source: Path | str | None = None
-    ) -> None:
-        """Show ``path`` (opened as ``source``) as the current model, adding it to the list if new."""
-        i = self.index_of(source) if source is not None else -1
+    def _show_model(self) -> None:
+        """Select the state's model (as it was opened), adding it to the list if new."""
+        loaded = self.state.model
+        if loaded is None:
+            return
+        i = self.index_of(loaded.source)
         if i < 0:
-            i = self.index_of(path)
+            i = self.index_of(loaded.path)
         if i < 0:
-            i = self._add(Path(path), f"{card.title() if card else Path(path).name} (opened)")
+            i = self._add(loaded.path, f"{loaded.card.title()} (opened)")
         self.combo.setCurrentIndex(i)
-        if card is not None:
-            self.card.setText(card_html(card, Path(path)))
+        self.card.setText(card_html(loaded.card, loaded.path))
 
-    def select_compare(self, path: Path | None) -> None:
-        if path is None:
+    def _show_compare(self) -> None:
+        compare = self.state.compare
+        if compare is None:
             self.compare.setCurrentIndex(0)
             return
         for i in range(1, self.compare.count()):
-            if Path(self.compare.itemData(i)) == Path(path):
+            if Path(self.compare.itemData(i)) == compare.path:
                 self.compare.setCurrentIndex(i)
                 return
 
+    def _on_state_model_changed(self) -> None:
+        self._show_model()
+        if self.state.model.path not in self._bundled:
+            self.remember(self.state.model.path)
+
+    def _on_state_loading_changed(self, what: str, source: object) -> None:
+        if source is None:  # done, or failed: show what is really loaded
+            if what == "model":
+                self._show_model()
+            else:
+                self._show_compare()
+
     def remember(self, path: Path) -> None:
+        """Put ``path`` first in the Recent list, keeping what other windows added meanwhile."""
+        self.settings.sync()  # read what another window wrote since we last looked
         recent = [p for p in self.recent() if p != str(path)]
-        self.settings.setValue("recent_models", [str(path), *recent][:MAX_RECENT])
+        self.settings.setValue(RECENT_KEY, [str(path), *recent][:MAX_RECENT])
         self.settings.sync()
         self._refresh_recent()
 
     def recent(self) -> list[str]:
-        value = self.settings.value("recent_models", [])
+        """The Recent list; a value of the wrong type (a hand-edited file) is reset."""
+        value = self.settings.value(RECENT_KEY, [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in value or []]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            log.warning("settings: %s held %r, not a list of paths; reset", RECENT_KEY, value)
+            self.settings.remove(RECENT_KEY)
+            return []
+        return [v for v in value if v]
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
@@ -163,7 +202,7 @@ class ModelPanel(QWidget):
         data = self.compare.itemData(index)
         self.compare_chosen.emit(None if data is None else Path(data))
 
-    def _on_open_button_clicked(self) -> None:
+    def open_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Open a model checkpoint",

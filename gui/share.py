@@ -1,21 +1,65 @@
 """Save and share what the Explorer shows: the adversarial image and a demo card.
 
-The file dialogs live here; the Explorer provides ``save_adversarial(path)``
-(lossless PNG + exact .npy) and ``demo_card()`` (the headline, panels and bars).
+The file dialogs live here, and ``save_pair``: the adversarial image as a lossless
+8-bit PNG plus its exact floats as ``.npy``, both or neither. Both files are
+written in full to temporary files beside their targets first; only when both
+are complete are they renamed into place, so a full disk (or any write error)
+leaves no half pair behind and whatever was there before untouched.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 from pathlib import Path
 
+import numpy as np
+import torch
+from PIL import Image
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 log = logging.getLogger(__name__)
 
 
+def _png_bytes(image: torch.Tensor) -> bytes:
+    arr = (image.detach().clamp(0, 1).cpu().numpy() * 255).round().astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _npy_bytes(image: torch.Tensor) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, image.detach().cpu().numpy())
+    return buf.getvalue()
+
+
+def _write_fully(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def save_pair(image: torch.Tensor, path: str | os.PathLike) -> tuple[Path, Path]:
+    """Save a (C, H, W) image in [0, 1] as ``<path>.png`` and ``<path>.npy``, both or neither."""
+    png, npy = Path(path).with_suffix(".png"), Path(path).with_suffix(".npy")
+    parts = [(png, _png_bytes(image)), (npy, _npy_bytes(image))]
+    temps = [target.with_name(f".{target.name}.part") for target, _ in parts]
+    try:
+        for tmp, (_, data) in zip(temps, parts, strict=True):
+            _write_fully(tmp, data)
+        for tmp, (target, _) in zip(temps, parts, strict=True):
+            os.replace(tmp, target)  # a rename: needs no space, so the pair lands together
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+    return png, npy
+
+
 def save_adversarial_dialog(view) -> None:
-    if view.frame is None:
+    if view.state.frame is None:
         return
     path, _ = QFileDialog.getSaveFileName(
         view, "Save the adversarial image", "adversarial.png", "PNG (*.png)"
@@ -25,13 +69,14 @@ def save_adversarial_dialog(view) -> None:
     try:
         png, npy = view.save_adversarial(Path(path))
     except OSError as exc:
-        view.show_error(f"Could not save: {exc}")
+        reason = exc.strerror or str(exc)
+        view.show_error(f"Could not save the adversarial image to {Path(path).name}: {reason}.")
     else:
         log.info("saved %s and %s", png, npy)
 
 
 def save_demo_card_dialog(view) -> None:
-    if view.frame is None:
+    if view.state.frame is None:
         return
     path, _ = QFileDialog.getSaveFileName(view, "Save a demo card", "fgsm-demo.png", "PNG (*.png)")
     if path and not view.demo_card().save(path, "PNG"):
@@ -39,5 +84,5 @@ def save_demo_card_dialog(view) -> None:
 
 
 def copy_demo_card(view) -> None:
-    if view.frame is not None:
+    if view.state.frame is not None:
         QApplication.clipboard().setPixmap(view.demo_card())

@@ -31,5 +31,7 @@ def explorer(qtbot, runner, settings):
     view.show()
     with qtbot.waitSignal(view.frame_rendered, timeout=60000):
         view.start()
-    qtbot.waitUntil(lambda: view.compare is not None and view.bars_cmp.isVisible(), timeout=30000)
+    qtbot.waitUntil(
+        lambda: view.state.compare is not None and view.stage.bars_cmp.isVisible(), timeout=30000
+    )
     return view

@@ -16,24 +16,24 @@ from tests.payload import Payload
 
 @pytest.mark.parametrize("name", sorted(EXPECT))
 def test_drop_each_file_of_the_corpus(explorer, qtbot, name):
-    before = explorer.frame
+    before = explorer.state.frame
     path = OUT / name
     if EXPECT[name]:
         with qtbot.waitSignal(explorer.frame_rendered, timeout=20000):
             _drop(explorer, path)
-        assert explorer.image_name == name and explorer.frame is not before
-        assert explorer.frame.original.shape == (1, 28, 28)
+        assert explorer.state.image.name == name and explorer.state.frame is not before
+        assert explorer.state.frame.original.shape == (1, 28, 28)
     else:
         with qtbot.waitSignal(explorer.error_shown, timeout=10000) as shown:
             _drop(explorer, path)
         assert name in shown.args[0] or "empty" in shown.args[0]
-        assert explorer.frame is before  # what was on screen stays
+        assert explorer.state.frame is before  # what was on screen stays
 
 
 def test_hostile_and_broken_checkpoints_in_the_window(explorer, qtbot, tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     monkeypatch.setenv("PAYLOAD_MARKER", str(marker))
-    good = explorer.model_path
+    good = explorer.state.model.path
     (tmp_path / "evil.pth").write_bytes(pickle.dumps({"w": Payload()}))
     (tmp_path / "resnet50-evil.pth").write_bytes(pickle.dumps({"w": Payload()}))
     data = good.read_bytes()
@@ -50,7 +50,7 @@ def test_hostile_and_broken_checkpoints_in_the_window(explorer, qtbot, tmp_path,
         with qtbot.waitSignal(explorer.error_shown, timeout=20000) as shown:
             explorer.load_model(tmp_path / name)
         assert "Could not open the model" in shown.args[0], name
-        assert explorer.model_path == good
+        assert explorer.state.model.path == good
     assert not marker.exists()
 
 

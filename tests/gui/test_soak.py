@@ -33,7 +33,9 @@ def _tensors() -> int:
 
 def test_soak_random_actions(explorer, qtbot):
     rng = random.Random(1234)
-    samples = [explorer.gallery.item(i).data(256) for i in range(explorer.gallery.count())]
+    samples = [
+        explorer.sidebar.gallery.item(i).data(256) for i in range(explorer.sidebar.gallery.count())
+    ]
     models = [
         e.path
         for e in explorer.entries
@@ -43,9 +45,7 @@ def test_soak_random_actions(explorer, qtbot):
     marks = {}
 
     def settle() -> None:
-        qtbot.waitUntil(
-            lambda: not explorer.runner.busy and not explorer._render_scheduled, timeout=60000
-        )
+        qtbot.waitUntil(lambda: explorer.idle, timeout=60000)
 
     for i in range(ACTIONS):
         action = rng.choices(
@@ -61,11 +61,10 @@ def test_soak_random_actions(explorer, qtbot):
             with qtbot.waitSignal(explorer.model_loaded, timeout=60000):
                 explorer.load_model(rng.choice(models))
         elif action == "attack":
-            explorer.attack.set_attack(rng.choice(["fgsm", "fgsm", "bim"]))
-            explorer.attack.steps.setValue(rng.choice([2, 3]))
+            explorer.state.set_attack(rng.choice(["fgsm", "fgsm", "bim"]))
+            explorer.state.set_steps(rng.choice([2, 3]))
         else:
-            explorer.attack.set_target(rng.choice([None, rng.randrange(10)]))
-            explorer._on_attack_changed()
+            explorer.state.set_target(rng.choice([None, rng.randrange(10)]))
         settle()
         if i + 1 in (ACTIONS // 5, ACTIONS):  # after warm-up, and at the end
             marks[i + 1] = (_rss_mb(), _tensors())

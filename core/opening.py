@@ -1,0 +1,100 @@
+"""The opening screen: which model, image and epsilon the Explorer shows first.
+
+Pure functions, no Qt. ``plan_opening`` reads the command line's choices and the
+bundled models and returns an ``Opening``: the model to load, the image to show
+(or ``None``: a sample of the model's dataset), the epsilon (or ``None``: keep
+the control's), and whether the sample and epsilon are to be *picked* so that the
+first frame already shows the attack winning (only when the user gave neither a
+model, an image nor an epsilon). ``pick_sample`` makes that pick once the model
+is loaded; ``image_after_model`` says what to show when a model of another
+dataset comes in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from fgsm_studio.core.bundled import ModelEntry, Sample, default_model
+from fgsm_studio.core.checkpoint import ModelCard
+from fgsm_studio.core.images import ImageError, load_image, to_model_input
+from fgsm_studio.core.session import AttackSession
+
+DEFAULT_EPSILON = 0.1
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What the first screen shows; ``model`` is None when there is no model at all."""
+
+    model: Path | None
+    image: Path | None
+    epsilon: float | None
+    pick_sample: bool
+
+
+def plan_opening(
+    entries: list[ModelEntry],
+    *,
+    model: Path | None = None,
+    image: Path | None = None,
+    epsilon: float | None = None,
+) -> Opening:
+    """The first screen for these command-line choices (each may be None)."""
+    if model is None:
+        entry = default_model(entries)
+        chosen = entry.path if entry is not None else None
+    else:
+        chosen = Path(model)
+    pick = model is None and image is None and epsilon is None
+    return Opening(
+        model=chosen,
+        image=None if image is None else Path(image),
+        epsilon=epsilon,
+        pick_sample=pick and chosen is not None,
+    )
+
+
+def pick_sample(
+    model: torch.nn.Module, card: ModelCard, samples: list[Sample], epsilons: torch.Tensor
+) -> tuple[Sample, float]:
+    """The sample the model gets right, confidently, that FGSM flips at the smallest
+    epsilon (at least 0.02), and that epsilon rounded up a little; else the first
+    sample at ``DEFAULT_EPSILON``."""
+    if not samples:
+        raise ValueError("pick_sample needs at least one sample")
+    best = (samples[0], DEFAULT_EPSILON)
+    smallest = 1.0
+    for s in samples:
+        try:
+            image = to_model_input(load_image(s.path), card.in_channels, card.image_size)
+        except ImageError:
+            continue
+        session = AttackSession(model, image)
+        if s.label is not None and session.pred_clean != s.label:
+            continue
+        if float(session.probs_clean.max()) < 0.95:  # a confident start makes the flip convincing
+            continue
+        flip = session.sweep(epsilons).flip_epsilon
+        if flip is not None and 0.02 <= flip < smallest:
+            smallest = flip
+            best = (s, min(0.5, round(flip + 0.015, 2)))
+    return best
+
+
+def image_after_model(
+    old_dataset: str | None, new_dataset: str, samples: list[Sample], *, has_image: bool
+) -> Sample | None:
+    """The sample to show after a model loads, or None to keep the current image.
+
+    A model of the same dataset keeps the image. A model of another dataset shows
+    that dataset's first sample; the very first model shows it only when no image
+    has been given yet (a dropped image waits for the model, and stays).
+    """
+    if new_dataset == old_dataset or not samples:
+        return None
+    if old_dataset is None and has_image:
+        return None
+    return samples[0]

@@ -1,0 +1,243 @@
+"""The Explorer's state, in one place: ``ExplorerState``.
+
+Everything the Explorer shows lives here: the model under attack and its card,
+the compare model, the image (its name and true label), the attack, its steps,
+the target, epsilon, the MNIST-style switch, the attack session, the FGSM sweep,
+the last frame (with the compare model's belief about it), what is loading and
+the status line. Nothing else holds a copy. It changes only through the ``set_*``
+methods; each emits the signal of what changed, once, and only if the value
+really changed (setting a value to what it already is emits nothing). Widgets
+draw from these signals and send the user's intent to the methods; the
+controller (``ExplorerView``) turns changes into computations (ndv's model /
+controller / view split; superqt's evented models).
+
+Qt signals on a ``QObject``, not psygnal: the state lives on the GUI thread with
+the widgets it feeds, Qt is already a dependency, and results from worker
+threads arrive as queued Qt signals anyway.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QObject, Signal
+
+from fgsm_studio.core.checkpoint import ModelCard
+from fgsm_studio.core.session import AttackFrame, AttackSession, SweepResult
+
+MAX_EPS = 0.5
+ATTACKS = ("fgsm", "bim", "pgd")
+MAX_STEPS = 200
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model in memory: where it came from (a file or ``imagenet:<arch>``) and its card."""
+
+    path: Path
+    net: torch.nn.Module
+    card: ModelCard
+    source: Path | str
+
+
+@dataclass(frozen=True)
+class Image:
+    """The image under attack as loaded (any size), its name and true label (if known)."""
+
+    raw: torch.Tensor
+    name: str
+    label: int | None
+
+
+class ExplorerState(QObject):
+    model_changed = Signal()
+    compare_changed = Signal()
+    image_changed = Signal()
+    epsilon_changed = Signal(float)
+    attack_changed = Signal(str)
+    steps_changed = Signal(int)
+    target_changed = Signal(object)  # int or None
+    mnist_style_changed = Signal(bool)
+    session_changed = Signal()
+    sweep_changed = Signal()
+    frame_changed = Signal()
+    loading_changed = Signal(str, object)  # "model" or "compare", the source or None
+    status_changed = Signal(str)  # "" when the frame speaks for itself
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._model: LoadedModel | None = None
+        self._compare: LoadedModel | None = None
+        self._image: Image | None = None
+        self._epsilon = 0.1
+        self._attack = "fgsm"
+        self._steps = 10
+        self._target: int | None = None
+        self._mnist_style = True
+        self._session: AttackSession | None = None
+        self._sweep: SweepResult | None = None
+        self._frame: AttackFrame | None = None
+        self._compare_probs: torch.Tensor | None = None
+        self._loading: dict[str, Path | str | None] = {"model": None, "compare": None}
+        self._status = ""
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def model(self) -> LoadedModel | None:
+        return self._model
+
+    @property
+    def compare(self) -> LoadedModel | None:
+        return self._compare
+
+    @property
+    def image(self) -> Image | None:
+        return self._image
+
+    @property
+    def epsilon(self) -> float:
+        return self._epsilon
+
+    @property
+    def attack(self) -> str:
+        return self._attack
+
+    @property
+    def steps(self) -> int:
+        return self._steps
+
+    @property
+    def target(self) -> int | None:
+        return self._target
+
+    @property
+    def mnist_style(self) -> bool:
+        return self._mnist_style
+
+    @property
+    def session(self) -> AttackSession | None:
+        return self._session
+
+    @property
+    def sweep(self) -> SweepResult | None:
+        return self._sweep
+
+    @property
+    def frame(self) -> AttackFrame | None:
+        return self._frame
+
+    @property
+    def compare_probs(self) -> torch.Tensor | None:
+        return self._compare_probs
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def card(self) -> ModelCard | None:
+        return None if self._model is None else self._model.card
+
+    def loading(self, what: str) -> Path | str | None:
+        return self._loading[what]
+
+    def true_label(self, num_classes: int) -> int | None:
+        """The image's true class, if known and a class of a model with ``num_classes``."""
+        label = None if self._image is None else self._image.label
+        return label if label is not None and 0 <= label < num_classes else None
+
+    # ------------------------------------------------------------------ changing
+    def set_model(self, model: LoadedModel) -> None:
+        """A new model under attack; a target it does not have is dropped."""
+        if model is self._model:
+            return
+        self._model = model
+        self.model_changed.emit()
+        if self._target is not None and self._target >= model.card.num_classes:
+            self.set_target(None)
+
+    def set_compare(self, compare: LoadedModel | None) -> None:
+        if compare is self._compare:
+            return
+        self._compare = compare
+        self.compare_changed.emit()
+
+    def set_image(self, image: Image) -> None:
+        if image is self._image:
+            return
+        self._image = image
+        self.image_changed.emit()
+
+    def set_epsilon(self, epsilon: float) -> None:
+        """Epsilon in pixel units, clamped to [0, MAX_EPS]; NaN and infinity are refused."""
+        if not math.isfinite(epsilon):
+            raise ValueError(f"epsilon must be a finite number, not {epsilon}")
+        epsilon = min(max(float(epsilon), 0.0), MAX_EPS)
+        if epsilon != self._epsilon:
+            self._epsilon = epsilon
+            self.epsilon_changed.emit(epsilon)
+
+    def set_attack(self, attack: str) -> None:
+        if attack not in ATTACKS:
+            raise ValueError(f"unknown attack {attack!r}: choose one of {', '.join(ATTACKS)}")
+        if attack != self._attack:
+            self._attack = attack
+            self.attack_changed.emit(attack)
+
+    def set_steps(self, steps: int) -> None:
+        steps = min(max(int(steps), 1), MAX_STEPS)
+        if steps != self._steps:
+            self._steps = steps
+            self.steps_changed.emit(steps)
+
+    def set_target(self, target: int | None) -> None:
+        """The class a targeted attack aims for, or None for an untargeted attack."""
+        if target is not None:
+            target = int(target)
+            card = self.card
+            if target < 0 or (card is not None and target >= card.num_classes):
+                raise ValueError(f"class {target} is not a class of this model")
+        if target != self._target:
+            self._target = target
+            self.target_changed.emit(target)
+
+    def set_mnist_style(self, on: bool) -> None:
+        if bool(on) != self._mnist_style:
+            self._mnist_style = bool(on)
+            self.mnist_style_changed.emit(self._mnist_style)
+
+    def set_session(self, session: AttackSession | None) -> None:
+        """A new attack session (its gradient); the sweep of the old one no longer applies."""
+        if session is self._session:
+            return
+        self._session = session
+        self.session_changed.emit()
+
+    def set_sweep(self, sweep: SweepResult) -> None:
+        if sweep is not self._sweep:
+            self._sweep = sweep
+            self.sweep_changed.emit()
+
+    def set_frame(self, frame: AttackFrame, compare_probs: torch.Tensor | None = None) -> None:
+        """The frame on screen and the compare model's probabilities for it (if any)."""
+        if frame is self._frame and compare_probs is self._compare_probs:
+            return
+        self._frame, self._compare_probs = frame, compare_probs
+        self.frame_changed.emit()
+
+    def set_loading(self, what: str, source: Path | str | None) -> None:
+        """``source`` is being loaded as the model or the compare model (None: done)."""
+        if what not in self._loading:
+            raise ValueError(f"nothing called {what!r} is loaded")
+        if source != self._loading[what]:
+            self._loading[what] = source
+            self.loading_changed.emit(what, source)
+
+    def set_status(self, text: str) -> None:
+        """A line for the headline while no frame speaks (loading, running PGD); "" clears it."""
+        if text != self._status:
+            self._status = text
+            self.status_changed.emit(text)
