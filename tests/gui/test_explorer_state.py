@@ -1,0 +1,160 @@
+"""ExplorerState transitions: each method emits exactly what changed, once; no-ops emit nothing.
+
+And the controls bound to it: a change made anywhere (the command line, another
+widget, a test) is drawn by every control, with no slot called by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from fgsm_studio.core.checkpoint import load
+from fgsm_studio.core.paths import resource_path
+from fgsm_studio.core.session import AttackSession
+from fgsm_studio.gui.explorer_state import ExplorerState, Image, LoadedModel
+
+SIGNALS = (
+    "model_changed",
+    "compare_changed",
+    "image_changed",
+    "epsilon_changed",
+    "attack_changed",
+    "steps_changed",
+    "target_changed",
+    "mnist_style_changed",
+    "session_changed",
+    "sweep_changed",
+    "frame_changed",
+    "loading_changed",
+    "status_changed",
+)
+MNIST = resource_path("models", "mnist_small_cnn_standard.safetensors")
+
+
+class Spy:
+    """Every signal the state emits, in order, with its arguments."""
+
+    def __init__(self, state: ExplorerState) -> None:
+        self.seen: list[tuple] = []
+        for name in SIGNALS:
+            getattr(state, name).connect(lambda *args, name=name: self.seen.append((name, *args)))
+
+    def take(self) -> list[tuple]:
+        seen, self.seen = self.seen, []
+        return seen
+
+
+@pytest.fixture
+def state(qtbot):
+    return ExplorerState()
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    net, card = load(MNIST)
+    return LoadedModel(MNIST, net, card, MNIST)
+
+
+def test_each_setter_emits_its_signal_once_and_a_repeat_emits_nothing(state, mnist):
+    spy = Spy(state)
+    image = Image(torch.rand(1, 28, 28), "x.png", 3)
+    session = AttackSession(mnist.net, image.raw)
+    frame = session.frame(0.2)
+    calls = [
+        (state.set_model, mnist, [("model_changed",)]),
+        (state.set_compare, mnist, [("compare_changed",)]),
+        (state.set_image, image, [("image_changed",)]),
+        (state.set_epsilon, 0.25, [("epsilon_changed", 0.25)]),
+        (state.set_attack, "pgd", [("attack_changed", "pgd")]),
+        (state.set_steps, 7, [("steps_changed", 7)]),
+        (state.set_target, 4, [("target_changed", 4)]),
+        (state.set_mnist_style, False, [("mnist_style_changed", False)]),
+        (state.set_session, session, [("session_changed",)]),
+        (state.set_sweep, session.sweep([0.0, 0.1]), [("sweep_changed",)]),
+        (state.set_frame, frame, [("frame_changed",)]),
+        (state.set_status, "Loading...", [("status_changed", "Loading...")]),
+    ]
+    for setter, value, expected in calls:
+        setter(value)
+        assert spy.take() == expected, setter.__name__
+        setter(value)  # the same value again: nothing changed, nothing said
+        assert spy.take() == [], setter.__name__
+    state.set_loading("model", "imagenet:resnet50")
+    assert spy.take() == [("loading_changed", "model", "imagenet:resnet50")]
+    state.set_loading("model", "imagenet:resnet50")
+    assert spy.take() == []
+    assert (state.epsilon, state.attack, state.steps, state.target) == (0.25, "pgd", 7, 4)
+    assert state.frame is frame and state.session is session and state.image is image
+
+
+def test_epsilon_is_clamped_and_nan_is_refused(state):
+    spy = Spy(state)
+    state.set_epsilon(3.0)
+    state.set_epsilon(0.7)  # clamps to the same 0.5: no second signal
+    state.set_epsilon(-1)
+    assert spy.take() == [("epsilon_changed", 0.5), ("epsilon_changed", 0.0)]
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            state.set_epsilon(bad)
+    assert state.epsilon == 0.0 and spy.take() == []
+
+
+def test_bad_values_are_refused_and_change_nothing(state, mnist):
+    state.set_model(mnist)
+    spy = Spy(state)
+    with pytest.raises(ValueError, match="unknown attack"):
+        state.set_attack("cw")
+    with pytest.raises(ValueError, match="not a class"):
+        state.set_target(10)
+    with pytest.raises(ValueError, match="nothing called"):
+        state.set_loading("image", "x")
+    state.set_steps(0)  # clamped to 1
+    assert spy.take() == [("steps_changed", 1)] and state.attack == "fgsm" and state.target is None
+
+
+def test_a_model_without_the_target_class_drops_the_target(state, mnist):
+    state.set_model(mnist)
+    state.set_target(7)
+    spy = Spy(state)
+    three = replace(mnist.card, num_classes=3, class_names=["a", "b", "c"])
+    state.set_model(LoadedModel(Path("three.safetensors"), mnist.net, three, "three"))
+    assert spy.take() == [("model_changed",), ("target_changed", None)]
+    state.set_model(mnist)
+    state.set_target(2)
+    spy.take()
+    state.set_model(LoadedModel(Path("three.safetensors"), mnist.net, three, "three"))
+    assert spy.take() == [("model_changed",)] and state.target == 2  # class 2 exists: kept
+
+
+def test_true_label_only_when_it_is_a_class_of_the_model(state):
+    assert state.true_label(10) is None
+    state.set_image(Image(torch.zeros(1, 28, 28), "a.png", 7))
+    assert state.true_label(10) == 7 and state.true_label(5) is None
+
+
+def test_controls_draw_the_state_whoever_changes_it(state, mnist, qtbot):
+    from fgsm_studio.gui.controls import AttackControls, EpsilonControl
+
+    eps, attack = EpsilonControl(state), AttackControls(state)
+    qtbot.addWidget(eps)
+    qtbot.addWidget(attack)
+    state.set_model(mnist)
+    state.set_epsilon(0.123)  # e.g. --epsilon on the command line
+    assert eps.slider.value() == 123 and eps.spin.value() == pytest.approx(0.123)
+    assert eps.units.text().startswith("0.123")
+    state.set_target(3)  # e.g. --target: no slot to call by hand afterwards
+    assert attack.targeted.isChecked() and attack.target.isEnabled()
+    assert attack.target.currentData() == 3
+    state.set_attack("bim")
+    assert attack.attack.currentData() == "bim" and not attack.steps.isHidden()
+    # And the other way: the user's edits reach the state, and only the state.
+    eps.spin.setValue(0.2)
+    assert state.epsilon == pytest.approx(0.2) and eps.slider.value() == 200
+    attack.targeted.setChecked(False)
+    assert state.target is None and not attack.target.isEnabled()
+    attack.steps.setValue(25)
+    assert state.steps == 25
