@@ -10,10 +10,16 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
+    from fgsm_studio.gui.explorer import ExplorerView
+    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.workers import TaskRunner
 
 PRESENTER_STYLE = """
 QWidget { background: #000; color: #fff; }
@@ -37,9 +43,9 @@ class MainWindow(QMainWindow):
         self.loading = QLabel("Starting FGSM Studio...")
         self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.tabs.addTab(self.loading, "Explorer")
-        self.explorer = None
-        self.trainer = None
-        self.runner = None
+        self.explorer: ExplorerView | None = None
+        self.trainer: TrainView | None = None
+        self.runner: TaskRunner | None = None
         self._presenter = False
         self._base_font = QFont(QApplication.font())
         self._build_menus()
