@@ -178,6 +178,7 @@ class ExplorerView(QWidget):
 
     def _model_loaded(self, loaded: LoadedModel) -> None:
         old = self.state.model
+        self.state.set_session(None)  # the old model's gradient: never drawn with the new card
         self.state.set_model(loaded)
         self.state.set_loading("model", None)
         self.state.set_status("")
@@ -324,7 +325,7 @@ class ExplorerView(QWidget):
             self.show_error(f"Could not open the compare model: {message}")
         else:
             self.show_error(message)
-            if s.session is not None and s.model is not None and s.session.model is not s.model.net:
+            if s.model is not None and (s.session is None or s.session.model is not s.model.net):
                 self._new_session()  # a model came in while this image was being read
 
     # ------------------------------------------------------------------ user intent

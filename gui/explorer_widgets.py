@@ -127,10 +127,11 @@ class Stage(QWidget):
         state.compare_changed.connect(self._on_state_compare_changed)
 
     def _on_state_status_changed(self, text: str) -> None:
-        if text or self.state.frame is None:
-            self.headline.setText(escape(text))
+        frame, card = self.state.frame, self.state.card
+        if text or frame is None or card is None or frame.probs_clean.numel() != card.num_classes:
+            self.headline.setText(escape(text))  # (a frame of the previous model: not its verdict)
         else:
-            self.headline.setText(self._verdict(self.state.frame))
+            self.headline.setText(self._verdict(frame))
 
     def _on_state_compare_changed(self) -> None:
         if self.state.compare is None:

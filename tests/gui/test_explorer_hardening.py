@@ -176,3 +176,24 @@ def test_closing_during_a_model_load_does_not_wait_for_it(qtbot, settings, monke
         assert time.perf_counter() - t0 < 5
     finally:
         stalled.set()
+
+
+def test_switching_to_a_model_with_fewer_classes_never_draws_the_old_frame(
+    explorer, qtbot, tmp_path
+):
+    from fgsm_studio.core.checkpoint import build_from_card
+
+    _, card = load(MNIST)
+    three = replace(card, num_classes=3, class_names=["a", "b", "c"], dataset="three", name="3")
+    path = tmp_path / "three.safetensors"
+    for pad in range(0, 64, 8):  # a header length of 128 mod 256 trips issue 11 item 2
+        save(path, build_from_card(three), replace(three, name="3" + " " * pad))
+        if path.read_bytes()[0] != 0x80:
+            break
+    old = explorer.state.frame
+    assert old.pred_clean >= 3 or old.pred_adv >= 3  # indices the new model's names lack
+    with qtbot.waitSignal(explorer.model_loaded, timeout=30000):
+        explorer.load_model(path)
+    explorer.epsilon.slider.setValue(explorer.epsilon.slider.value() + 5)  # before the new image
+    qtbot.waitUntil(lambda: explorer.state.frame.probs_clean.numel() == 3, timeout=30000)
+    assert "Loading" not in explorer.stage.headline.text()
