@@ -48,11 +48,9 @@ def card_html(card: ModelCard, path: Path) -> str:
     if "clean" in m:
         rows.append(f"<tr><td>clean</td><td colspan=9><b>{100 * m['clean']:.1f}%</b></td></tr>")
     for attack, per in m.get("attacks", {}).items():
-        cells = " ".join(
-            f"<td>{escape(str(e))}: <b>{100 * v:.1f}%</b></td>" for e, v in per.items()
-        )
-        rows.append(f"<tr><td>{escape(attack.upper())}</td>{cells}</tr>")
-    held = escape(str(m.get("held_out", "")))
+        cells = " ".join(f"<td>{e}: <b>{100 * v:.1f}%</b></td>" for e, v in per.items())
+        rows.append(f"<tr><td>{attack.upper()}</td>{cells}</tr>")
+    held = m.get("held_out", "")
     n = f", n={m['n']}" if "n" in m else ""
     table = (
         f"<table cellspacing=3>{''.join(rows)}</table><i>held-out: {held}{n}</i>"
