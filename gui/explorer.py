@@ -129,6 +129,10 @@ class ExplorerView(QWidget):
         """Nothing is being read, computed or waiting to be drawn."""
         return not (self.runner.busy or self.loader.busy or self._render_scheduled)
 
+    def shutdown(self) -> None:
+        """The window is closing: answers still being read are dropped, none are started."""
+        self.loader.shutdown()
+
     def set_presenter(self, on: bool) -> None:
         """Presenter mode: big headline, advanced controls hidden."""
         self.sidebar.setVisible(not on)

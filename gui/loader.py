@@ -39,6 +39,7 @@ class Loader(QObject):
         super().__init__(parent)
         self._latest: dict[str, int] = {}
         self._next_id = 0
+        self._closed = False
         self._done.connect(self._on_done)  # queued: emitted from the reading threads
 
     @property
@@ -48,11 +49,18 @@ class Loader(QObject):
 
     def submit(self, channel: str, fn: Callable[[], Any]) -> None:
         """Run ``fn`` on a new daemon thread; an older request on ``channel`` becomes stale."""
+        if self._closed:
+            return
         self._next_id += 1
         task_id = self._latest[channel] = self._next_id
         threading.Thread(
             target=self._run, args=(channel, task_id, fn), name=f"fgsm-read-{channel}", daemon=True
         ).start()
+
+    def shutdown(self) -> None:
+        """Drop every awaited answer and take no more requests (the window is closing)."""
+        self._latest.clear()
+        self._closed = True
 
     def cancel(self, channel: str) -> None:
         """Forget what ``channel`` is waiting for (its answer will be dropped)."""

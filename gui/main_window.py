@@ -205,6 +205,8 @@ class MainWindow(QMainWindow):
         """Stop background threads cleanly (close, quit or --screenshot exit alike)."""
         if self.trainer is not None:
             self.trainer.shutdown()
+        if self.explorer is not None:
+            self.explorer.shutdown()
         if self.runner is not None:
             self.runner.shutdown()
         self.settings.sync()

@@ -175,7 +175,11 @@ def test_closing_during_a_model_load_does_not_wait_for_it(qtbot, settings, monke
         assert window.close()
         assert time.perf_counter() - t0 < 5
     finally:
-        stalled.set()
+        stalled.set()  # and let the read end here, not during the interpreter's exit
+        qtbot.waitUntil(
+            lambda: not any(t.name == "fgsm-read-model" for t in threading.enumerate()),
+            timeout=30000,
+        )
 
 
 def test_switching_to_a_model_with_fewer_classes_never_draws_the_old_frame(
