@@ -7,7 +7,8 @@
   checkpoint in the user's data folder.
 * **torchvision's MobileNetV2, ResNet50 and DenseNet121** ImageNet weights are
   downloaded where there is internet (``download_torchvision``, with progress and
-  a clear message where there is none), or read from a ``.pth`` the user opens:
+  a clear message where there is none; the ``.pth`` goes to the user's cache folder and
+  a failed download leaves no partial file), or read from a ``.pth`` the user opens:
   the file name (``resnet50-11ad3fa6.pth``...) tells the architecture.
 
 Class names come from torchvision's metadata (no download needed).
@@ -15,6 +16,7 @@ Class names come from torchvision's metadata (no download needed).
 
 from __future__ import annotations
 
+import http.client
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +24,7 @@ from pathlib import Path
 import torch
 
 from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, load, save
-from fgsm_studio.core.paths import user_data_dir
+from fgsm_studio.core.paths import user_cache_dir, user_data_dir
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -122,27 +124,34 @@ def fix_densenet_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
 
 
 def _fetch(url: str, target: Path, progress: Callable[[str], None] | None) -> None:
-    """Download ``url`` to ``target`` in chunks, reporting progress; check torchvision's hash prefix."""
+    """Download ``url`` to ``target`` in chunks, reporting progress; check torchvision's hash prefix.
+
+    The bytes go to ``target.part`` first and replace ``target`` only when complete and
+    matching the hash, as ``torch.hub.download_url_to_file`` does; on any failure
+    (network, disk full, checksum, Ctrl+C) the partial file is removed.
+    """
     import hashlib
     import urllib.request
 
     expected = re.search(r"-([0-9a-f]{8,})\.pth$", url)
     digest = hashlib.sha256()
-    tmp = target.with_suffix(".part")
-    with urllib.request.urlopen(url, timeout=30) as response, open(tmp, "wb") as out:
-        total = int(response.headers.get("Content-Length") or 0)
-        done = 0
-        while chunk := response.read(1 << 20):
-            out.write(chunk)
-            digest.update(chunk)
-            done += len(chunk)
-            if progress:
-                share = f" ({100 * done / total:.0f}%)" if total else ""
-                progress(f"Downloading {url.rsplit('/', 1)[-1]}: {done / 2**20:.0f} MB{share}")
-    if expected and not digest.hexdigest().startswith(expected.group(1)):
+    tmp = target.with_name(target.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response, open(tmp, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            done = 0
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress:
+                    share = f" ({100 * done / total:.0f}%)" if total else ""
+                    progress(f"Downloading {url.rsplit('/', 1)[-1]}: {done / 2**20:.0f} MB{share}")
+        if expected and not digest.hexdigest().startswith(expected.group(1)):
+            raise ValueError("the downloaded file is damaged (its checksum does not match)")
+        tmp.replace(target)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise ValueError("the downloaded file is damaged (its checksum does not match)")
-    tmp.replace(target)
 
 
 def download_torchvision(arch: str, progress: Callable[[str], None] | None = None) -> Path:
@@ -157,11 +166,11 @@ def download_torchvision(arch: str, progress: Callable[[str], None] | None = Non
     import torchvision.models as tvm
 
     url = getattr(tvm, TORCHVISION[arch]).DEFAULT.url
-    pth = _models_dir() / url.rsplit("/", 1)[-1]
+    pth = user_cache_dir() / url.rsplit("/", 1)[-1]
     try:
         if not pth.is_file():
             _fetch(url, pth, progress)
-    except Exception as exc:  # URLError, socket errors, checksum mismatch...
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # offline, cut, checksum
         raise CheckpointError(
             f"Could not download the {NAMES[arch]} weights ({type(exc).__name__}: {str(exc)[:120]}). "
             f"This machine may be offline: on a machine with internet, fetch {url} and open "
