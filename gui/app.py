@@ -1,11 +1,14 @@
 """Entry point of the desktop app (``fgsm-studio``).
 
     fgsm-studio [--model PATH] [--image PATH] [--epsilon E] [--attack fgsm|bim|pgd]
-                [--target CLASS] [--screenshot OUT.png] [--self-test]
+                [--target CLASS] [--screenshot OUT.png] [--self-test] [--version]
 
 The window appears before torch is imported (the heavy views are built from
 the event loop right after ``show``); with ``--screenshot`` the app renders its
-first frame, saves the window to OUT.png and exits 0.
+first frame, saves the window to OUT.png and exits 0. Before Qt starts, the app
+checks that Qt can open a window here (``platform_check``: Qt would abort) and
+which user folders cannot be written (it then starts anyway and says what will
+not be saved).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+from fgsm_studio import __version__
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -37,6 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument(
         "--self-test", action="store_true", help="check this installation and exit 0 or 1"
     )
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return ap.parse_args(argv)
 
 
@@ -53,10 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         from fgsm_studio.gui.selftest import run_self_test
 
         return run_self_test()
+    from fgsm_studio.gui.platform_check import platform_problem
+
+    problem = platform_problem()
+    if problem:
+        print(f"fgsm-studio: {problem}", file=sys.stderr)
+        return 1
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from fgsm_studio.core.paths import user_data_dir
+    from fgsm_studio.core.paths import unwritable_folders, user_data_dir
     from fgsm_studio.gui import errors
     from fgsm_studio.gui.main_window import MainWindow
 
@@ -68,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app.setWindowIcon(QIcon(str(resource_path("icons", "fgsm-studio.png"))))
     app.setOrganizationName("FGSM Studio")
-    errors.install()
+    log_file = errors.install()
     settings = QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings, args)
     app.aboutToQuit.connect(window.shutdown)
@@ -76,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         window.screenshot_when_ready(args.screenshot)
     window.show()
     _timing("window_shown")
+    unsaved = unwritable_folders()
+    if log_file is None and not any("log folder" in problem for problem in unsaved):
+        unsaved.append(
+            f"The log file {errors.log_path()} cannot be written: the log goes to stderr."
+        )
+    if unsaved:
+        QTimer.singleShot(0, lambda: errors.show_unsaved_warning(unsaved, window))
     QTimer.singleShot(0, window.finish_setup)
     if os.environ.get("FGSM_STUDIO_TIMING"):
         window.ready.connect(

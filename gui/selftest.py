@@ -2,8 +2,11 @@
 
 Prints one line per check and exits 0 when all pass, 1 otherwise: versions,
 the compute device, every bundled model (load, predict its first sample), one
-live attack, one short WR_FGSM training step, and a Qt window drawn offscreen.
-Lab admins run it after copying the bundle to a workstation.
+live attack, one short WR_FGSM training step, and a Qt widget drawn on the
+platform the app itself will use (X11 on a Linux desktop; offscreen only when
+``QT_QPA_PLATFORM=offscreen`` says so), after the same check the app makes that
+Qt can load that platform. Lab admins run it after copying the bundle to a
+workstation.
 """
 
 from __future__ import annotations
@@ -16,13 +19,18 @@ import traceback
 from collections.abc import Callable
 
 
+class CheckFailed(RuntimeError):
+    """A check's own finding, printed as its sentence alone."""
+
+
 def _check(name: str, fn: Callable[[], str], results: list[bool]) -> None:
     t0 = time.perf_counter()
     try:
         detail = fn()
     except Exception as exc:  # a failed check is a line, never a crash
         results.append(False)
-        print(f"[FAIL] {name}: {type(exc).__name__}: {exc}")
+        kind = "" if isinstance(exc, CheckFailed) else f"{type(exc).__name__}: "
+        print(f"[FAIL] {name}: {kind}{exc}")
         if os.environ.get("FGSM_STUDIO_DEBUG"):
             traceback.print_exc()
         return
@@ -113,9 +121,13 @@ def _training() -> str:
 
 
 def _qt() -> str:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication, QLabel
 
+    from fgsm_studio.gui.platform_check import platform_problem
+
+    problem = platform_problem()
+    if problem:
+        raise CheckFailed(problem)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     label = QLabel("FGSM Studio")
     label.resize(200, 50)
