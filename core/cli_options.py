@@ -16,6 +16,8 @@ import os
 import re
 from pathlib import Path
 
+from fgsm_studio import __version__
+
 # Copies of core constants (importing those modules would import torch); a test
 # checks that they agree.
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
@@ -210,6 +212,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def build_parser(description: str) -> Parser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     ap = Parser(prog="fgsm-studio-cli", description=description, formatter_class=fmt)
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser(

@@ -6,6 +6,9 @@ which an editable install resolves through an import hook that import-linter's
 file walker cannot see; so the test lays the package out as a wheel would (a
 copy of its Python files) and points ``lint-imports`` at that copy. A second
 test breaks the rule on purpose in such a copy and checks the contract fails.
+mypy (configured in pyproject.toml) is run the same way on ``fgsm_studio.core``,
+with its cache under ``build/`` so that a second run takes seconds; a type
+error injected into a staged copy must make it fail.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def stage_package(dest: Path) -> Path:
 def _lint_imports(staged: Path) -> subprocess.CompletedProcess:
     exe = shutil.which("lint-imports")
     if exe is None:
-        pytest.fail("import-linter is not installed: pip install -e '.[test]'")
+        pytest.fail("import-linter is not installed: pip install --group dev -e .")
     env = dict(os.environ, PYTHONPATH=str(staged))
     return _run(exe, "--config", str(ROOT / "pyproject.toml"), env=env)
 
@@ -73,3 +76,45 @@ def test_the_contract_can_fail(tmp_path):
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
     assert f"{CONTRACT} BROKEN" in result.stdout
+
+
+def _mypy(staged: Path) -> subprocess.CompletedProcess:
+    pytest.importorskip("mypy", reason="pip install --group dev -e .")
+    env = dict(os.environ, MYPYPATH=str(staged))
+    cache = ROOT / "build" / "mypy-cache"
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")]
+        + ["--cache-dir", str(cache), "-p", "fgsm_studio.core"],
+        cwd=staged,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="core has mypy errors today (19 in models, images, evaluation, plots, training, "
+    "report, experiments, being rewritten by other helpers); the lead makes this pass "
+    "after merging and then removes this mark",
+)
+def test_mypy_is_clean_for_core(tmp_path):
+    stage_package(tmp_path)
+    result = _mypy(tmp_path)
+    assert "Success: no issues found" in result.stdout, (
+        result.stdout[-4000:] + result.stderr[-2000:]
+    )
+
+
+def test_mypy_fails_on_an_injected_type_error(tmp_path):
+    pkg = stage_package(tmp_path)
+    victim = pkg / "core" / "paths.py"
+    victim.write_text(victim.read_text() + '\n\nINJECTED: int = "not an int"\n')
+    result = _mypy(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "fgsm_studio/core/paths.py:" in result.stdout  # the staged copy was checked
+    assert (
+        'Incompatible types in assignment (expression has type "str", variable has type "int")'
+        in (result.stdout)
+    )

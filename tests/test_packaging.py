@@ -31,3 +31,12 @@ def test_spec_names_what_the_bundle_needs():
         '(str(ROOT / "resources"), "fgsm_studio/resources")' in spec
     )  # models, samples, digits, icons
     assert "QtWebEngineCore" in spec  # excluded: never used
+
+
+def test_ci_runs_the_readme_test_command_exactly():
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("run the whole test suite", 1)[1].split("```bash\n", 1)[1]
+    command = command.split("\n", 1)[0]
+    ci = (ROOT / ".ci" / "run").read_text().rstrip().splitlines()
+    assert ci[-1] == command
+    assert "--group dev" in command  # the developer tools are a dependency group
