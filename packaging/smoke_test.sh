@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Smoke test of the PyInstaller bundle: build it (or take an existing build), then run
-# the executable's --self-test and --screenshot headless, in a clean environment with
-# no Python on PATH, no PYTHONPATH and a fresh home folder. Exits non-zero on failure.
+# both executables in a clean environment with no Python on PATH, no PYTHONPATH and a
+# fresh home folder: --version on each, the console fgsm-studio-cli reading the bundled
+# model cards (resources), --self-test and --screenshot headless, and the window's
+# one-sentence refusal where there is no display. Exits non-zero on failure.
 #   packaging/smoke_test.sh            # reuse dist/fgsm-studio if present
 #   REBUILD=1 packaging/smoke_test.sh  # build first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXE="$PWD/dist/fgsm-studio/fgsm-studio"
+VERSION=$(python3 -c "from importlib.metadata import version; print(version('fgsm-studio'))")
 if [ ! -x "$EXE" ] || [ "${REBUILD:-0}" = 1 ]; then
   python3 packaging/build.py
 fi
@@ -14,12 +17,33 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 # Copy the bundle elsewhere, as lab staff do, so nothing can come from this checkout.
 cp -r "$PWD/dist/fgsm-studio" "$TMP/fgsm-studio"
-RUN=(env -i HOME="$TMP/home" PATH=/usr/bin:/bin QT_QPA_PLATFORM=offscreen FGSM_STUDIO_HOME="$TMP/data"
-     LANG=C.UTF-8 "$TMP/fgsm-studio/fgsm-studio")
+CLEAN=(env -i HOME="$TMP/home" PATH=/usr/bin:/bin FGSM_STUDIO_HOME="$TMP/data" LANG=C.UTF-8)
+RUN=("${CLEAN[@]}" QT_QPA_PLATFORM=offscreen "$TMP/fgsm-studio/fgsm-studio")
+CLI=("${CLEAN[@]}" "$TMP/fgsm-studio/fgsm-studio-cli")
 mkdir -p "$TMP/home"
 if PATH=/usr/bin:/bin command -v python3 >/dev/null && PATH=/usr/bin:/bin python3 -c "import torch" 2>/dev/null; then
   echo "note: /usr/bin/python3 can import torch; the bundle does not use it (no PYTHONPATH, frozen imports)"
 fi
+
+got=$("${RUN[@]}" --version)
+[ "$got" = "fgsm-studio $VERSION" ] || { echo "SMOKE FAIL: fgsm-studio --version said '$got'"; exit 1; }
+got=$("${CLI[@]}" --version)
+[ "$got" = "fgsm-studio-cli $VERSION" ] || { echo "SMOKE FAIL: fgsm-studio-cli --version said '$got'"; exit 1; }
+echo "versions: fgsm-studio $VERSION, fgsm-studio-cli $VERSION"
+start=$(date +%s%N)
+"${CLI[@]}" cards > "$TMP/cards.md"
+end=$(date +%s%N)
+grep -q "mnist_small_cnn_standard.safetensors" "$TMP/cards.md" || { echo "SMOKE FAIL: fgsm-studio-cli cards"; cat "$TMP/cards.md"; exit 1; }
+echo "fgsm-studio-cli cards: $(grep -c safetensors "$TMP/cards.md") bundled models, $(( (end - start) / 1000000 )) ms"
+
+# No QT_QPA_PLATFORM and no DISPLAY: one sentence and exit 1, never Qt's abort.
+set +e
+"${CLEAN[@]}" "$TMP/fgsm-studio/fgsm-studio" 2> "$TMP/nodisplay.txt"
+rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "^fgsm-studio: There is no X display" "$TMP/nodisplay.txt" \
+  || { echo "SMOKE FAIL: no display gave exit $rc"; cat "$TMP/nodisplay.txt"; exit 1; }
+echo "no display: $(cat "$TMP/nodisplay.txt")"
 
 start=$(date +%s%N)
 "${RUN[@]}" --self-test | tee "$TMP/selftest.txt"
