@@ -46,6 +46,20 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
+def test_both_commands_print_the_one_version(capsys):
+    from importlib.metadata import version
+
+    from fgsm_studio.core import cli
+    from fgsm_studio.gui import app
+
+    assert __version__ == version("fgsm-studio")
+    for main, prog in ((app.main, "fgsm-studio"), (cli.main, "fgsm-studio-cli")):
+        with pytest.raises(SystemExit) as done:
+            main(["--version"])
+        assert done.value.code == 0
+        assert capsys.readouterr().out.strip() == f"{prog} {__version__}"
+
+
 def test_the_wheel_holds_one_package_and_its_resources(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names}
