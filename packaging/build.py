@@ -8,6 +8,7 @@ time and the bundle size.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -46,7 +47,11 @@ def main() -> int:
         str(ROOT / "build" / "pyinstaller"),
         str(ROOT / "packaging" / "fgsm_studio.spec"),
     ]
-    result = subprocess.run(cmd, cwd=ROOT)
+    # The spec stages fgsm_studio under build/stage; nothing on the caller's PYTHONPATH
+    # (a development overlay, another checkout) may shadow it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT / "build" / "stage")
+    result = subprocess.run(cmd, cwd=ROOT, env=env)
     if result.returncode != 0:
         print("PyInstaller failed", file=sys.stderr)
         return result.returncode
