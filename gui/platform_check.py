@@ -15,6 +15,7 @@ import ctypes
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -106,6 +107,30 @@ def missing_library_message(missing: list[str]) -> str:
     )
 
 
+def _display_unreachable(display: str) -> str | None:
+    """Why nothing answers on X display ``display`` (":0", "localhost:10.0"), or None."""
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit() or host.startswith("/"):  # a form Qt may know and we do not
+        return None
+    try:
+        if host in ("", "unix"):
+            path = f"/tmp/.X11-unix/X{number}"
+            for address in ("\0" + path, path):  # Linux's abstract socket, then the file
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                    sock.settimeout(2)
+                    try:
+                        sock.connect(address)
+                        return None
+                    except OSError as exc:
+                        last: OSError = exc
+            raise last
+        with socket.create_connection((host, 6000 + int(number)), timeout=2):
+            return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+
+
 def platform_problem(loader: Callable[[str], object] = ctypes.CDLL) -> str | None:
     """Why Qt could not open a window on the platform it will use, or None if it can."""
     if chosen_platform() != "xcb":
@@ -115,6 +140,13 @@ def platform_problem(loader: Callable[[str], object] = ctypes.CDLL) -> str | Non
             "There is no X display to open the window on (DISPLAY is not set): start "
             "FGSM Studio from a desktop session, or set QT_QPA_PLATFORM=offscreen for "
             "--self-test and --screenshot on a headless machine."
+        )
+    unreachable = _display_unreachable(os.environ["DISPLAY"])
+    if unreachable:
+        return (
+            f"Cannot connect to the X display {os.environ['DISPLAY']} named by DISPLAY "
+            f"({unreachable}): start FGSM Studio from a running desktop session, or set "
+            "QT_QPA_PLATFORM=offscreen for --self-test and --screenshot."
         )
     plugin = xcb_plugin()
     if plugin is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 from logging.handlers import RotatingFileHandler
@@ -108,6 +109,7 @@ def test_a_missing_library_names_its_apt_package(monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     monkeypatch.setenv("DISPLAY", ":0")
     monkeypatch.setattr(platform_check, "_all_missing", lambda plugin: [])
+    monkeypatch.setattr(platform_check, "_display_unreachable", lambda display: None)
 
     def loader(path: str) -> None:
         raise OSError(
@@ -132,6 +134,7 @@ def test_this_machines_xcb_plugin_is_checked_for_real(monkeypatch):
     missing = platform_check._all_missing(plugin)
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(platform_check, "_display_unreachable", lambda display: None)
     message = platform_check.platform_problem()
     if not missing:
         assert message is None
@@ -145,3 +148,20 @@ def test_other_platforms_are_left_to_qt(monkeypatch):
     monkeypatch.delenv("QT_QPA_PLATFORM")
     monkeypatch.setenv("XDG_SESSION_TYPE", "wayland")
     assert platform_check.chosen_platform() in ("wayland", "default")
+
+
+def test_a_display_nobody_answers_on_is_a_sentence(monkeypatch):
+    """DISPLAY set, no X server behind it: Qt would abort with 'could not connect'."""
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":987")
+    message = platform_check.platform_problem()
+    assert message is not None and message.startswith("Cannot connect to the X display :987")
+
+
+def test_a_display_that_answers_passes_the_check():
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        if port < 6000:
+            pytest.skip("the free port is below X's 6000")
+        assert platform_check._display_unreachable(f"127.0.0.1:{port - 6000}.0") is None
+    assert platform_check._display_unreachable(f"127.0.0.1:{port - 6000}") is not None
