@@ -78,6 +78,7 @@ def test_the_wheel_holds_one_package_and_its_resources(wheel):
     meta = zipfile.ZipFile(wheel).read(f"fgsm_studio-{__version__}.dist-info/METADATA").decode()
     assert "License-Expression: MIT AND BSD-3-Clause AND Apache-2.0" in meta
     assert "Requires-Dist: PySide6!=6.12.0,>=6.6" in meta
+    assert "Requires-Dist: platformdirs>=4" in meta  # imported by core.paths
     assert "Requires-Dist: pytest" not in meta  # developer tools are dependency groups
 
 
