@@ -19,7 +19,6 @@ from dataclasses import replace
 from itertools import count
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -47,6 +46,7 @@ from fgsm_studio.gui.generator_worker import (
     wait_for_workers,
 )
 from fgsm_studio.gui.train_form import TrainForm
+from fgsm_studio.gui.train_plots import TrainPlots
 from fgsm_studio.gui.train_results import (
     COLUMNS,
     ResultStore,
@@ -60,15 +60,6 @@ from fgsm_studio.gui.train_worker import TrainJob, friendly, run_job
 log = logging.getLogger(__name__)
 SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)
 _SWEEPS = count(1)
-
-
-def _plot(title: str, ylabel: str) -> pg.PlotWidget:
-    w = pg.PlotWidget(background="w")
-    w.setTitle(title, color="#222", size="10pt")
-    w.setLabel("left", ylabel)
-    w.addLegend(offset=(-5, 5), labelTextColor="#222")
-    w.setMenuEnabled(False)
-    return w
 
 
 class TrainView(QWidget):
@@ -121,36 +112,8 @@ class TrainView(QWidget):
         self.saved = QLabel()
         self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.saved.setWordWrap(True)
-        self.loss_plot = _plot("Training loss per epoch", "loss")
-        self.acc_plot = _plot("Validation accuracy per epoch", "accuracy %")
-        self.acc_plot.setYRange(0, 100)
-        self.sweep_plot = _plot("Figure 3: accuracy per a1", "held-out accuracy %")
-        self.sweep_plot.setYRange(0, 100)
-        self.sweep_plot.setLabel("bottom", "a1")
-        self.curves = {
-            "loss": self.loss_plot.plot(
-                [], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", name="total"
-            ),
-            "loss_ori": self.loss_plot.plot([], [], pen=pg.mkPen("#2ca02c", width=2), name="L_ori"),
-            "loss_adv": self.loss_plot.plot(
-                [], [], pen=pg.mkPen("#d62728", width=2), name="L_adv (FGSM)"
-            ),
-            "val_acc": self.acc_plot.plot(
-                [], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", name="clean"
-            ),
-            "val_fgsm_acc": self.acc_plot.plot(
-                [], [], pen=pg.mkPen("#d62728", width=2), symbol="o", name="FGSM"
-            ),
-            "sweep_clean": self.sweep_plot.plot(
-                [], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", name="clean"
-            ),
-            "sweep_fgsm": self.sweep_plot.plot(
-                [], [], pen=pg.mkPen("#d62728", width=2), symbol="o", name="FGSM"
-            ),
-            "sweep_pgd": self.sweep_plot.plot(
-                [], [], pen=pg.mkPen("#9467bd", width=2), symbol="t", name="PGD"
-            ),
-        }
+        self.plots = TrainPlots()
+        self.curves = self.plots.curves
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.log = QPlainTextEdit()
@@ -172,10 +135,7 @@ class TrainView(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.progress)
         right.addWidget(self.status)
-        plots = QHBoxLayout()
-        for p in (self.loss_plot, self.acc_plot, self.sweep_plot):
-            plots.addWidget(p)
-        right.addLayout(plots, 2)
+        right.addWidget(self.plots, 2)
         right.addWidget(self.table, 1)
         row = QHBoxLayout()
         row.addWidget(self.saved, 1)
@@ -242,13 +202,15 @@ class TrainView(QWidget):
         """Stop the run and wait for its thread (it ends within one batch)."""
         self._closing = True
         self.stop()
-        return wait_for_workers(timeout_ms)
+        if not wait_for_workers(timeout_ms):
+            return False
+        self.current = self.worker = None  # its queued ``finished`` finds nothing to do
+        return True
 
     # ------------------------------------------------------------------ the run's signals
     def _on_run_started(self, job: TrainJob) -> None:
         self._history.clear()
-        for key in ("loss", "loss_ori", "loss_adv", "val_acc", "val_fgsm_acc"):
-            self.curves[key].setData([], [])
+        self.plots.show_epochs(self._history)
         self._t0 = time.perf_counter()
         self.progress.setValue(0)
         self.stop_button.setEnabled(True)
@@ -290,11 +252,7 @@ class TrainView(QWidget):
 
     def _on_epoch(self, m: EpochMetrics) -> None:
         self._history.append(m)
-        xs = [h.epoch for h in self._history]
-        for key in ("loss", "loss_ori", "loss_adv"):
-            self.curves[key].setData(xs, [getattr(h, key) for h in self._history])
-        for key in ("val_acc", "val_fgsm_acc"):
-            self.curves[key].setData(xs, [100 * getattr(h, key) for h in self._history])
+        self.plots.show_epochs(self._history)
         best = " (best so far, saved)" if m.is_best else ""
         self._say(
             f"epoch {m.epoch}: loss {m.loss:.3f}, validation clean {100 * m.val_acc:.1f}%, "
@@ -369,21 +327,7 @@ class TrainView(QWidget):
 
     def _refresh_sweep(self) -> None:
         """Figure 3: only the runs of ``shown_sweep``, by a1."""
-        fig = figure3_points(self.records, self.shown_sweep)
-        self.sweep_plot.setTitle(
-            f"Figure 3: accuracy per a1 (sweep {fig.sweep})"
-            if fig.sweep
-            else "Figure 3: no sweep yet",
-            color="#222",
-            size="10pt",
-        )
-        for key, values in (
-            ("sweep_clean", fig.clean),
-            ("sweep_fgsm", fig.fgsm),
-            ("sweep_pgd", fig.pgd),
-        ):
-            pts = [(a, 100 * v) for a, v in zip(fig.a1, values, strict=True) if v is not None]
-            self.curves[key].setData([a for a, _ in pts], [v for _, v in pts])
+        self.plots.show_sweep(figure3_points(self.records, self.shown_sweep))
 
     def export(self, folder: Path) -> list[Path]:
         """The results CSV and the shown sweep's Figure 3 (PNG and SVG), from the records."""

@@ -46,7 +46,8 @@ def test_one_epoch_run_finishes_and_saves_a_loadable_checkpoint(view, qtbot):
     x, y = view.curves["val_acc"].getData()
     assert list(x) == [1] and 0 < y[0] <= 100
     assert len(view.curves["loss_adv"].getData()[0]) == 1
-    assert view.curves["sweep_clean"].getData()[0] is not None
+    # a single run belongs to no sweep: Figure 3 shows sweeps only
+    assert view.curves["sweep_clean"].getData()[0] is None and view.shown_sweep == ""
     with qtbot.waitSignal(view.open_in_explorer, timeout=1000) as opened:
         view.explorer_button.click()
     assert opened.args[0] == record.saved_to
