@@ -50,14 +50,13 @@ def window_run() -> tuple[float, float, list[float]]:
         last[0] = now
 
     timer = QTimer(interval=5, timeout=tick)
-    rates: list[float] = []
-    view.worker.epoch.connect(lambda m: rates.append(m.images_per_s))
     loop = QEventLoop()
     view.run_ended.connect(lambda *a: loop.quit())
     timer.start()
     view.train_button.click()
     loop.exec()
     timer.stop()
+    rates = [h.images_per_s for h in view.records[-1].history]
     view.shutdown()
     app.processEvents()
     return sum(rates) / len(rates), max(gaps), sorted(gaps)
@@ -66,18 +65,21 @@ def window_run() -> tuple[float, float, list[float]]:
 def cli_run() -> float:
     import torch
 
+    from fgsm_studio.core.devices import configure_threads
     from fgsm_studio.core.experiments import RunSpec, splits
     from fgsm_studio.core.models import build
     from fgsm_studio.core.training import EpochMetrics, train
 
-    spec = RunSpec(defense="wr_fgsm", epochs=EPOCHS, patience=EPOCHS, limit=LIMIT)
-    train_set, val, _ = splits(spec)
+    spec = RunSpec.of(defense="wr_fgsm", epochs=EPOCHS, patience=EPOCHS, limit=LIMIT, device="cpu")
+    train_set, val, _ = splits(spec, spec.root)
     mean, std = train_set.mean_std()
     torch.manual_seed(0)
     model = build("small_cnn", num_classes=10, in_channels=1, image_size=28, mean=mean, std=std)
-    config = spec.train_config("cpu", threads=os.cpu_count())
+    configure_threads("cli", os.cpu_count())
     rates = [
-        e.images_per_s for e in train(model, train_set, val, config) if isinstance(e, EpochMetrics)
+        e.images_per_s
+        for e in train(model, train_set, val, spec.train)
+        if isinstance(e, EpochMetrics)
     ]
     return sum(rates) / len(rates)
 

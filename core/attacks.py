@@ -60,6 +60,19 @@ def input_gradient(model: nn.Module, images: torch.Tensor, labels: torch.Tensor)
     return grad
 
 
+def fgsm_step(
+    images: torch.Tensor, direction: torch.Tensor, epsilon: float | torch.Tensor
+) -> torch.Tensor:
+    """The FGSM step, written once: ``clamp(images + epsilon * direction, 0, 1)``.
+
+    ``direction`` is a gradient's sign (its negative for a targeted attack);
+    ``epsilon`` a float or a per-sample (N,) tensor, broadcast over the batch.
+    Every FGSM in the project (attack, live session, sweep, evaluation, training)
+    goes through here.
+    """
+    return (images + _eps(epsilon, images) * direction).clamp(0, 1)
+
+
 def fgsm(
     model: nn.Module,
     images: torch.Tensor,
@@ -72,7 +85,7 @@ def fgsm(
     with evaluating(model):
         grad = input_gradient(model, images, labels)
     step = -grad.sign() if targeted else grad.sign()
-    return (images + _eps(epsilon, images) * step).clamp(0, 1).detach()
+    return fgsm_step(images, step, epsilon).detach()
 
 
 def _iterate(

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, read_card
+from fgsm_studio.core.evaluation import EvalResult
 from fgsm_studio.core.images import ImageError, load_image, to_model_input
 from fgsm_studio.core.paths import resource_path
 from fgsm_studio.core.session import AttackSession
@@ -42,16 +43,21 @@ class ModelEntry:
     def title(self) -> str:
         return self.card.title()
 
+    @property
+    def metrics(self) -> EvalResult | None:
+        """The card's held-out accuracies, or None if it holds none."""
+        return EvalResult.from_card(self.card.metrics)
+
     def summary(self) -> str:
         """One line of the card's numbers, e.g. 'clean 98.0%, FGSM@0.1 79.2%'."""
-        m = self.card.metrics
-        parts = []
-        if "clean" in m:
-            parts.append(f"clean {100 * m['clean']:.1f}%")
+        m = self.metrics
+        if m is None:
+            return ""
+        parts = [f"clean {100 * m.clean:.1f}%"]
         for attack in ("fgsm", "pgd"):
-            per = m.get("attacks", {}).get(attack, {})
-            if "0.1" in per:
-                parts.append(f"{attack.upper()}@0.1 {100 * per['0.1']:.1f}%")
+            v = m.get(attack, 0.1)
+            if v is not None:
+                parts.append(f"{attack.upper()}@0.1 {100 * v:.1f}%")
         return ", ".join(parts)
 
 
@@ -150,7 +156,7 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
-        c, m = e.card, e.card.metrics
+        c, m = e.card, e.metrics
         t = c.training
         defense = (
             f"WR_FGSM a1={t.get('a1')} a2={t.get('a2')} ({t.get('reg')}, eps {t.get('epsilon')})"
@@ -158,15 +164,16 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
             else "standard"
         )
 
-        def acc(attack: str, eps: str, m: dict = m) -> str:
-            v = m.get("attacks", {}).get(attack, {}).get(eps)
+        def acc(attack: str, eps: float, m: EvalResult | None = m) -> str:
+            v = None if m is None else m.get(attack, eps)
             return "-" if v is None else f"{100 * v:.1f}"
 
-        clean = f"{100 * m['clean']:.1f}" if "clean" in m else "-"
+        clean = "-" if m is None else f"{100 * m.clean:.1f}"
+        held = "-, n=-" if m is None else f"{m.held_out or '-'}, n={m.n}"
         lines.append(
-            f"| `{e.path.name}` | {c.arch} | {c.dataset} | {defense} | {clean} | {acc('fgsm', '0.1')} | "
-            f"{acc('pgd', '0.1')} | {acc('fgsm', '0.3')} | {acc('pgd', '0.3')} | {m.get('held_out', '-')}, "
-            f"n={m.get('n', '-')} | {e.path.stat().st_size / 2**20:.2f} MB |"
+            f"| `{e.path.name}` | {c.arch} | {c.dataset} | {defense} | {clean} | {acc('fgsm', 0.1)} | "
+            f"{acc('pgd', 0.1)} | {acc('fgsm', 0.3)} | {acc('pgd', 0.3)} | {held} | "
+            f"{e.path.stat().st_size / 2**20:.2f} MB |"
         )
     total = sum(e.path.stat().st_size for e in entries) / 2**20
     lines += ["", f"Total: {total:.1f} MB in {len(entries)} files.", ""]

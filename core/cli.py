@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
 from fgsm_studio.core import cli_options as opt
@@ -61,13 +60,13 @@ class Progress:
                 f"FGSM {100 * event.val_fgsm_acc:.1f}% {event.images_per_s:.0f} img/s"
             )
 
-    def done(self, record: dict) -> None:
+    def done(self, record) -> None:
         self._close()
-        t = record["test"]
+        t = record.test
         fg = ", ".join(
-            f"{a}@{e}={100 * v:.1f}%" for a, d in t["attacks"].items() for e, v in d.items()
+            f"{a}@{e:g}={100 * v:.1f}%" for a, d in t.attacks.items() for e, v in d.items()
         )
-        self._line(f"test clean {100 * t['clean']:.1f}%, {fg}")
+        self._line(f"test clean {100 * t.clean:.1f}%, {fg}")
 
     def _batch(self, event) -> None:
         from tqdm import tqdm
@@ -149,10 +148,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
+    from fgsm_studio.core.devices import configure_threads
+    from fgsm_studio.core.evaluation import drive
     from fgsm_studio.core.experiments import RunSpec, execute
 
-    spec = RunSpec(
+    spec = RunSpec.of(
         dataset=args.dataset,
+        root=args.root,
         arch=args.arch,
         defense=args.defense,
         a1=args.a1,
@@ -165,25 +167,16 @@ def _train(args) -> int:
         batch_size=args.batch_size,
         patience=args.patience,
         seed=args.seed,
+        device=args.device,
         limit=args.limit,
-    )
-    progress = Progress(1)
-    progress.start(spec.key())
-    import tempfile
-
-    records = args.records or Path(tempfile.mkdtemp(prefix="fgsm-studio-"))
-    record = execute(
-        spec,
-        records,
         eval_epsilons=args.eval_epsilons or (args.epsilon,),
         eval_attacks=args.attacks,
-        root=args.root,
-        device=args.device,
-        save_model=args.out,
         eval_limit=args.eval_limit,
-        on_event=progress,
-        name=args.name,
     )
+    configure_threads("cli")
+    progress = Progress(1)
+    progress.start(spec.key())
+    record = drive(execute(spec, args.records, save_model=args.out, name=args.name), progress)
     progress.done(record)
     print(f"saved {args.out}")
     return 0
@@ -214,7 +207,9 @@ def _evaluate(args) -> int:
 
 
 def _reproduce(args, *, sweep_only: bool) -> int:
-    from fgsm_studio.core.experiments import RunSpec, execute
+    from fgsm_studio.core.devices import configure_threads
+    from fgsm_studio.core.evaluation import drive
+    from fgsm_studio.core.experiments import RunRecord, RunSpec, execute
     from fgsm_studio.core.report import write_report
 
     eps_list = args.epsilon
@@ -229,17 +224,22 @@ def _reproduce(args, *, sweep_only: bool) -> int:
         patience=args.patience,
         seed=args.seed,
         limit=args.limit,
+        root=args.root,
+        device=args.device,
+        eval_epsilons=eps_list,
+        eval_attacks=args.attacks,
+        eval_limit=args.eval_limit,
     )
     plan: list[RunSpec] = []
     for arch in args.archs:
         if not sweep_only:  # Figure 2: standard models
             plan += [
-                RunSpec(arch=arch, defense="none", epsilon=eps_list[0], fold=f, **base)
+                RunSpec.of(arch=arch, defense="none", epsilon=eps_list[0], fold=f, **base)
                 for f in rounds
             ]
         for a1 in args.a1s:  # Figure 3: the (a1, a2) sweep at the first epsilon
             plan += [
-                RunSpec(
+                RunSpec.of(
                     arch=arch,
                     defense="wr_fgsm",
                     a1=a1,
@@ -252,7 +252,7 @@ def _reproduce(args, *, sweep_only: bool) -> int:
             ]
         for a1 in args.literal_a1s:
             plan += [
-                RunSpec(
+                RunSpec.of(
                     arch=arch,
                     defense="wr_fgsm",
                     a1=a1,
@@ -263,21 +263,14 @@ def _reproduce(args, *, sweep_only: bool) -> int:
                 )
                 for f in sweep_rounds
             ]
+    configure_threads("cli")
     progress = Progress(len(plan))
-    common = dict(
-        eval_epsilons=eps_list,
-        eval_attacks=args.attacks,
-        root=args.root,
-        device=args.device,
-        eval_limit=args.eval_limit,
-        on_event=progress,
-    )
 
-    def run_all(specs: list[RunSpec]) -> list[dict]:
+    def run_all(specs: list[RunSpec]) -> list[RunRecord]:
         out = []
         for spec in dict.fromkeys(specs):  # drop duplicates, keep order
             progress.start(spec.key())
-            record = execute(spec, args.out, **common)
+            record = drive(execute(spec, args.out), progress)
             progress.done(record)
             out.append(record)
         return out
@@ -288,13 +281,13 @@ def _reproduce(args, *, sweep_only: bool) -> int:
             swept = [
                 r
                 for r in records
-                if r["spec"]["arch"] == arch
-                and r["spec"]["defense"] == "wr_fgsm"
-                and r["spec"]["reg"] == args.reg
+                if r.spec.train.arch == arch
+                and r.spec.train.defense == "wr_fgsm"
+                and r.spec.train.reg == args.reg
             ]
             best_a1 = _best_a1(swept, eps_list[0])
             extra = [
-                RunSpec(
+                RunSpec.of(
                     arch=arch,
                     defense="wr_fgsm",
                     a1=best_a1,
@@ -314,13 +307,12 @@ def _reproduce(args, *, sweep_only: bool) -> int:
     return 0
 
 
-def _best_a1(records: list[dict], eps: float) -> float:
+def _best_a1(records: list, eps: float) -> float:
     from collections import defaultdict
 
     scores: dict[float, list[float]] = defaultdict(list)
     for r in records:
-        t = r["test"]
-        scores[r["spec"]["a1"]].append(t["clean"] + t["attacks"]["fgsm"][f"{eps:g}"])
+        scores[r.spec.train.a1].append(r.test.clean + r.test.acc("fgsm", eps))
     return max(scores, key=lambda a: sum(scores[a]) / len(scores[a])) if scores else 0.5
 
 

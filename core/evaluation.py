@@ -1,6 +1,7 @@
 """Accuracy, clean and under attack, at a list of epsilons.
 
-``evaluate`` returns an ``EvalResult``: clean accuracy and, for each attack
+``evaluate`` returns an ``EvalResult`` (``evaluation`` is the same as a
+generator of per-batch ``EvalProgress``): clean accuracy and, for each attack
 (FGSM, BIM, PGD), the accuracy at each epsilon; a model is "right" on an
 attacked image only if it was attacked with the true label and still says the
 true label (misclassified clean images count as failures too). FGSM at many
@@ -10,30 +11,90 @@ epsilons reuses one input gradient per batch. ``mean_std`` aggregates rounds.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from fgsm_studio.core.attacks import evaluating, input_gradient, run_attack
+from fgsm_studio.core.attacks import evaluating, fgsm_step, input_gradient, run_attack
+
+Y = TypeVar("Y")
+R = TypeVar("R")
 
 
-@dataclass
+class MetricsError(ValueError):
+    """Stored metrics (a card's or a run record's) are not in the expected shape."""
+
+
+@dataclass(frozen=True)
 class EvalResult:
+    """Accuracies measured on ``n`` held-out images: clean, and per attack and epsilon.
+
+    The one typed form of measured metrics. On disk (model cards, run records) it
+    is ``{"n", "clean", "attacks": {attack: {"0.1": acc}}, "held_out"?}``, the
+    format the bundled cards use; ``from_dict``/``to_dict`` are the only code that
+    knows that shape.
+    """
+
     n: int
     clean: float
-    attacks: dict[str, dict[float, float]] = field(default_factory=dict)  # attack -> eps -> acc
+    attacks: Mapping[str, Mapping[float, float]] = field(default_factory=dict)
+    held_out: str = ""  # which data: "fold 0 of 10", "test split", "validation"
 
     def acc(self, attack: str, epsilon: float) -> float:
+        """Accuracy under ``attack`` at ``epsilon`` (KeyError if it was not measured)."""
         return self.attacks[attack][float(epsilon)]
 
+    def get(self, attack: str, epsilon: float) -> float | None:
+        """Like ``acc``, or None when that attack or epsilon was not measured."""
+        return self.attacks.get(attack, {}).get(float(epsilon))
+
+    def epsilons(self, attack: str) -> list[float]:
+        return sorted(self.attacks.get(attack, {}))
+
     def to_dict(self) -> dict:
-        return {
+        d: dict = {
             "n": self.n,
             "clean": self.clean,
             "attacks": {a: {f"{e:g}": v for e, v in d.items()} for a, d in self.attacks.items()},
         }
+        if self.held_out:
+            d["held_out"] = self.held_out
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> EvalResult:
+        try:
+            attacks = {
+                str(a): {float(e): float(v) for e, v in per.items()}
+                for a, per in d.get("attacks", {}).items()
+            }
+            return cls(
+                n=int(d["n"]),
+                clean=float(d["clean"]),
+                attacks=attacks,
+                held_out=str(d.get("held_out", "")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MetricsError(f"metrics are not in the expected form ({exc!r})") from None
+
+    @classmethod
+    def from_card(cls, metrics: Mapping) -> EvalResult | None:
+        """A card's measured accuracies, or None if the card holds none."""
+        if "clean" not in metrics:
+            return None
+        return cls.from_dict(metrics)
+
+
+@dataclass(frozen=True)
+class EvalProgress:
+    """Yielded by ``evaluating_batches`` after each batch."""
+
+    done: int  # images evaluated so far
+    total: int
+    held_out: str = ""  # which data, as in ``EvalResult.held_out``
 
 
 def iterate_batches(
@@ -53,7 +114,7 @@ def iterate_batches(
         yield from DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
-def evaluate(
+def evaluation(
     model: torch.nn.Module,
     dataset: Dataset,
     *,
@@ -62,7 +123,11 @@ def evaluate(
     steps: int = 10,
     batch_size: int = 256,
     limit: int | None = None,
-) -> EvalResult:
+    held_out: str = "",
+) -> Generator[EvalProgress, None, EvalResult]:
+    """``evaluate`` as a generator: an ``EvalProgress`` after every batch, so a
+    consumer that stops iterating (``close()``) stops it within one batch."""
+    total = len(dataset) if limit is None else min(limit, len(dataset))
     device = next(model.parameters()).device
     eps_list = [float(e) for e in epsilons]
     correct = {a: dict.fromkeys(eps_list, 0) for a in attacks}
@@ -87,19 +152,42 @@ def evaluate(
                     sign = input_gradient(model, x, y).sign()
                 for eps in eps_list:
                     if attack == "fgsm":
-                        adv = (x + eps * sign).clamp(0, 1)
+                        adv = fgsm_step(x, sign, eps)
                     else:
                         adv = run_attack(attack, model, x, y, eps, steps=steps)
                     with torch.no_grad():
                         correct[attack][eps] += int((model(adv).argmax(1) == y).sum())
             seen += len(y)
+            yield EvalProgress(seen, total, held_out)
     if seen == 0:
-        raise ValueError("evaluate() got an empty dataset")
+        raise ValueError("There are no images to evaluate on: the held-out set is empty.")
     return EvalResult(
         n=seen,
         clean=clean_correct / seen,
         attacks={a: {e: c / seen for e, c in d.items()} for a, d in correct.items()},
+        held_out=held_out,
     )
+
+
+def evaluate(model: torch.nn.Module, dataset: Dataset, **options) -> EvalResult:
+    """Run ``evaluation`` to the end and return its ``EvalResult``."""
+    return drive(evaluation(model, dataset, **options))
+
+
+def drive(events: Generator[Y, None, R], on_event: Callable[[Y], None] | None = None) -> R:
+    """Iterate a generator to its end, handing each event to ``on_event``; return its value.
+
+    For scripts and the CLI; the window runs the same generators in a worker.
+    """
+    returned: list[R] = []
+
+    def relay() -> Generator[Y, None, None]:
+        returned.append((yield from events))
+
+    for event in relay():
+        if on_event is not None:
+            on_event(event)
+    return returned[0]
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:

@@ -1,11 +1,17 @@
 """One training-and-evaluation run of the paper's protocol, resumable.
 
-A ``RunSpec`` names everything that decides a run's result (dataset, fold,
-architecture, defense, a1, penalty form, training epsilon, epochs, seed ...).
-``execute`` loads the split, trains, evaluates the best epoch's model on the
-held-out part (clean, and FGSM / PGD / BIM at every evaluation epsilon) and
-writes the result as JSON under ``out/runs/<key>.json``; a run whose JSON
-exists is skipped, so an interrupted ``reproduce`` resumes where it stopped.
+A ``RunSpec`` names everything that decides a run's result: a ``TrainConfig``
+(architecture, defense, a1, penalty, epsilon, epochs, seed ...) plus the data
+(dataset, folder, fold, limit) and the held-out evaluation (attacks, epsilons,
+limit). ``execute`` is a generator: it yields the training's events and the
+held-out evaluation's ``EvalProgress`` and returns a ``RunRecord``. Stop it by
+no longer iterating (``close()``): nothing more runs than the batch in hand.
+
+With ``save_model``, every new best epoch goes to its own file beside it
+(``best_so_far_path``); ``save_model`` itself is replaced only when the run
+finishes, with the held-out accuracies in its card. With ``out_dir``, a finished
+run is written as ``out_dir/runs/<key>.json`` and skipped next time, so an
+interrupted ``reproduce`` resumes where it stopped.
 
 Splits: with ``folds > 0`` the paper's k-fold rounds (``data.folds``); with
 ``folds == 0`` the dataset's own train/test split, validating on a stratified
@@ -14,68 +20,174 @@ tenth of the training set (Fashion-MNIST, MNIST, CIFAR-10).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Generator
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from fgsm_studio.core.checkpoint import ModelCard
+from fgsm_studio.core.checkpoint import ModelCard, save
 from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_sample
-from fgsm_studio.core.evaluation import evaluate
+from fgsm_studio.core.evaluation import EvalProgress, EvalResult, evaluation
 from fgsm_studio.core.models import build
-from fgsm_studio.core.training import EpochMetrics, TrainConfig, train, training_info
+from fgsm_studio.core.training import (
+    BatchProgress,
+    EpochMetrics,
+    TrainConfig,
+    train,
+    training_info,
+)
+
+Event = BatchProgress | EvalProgress | EpochMetrics
+_TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 
 
 @dataclass(frozen=True)
 class RunSpec:
+    train: TrainConfig = TrainConfig(patience=4)
     dataset: str = "mnist-5k"
-    arch: str = "small_cnn"
-    defense: str = "none"
-    a1: float = 0.5
-    reg: str = "scaled"
-    epsilon: float = 0.1  # training epsilon (WR_FGSM) and validation FGSM epsilon
+    root: str | None = None  # the dataset's folder (None: bundled or system copy)
     fold: int = 0
     folds: int = 10  # 0: the dataset's own train/test split
-    epochs: int = 10
-    lr: float = 1e-3
-    batch_size: int = 32
-    patience: int = 4
-    seed: int = 0
     limit: int | None = None  # at most this many training images (quick runs)
+    eval_epsilons: tuple[float, ...] = (0.1,)
+    eval_attacks: tuple[str, ...] = ("fgsm", "pgd")
+    eval_limit: int | None = None  # evaluate on at most this many held-out images
+
+    @classmethod
+    def of(cls, **options) -> RunSpec:
+        """A spec from flat options: TrainConfig's fields go to ``train``, the rest here."""
+        train = {k: options.pop(k) for k in list(options) if k in _TRAIN_FIELDS}
+        for k in ("eval_epsilons", "eval_attacks"):
+            if k in options:
+                options[k] = tuple(options[k])
+        return cls(train=replace(cls.train, **train), **options)
 
     @property
     def a2(self) -> float:
-        return round(1 - self.a1, 10)
+        return self.train.a2
+
+    def held_out(self) -> str:
+        return f"fold {self.fold} of {self.folds}" if self.folds else "test split"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["train"] = self.train.describe()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunSpec:
+        """Also reads the flat form of records written before the spec composed a config."""
+        d = dict(d)
+        if "train" in d:
+            d["train"] = TrainConfig.from_dict(d["train"])
+            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        return cls.of(**{k: v for k, v in d.items() if k != "a2"})
+
+    def identity(self) -> dict:
+        """Everything that changes the result (the device does not), in canonical form."""
+        d = self.to_dict()
+        d["train"].pop("device", None)
+        if self.root is not None:
+            d["root"] = str(Path(self.root).expanduser().resolve())
+        return d
 
     def key(self) -> str:
+        """A readable name plus a digest of ``identity()``: any change gives a new key."""
+        t = self.train
         split = f"f{self.fold}of{self.folds}" if self.folds else "traintest"
-        defense = f"wr_a1-{self.a1:.2f}-{self.reg}" if self.defense == "wr_fgsm" else "std"
+        defense = f"wr_a1-{t.a1:.2f}-{t.reg}" if t.defense == "wr_fgsm" else "std"
         lim = f"_n{self.limit}" if self.limit else ""
+        digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
         return (
-            f"{self.dataset}_{self.arch}_{defense}_eps{self.epsilon:g}_{split}_e{self.epochs}"
-            f"_lr{self.lr:g}_s{self.seed}{lim}"
+            f"{self.dataset}_{t.arch}_{defense}_eps{t.epsilon:g}_{split}_e{t.epochs}"
+            f"_lr{t.lr:g}_s{t.seed}{lim}_{digest[:10]}"
         )
 
-    def train_config(self, device: str = "auto", threads: int | None = None) -> TrainConfig:
-        return TrainConfig(
-            arch=self.arch,
-            defense=self.defense,
-            a1=self.a1,
-            reg=self.reg,
-            epsilon=self.epsilon,
-            epochs=self.epochs,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            patience=self.patience,
-            seed=self.seed,
-            device=device,
-            threads=threads,
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A finished run: what was asked, how training went, the held-out accuracies."""
+
+    spec: RunSpec
+    test: EvalResult
+    n_train: int
+    n_val: int
+    best_epoch: int
+    history: tuple[EpochMetrics, ...] = ()
+    train_seconds: float = 0.0
+    saved_to: str | None = None
+    name: str = ""
+    sweep: str = ""  # the GUI's sweep this run belongs to, if any
+
+    @property
+    def key(self) -> str:
+        return self.spec.key()
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history)
+
+    @property
+    def images_per_s(self) -> float:
+        rates = [h.images_per_s for h in self.history]
+        return round(float(np.mean(rates)), 1) if rates else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "spec": self.spec.to_dict(),
+            "a2": self.spec.a2,
+            "n_train": self.n_train,
+            "n_val": self.n_val,
+            "test": self.test.to_dict(),
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "train_seconds": self.train_seconds,
+            "images_per_s": self.images_per_s,
+            "history": [asdict(h) for h in self.history],
+            "saved_to": self.saved_to,
+            "name": self.name,
+            "sweep": self.sweep,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunRecord:
+        return cls(
+            spec=RunSpec.from_dict(d["spec"]),
+            test=EvalResult.from_dict(d["test"]),
+            n_train=int(d["n_train"]),
+            n_val=int(d["n_val"]),
+            best_epoch=int(d["best_epoch"]),
+            history=tuple(EpochMetrics(**h) for h in d.get("history", [])),
+            train_seconds=float(d.get("train_seconds", 0.0)),
+            saved_to=d.get("saved_to"),
+            name=str(d.get("name", "")),
+            sweep=str(d.get("sweep", "")),
         )
+
+
+def best_so_far_path(path: str | Path) -> Path:
+    """Where a run keeps its best epoch until it finishes: ``x.best-so-far.safetensors``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.best-so-far{path.suffix}")
+
+
+def check_out_path(path: str | Path) -> Path:
+    """``path`` and its best-so-far file must be regular files (or not exist yet)."""
+    path = Path(path)
+    for p in (path, best_so_far_path(path)):
+        if (p.exists() or p.is_symlink()) and (p.is_symlink() or not p.is_file()):
+            raise ValueError(
+                f"The checkpoint path {p} exists and is not a regular file; "
+                "choose a new file name (e.g. model.safetensors)."
+            )
+    return path
 
 
 _CACHE: dict[tuple, ImageDataset] = {}
@@ -99,22 +211,22 @@ def splits(
         if ds.subjects is not None and len(set(ds.subjects.tolist())) < spec.folds:
             ds = ds.subset(range(len(ds)))  # too few people for a part each: split by class
             ds.subjects = None
-        f = folds(ds, k=spec.folds, seed=spec.seed)[spec.fold]
+        f = folds(ds, k=spec.folds, seed=spec.train.seed)[spec.fold]
         train_set, val, test = ds.subset(f.train), ds.subset(f.val), ds.subset(f.test)
     else:
         full = load_cached(spec.dataset, root, "train")
-        f = folds(full, k=10, seed=spec.seed)[0]
+        f = folds(full, k=10, seed=spec.train.seed)[0]
         train_set = full.subset(np.sort(np.concatenate([f.train, f.test])))
         val, test = full.subset(f.val), load_cached(spec.dataset, root, "test")
     if spec.limit and len(train_set) > spec.limit:
-        train_set = train_set.subset(stratified_sample(train_set, spec.limit, spec.seed))
+        train_set = train_set.subset(stratified_sample(train_set, spec.limit, spec.train.seed))
     return train_set, val, test
 
 
 def card_for(spec: RunSpec, data: ImageDataset) -> ModelCard:
     mean, std = data.mean_std()
     return ModelCard(
-        arch=spec.arch,
+        arch=spec.train.arch,
         num_classes=len(data.class_names),
         class_names=list(data.class_names),
         in_channels=data.channels,
@@ -127,34 +239,24 @@ def card_for(spec: RunSpec, data: ImageDataset) -> ModelCard:
 
 def execute(
     spec: RunSpec,
-    out_dir: str | Path,
+    out_dir: str | Path | None = None,
     *,
-    eval_epsilons: tuple[float, ...] = (0.1,),
-    eval_attacks: tuple[str, ...] = ("fgsm", "pgd"),
-    root: str | None = None,
-    device: str = "auto",
-    threads: int | None = None,
     save_model: str | Path | None = None,
-    eval_limit: int | None = None,
-    on_event: Callable[[object], None] | None = None,
-    stop: Callable[[], bool] | None = None,
     name: str = "",
-) -> dict:
-    """Train and evaluate one run, or return its saved result if it already ran.
-
-    With ``save_model``, every new best epoch is saved as it happens (so a run
-    stopped halfway keeps its last good checkpoint) and the final file carries the
-    held-out accuracies. A stopped run is not recorded as finished.
-    """
-    runs = Path(out_dir) / "runs"
-    done = runs / f"{spec.key()}.json"
-    if done.is_file() and save_model is None:
-        return json.loads(done.read_text())
-    train_set, val, test = splits(spec, root)
+) -> Generator[Event, None, RunRecord]:
+    """Train and evaluate one run (a generator of its events), or return its saved record."""
+    done = Path(out_dir) / "runs" / f"{spec.key()}.json" if out_dir is not None else None
+    if done is not None and done.is_file() and save_model is None:
+        return RunRecord.from_dict(json.loads(done.read_text()))
+    partial = None
+    if save_model is not None:
+        save_model = check_out_path(save_model)
+        partial = best_so_far_path(save_model)
+    train_set, val, test = splits(spec, spec.root)
     card = replace(card_for(spec, train_set), name=name)
-    torch.manual_seed(spec.seed)
+    torch.manual_seed(spec.train.seed)
     model = build(
-        spec.arch,
+        spec.train.arch,
         num_classes=card.num_classes,
         in_channels=card.in_channels,
         image_size=card.image_size,
@@ -162,62 +264,36 @@ def execute(
         std=card.std,
     )
     started = time.perf_counter()
-    gen = train(
-        model,
-        train_set,
-        val,
-        spec.train_config(device, threads),
-        stop=stop,
-        save_path=save_model,
-        card=card,
-    )
-    history: list[dict] = []
-    while True:
-        try:
-            event = next(gen)
-        except StopIteration as finished:
-            result = finished.value
-            break
-        if isinstance(event, EpochMetrics):
-            history.append(asdict(event))
-        if on_event:
-            on_event(event)
+    result = yield from train(model, train_set, val, spec.train, save_path=partial, card=card)
     train_s = time.perf_counter() - started
-    if result.best_epoch == 0:  # stopped before a single epoch finished: nothing to keep
-        return {"key": spec.key(), "spec": asdict(spec), "stopped": True, "history": history}
-    if eval_limit:  # a stratified sample: the first n of a class-sorted set is one class
-        test = test.subset(stratified_sample(test, eval_limit, spec.seed))
-    ev = evaluate(model, test, attacks=eval_attacks, epsilons=eval_epsilons)
-    record = {
-        "key": spec.key(),
-        "spec": asdict(spec),
-        "a2": spec.a2,
-        "n_train": len(train_set),
-        "n_val": len(val),
-        "test": ev.to_dict(),
-        "best_epoch": result.best_epoch,
-        "epochs_run": len(history),
-        "train_seconds": round(train_s, 1),
-        "images_per_s": round(float(np.mean([h["images_per_s"] for h in history])), 1)
-        if history
-        else 0.0,
-        "history": history,
-        "stopped": result.stopped,
-    }
+    if spec.eval_limit:  # a stratified sample: the first n of a class-sorted set is one class
+        test = test.subset(stratified_sample(test, spec.eval_limit, spec.train.seed))
+    ev = yield from evaluation(
+        model,
+        test,
+        attacks=spec.eval_attacks,
+        epsilons=spec.eval_epsilons,
+        held_out=spec.held_out(),
+    )
+    record = RunRecord(
+        spec=spec,
+        test=ev,
+        n_train=len(train_set),
+        n_val=len(val),
+        best_epoch=result.best_epoch,
+        history=tuple(result.history),
+        train_seconds=round(train_s, 1),
+        name=name,
+    )
     if save_model is not None:
-        from fgsm_studio.core.checkpoint import save
-
-        info = training_info(spec.train_config(), result.best_epoch)
+        info = training_info(spec.train, result.best_epoch)
         info.update(fold=spec.fold, folds=spec.folds)
-        metrics = ev.to_dict()
-        metrics["held_out"] = f"fold {spec.fold} of {spec.folds}" if spec.folds else "test split"
-        card = replace(card, training=info, metrics=metrics)
-        save(save_model, model, card, half=True)
-        record["saved_to"] = str(save_model)
-    if result.stopped:
-        return record
-    runs.mkdir(parents=True, exist_ok=True)
-    tmp = done.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, done)
+        save(save_model, model, replace(card, training=info, metrics=ev.to_dict()), half=True)
+        partial.unlink(missing_ok=True)  # the finished model replaces the best-so-far file
+        record = replace(record, saved_to=str(save_model))
+    if done is not None:
+        done.parent.mkdir(parents=True, exist_ok=True)
+        tmp = done.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record.to_dict(), indent=1))
+        os.replace(tmp, done)
     return record

@@ -1,4 +1,4 @@
-"""Turn run records (``experiments.execute`` results) into CSV, PNG plots and markdown.
+"""Turn run records (``experiments.RunRecord``) into CSV, PNG/SVG figures and markdown.
 
 Groups runs that differ only by fold, and reports mean +- std over the rounds.
 Every table names the epsilon its attack numbers were measured at, and which
@@ -13,41 +13,42 @@ from collections import defaultdict
 from pathlib import Path
 
 from fgsm_studio.core.evaluation import mean_std
+from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.plots import bar_chart, line_chart
 
 
-def load_records(out_dir: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((out_dir / "runs").glob("*.json"))]
+def load_records(out_dir: Path) -> list[RunRecord]:
+    return [
+        RunRecord.from_dict(json.loads(p.read_text()))
+        for p in sorted((out_dir / "runs").glob("*.json"))
+    ]
 
 
-def _group_key(r: dict) -> tuple:
-    s = r["spec"]
-    a1 = s["a1"] if s["defense"] == "wr_fgsm" else None
-    reg = s["reg"] if s["defense"] == "wr_fgsm" else None
+def _group_key(r: RunRecord) -> tuple:
+    t, wr = r.spec.train, r.spec.train.defense == "wr_fgsm"
     return (
-        s["dataset"],
-        s["arch"],
-        s["defense"],
-        a1,
-        reg,
-        s["epsilon"],
-        s["folds"],
-        s["epochs"],
-        s.get("limit"),
+        r.spec.dataset,
+        t.arch,
+        t.defense,
+        t.a1 if wr else None,
+        t.reg if wr else None,
+        t.epsilon,
+        r.spec.folds,
+        t.epochs,
+        r.spec.limit,
     )
 
 
-def _acc(r: dict, attack: str | None, eps: float | None) -> float | None:
-    t = r["test"]
+def _acc(r: RunRecord, attack: str | None, eps: float | None) -> float | None:
     if attack is None:
-        return 100 * t["clean"]
-    v = t["attacks"].get(attack, {}).get(f"{eps:g}")
+        return 100 * r.test.clean
+    v = r.test.get(attack, eps)
     return None if v is None else 100 * v
 
 
-def summarize(records: list[dict]) -> list[dict]:
+def summarize(records: list[RunRecord]) -> list[dict]:
     """One row per group: mean/std of clean and each attack@eps over rounds."""
-    groups: dict[tuple, list[dict]] = defaultdict(list)
+    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
     for r in records:
         groups[_group_key(r)].append(r)
     rows = []
@@ -65,14 +66,14 @@ def summarize(records: list[dict]) -> list[dict]:
             "rounds": len(rs),
             "epochs": epochs,
             "limit": limit,
-            "train_s": round(sum(r["train_seconds"] for r in rs) / len(rs), 1),
+            "train_s": round(sum(r.train_seconds for r in rs) / len(rs), 1),
         }
         row["clean"], row["clean_std"] = mean_std([_acc(r, None, None) for r in rs])
-        for attack, per_eps in rs[0]["test"]["attacks"].items():
+        for attack, per_eps in rs[0].test.attacks.items():
             for e in per_eps:
-                vals = [v for r in rs if (v := _acc(r, attack, float(e))) is not None]
+                vals = [v for r in rs if (v := _acc(r, attack, e)) is not None]
                 if len(vals) == len(rs):  # only epsilons measured in every round of the group
-                    row[f"{attack}@{e}"], row[f"{attack}@{e}_std"] = mean_std(vals)
+                    row[f"{attack}@{e:g}"], row[f"{attack}@{e:g}_std"] = mean_std(vals)
         rows.append(row)
     return rows
 
@@ -123,22 +124,22 @@ def write_report(
             ]
         )
         for r in records:
-            s = r["spec"]
+            t = r.spec.train
             base = [
-                r["key"],
-                s["dataset"],
-                s["arch"],
-                s["defense"],
-                s["a1"],
-                r["a2"],
-                s["reg"],
-                s["epsilon"],
-                s["fold"],
-                r["test"]["clean"],
+                r.key,
+                r.spec.dataset,
+                t.arch,
+                t.defense,
+                t.a1,
+                t.a2,
+                t.reg,
+                t.epsilon,
+                r.spec.fold,
+                r.test.clean,
             ]
-            for attack, per in r["test"]["attacks"].items():
+            for attack, per in r.test.attacks.items():
                 for e, v in per.items():
-                    w.writerow([*base, attack, e, v])
+                    w.writerow([*base, attack, f"{e:g}", v])
 
     md = [
         f"# {title}",
@@ -248,7 +249,7 @@ def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dic
             title="Figure 2: standard models, clean vs FGSM",
             ylabel="accuracy %",
         )
-        md.extend(["![Figure 2](figure2.png)", ""])
+        md.extend(["![Figure 2](figure2.png) ([SVG](figure2.svg))", ""])
     sweeps: dict[tuple, list[dict]] = defaultdict(list)
     for r in wr_rows:
         sweeps[(r["dataset"], r["arch"], r["reg"], r["train_eps"])].append(r)
@@ -258,7 +259,7 @@ def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dic
         rs.sort(key=lambda r: r["a1"])
         e = f"{eps:g}"
         name = f"figure3_{dataset}_{arch}_{reg}_eps{e}.png".replace("/", "-")
-        line_chart(
+        _png, svg = line_chart(
             out_dir / name,
             [r["a1"] for r in rs],
             {
@@ -269,9 +270,10 @@ def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dic
             errors={
                 "clean": [r["clean_std"] for r in rs],
                 f"FGSM eps={e}": [r.get(f"fgsm@{e}_std") or 0 for r in rs],
+                f"PGD eps={e}": [r.get(f"pgd@{e}_std") or 0 for r in rs],
             },
             title=f"Figure 3: {dataset} {arch}, WR_FGSM ({reg}), accuracy per a1 (a2 = 1 - a1)",
             xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
             ylabel="accuracy %",
         )
-        md.extend([f"![Figure 3 {dataset} {arch} {reg}]({name})", ""])
+        md.extend([f"![Figure 3 {dataset} {arch} {reg}]({name}) ([SVG]({svg.name}))", ""])

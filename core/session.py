@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fgsm_studio.core.attacks import evaluating, run_attack
+from fgsm_studio.core.attacks import evaluating, fgsm_step, run_attack
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class AttackSession:
     def frame(self, epsilon: float, *, attack: str = "fgsm", steps: int = 10) -> AttackFrame:
         """The attacked image at ``epsilon``; FGSM costs one forward pass."""
         if attack == "fgsm":
-            adv = (self.x + float(epsilon) * self.direction).clamp(0, 1)
+            adv = fgsm_step(self.x, self.direction, float(epsilon))
         else:
             adv = run_attack(
                 attack,
@@ -142,7 +142,7 @@ class AttackSession:
         parts = []
         with self._eval():
             for e in eps.split(chunk):
-                advs = (self.x + e.to(self.device).view(-1, 1, 1, 1) * self.direction).clamp(0, 1)
+                advs = fgsm_step(self.x, self.direction, e.to(self.device))
                 parts.append(F.softmax(self.model(advs), dim=1).cpu())
         probs = torch.cat(parts)
         preds = probs.argmax(1)

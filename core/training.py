@@ -1,12 +1,13 @@
 """Training, standard or WR_FGSM-defended, as a generator that knows nothing of threads.
 
-``train(model, train_set, val_set, config)`` yields a ``BatchProgress`` every
-``config.progress_every`` batches and an ``EpochMetrics`` after every epoch,
-and returns a ``TrainResult``. A stop request (``stop``: a
-``threading.Event`` or a callable) is honoured before the next batch. The
-best epoch's weights are kept in memory, put back into ``model`` at the end,
-and, with ``save_path``, saved atomically with their card each time a new best
-is found, so an interrupted run leaves its last good checkpoint intact.
+``train(model, train_set, val_set, config)`` yields a ``BatchProgress`` after
+every batch, an ``EvalProgress`` after every validation batch and an
+``EpochMetrics`` after every epoch, and returns a ``TrainResult``. To stop, stop
+iterating (``close()`` the generator): nothing more runs than the batch in
+hand, and the model is left with the best epoch's weights, in eval mode. The
+best epoch's weights are kept in memory and, with ``save_path``, saved
+atomically with their card each time a new best is found, so an interrupted run
+leaves its last good checkpoint intact.
 
 WR_FGSM is the paper's Eq. 8:  L = L_ori + a1 * L_adv_FGSM + a2 * lambda * ||W||^2,
 with a2 = 1 - a1. W is every conv and linear weight (``models.regularized_weights``:
@@ -16,18 +17,18 @@ equation taken literally; ``reg="scaled"`` (default) uses lambda = ``reg_lambda`
 weights to zero and the model to chance. Each batch's FGSM example comes from
 the input gradient of the clean pass's own backward (``x.grad``), so a batch
 costs 2 forwards + 2 backwards: about twice a clean batch, no extra attack pass.
-The penalty's gradient (2 * a2 * lambda * W) is added to the weight gradients
-directly, which is exactly the gradient of the term without a graph over W.
+The penalty's gradient (2 * a2 * lambda * W) is the optimizer's weight decay on
+the group of W (Adam's and SGD's ``weight_decay`` add ``wd * W`` to the gradient
+before the step): exactly the gradient of the term, without a graph over W.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -35,9 +36,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from fgsm_studio.core.attacks import fgsm_step
 from fgsm_studio.core.checkpoint import ModelCard, save
 from fgsm_studio.core.devices import pick_device
-from fgsm_studio.core.evaluation import evaluate, iterate_batches
+from fgsm_studio.core.evaluation import EvalProgress, drive, evaluation, iterate_batches
 from fgsm_studio.core.models import regularized_weights
 
 
@@ -45,7 +47,7 @@ class TrainingError(RuntimeError):
     """Training could not go on; the message is meant for the user."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     arch: str = "small_cnn"
     defense: str = "none"  # "none" or "wr_fgsm"
@@ -61,8 +63,6 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True  # bfloat16 autocast on CUDA GPUs that support it; ignored elsewhere
-    threads: int | None = None  # CPU threads for torch; None leaves torch's default
-    progress_every: int = 20
 
     @property
     def a2(self) -> float:
@@ -86,6 +86,12 @@ class TrainConfig:
         d = asdict(self)
         d["a2"] = self.a2
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """The config described by ``describe()`` (or a card's ``training``); extra keys ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -119,16 +125,52 @@ class EpochMetrics:
 class TrainResult:
     best_epoch: int = 0
     best_score: float = -1.0
-    stopped: bool = False
     early_stopped: bool = False
     history: list[EpochMetrics] = field(default_factory=list)
     saved_to: Path | None = None
 
 
-def _stop_fn(stop: threading.Event | Callable[[], bool] | None) -> Callable[[], bool]:
-    if stop is None:
-        return lambda: False
-    return stop.is_set if hasattr(stop, "is_set") else stop
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam or SGD; with WR_FGSM's penalty, the weights W in their own group whose
+    weight decay 2 * a2 * lambda is the penalty's exact gradient (see the module doc)."""
+    decay = 0.0
+    if config.defense == "wr_fgsm" and config.a2 > 0:
+        lam = 1.0 if config.reg == "literal" else config.reg_lambda
+        decay = 2 * config.a2 * lam
+    weights = regularized_weights(model)
+    ids = {id(w) for w in weights}
+    groups = [
+        {"params": weights, "weight_decay": decay},
+        {"params": [p for p in model.parameters() if id(p) not in ids], "weight_decay": 0.0},
+    ]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=config.lr)
+    return torch.optim.SGD(groups, lr=config.lr, momentum=0.9)
+
+
+def _adversarial_loss(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig
+) -> torch.Tensor:
+    """The adversarial term of the loss: cross-entropy on this batch's FGSM example.
+
+    ``x.grad`` holds the clean loss's input gradient (from the clean backward), so
+    the FGSM example costs no extra pass. One place to change for another defense.
+    """
+    x_adv = fgsm_step(x.detach(), x.grad.sign(), config.epsilon)
+    return F.cross_entropy(model(x_adv).float(), y)
+
+
+def _check_sizes(train_set: Dataset, val_set: Dataset) -> None:
+    if len(train_set) < 2:
+        raise TrainingError(
+            f"The training set has {len(train_set)} image(s); a training batch needs at "
+            "least 2, so no epoch could run. Use more images (a larger limit or more per class)."
+        )
+    if len(val_set) == 0:
+        raise TrainingError(
+            "The validation set is empty, so no epoch could be scored. "
+            "Use more images (at least a few per class)."
+        )
 
 
 def train(
@@ -137,22 +179,16 @@ def train(
     val_set: Dataset,
     config: TrainConfig,
     *,
-    stop: threading.Event | Callable[[], bool] | None = None,
     save_path: str | Path | None = None,
     card: ModelCard | None = None,
-) -> Generator[BatchProgress | EpochMetrics, None, TrainResult]:
+) -> Generator[BatchProgress | EvalProgress | EpochMetrics, None, TrainResult]:
     config.validate()
-    should_stop = _stop_fn(stop)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    _check_sizes(train_set, val_set)
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     model.to(device)
-    if config.optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
+    opt = _optimizer(model, config)
     use_amp = config.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
     wr = config.defense == "wr_fgsm"
     a1, a2 = config.a1, config.a2
@@ -163,64 +199,56 @@ def train(
     best_state = None
     started = time.perf_counter()
     train_time, train_images = 0.0, 0
-
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        sums = dict(loss=0.0, ori=0.0, adv=0.0, reg=0.0, correct=0, n=0)
-        epoch_start = time.perf_counter()
-        for b, (x, y) in enumerate(
-            iterate_batches(train_set, config.batch_size, shuffle=True, generator=gen)
-        ):
-            if should_stop():
-                result.stopped = True
-                break
-            if len(y) < 2:  # BatchNorm cannot train on a batch of one
-                continue
-            t0 = time.perf_counter()
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            opt.zero_grad(set_to_none=True)
-            x.requires_grad_(wr and a1 > 0)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                logits = model(x)
-                loss_ori = F.cross_entropy(logits.float(), y)
-            # One backward gives the parameter gradients of L_ori *and* x.grad,
-            # the FGSM direction for this batch: no separate attack pass.
-            loss_ori.backward()
-            loss_adv = loss_reg = torch.zeros((), device=device)
-            if wr and a1 > 0:
-                x_adv = (x.detach() + config.epsilon * x.grad.sign()).clamp_(0, 1)
+    try:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            sums = dict(loss=0.0, ori=0.0, adv=0.0, reg=0.0, correct=0, n=0)
+            epoch_start = time.perf_counter()
+            for b, (x, y) in enumerate(
+                iterate_batches(train_set, config.batch_size, shuffle=True, generator=gen)
+            ):
+                if len(y) < 2:  # BatchNorm cannot train on a batch of one
+                    continue
+                t0 = time.perf_counter()
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                opt.zero_grad(set_to_none=True)
+                x.requires_grad_(wr and a1 > 0)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    loss_adv = F.cross_entropy(model(x_adv).float(), y)
-                (a1 * loss_adv).backward()
-            if wr and a2 > 0:
-                # The penalty's exact gradient, d(a2 * lam * ||W||^2)/dW = 2 * a2 * lam * W,
-                # added in place: the same update as back-propagating the term, without
-                # building a graph over every weight on every batch.
-                with torch.no_grad():
-                    loss_reg = lam * torch.stack(torch._foreach_norm(weights)).square().sum()
-                    used = [w for w in weights if w.grad is not None]
-                    torch._foreach_add_([w.grad for w in used], used, alpha=2 * a2 * lam)
-            total = (
-                loss_ori.detach() + a1 * loss_adv.detach() + a2 * loss_reg.detach()
-                if wr
-                else loss_ori.detach()
-            )
-            if not torch.isfinite(total):
-                raise TrainingError(
-                    f"The loss became {float(total)} at epoch {epoch}, batch {b + 1}. "
-                    "Training stopped; try a lower learning rate. The last good checkpoint is kept."
+                    logits = model(x)
+                    loss_ori = F.cross_entropy(logits.float(), y)
+                # One backward gives the parameter gradients of L_ori *and* x.grad,
+                # the FGSM direction for this batch: no separate attack pass.
+                loss_ori.backward()
+                loss_adv = loss_reg = torch.zeros((), device=device)
+                if wr and a1 > 0:
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                        loss_adv = _adversarial_loss(model, x, y, config)
+                    (a1 * loss_adv).backward()
+                if wr and a2 > 0:  # reported only: its gradient is the optimizer's weight decay
+                    with torch.no_grad():
+                        loss_reg = lam * sum(w.square().sum() for w in weights)
+                total = (
+                    loss_ori.detach() + a1 * loss_adv.detach() + a2 * loss_reg.detach()
+                    if wr
+                    else loss_ori.detach()
                 )
-            opt.step()
-            n = len(y)
-            sums["loss"] += float(total) * n
-            sums["ori"] += float(loss_ori.detach()) * n
-            sums["adv"] += float(loss_adv.detach()) * n
-            sums["reg"] += float(loss_reg.detach()) * n
-            sums["correct"] += int((logits.detach().argmax(1) == y).sum())
-            sums["n"] += n
-            train_time += time.perf_counter() - t0
-            train_images += n
-            if (b + 1) % config.progress_every == 0:
+                if not torch.isfinite(total):
+                    raise TrainingError(
+                        f"The loss became {float(total)} at epoch {epoch}, batch {b + 1}. "
+                        "Training stopped; try a lower learning rate. "
+                        "The last good checkpoint is kept."
+                    )
+                opt.step()
+                n = len(y)
+                sums["loss"] += float(total) * n
+                sums["ori"] += float(loss_ori.detach()) * n
+                sums["adv"] += float(loss_adv.detach()) * n
+                sums["reg"] += float(loss_reg) * n
+                sums["correct"] += int((logits.detach().argmax(1) == y).sum())
+                sums["n"] += n
+                train_time += time.perf_counter() - t0
+                train_images += n
+                # A yield after every batch: a consumer that stops iterating stops here.
                 yield BatchProgress(
                     epoch,
                     b + 1,
@@ -229,54 +257,50 @@ def train(
                     train_images / max(train_time, 1e-9),
                     time.perf_counter() - started,
                 )
-        if result.stopped or sums["n"] == 0:
-            break
-        ev = evaluate(model, val_set, attacks=("fgsm",), epsilons=(config.epsilon,))
-        val_fgsm = ev.acc("fgsm", config.epsilon)
-        score = (ev.clean + val_fgsm) / 2 if wr else ev.clean
-        is_best = score > result.best_score
-        if is_best:
-            result.best_epoch, result.best_score = epoch, score
-            best_state = copy.deepcopy(model.state_dict())
-            if save_path is not None and card is not None:
-                saved = replace(
-                    card,
-                    training=training_info(config, epoch),
-                    metrics={
-                        "validation": {
-                            "clean": ev.clean,
-                            "fgsm": val_fgsm,
-                            "epsilon": config.epsilon,
-                            "n": ev.n,
-                        }
-                    },
-                )
-                result.saved_to = save(save_path, model, saved)
-        n = sums["n"]
-        metrics = EpochMetrics(
-            epoch=epoch,
-            epochs=config.epochs,
-            loss=sums["loss"] / n,
-            loss_ori=sums["ori"] / n,
-            loss_adv=sums["adv"] / n,
-            loss_reg=sums["reg"] / n,
-            train_acc=sums["correct"] / n,
-            val_acc=ev.clean,
-            val_fgsm_acc=val_fgsm,
-            score=score,
-            is_best=is_best,
-            images_per_s=n / max(time.perf_counter() - epoch_start, 1e-9),
-            elapsed_s=time.perf_counter() - started,
-        )
-        result.history.append(metrics)
-        yield metrics
-        if epoch - result.best_epoch >= config.patience:
-            result.early_stopped = True
-            break
-    opt.zero_grad(set_to_none=True)  # free the gradients; the model leaves clean
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+            ev = yield from evaluation(
+                model,
+                val_set,
+                attacks=("fgsm",),
+                epsilons=(config.epsilon,),
+                held_out="validation",
+            )
+            val_fgsm = ev.acc("fgsm", config.epsilon)
+            score = (ev.clean + val_fgsm) / 2 if wr else ev.clean
+            is_best = score > result.best_score
+            if is_best:
+                result.best_epoch, result.best_score = epoch, score
+                best_state = copy.deepcopy(model.state_dict())
+                if save_path is not None and card is not None:
+                    saved = replace(
+                        card, training=training_info(config, epoch), metrics=ev.to_dict()
+                    )
+                    result.saved_to = save(save_path, model, saved)
+            n = sums["n"]
+            metrics = EpochMetrics(
+                epoch=epoch,
+                epochs=config.epochs,
+                loss=sums["loss"] / n,
+                loss_ori=sums["ori"] / n,
+                loss_adv=sums["adv"] / n,
+                loss_reg=sums["reg"] / n,
+                train_acc=sums["correct"] / n,
+                val_acc=ev.clean,
+                val_fgsm_acc=val_fgsm,
+                score=score,
+                is_best=is_best,
+                images_per_s=n / max(time.perf_counter() - epoch_start, 1e-9),
+                elapsed_s=time.perf_counter() - started,
+            )
+            result.history.append(metrics)
+            yield metrics
+            if epoch - result.best_epoch >= config.patience:
+                result.early_stopped = True
+                break
+    finally:  # finished, failed or closed: the model leaves clean, with its best weights
+        opt.zero_grad(set_to_none=True)
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
     return result
 
 
@@ -284,8 +308,7 @@ def training_info(config: TrainConfig, best_epoch: int) -> dict:
     """How a model was trained, for its card (machine-specific settings left out)."""
     info = config.describe()
     info["best_epoch"] = best_epoch
-    for key in ("device", "threads", "progress_every"):
-        info.pop(key, None)
+    info.pop("device", None)
     return info
 
 
@@ -294,18 +317,11 @@ def run(
     train_set: Dataset,
     val_set: Dataset,
     config: TrainConfig,
-    on_event: Callable[[BatchProgress | EpochMetrics], None] | None = None,
+    on_event: Callable[[BatchProgress | EvalProgress | EpochMetrics], None] | None = None,
     **kwargs,
 ) -> TrainResult:
     """Drive ``train`` to the end (for scripts and tests) and return its result."""
-    gen = train(model, train_set, val_set, config, **kwargs)
-    while True:
-        try:
-            event = next(gen)
-        except StopIteration as done:
-            return done.value
-        if on_event is not None:
-            on_event(event)
+    return drive(train(model, train_set, val_set, config, **kwargs), on_event)
 
 
 def warm_up() -> None:

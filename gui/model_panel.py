@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.bundled import ModelEntry
 from fgsm_studio.core.checkpoint import ModelCard
+from fgsm_studio.core.evaluation import EvalResult
 from fgsm_studio.gui.explorer_state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ RECENT_KEY = "recent_models"
 
 def card_html(card: ModelCard, path: Path) -> str:
     """The card as rich text; every value from the file is escaped (a name may hold HTML)."""
-    t, m = card.training, card.metrics
+    t, m = card.training, EvalResult.from_card(card.metrics)
     if card.defense == "wr_fgsm":
         how = escape(
             f"WR_FGSM-defended: a1={t.get('a1', '?')}, a2={t.get('a2', '?')}, "
@@ -45,16 +46,14 @@ def card_html(card: ModelCard, path: Path) -> str:
     else:
         how = "standard training (no defense)"
     rows = []
-    if "clean" in m:
-        rows.append(f"<tr><td>clean</td><td colspan=9><b>{100 * m['clean']:.1f}%</b></td></tr>")
-    for attack, per in m.get("attacks", {}).items():
-        cells = " ".join(f"<td>{e}: <b>{100 * v:.1f}%</b></td>" for e, v in per.items())
-        rows.append(f"<tr><td>{attack.upper()}</td>{cells}</tr>")
-    held = m.get("held_out", "")
-    n = f", n={m['n']}" if "n" in m else ""
+    if m is not None:
+        rows.append(f"<tr><td>clean</td><td colspan=9><b>{100 * m.clean:.1f}%</b></td></tr>")
+        for attack, per in m.attacks.items():
+            cells = " ".join(f"<td>{e:g}: <b>{100 * v:.1f}%</b></td>" for e, v in per.items())
+            rows.append(f"<tr><td>{escape(attack.upper())}</td>{cells}</tr>")
     table = (
-        f"<table cellspacing=3>{''.join(rows)}</table><i>held-out: {held}{n}</i>"
-        if rows
+        f"<table cellspacing=3>{''.join(rows)}</table><i>held-out: {escape(m.held_out)}, n={m.n}</i>"
+        if m is not None
         else "<i>no measured accuracies in this card</i>"
     )
     return (

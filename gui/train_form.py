@@ -7,6 +7,7 @@ Only widgets and ``job(...)``, which turns the current settings into a
 from __future__ import annotations
 
 import time
+from itertools import count
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.data import FASHION_SYSTEM_DIR
 from fgsm_studio.core.devices import available_devices
-from fgsm_studio.core.experiments import RunSpec
+from fgsm_studio.core.experiments import RunSpec, best_so_far_path
 from fgsm_studio.core.models import TRAINABLE
 from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.gui.train_worker import TrainJob
@@ -56,6 +57,9 @@ def _spin(
 class TrainForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._issued: set[Path] = (
+            set()
+        )  # checkpoint paths given to jobs (queued ones not on disk yet)
         self.dataset = QComboBox()
         self.dataset.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -152,8 +156,10 @@ class TrainForm(QWidget):
         _, dataset, _, own_split = DATASETS[self.dataset.currentIndex()]
         defense = self.defense.currentData()
         a1 = self.a1.value() / 100 if a1 is None else a1
-        spec = RunSpec(
+        spec = RunSpec.of(
             dataset=dataset,
+            root=self.folder.text().strip() or None,
+            device=self.device.currentData(),
             arch=self.arch.currentText(),
             defense=defense,
             a1=a1,
@@ -167,19 +173,26 @@ class TrainForm(QWidget):
             patience=self.patience.value(),
             seed=self.seed.value(),
             limit=self.limit.value() or None,
+            eval_epsilons=(self.epsilon.value() or 0.1,),
+            eval_attacks=("fgsm", "pgd"),
+            eval_limit=1000,
         )
         kind = f"wr_fgsm_a1-{a1:.2f}" if defense == "wr_fgsm" else "standard"
-        stamp = time.strftime("%Y%m%d-%H%M%S")
         label = f"WR_FGSM a1={a1:.2f}" if defense == "wr_fgsm" else "standard"
-        name = self.name.text().strip() or f"{dataset} {spec.arch} ({label})"
-        save_to = user_data_dir() / "models" / f"{dataset}_{spec.arch}_{kind}_{stamp}.safetensors"
-        eps = self.epsilon.value() or 0.1
-        return TrainJob(
-            spec=spec,
-            root=self.folder.text().strip() or None,
-            device=self.device.currentData(),
-            save_to=save_to,
-            name=name,
-            eval_epsilons=(eps,),
-            sweep=sweep,
-        )
+        name = self.name.text().strip() or f"{dataset} {spec.train.arch} ({label})"
+        stem = f"{dataset}_{spec.train.arch}_{kind}_{time.strftime('%Y%m%d-%H%M%S')}"
+        return TrainJob(spec=spec, save_to=self._unique(stem), name=name, sweep=sweep)
+
+    def _unique(self, stem: str) -> Path:
+        """A checkpoint path no earlier job of this form and no file on disk has."""
+        folder = user_data_dir() / "models"
+        for n in count(1):
+            path = folder / f"{stem}{'' if n == 1 else f'-{n}'}.safetensors"
+            if (
+                path not in self._issued
+                and not path.exists()
+                and not best_so_far_path(path).exists()
+            ):
+                self._issued.add(path)
+                return path
+        raise AssertionError("unreachable")

@@ -1,22 +1,25 @@
-"""Train a defense from the window: a queue of runs on a worker thread, with live plots.
+"""Train a defense from the window: a queue of runs on a worker, with live plots.
 
 The form makes ``TrainJob``s; ``Train`` queues one, ``Queue a1 sweep`` queues the
-paper's (a1, a2) sweep. One ``TrainWorker`` on one ``QThread`` runs them in
-order; its signals drive the progress bar (with ETA and images/s), the loss and
-accuracy curves, the Figure 3 plot (accuracy per a1, drawn as sweep runs end)
-and the results table (the paper's Table 1 shape). ``Stop`` is honoured before
-the next batch; closing the window asks first, then stops the worker and joins
-its thread.
+paper's (a1, a2) sweep under one sweep tag. Jobs run one at a time, each as the
+generator ``train_worker.run_job`` on the generic ``generator_worker``: its
+events drive the progress bar (with ETA and images/s) and the loss and accuracy
+curves; its ``RunRecord`` goes to the ``ResultStore`` (saved in the user data
+folder), from which the results table, the export and Figure 3 (the runs of one
+sweep, by a1) are drawn. ``Stop`` ends the run within one batch, in training and
+in evaluation alike; closing the window asks first, then stops and waits.
 """
 
 from __future__ import annotations
 
-import csv
+import logging
 import time
+import traceback
+from dataclasses import replace
+from itertools import count
 from pathlib import Path
 
-import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QThread, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -32,37 +35,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fgsm_studio.core.devices import describe, pick_device
+from fgsm_studio.core.devices import describe, pick_device, threads_for
+from fgsm_studio.core.evaluation import EvalProgress
+from fgsm_studio.core.experiments import RunRecord, best_so_far_path
+from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.core.training import BatchProgress, EpochMetrics
+from fgsm_studio.gui.generator_worker import (
+    ClosingGeneratorWorker,
+    start_generator,
+    wait_for_workers,
+)
 from fgsm_studio.gui.train_form import TrainForm
-from fgsm_studio.gui.train_worker import TrainJob, TrainWorker, gui_threads
+from fgsm_studio.gui.train_plots import TrainPlots
+from fgsm_studio.gui.train_results import (
+    COLUMNS,
+    ResultStore,
+    export,
+    figure3_points,
+    latest_sweep,
+    table_row,
+)
+from fgsm_studio.gui.train_worker import TrainJob, friendly, run_job
 
+log = logging.getLogger(__name__)
 SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)
-COLUMNS = [
-    "name",
-    "dataset",
-    "model",
-    "defense",
-    "a1",
-    "a2",
-    "penalty",
-    "eps",
-    "clean %",
-    "FGSM %",
-    "PGD %",
-    "epochs",
-    "seconds",
-    "checkpoint",
-]
-
-
-def _plot(title: str, ylabel: str) -> pg.PlotWidget:
-    w = pg.PlotWidget(background="w")
-    w.setTitle(title, color="#222", size="10pt")
-    w.setLabel("left", ylabel)
-    w.addLegend(offset=(-5, 5), labelTextColor="#222")
-    w.setMenuEnabled(False)
-    return w
+_SWEEPS = count(1)
 
 
 class TrainView(QWidget):
@@ -71,31 +68,33 @@ class TrainView(QWidget):
         str, object, object
     )  # "finished" | "stopped" | "failed", job, record or message
     progress_shown = Signal(int)  # batches done in the current run (GUI thread)
-    _run = Signal(object)
+    evaluation_shown = Signal(int)  # held-out images evaluated so far in the current run
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.queue: list[TrainJob] = []
         self.current: TrainJob | None = None
+        self.worker: ClosingGeneratorWorker | None = None
+        self._outcome: tuple[str, object] = ("stopped", None)
+        self._closing = False
         self.last_saved: str | None = None
-        self.records: list[tuple[TrainJob, dict]] = []
+        self.store = ResultStore(user_data_dir() / "train_results.json")
+        self.shown_sweep = ""
         self._history: list[EpochMetrics] = []
         self._t0 = 0.0
         self._build()
-        self.thread = QThread()
-        self.thread.setObjectName("fgsm-studio-trainer")
-        self.worker = TrainWorker()
-        self.worker.moveToThread(self.thread)
-        self.thread.finished.connect(self.worker.deleteLater)
-        self._run.connect(self.worker.run_job)
-        self.worker.started.connect(self._on_worker_started)
-        self.worker.progress.connect(self._on_worker_progress)
-        self.worker.epoch.connect(self._on_worker_epoch)
-        self.worker.finished.connect(self._on_worker_finished)
-        self.worker.stopped.connect(self._on_worker_stopped)
-        self.worker.failed.connect(self._on_worker_failed)
-        self.thread.start()
+        self.store.load()
+        if self.store.problem:
+            self._say(self.store.problem)
+        for record in self.records:
+            self._add_row(record)
+        self.shown_sweep = latest_sweep(self.records)
+        self._refresh_sweep()
+
+    @property
+    def records(self) -> list[RunRecord]:
+        return self.store.records
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -113,36 +112,8 @@ class TrainView(QWidget):
         self.saved = QLabel()
         self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.saved.setWordWrap(True)
-        self.loss_plot = _plot("Training loss per epoch", "loss")
-        self.acc_plot = _plot("Validation accuracy per epoch", "accuracy %")
-        self.acc_plot.setYRange(0, 100)
-        self.sweep_plot = _plot("Figure 3: accuracy per a1", "held-out accuracy %")
-        self.sweep_plot.setYRange(0, 100)
-        self.sweep_plot.setLabel("bottom", "a1")
-        self.curves = {
-            "loss": self.loss_plot.plot(
-                [], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", name="total"
-            ),
-            "loss_ori": self.loss_plot.plot([], [], pen=pg.mkPen("#2ca02c", width=2), name="L_ori"),
-            "loss_adv": self.loss_plot.plot(
-                [], [], pen=pg.mkPen("#d62728", width=2), name="L_adv (FGSM)"
-            ),
-            "val_acc": self.acc_plot.plot(
-                [], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", name="clean"
-            ),
-            "val_fgsm_acc": self.acc_plot.plot(
-                [], [], pen=pg.mkPen("#d62728", width=2), symbol="o", name="FGSM"
-            ),
-            "sweep_clean": self.sweep_plot.plot(
-                [], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", name="clean"
-            ),
-            "sweep_fgsm": self.sweep_plot.plot(
-                [], [], pen=pg.mkPen("#d62728", width=2), symbol="o", name="FGSM"
-            ),
-            "sweep_pgd": self.sweep_plot.plot(
-                [], [], pen=pg.mkPen("#9467bd", width=2), symbol="t", name="PGD"
-            ),
-        }
+        self.plots = TrainPlots()
+        self.curves = self.plots.curves
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.log = QPlainTextEdit()
@@ -164,10 +135,7 @@ class TrainView(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.progress)
         right.addWidget(self.status)
-        plots = QHBoxLayout()
-        for p in (self.loss_plot, self.acc_plot, self.sweep_plot):
-            plots.addWidget(p)
-        right.addLayout(plots, 2)
+        right.addWidget(self.plots, 2)
         right.addWidget(self.table, 1)
         row = QHBoxLayout()
         row.addWidget(self.saved, 1)
@@ -191,19 +159,29 @@ class TrainView(QWidget):
         self._next()
 
     def _next(self) -> None:
-        if self.current is None and self.queue and self.thread.isRunning():
-            self.current = self.queue.pop(0)
-            self._run.emit(self.current)
+        if self.current is not None or not self.queue or self._closing:
+            return
+        job = self.current = self.queue.pop(0)
+        self._outcome = ("stopped", None)  # unless the run returns or fails
+        self._on_run_started(job)
+        self.worker = start_generator(
+            run_job,
+            job,
+            yielded=self._on_worker_yielded,
+            returned=self._on_worker_returned,
+            errored=self._on_worker_errored,
+            finished=self._on_worker_finished,
+        )
 
     @property
     def running(self) -> bool:
         return self.current is not None
 
     def stop(self) -> None:
-        """Stop the current run before its next batch and drop the queue."""
+        """End the current run within one batch (training or evaluation) and drop the queue."""
         self.queue.clear()
-        if self.current is not None:
-            self.worker.request_stop()
+        if self.worker is not None and self.current is not None:
+            self.worker.quit()
             self._say("Stopping after the current batch...")
 
     def confirm_close(self, parent: QWidget) -> bool:
@@ -221,22 +199,25 @@ class TrainView(QWidget):
         super().closeEvent(event)
 
     def shutdown(self, timeout_ms: int = 60000) -> bool:
+        """Stop the run and wait for its thread (it ends within one batch)."""
+        self._closing = True
         self.stop()
-        self.thread.quit()  # runs after the current job returns (within one batch)
-        return self.thread.wait(timeout_ms)
+        if not wait_for_workers(timeout_ms):
+            return False
+        self.current = self.worker = None  # its queued ``finished`` finds nothing to do
+        return True
 
-    # ------------------------------------------------------------------ worker signals
-    def _on_worker_started(self, job: TrainJob) -> None:
+    # ------------------------------------------------------------------ the run's signals
+    def _on_run_started(self, job: TrainJob) -> None:
         self._history.clear()
-        for key in ("loss", "loss_ori", "loss_adv", "val_acc", "val_fgsm_acc"):
-            self.curves[key].setData([], [])
+        self.plots.show_epochs(self._history)
         self._t0 = time.perf_counter()
         self.progress.setValue(0)
         self.stop_button.setEnabled(True)
         try:
-            device = pick_device(job.device)
+            device = pick_device(job.spec.train.device)
             where = (
-                f"CPU ({gui_threads()} threads; one core kept for the window)"
+                f"CPU ({threads_for('trainer')} threads; one core kept for the window)"
                 if device.type == "cpu"
                 else describe(device)
             )
@@ -244,8 +225,20 @@ class TrainView(QWidget):
             where = str(exc)
         self._say(f"Training {job.name} on {where}: {job.spec.key()}")
 
-    def _on_worker_progress(self, p: BatchProgress) -> None:
-        epochs = self.current.spec.epochs if self.current else 1
+    def _on_worker_yielded(self, event: object) -> None:
+        if isinstance(event, BatchProgress):
+            self._on_batch(event)
+        elif isinstance(event, EpochMetrics):
+            self._on_epoch(event)
+        elif isinstance(event, EvalProgress) and event.held_out != "validation":
+            self.status.setText(
+                f"Evaluating on the held-out data ({event.held_out}): "
+                f"{event.done}/{event.total} images"
+            )
+            self.evaluation_shown.emit(event.done)
+
+    def _on_batch(self, p: BatchProgress) -> None:
+        epochs = self.current.epochs if self.current else 1
         done = (p.epoch - 1) * p.batches + p.batch
         total = epochs * p.batches
         self.progress.setMaximum(total)
@@ -257,129 +250,98 @@ class TrainView(QWidget):
             f"{p.images_per_s:.0f} images/s, about {eta / 60:.1f} min left (at most)"
         )
 
-    def _on_worker_epoch(self, m: EpochMetrics) -> None:
+    def _on_epoch(self, m: EpochMetrics) -> None:
         self._history.append(m)
-        xs = [h.epoch for h in self._history]
-        for key in ("loss", "loss_ori", "loss_adv"):
-            self.curves[key].setData(xs, [getattr(h, key) for h in self._history])
-        for key in ("val_acc", "val_fgsm_acc"):
-            self.curves[key].setData(xs, [100 * getattr(h, key) for h in self._history])
+        self.plots.show_epochs(self._history)
         best = " (best so far, saved)" if m.is_best else ""
         self._say(
             f"epoch {m.epoch}: loss {m.loss:.3f}, validation clean {100 * m.val_acc:.1f}%, "
             f"FGSM {100 * m.val_fgsm_acc:.1f}%, {m.images_per_s:.0f} images/s{best}"
         )
 
-    def _on_worker_finished(self, job: TrainJob, record: dict) -> None:
-        self._end(job, record, "finished")
-        self.run_ended.emit("finished", job, record)
+    def _on_worker_returned(self, record: RunRecord) -> None:
+        self._outcome = ("finished", record)
 
-    def _on_worker_stopped(self, job: TrainJob, record: dict) -> None:
-        if "test" in record:
-            self._end(job, record, "stopped early")
+    def _on_worker_errored(self, exc: BaseException) -> None:
+        log.error("training failed: %s", "".join(traceback.format_exception(exc)))
+        self._outcome = ("failed", friendly(exc))
+
+    def _on_worker_finished(self) -> None:
+        """The run's thread is done, however it ended (always after the other signals)."""
+        job, (how, value) = self.current, self._outcome
+        self.current = self.worker = None
+        if job is None:
+            return
+        if how == "finished":
+            self._end(job, value)
+        elif how == "failed":
+            self._say(f"FAILED: {value}")
+            self.status.setText(f"The run failed: {value}")
+            self._keep_partial(job)
         else:
-            self._say("Stopped before the first epoch finished: nothing was saved.")
-            self._done()
-        self.run_ended.emit("stopped", job, record)
-
-    def _on_worker_failed(self, job: TrainJob, message: str, details: str) -> None:
-        self._say(f"FAILED: {message}")
-        self.status.setText(f"The run failed: {message}")
-        saved = Path(job.save_to)
-        if saved.is_file():
-            self._say(f"The last good checkpoint is kept: {saved}")
-            self.last_saved = str(saved)
-            self.explorer_button.setEnabled(True)
+            if not self._keep_partial(job):
+                self._say("Stopped before the first epoch finished: nothing was saved.")
+            self.status.setText("Stopped.")
         self._done()
-        self.run_ended.emit("failed", job, message)
+        self.run_ended.emit(how, job, value)
 
-    def _end(self, job: TrainJob, record: dict, how: str) -> None:
-        self.records.append((job, record))
-        self._add_row(job, record)
+    def _keep_partial(self, job: TrainJob) -> bool:
+        partial = best_so_far_path(job.save_to)
+        if not partial.is_file():
+            return False
+        self._say(f"The best epoch so far is kept: {partial}")
+        self.last_saved = str(partial)
+        self.saved.setText(f"Saved: {partial}")
+        self.explorer_button.setEnabled(True)
+        return True
+
+    def _end(self, job: TrainJob, record: RunRecord) -> None:
+        record = replace(record, sweep=job.sweep)
+        self.store.add(record)
+        if self.store.problem:
+            self._say(self.store.problem)
+        self._add_row(record)
+        if record.sweep:
+            self.shown_sweep = record.sweep
         self._refresh_sweep()
-        self.last_saved = record.get("saved_to")
+        self.last_saved = record.saved_to
         self.saved.setText(f"Saved: {self.last_saved}")
         self.explorer_button.setEnabled(bool(self.last_saved))
-        t = record["test"]
         self._say(
-            f"Run {how}: held-out clean {100 * t['clean']:.1f}% (n={t['n']}), checkpoint {self.last_saved}"
+            f"Run finished: held-out clean {100 * record.test.clean:.1f}% "
+            f"(n={record.test.n}), checkpoint {self.last_saved}"
         )
         self.progress.setValue(self.progress.maximum())
-        self._done()
+        self.status.setText("Idle.")
 
     def _done(self) -> None:
-        self.current = None
         self.stop_button.setEnabled(bool(self.queue))
-        if not self.queue:
-            self.status.setText("Idle.")
         self._next()
 
     # ------------------------------------------------------------------ results
-    def _add_row(self, job: TrainJob, record: dict) -> None:
-        s, t = job.spec, record["test"]
-        e = f"{job.eval_epsilons[0]:g}"
-        wr = s.defense == "wr_fgsm"
-        values = [
-            job.name,
-            s.dataset,
-            s.arch,
-            s.defense,
-            f"{s.a1:g}" if wr else "-",
-            f"{s.a2:g}" if wr else "-",
-            s.reg if wr else "-",
-            e,
-            f"{100 * t['clean']:.2f}",
-            f"{100 * t['attacks']['fgsm'][e]:.2f}",
-            f"{100 * t['attacks']['pgd'][e]:.2f}",
-            str(record["epochs_run"]),
-            f"{record['train_seconds']:.0f}",
-            record.get("saved_to", ""),
-        ]
+    def _add_row(self, record: RunRecord) -> None:
         r = self.table.rowCount()
         self.table.insertRow(r)
-        for c, v in enumerate(values):
+        for c, v in enumerate(table_row(record)):
             self.table.setItem(r, c, QTableWidgetItem(v))
 
     def _refresh_sweep(self) -> None:
-        runs = sorted(
-            (
-                (j.spec.a1, r)
-                for j, r in self.records
-                if j.spec.defense == "wr_fgsm" and "test" in r
-            ),
-            key=lambda x: x[0],
-        )
-        xs = [a for a, _ in runs]
-        for key, attack in (("sweep_clean", None), ("sweep_fgsm", "fgsm"), ("sweep_pgd", "pgd")):
-            ys = [
-                100
-                * (
-                    r["test"]["clean"]
-                    if attack is None
-                    else next(iter(r["test"]["attacks"][attack].values()))
-                )
-                for _, r in runs
-            ]
-            self.curves[key].setData(xs, ys)
+        """Figure 3: only the runs of ``shown_sweep``, by a1."""
+        self.plots.show_sweep(figure3_points(self.records, self.shown_sweep))
 
-    def export(self, folder: Path) -> tuple[Path, Path]:
-        folder.mkdir(parents=True, exist_ok=True)
-        csv_path, png_path = folder / "training_results.csv", folder / "figure3.png"
-        with open(csv_path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(COLUMNS)
-            for r in range(self.table.rowCount()):
-                w.writerow([self.table.item(r, c).text() for c in range(self.table.columnCount())])
-        self.sweep_plot.grab().save(str(png_path), "PNG")
-        return csv_path, png_path
+    def export(self, folder: Path) -> list[Path]:
+        """The results CSV and the shown sweep's Figure 3 (PNG and SVG), from the records."""
+        return export(self.records, self.shown_sweep, folder)
 
     # ------------------------------------------------------------------ buttons
     def _on_train_button_clicked(self) -> None:
         self.enqueue(self.form.job())
 
     def _on_sweep_button_clicked(self) -> None:
-        tag = time.strftime("%H%M%S")
+        tag = f"{time.strftime('%Y%m%d-%H%M%S')}-{next(_SWEEPS)}"
         self.form.defense.setCurrentIndex(0)
+        self.shown_sweep = tag
+        self._refresh_sweep()
         for a1 in SWEEP_A1:
             self.enqueue(self.form.job(a1=a1, sweep=tag))
 
@@ -393,9 +355,9 @@ class TrainView(QWidget):
             try:
                 paths = self.export(Path(folder))
             except OSError as exc:
-                self._say(f"Could not export: {exc}")
+                self._say(f"Could not export to {folder}: {exc.strerror or exc}.")
             else:
-                self._say(f"Exported {paths[0]} and {paths[1]}")
+                self._say("Exported " + ", ".join(str(p) for p in paths))
 
     def _say(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")

@@ -1,115 +1,53 @@
-"""The training worker: ``core.experiments.execute`` on a QThread, talking only by signals.
+"""What the Train view runs: a ``TrainJob`` and the generator that carries it out.
 
-``TrainJob`` is what the Train view asks for; ``TrainWorker.run_job`` loads the
-data, trains (the generator's events become ``progress`` / ``epoch`` signals),
-evaluates on the held-out part and saves the best checkpoint with its card. A
-stop request (``request_stop``) is honoured before the next batch. Every failure
-(a missing dataset, a NaN loss, CUDA out of memory, a full disk) becomes
-``failed(message)``; the thread survives for the next job.
+``TrainJob`` is what the form asks for (a ``RunSpec``, where to save, a name, the
+sweep it belongs to). ``run_job(job)`` is a plain generator: it sets the training
+thread's CPU threads (``configure_threads("trainer")``) and hands on
+``core.experiments.execute``'s events, returning its ``RunRecord``. The view runs
+it with the generic ``generator_worker``; stopping it means no longer iterating.
+``friendly(exc)`` turns a failure into one sentence for the user.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
-import traceback
+import errno
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
-
-from fgsm_studio.core.experiments import RunSpec
-
-log = logging.getLogger(__name__)
+from fgsm_studio.core.experiments import Event, RunRecord, RunSpec
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainJob:
     spec: RunSpec
-    root: str | None = None
-    device: str = "auto"
     save_to: Path = field(default_factory=Path)
     name: str = ""
-    eval_epsilons: tuple[float, ...] = (0.1,)
-    eval_limit: int | None = 1000
     sweep: str = ""  # the sweep this run belongs to, if any
 
-
-def gui_threads() -> int:
-    """CPU threads for training in the window (FGSM_STUDIO_TRAIN_THREADS overrides).
-
-    All cores but one, so the window keeps a core.
-    """
-    override = os.environ.get("FGSM_STUDIO_TRAIN_THREADS", "")
-    if override.isdigit() and int(override) > 0:
-        return int(override)
-    return max(1, (os.cpu_count() or 2) - 1)
+    @property
+    def epochs(self) -> int:
+        return self.spec.train.epochs
 
 
-class TrainWorker(QObject):
-    started = Signal(object)  # TrainJob
-    progress = Signal(object)  # BatchProgress
-    epoch = Signal(object)  # EpochMetrics
-    finished = Signal(object, object)  # TrainJob, record dict
-    failed = Signal(object, str, str)  # TrainJob, message, details
-    stopped = Signal(object, object)  # TrainJob, record dict (may hold no model)
+def run_job(job: TrainJob) -> Generator[Event, None, RunRecord]:
+    """Train, evaluate and save one job (runs on the worker's thread)."""
+    from fgsm_studio.core.devices import configure_threads
+    from fgsm_studio.core.experiments import execute
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._stop = threading.Event()
-
-    def request_stop(self) -> None:
-        """Thread-safe: checked by the trainer before every batch."""
-        self._stop.set()
-
-    @Slot(object)
-    def run_job(self, job: TrainJob) -> None:
-        from fgsm_studio.core.training import EpochMetrics
-
-        self._stop.clear()
-        self.started.emit(job)
-
-        def on_event(event: object) -> None:
-            (self.epoch if isinstance(event, EpochMetrics) else self.progress).emit(event)
-
-        try:
-            import torch
-
-            from fgsm_studio.core.experiments import execute
-
-            threads = gui_threads() if job.device in ("auto", "cpu") else None
-            record = execute(
-                job.spec,
-                job.save_to.parent / ".runs",
-                eval_epsilons=job.eval_epsilons,
-                eval_attacks=("fgsm", "pgd"),
-                root=job.root,
-                device=job.device,
-                threads=threads,
-                save_model=job.save_to,
-                eval_limit=job.eval_limit,
-                on_event=on_event,
-                stop=self._stop.is_set,
-                name=job.name,
-            )
-        except Exception as exc:  # every failure is a message; the thread lives on
-            details = traceback.format_exc()
-            log.error("training failed: %s", details)
-            self.failed.emit(job, _friendly(exc, torch if "torch" in locals() else None), details)
-            return
-        if record.get("stopped"):
-            self.stopped.emit(job, record)
-        else:
-            self.finished.emit(job, record)
+    configure_threads("trainer")
+    return (yield from execute(job.spec, save_model=job.save_to, name=job.name))
 
 
-def _friendly(exc: Exception, torch) -> str:
-    if torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError):
+def friendly(exc: BaseException) -> str:
+    """One sentence for the user about why a run failed."""
+    import torch
+
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
         return "The GPU ran out of memory. Lower the batch size or choose a smaller model, then start again."
     if isinstance(exc, PermissionError):
         return f"Cannot write the checkpoint: {exc}. Choose a folder you can write to."
-    if isinstance(exc, OSError) and exc.errno == 28:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return (
             "The disk is full: the checkpoint could not be saved. The last good checkpoint is kept."
         )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from fgsm_studio.core.checkpoint import ModelCard, load
 from fgsm_studio.core.data import folds
-from fgsm_studio.core.evaluation import evaluate
-from fgsm_studio.core.models import build
+from fgsm_studio.core.evaluation import EvalProgress, EvalResult, evaluate, iterate_batches
+from fgsm_studio.core.models import build, regularized_weights
 from fgsm_studio.core.training import (
     BatchProgress,
     EpochMetrics,
@@ -57,12 +56,15 @@ def test_events_and_metrics(split):
         _model(),
         train_set,
         val,
-        TrainConfig(defense="wr_fgsm", epochs=2, progress_every=5),
+        TrainConfig(defense="wr_fgsm", epochs=2),
         on_event=events.append,
     )
     epochs = [e for e in events if isinstance(e, EpochMetrics)]
     batches = [e for e in events if isinstance(e, BatchProgress)]
-    assert [e.epoch for e in epochs] == [1, 2] and len(batches) == 2 * (19 // 5)
+    evals = [e for e in events if isinstance(e, EvalProgress)]
+    # a yield after every batch, training and validation alike: a consumer can stop anywhere
+    assert [e.epoch for e in epochs] == [1, 2] and len(batches) == 2 * 19
+    assert evals and evals[-1].done == evals[-1].total == len(val)
     e = epochs[-1]
     assert e.loss_adv > 0 and e.loss_reg > 0 and e.images_per_s > 0
     assert e.loss == pytest.approx(e.loss_ori + 0.5 * e.loss_adv + 0.5 * e.loss_reg, rel=1e-4)
@@ -79,17 +81,72 @@ def test_literal_penalty_is_much_larger_than_scaled(split):
     assert losses["literal"] > 100 * losses["scaled"]
 
 
+class _Counting(Dataset):
+    """A dataset that counts the batches taken from it."""
+
+    def __init__(self, data):
+        self.data, self.batches = data, 0
+
+    def __len__(self):
+        return len(self.data)
+
+    def batch(self, idx):
+        self.batches += 1
+        return self.data.batch(idx)
+
+
 def test_stop_is_honoured_within_one_batch(split):
     train_set, val, _ = split
-    stop = threading.Event()
-    seen = []
-    gen = train(_model(), train_set, val, TrainConfig(epochs=5, progress_every=1), stop=stop)
-    for event in gen:
-        seen.append(event)
-        if len(seen) == 3:
-            stop.set()
-    assert len(seen) == 3  # no batch ran after the request
+    counting, model = _Counting(train_set), _model()
+    gen = train(model, counting, val, TrainConfig(epochs=5))
+    seen = [next(gen) for _ in range(3)]
+    gen.close()  # the consumer stops iterating
+    assert counting.batches == 3  # no batch ran after the request
     assert all(isinstance(e, BatchProgress) for e in seen)
+    assert not model.training and all(p.grad is None for p in model.parameters())
+
+
+def test_a_training_set_too_small_for_a_batch_says_so(split):
+    """Issue 11.20: a limit of 1 is not 'stopped before the first epoch finished'."""
+    train_set, val, _ = split
+    with pytest.raises(TrainingError, match="training set has 1 image"):
+        run(_model(), train_set.subset([0]), val, TrainConfig(epochs=1))
+    with pytest.raises(TrainingError, match="validation set is empty"):
+        run(_model(), train_set, val.subset([]), TrainConfig(epochs=1))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_penalty_as_weight_decay_equals_backpropagating_the_term(split, optimizer):
+    """The optimizer's weight decay on W gives the same weights as Eq. 8's ||W||^2 term
+    back-propagated through autograd (what the private torch._foreach_add_ did)."""
+    train_set, val, _ = split
+    small = train_set.subset(range(96))
+    config = TrainConfig(
+        defense="wr_fgsm", a1=0.5, reg="literal", epochs=1, optimizer=optimizer, lr=1e-3
+    )
+    trained = _model()
+    run(trained, small, val.subset(range(8)), config)
+
+    ref = _model()
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    if optimizer == "adam":
+        opt = torch.optim.Adam(ref.parameters(), lr=config.lr)
+    else:
+        opt = torch.optim.SGD(ref.parameters(), lr=config.lr, momentum=0.9)
+    weights = regularized_weights(ref)
+    ref.train()
+    for x, y in iterate_batches(small, config.batch_size, shuffle=True, generator=gen):
+        opt.zero_grad(set_to_none=True)
+        x.requires_grad_(True)
+        loss = F.cross_entropy(ref(x), y)
+        loss.backward(retain_graph=False)
+        x_adv = (x.detach() + config.epsilon * x.grad.sign()).clamp(0, 1)
+        penalty = config.a2 * sum(w.square().sum() for w in weights)  # lambda = 1 (literal)
+        (config.a1 * F.cross_entropy(ref(x_adv), y) + penalty).backward()
+        opt.step()
+    for a, b in zip(trained.state_dict().values(), ref.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 class _NaNData(Dataset):
@@ -127,9 +184,9 @@ def test_best_checkpoint_saved_with_card(split, tmp_path):
     assert result.saved_to == path
     assert saved.training["defense"] == "wr_fgsm" and saved.training["a2"] == 0.5
     assert saved.training["best_epoch"] == result.best_epoch
-    assert saved.metrics["validation"]["clean"] == pytest.approx(
-        result.history[result.best_epoch - 1].val_acc
-    )
+    metrics = EvalResult.from_dict(saved.metrics)
+    assert metrics.held_out == "validation"
+    assert metrics.clean == pytest.approx(result.history[result.best_epoch - 1].val_acc)
     x, _ = test.batch(torch.arange(16))
     with torch.no_grad():
         assert torch.equal(model(x).argmax(1), loaded(x).argmax(1))

@@ -121,14 +121,14 @@ def test_disk_full_on_save_keeps_the_last_good_checkpoint(qtbot, train_view, mon
         return real_replace(src, dst)
 
     monkeypatch.setattr(fgsm_studio.core.checkpoint.os, "replace", flaky_replace)
+    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.experiments import best_so_far_path
+
     view = train_view
-    job_box = {}
-    view.worker.started.connect(lambda job: job_box.setdefault("job", job))
     with qtbot.waitSignal(view.run_ended, timeout=120000) as ended:
         view.train_button.click()
     assert ended.args[0] == "failed" and "disk is full" in ended.args[2]
-    saved = job_box["job"].save_to
-    from fgsm_studio.core.checkpoint import load
+    saved = best_so_far_path(ended.args[1].save_to)  # a run keeps its best epoch here
 
     model, card = load(saved)  # the epoch-1 checkpoint, intact
     assert card.training["best_epoch"] == 1

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from fgsm_studio.core import evaluation
 from fgsm_studio.core.checkpoint import load
+from fgsm_studio.core.evaluation import EvalResult
+from fgsm_studio.core.experiments import RunRecord
 
 
 @pytest.fixture
@@ -33,20 +36,21 @@ def test_one_epoch_run_finishes_and_saves_a_loadable_checkpoint(view, qtbot):
     with qtbot.waitSignal(view.run_ended, timeout=120000) as done:
         view.train_button.click()
     how, job, record = done.args
-    assert how == "finished"
-    model, card = load(record["saved_to"])
+    assert how == "finished" and isinstance(record, RunRecord)
+    model, card = load(record.saved_to)
     assert card.training["defense"] == "wr_fgsm" and card.training["a2"] == 0.5
-    assert (
-        card.metrics["clean"] == record["test"]["clean"] > 0.3
-    )  # one epoch on 1000 digits; chance is 0.1
+    # one epoch on 1000 digits; chance is 0.1
+    assert EvalResult.from_card(card.metrics).clean == record.test.clean > 0.3
     assert view.table.rowCount() == 1 and view.explorer_button.isEnabled()
+    assert view.records == [record]
     x, y = view.curves["val_acc"].getData()
     assert list(x) == [1] and 0 < y[0] <= 100
     assert len(view.curves["loss_adv"].getData()[0]) == 1
-    assert view.curves["sweep_clean"].getData()[0] is not None
+    # a single run belongs to no sweep: Figure 3 shows sweeps only
+    assert view.curves["sweep_clean"].getData()[0] is None and view.shown_sweep == ""
     with qtbot.waitSignal(view.open_in_explorer, timeout=1000) as opened:
         view.explorer_button.click()
-    assert opened.args[0] == record["saved_to"]
+    assert opened.args[0] == record.saved_to
 
 
 def test_stop_mid_run(view, qtbot):
@@ -55,8 +59,8 @@ def test_stop_mid_run(view, qtbot):
         view.train_button.click()
     with qtbot.waitSignal(view.run_ended, timeout=10000) as stopped:
         view.stop()
-    assert stopped.args[0] == "stopped" and stopped.args[2]["stopped"] is True
-    assert not view.running
+    assert stopped.args[0] == "stopped" and stopped.args[2] is None
+    assert not view.running and not view.records
     assert "Stopped" in view.log.toPlainText() or "stopped" in view.log.toPlainText()
 
 
@@ -95,4 +99,77 @@ def test_close_during_training_stops_the_worker_cleanly(qtbot, settings, monkeyp
     assert window.trainer.running
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     assert window.close()
-    assert window.trainer.thread.isFinished() and window.runner._thread.isFinished()
+    assert not window.trainer.running and window.runner._thread.isFinished()
+
+
+def test_close_during_held_out_evaluation_does_not_hang(qtbot, settings, monkeypatch):
+    """Issue 11.8: closing while the held-out set was evaluated froze the window for 120 s."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from fgsm_studio.gui.main_window import MainWindow
+
+    monkeypatch.setitem(evaluation.evaluation.__kwdefaults__, "batch_size", 8)
+    taken = []
+    real = evaluation.iterate_batches
+
+    def counting(dataset, batch_size, **kw):
+        for batch in real(dataset, batch_size, **kw):
+            taken.append(batch_size)
+            yield batch
+
+    monkeypatch.setattr(evaluation, "iterate_batches", counting)
+    window = MainWindow(settings, None)
+    qtbot.addWidget(window)
+    window.show()
+    window.finish_setup()
+    _configure(window.trainer, epochs=1, limit=100)
+    with qtbot.waitSignal(window.trainer.evaluation_shown, timeout=120000):
+        window.trainer.train_button.click()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    at_stop = len(taken)
+    assert window.close()  # returns once the worker has ended
+    assert not window.trainer.running
+    assert len(taken) <= at_stop + 1  # the batch in hand at most; 500 images were left
+
+
+def test_jobs_made_in_the_same_second_get_different_checkpoints(view, monkeypatch):
+    """Issue 11.3: two jobs in one second shared a name; the second overwrote the first."""
+    import fgsm_studio.gui.train_form as train_form
+
+    monkeypatch.setattr(train_form.time, "strftime", lambda *a: "20260101-120000")
+    _configure(view)
+    paths = [view.form.job().save_to for _ in range(3)]
+    paths += [view.form.job(a1=0.5, sweep="s").save_to for _ in range(2)]
+    assert len(set(paths)) == 5
+    assert paths[4].name.endswith("-5.safetensors")  # same settings, same second: numbered
+    nxt = paths[0].with_name(paths[0].stem + "-6.safetensors")
+    nxt.parent.mkdir(parents=True, exist_ok=True)
+    nxt.write_bytes(b"a model trained earlier")  # on disk already: never reused
+    assert view.form.job().save_to.name.endswith("-7.safetensors")
+
+
+def test_a_limit_of_one_says_what_happened(view, qtbot):
+    """Issue 11.20: not 'Stopped before the first epoch finished' when nobody pressed Stop."""
+    _configure(view, limit=1)
+    with qtbot.waitSignal(view.run_ended, timeout=60000) as ended:
+        view.train_button.click()
+    assert ended.args[0] == "failed" and "training set has 1 image" in ended.args[2]
+    assert "Stopped" not in view.log.toPlainText()
+
+
+def test_results_come_back_after_a_restart_and_figure3_shows_one_sweep(qtbot, settings):
+    from fgsm_studio.gui.train_view import TrainView
+    from tests.gui.test_train_results import RECORDS
+
+    first = TrainView(settings)
+    qtbot.addWidget(first)
+    for r in RECORDS:
+        first.store.add(r)
+    assert first.shutdown(1000)
+    again = TrainView(settings)
+    qtbot.addWidget(again)
+    assert again.records == RECORDS and again.table.rowCount() == len(RECORDS)
+    assert again.shown_sweep == "s2"  # the latest sweep, and only its runs
+    x, y = again.curves["sweep_clean"].getData()
+    assert list(x) == [0.0, 0.5] and list(y) == pytest.approx([30.0, 20.0])
+    assert again.shutdown(1000)

@@ -1,0 +1,165 @@
+"""The Train view's results: a list of ``RunRecord``s, kept on disk, and what is drawn from it.
+
+``ResultStore`` holds the finished runs in order and saves them as JSON in the
+user data folder after each change (``train_results.json``), so the table comes
+back after a restart. The results table (``table_row``), the exported CSV
+(``export_csv``) and Figure 3 (``figure3_points``: the runs of ONE sweep, by a1)
+all read records, never widget cells. No Qt here.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from fgsm_studio.core.evaluation import MetricsError
+from fgsm_studio.core.experiments import RunRecord
+from fgsm_studio.core.plots import line_chart
+
+log = logging.getLogger(__name__)
+FORMAT = 1
+COLUMNS = [
+    "name",
+    "dataset",
+    "model",
+    "defense",
+    "a1",
+    "a2",
+    "penalty",
+    "eps",
+    "clean %",
+    "FGSM %",
+    "PGD %",
+    "epochs",
+    "seconds",
+    "checkpoint",
+]
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.2f}"
+
+
+def table_row(r: RunRecord) -> list[str]:
+    """The record as the results table (and the CSV) shows it."""
+    t, wr = r.spec.train, r.spec.train.defense == "wr_fgsm"
+    eps = r.spec.eval_epsilons[0]
+    return [
+        r.name,
+        r.spec.dataset,
+        t.arch,
+        t.defense,
+        f"{t.a1:g}" if wr else "-",
+        f"{t.a2:g}" if wr else "-",
+        t.reg if wr else "-",
+        f"{eps:g}",
+        _pct(r.test.clean),
+        _pct(r.test.get("fgsm", eps)),
+        _pct(r.test.get("pgd", eps)),
+        str(r.epochs_run),
+        f"{r.train_seconds:.0f}",
+        r.saved_to or "",
+    ]
+
+
+@dataclass(frozen=True)
+class Figure3:
+    """Accuracy per a1 for one sweep (fractions in [0, 1]; None where not measured)."""
+
+    sweep: str
+    epsilon: float
+    a1: list[float]
+    clean: list[float]
+    fgsm: list[float | None]
+    pgd: list[float | None]
+
+
+def latest_sweep(records: list[RunRecord]) -> str:
+    """The sweep of the most recent record that belongs to one ("" if none does)."""
+    return next((r.sweep for r in reversed(records) if r.sweep), "")
+
+
+def figure3_points(records: list[RunRecord], sweep: str) -> Figure3:
+    """The WR_FGSM runs of ``sweep`` only, sorted by a1 (the last run of an a1 wins)."""
+    runs = {r.spec.train.a1: r for r in records if r.sweep == sweep and sweep}
+    ordered = [runs[a] for a in sorted(runs)]
+    eps = ordered[0].spec.eval_epsilons[0] if ordered else 0.1
+    return Figure3(
+        sweep=sweep,
+        epsilon=eps,
+        a1=[r.spec.train.a1 for r in ordered],
+        clean=[r.test.clean for r in ordered],
+        fgsm=[r.test.get("fgsm", eps) for r in ordered],
+        pgd=[r.test.get("pgd", eps) for r in ordered],
+    )
+
+
+class ResultStore:
+    """Finished runs, in order, saved to ``path`` as JSON after every change."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: list[RunRecord] = []
+        self.problem = ""  # a sentence for the user when the file could not be read or written
+
+    def load(self) -> list[RunRecord]:
+        if not self.path.is_file():
+            return self.records
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                raise MetricsError(f"format {data.get('format')!r} is not {FORMAT}")
+            self.records = [RunRecord.from_dict(d) for d in data["records"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.problem = f"The saved training results in {self.path} could not be read ({exc}); starting with an empty table."
+            log.warning(self.problem)
+        return self.records
+
+    def add(self, record: RunRecord) -> None:
+        self.records.append(record)
+        self.save()
+
+    def save(self) -> bool:
+        data = {"format": FORMAT, "records": [r.to_dict() for r in self.records]}
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            self.problem = f"The training results could not be saved to {self.path} ({exc.strerror or exc}); they are kept until the window closes."
+            log.warning(self.problem)
+            return False
+        return True
+
+
+def export(records: list[RunRecord], sweep: str, folder: Path) -> list[Path]:
+    """``training_results.csv`` (every record) and, for ``sweep``, Figure 3 as PNG and SVG."""
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / "training_results.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        w.writerows(table_row(r) for r in records)
+    paths = [csv_path]
+    fig = figure3_points(records, sweep)
+    if fig.a1:
+        e = f"{fig.epsilon:g}"
+        series = {"clean": [100 * v for v in fig.clean]}
+        for label, values in ((f"FGSM eps={e}", fig.fgsm), (f"PGD eps={e}", fig.pgd)):
+            if all(v is not None for v in values):
+                series[label] = [100 * v for v in values]
+        paths += line_chart(
+            folder / "figure3.png",
+            fig.a1,
+            series,
+            errors={name: [0.0] * len(fig.a1) for name in series},  # one run per a1 here
+            title=f"Figure 3: WR_FGSM accuracy per a1, sweep {sweep}",
+            xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
+            ylabel="held-out accuracy %",
+        )
+    return paths

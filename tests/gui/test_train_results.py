@@ -1,0 +1,64 @@
+"""The Train view's records: Figure 3 from one sweep only, kept on disk, exported from records."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from fgsm_studio.core.evaluation import EvalResult
+from fgsm_studio.core.experiments import RunRecord, RunSpec
+from fgsm_studio.gui.train_results import (
+    ResultStore,
+    export,
+    figure3_points,
+    latest_sweep,
+    table_row,
+)
+
+
+def record(a1: float, clean: float, sweep: str = "", defense: str = "wr_fgsm") -> RunRecord:
+    spec = RunSpec.of(defense=defense, a1=a1, eval_epsilons=(0.1,))
+    test = EvalResult(n=100, clean=clean, attacks={"fgsm": {0.1: clean / 2}, "pgd": {0.1: 0.1}})
+    return RunRecord(spec, test, n_train=900, n_val=100, best_epoch=1, name=f"a1={a1}", sweep=sweep)
+
+
+RECORDS = [
+    record(0.0, 0.90, "s1"),
+    record(0.5, 0.80, "s1"),
+    record(1.0, 0.70, "s1"),
+    record(0.5, 0.50),  # a single WR_FGSM run: in no sweep
+    record(0.0, 0.30, "s2"),
+    record(0.5, 0.20, "s2"),
+]
+
+
+def test_figure3_shows_the_runs_of_one_sweep_only():
+    s1 = figure3_points(RECORDS, "s1")
+    assert s1.a1 == [0.0, 0.5, 1.0] and s1.clean == [0.90, 0.80, 0.70]
+    assert s1.fgsm == [0.45, 0.40, 0.35] and s1.pgd == [0.1, 0.1, 0.1]
+    s2 = figure3_points(RECORDS, "s2")
+    assert s2.a1 == [0.0, 0.5] and s2.clean == [0.30, 0.20]
+    assert figure3_points(RECORDS, "").a1 == []  # runs outside a sweep are never plotted
+    assert latest_sweep(RECORDS) == "s2" and latest_sweep(RECORDS[:4]) == "s1"
+
+
+def test_store_keeps_records_across_a_restart(tmp_path):
+    path = tmp_path / "train_results.json"
+    store = ResultStore(path)
+    for r in RECORDS:
+        store.add(r)
+    assert ResultStore(path).load() == RECORDS
+    path.write_text("{not json")
+    broken = ResultStore(path)
+    assert broken.load() == [] and "could not be read" in broken.problem
+
+
+def test_export_reads_records_not_cells(tmp_path):
+    paths = export(RECORDS, "s1", tmp_path)
+    names = sorted(p.name for p in paths)
+    assert names == ["figure3.png", "figure3.svg", "training_results.csv"]
+    rows = list(csv.reader((tmp_path / "training_results.csv").read_text().splitlines()))
+    assert rows[1] == table_row(RECORDS[0]) and len(rows) == 1 + len(RECORDS)
+    assert rows[1][8:11] == ["90.00", "45.00", "10.00"]
+    assert (tmp_path / "figure3.svg").read_text().count("<svg") == 1
+    json.dumps([r.to_dict() for r in RECORDS])  # records are plain JSON
