@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    from fgsm_studio.core.cluster import ClusterError
+    from fgsm_studio.core.distributed import DistributedError
     from fgsm_studio.core.training import TrainingError
 
     try:
@@ -142,16 +144,18 @@ def main(argv: list[str] | None = None) -> int:
             "Interrupted: finished runs are saved and will be skipped next time.", file=sys.stderr
         )
         return 130
-    except (ValueError, TrainingError, OSError) as exc:
+    except (ValueError, TrainingError, OSError, ClusterError, DistributedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
 def _train(args) -> int:
     from fgsm_studio.core.devices import configure_threads
+    from fgsm_studio.core.distributed import SINGLE, init_from_env, shutdown
     from fgsm_studio.core.evaluation import drive
     from fgsm_studio.core.experiments import RunSpec, execute
 
+    dist = init_from_env() if args.ddp else SINGLE  # under torchrun: join its process group
     spec = RunSpec.of(
         dataset=args.dataset,
         root=args.root,
@@ -167,18 +171,25 @@ def _train(args) -> int:
         batch_size=args.batch_size,
         patience=args.patience,
         seed=args.seed,
-        device=args.device,
+        device=dist.device(args.device),
         limit=args.limit,
         eval_epsilons=args.eval_epsilons or (args.epsilon,),
         eval_attacks=args.attacks,
         eval_limit=args.eval_limit,
     )
-    configure_threads("cli")
+    configure_threads("cli", args.threads)
     progress = Progress(1)
-    progress.start(spec.key())
-    record = drive(execute(spec, args.records, save_model=args.out, name=args.name), progress)
-    progress.done(record)
-    print(f"saved {args.out}")
+    if dist.is_main:
+        progress.start(spec.key())
+    try:
+        events = execute(spec, args.records, save_model=args.out, name=args.name, dist=dist)
+        record = drive(events, progress if dist.is_main else None)
+    finally:
+        shutdown(dist)
+    if record is not None:  # rank 0 (or the only process) reports
+        progress.done(record)
+        where = f" ({dist.world_size} processes, {dist.backend})" if dist.active else ""
+        print(f"saved {args.out}{where}")
     return 0
 
 
@@ -207,9 +218,8 @@ def _evaluate(args) -> int:
 
 
 def _reproduce(args, *, sweep_only: bool) -> int:
-    from fgsm_studio.core.devices import configure_threads
-    from fgsm_studio.core.evaluation import drive
-    from fgsm_studio.core.experiments import RunRecord, RunSpec, execute
+    from fgsm_studio.core.cluster import RunJob, make_executor
+    from fgsm_studio.core.experiments import RunRecord, RunSpec
     from fgsm_studio.core.report import write_report
 
     eps_list = args.epsilon
@@ -263,48 +273,60 @@ def _reproduce(args, *, sweep_only: bool) -> int:
                 )
                 for f in sweep_rounds
             ]
-    configure_threads("cli")
     progress = Progress(len(plan))
+    job = RunJob(out_dir=str(args.out), threads=args.threads)
+    executor = make_executor(args.executor, args.address)
+    serial = executor.name == "serial"
 
     def run_all(specs: list[RunSpec]) -> list[RunRecord]:
         out = []
-        for spec in dict.fromkeys(specs):  # drop duplicates, keep order
-            progress.start(spec.key())
-            record = drive(execute(spec, args.out), progress)
+        on_start = (lambda spec: progress.start(spec.key())) if serial else None
+        for record in executor.run(specs, job, on_start=on_start, on_event=progress):
+            if not serial:  # Ray: a line per run, as runs finish
+                progress.start(record.key)
             progress.done(record)
             out.append(record)
         return out
 
-    records = run_all(plan)
-    if not sweep_only:  # Table 1: the best pair, every round, every epsilon
-        for arch in args.archs:
-            swept = [
-                r
-                for r in records
-                if r.spec.train.arch == arch
-                and r.spec.train.defense == "wr_fgsm"
-                and r.spec.train.reg == args.reg
-            ]
-            best_a1 = _best_a1(swept, eps_list[0])
-            extra = [
-                RunSpec.of(
-                    arch=arch,
-                    defense="wr_fgsm",
-                    a1=best_a1,
-                    reg=args.reg,
-                    epsilon=e,
-                    fold=f,
-                    **base,
-                )
-                for e in eps_list
-                for f in rounds
-            ]
-            progress.total += len(extra)
-            print(f"\n{arch}: best pair a1={best_a1:g}, a2={1 - best_a1:g}", file=sys.stderr)
-            run_all(extra)
+    with executor:
+        records = run_all(plan)
+        if not sweep_only:
+            _table1(args, records, base, rounds, progress, run_all)
     report = write_report(args.out)
     print(f"\nreport: {report}")
     return 0
+
+
+def _table1(args, records, base, rounds, progress, run_all) -> None:
+    """Table 1: the best pair of the sweep, every round, every epsilon."""
+    from fgsm_studio.core.experiments import RunSpec
+
+    eps_list = args.epsilon
+    for arch in args.archs:
+        swept = [
+            r
+            for r in records
+            if r.spec.train.arch == arch
+            and r.spec.train.defense == "wr_fgsm"
+            and r.spec.train.reg == args.reg
+        ]
+        best_a1 = _best_a1(swept, eps_list[0])
+        extra = [
+            RunSpec.of(
+                arch=arch,
+                defense="wr_fgsm",
+                a1=best_a1,
+                reg=args.reg,
+                epsilon=e,
+                fold=f,
+                **base,
+            )
+            for e in eps_list
+            for f in rounds
+        ]
+        progress.total += len(extra)
+        print(f"\n{arch}: best pair a1={best_a1:g}, a2={1 - best_a1:g}", file=sys.stderr)
+        run_all(extra)
 
 
 def _best_a1(records: list, eps: float) -> float:

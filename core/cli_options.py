@@ -11,6 +11,7 @@ numpy: ``--help`` starts in a fraction of a second.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import re
@@ -135,6 +136,11 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     records = getattr(args, "records", None)
     if records is not None and (problem := _unwritable(Path(records), folder=True)):
         parser.error(f"--records {display(records)} {problem}")
+    executor = getattr(args, "executor", "serial")
+    if getattr(args, "address", None) and executor != "ray":
+        parser.error("--address only makes sense with --executor ray")
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        parser.error("--executor ray needs Ray: pip install 'fgsm-studio[cluster]'")
     model = getattr(args, "model", None)
     if model is not None and not Path(model).is_file():
         parser.error(f"the model {display(model)} does not exist or is not a file")
@@ -202,6 +208,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="evaluation attacks, from fgsm,bim,pgd",
     )
     p.add_argument(
+        "--threads",
+        type=whole(1),
+        default=None,
+        help="CPU threads per run (default: the cores free now; with Ray: the task's CPUs)",
+    )
+    p.add_argument(
         "--reg",
         choices=("scaled", "literal"),
         default="scaled",
@@ -234,6 +246,12 @@ def build_parser(description: str) -> Parser:
         type=Path,
         default=None,
         help="also keep the run's JSON record here (a reproduce --out folder reuses it)",
+    )
+    t.add_argument(
+        "--ddp",
+        action="store_true",
+        help="one model on several processes: start with torchrun --nproc_per_node N "
+        "(DistributedDataParallel; --batch-size is per process; see docs/cluster.md)",
     )
 
     e = sub.add_parser(
@@ -280,6 +298,19 @@ def build_parser(description: str) -> Parser:
             help="also sweep these a1 with the literal penalty",
         )
         s.add_argument("--out", type=Path, required=True, help="output folder")
+        s.add_argument(
+            "--executor",
+            choices=("serial", "ray"),
+            default="serial",
+            help="where runs execute: here one by one, or as Ray tasks "
+            "(pip install 'fgsm-studio[cluster]'; see docs/cluster.md)",
+        )
+        s.add_argument(
+            "--address",
+            default=None,
+            help="with --executor ray: a running cluster ('auto' or ray://host:10001); "
+            "default: a local Ray over this machine's cores and GPUs",
+        )
     c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
     c.add_argument(
         "--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md"

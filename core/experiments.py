@@ -33,6 +33,7 @@ import torch
 
 from fgsm_studio.core.checkpoint import ModelCard, save
 from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_sample
+from fgsm_studio.core.distributed import SINGLE, DistContext
 from fgsm_studio.core.evaluation import EvalProgress, EvalResult, evaluation
 from fgsm_studio.core.models import build
 from fgsm_studio.core.training import (
@@ -243,8 +244,13 @@ def execute(
     *,
     save_model: str | Path | None = None,
     name: str = "",
-) -> Generator[Event, None, RunRecord]:
-    """Train and evaluate one run (a generator of its events), or return its saved record."""
+    dist: DistContext = SINGLE,
+) -> Generator[Event, None, RunRecord | None]:
+    """Train and evaluate one run (a generator of its events), or return its saved record.
+
+    Under torchrun (``dist`` active) every rank trains; rank 0 alone evaluates on the
+    held-out part, saves and writes the record, and the other ranks return None.
+    """
     done = Path(out_dir) / "runs" / f"{spec.key()}.json" if out_dir is not None else None
     if done is not None and done.is_file() and save_model is None:
         return RunRecord.from_dict(json.loads(done.read_text()))
@@ -264,8 +270,18 @@ def execute(
         std=card.std,
     )
     started = time.perf_counter()
-    result = yield from train(model, train_set, val, spec.train, save_path=partial, card=card)
+    result = yield from train(
+        model,
+        train_set,
+        val,
+        spec.train,
+        save_path=partial if dist.is_main else None,
+        card=card,
+        dist=dist,
+    )
     train_s = time.perf_counter() - started
+    if not dist.is_main:
+        return None
     if spec.eval_limit:  # a stratified sample: the first n of a class-sorted set is one class
         test = test.subset(stratified_sample(test, spec.eval_limit, spec.train.seed))
     ev = yield from evaluation(

@@ -24,6 +24,7 @@ before the step): exactly the gradient of the term, without a graph over W.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -39,6 +40,7 @@ from torch.utils.data import Dataset
 from fgsm_studio.core.attacks import fgsm_step
 from fgsm_studio.core.checkpoint import ModelCard, save
 from fgsm_studio.core.devices import pick_device
+from fgsm_studio.core.distributed import SINGLE, DistContext
 from fgsm_studio.core.evaluation import EvalProgress, drive, evaluation, iterate_batches
 from fgsm_studio.core.models import regularized_weights
 
@@ -181,6 +183,7 @@ def train(
     *,
     save_path: str | Path | None = None,
     card: ModelCard | None = None,
+    dist: DistContext = SINGLE,
 ) -> Generator[BatchProgress | EvalProgress | EpochMetrics, None, TrainResult]:
     config.validate()
     _check_sizes(train_set, val_set)
@@ -190,11 +193,14 @@ def train(
     model.to(device)
     opt = _optimizer(model, config)
     use_amp = config.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
+    # Under torchrun (core.distributed) the training passes go through DDP, which
+    # all-reduces the gradients; the plain module validates and is saved.
+    net = dist.wrap(model)
     wr = config.defense == "wr_fgsm"
     a1, a2 = config.a1, config.a2
     lam = 1.0 if config.reg == "literal" else config.reg_lambda
     weights = regularized_weights(model)
-    batches = math.ceil(len(train_set) / config.batch_size)
+    batches = math.ceil(math.ceil(len(train_set) / dist.world_size) / config.batch_size)
     result = TrainResult()
     best_state = None
     started = time.perf_counter()
@@ -204,25 +210,34 @@ def train(
             model.train()
             sums = dict(loss=0.0, ori=0.0, adv=0.0, reg=0.0, correct=0, n=0)
             epoch_start = time.perf_counter()
-            for b, (x, y) in enumerate(
-                iterate_batches(train_set, config.batch_size, shuffle=True, generator=gen)
-            ):
+            if dist.active:  # this rank's shard of the epoch (a DistributedSampler)
+                shard = dist.shard(len(train_set), config.batch_size, epoch=epoch, seed=config.seed)
+                batch_iter = (train_set.batch(idx) for idx in shard)
+            else:
+                batch_iter = iterate_batches(
+                    train_set, config.batch_size, shuffle=True, generator=gen
+                )
+            for b, (x, y) in enumerate(batch_iter):
                 if len(y) < 2:  # BatchNorm cannot train on a batch of one
                     continue
                 t0 = time.perf_counter()
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 opt.zero_grad(set_to_none=True)
                 x.requires_grad_(wr and a1 > 0)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    logits = model(x)
-                    loss_ori = F.cross_entropy(logits.float(), y)
-                # One backward gives the parameter gradients of L_ori *and* x.grad,
-                # the FGSM direction for this batch: no separate attack pass.
-                loss_ori.backward()
+                # With DDP and an FGSM pass to follow, the clean backward skips the
+                # all-reduce (no_sync): the step synchronises once, after the FGSM pass.
+                sync_later = dist.active and wr and a1 > 0
+                with net.no_sync() if sync_later else contextlib.nullcontext():
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                        logits = net(x)
+                        loss_ori = F.cross_entropy(logits.float(), y)
+                    # One backward gives the parameter gradients of L_ori *and* x.grad,
+                    # the FGSM direction for this batch: no separate attack pass.
+                    loss_ori.backward()
                 loss_adv = loss_reg = torch.zeros((), device=device)
                 if wr and a1 > 0:
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                        loss_adv = _adversarial_loss(model, x, y, config)
+                        loss_adv = _adversarial_loss(net, x, y, config)
                     (a1 * loss_adv).backward()
                 if wr and a2 > 0:  # reported only: its gradient is the optimizer's weight decay
                     with torch.no_grad():

@@ -1,0 +1,62 @@
+"""Wall time of one small ``reproduce``: serial vs a local Ray of N workers.
+
+    python benchmarks/bench_cluster.py [--workers 2] [--rounds 2] [--epochs 2]
+
+Runs the same plan three times into fresh folders: serially on one thread,
+serially on N threads (torch's own parallelism, the fair baseline), and with
+``--executor ray`` (N workers of one thread each, Ray's start-up included), then
+prints each wall time, the ratios, the load average before and after, and
+whether the three ``runs.csv`` files are identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def reproduce(out: Path, extra: list[str], plan: list[str]) -> float:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "fgsm_studio.core.cli", "reproduce", *plan, "--out", str(out)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd + extra, check=True, env=env, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=1000)
+    args = ap.parse_args()
+    plan = [
+        "--rounds", str(args.rounds), "--sweep-rounds", str(args.rounds),
+        "--a1s", "0,0.5,1", "--literal-a1s", "", "--epochs", str(args.epochs),
+        "--limit", str(args.limit), "--eval-limit", "300", "--attacks", "fgsm,pgd",
+    ]  # fmt: skip
+    n_runs = args.rounds * (1 + 3)
+    print(f"plan: about {n_runs} runs (+ Table 1's best pair where it is not a sweep point)")
+    print(f"cores {os.cpu_count()}, load average before {os.getloadavg()}")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    t1 = reproduce(tmp / "serial1", ["--threads", "1"], plan)
+    print(f"serial, 1 thread:                {t1:7.1f} s")
+    tn = reproduce(tmp / "serialN", ["--threads", str(args.workers)], plan)
+    print(f"serial, {args.workers} threads:               {tn:7.1f} s")
+    tr = reproduce(tmp / "ray", ["--executor", "ray", "--threads", "1"], plan)
+    print(f"ray, {args.workers} workers x 1 thread:      {tr:7.1f} s")
+    print(f"ratio serial(1 thread) / ray  = {t1 / tr:.2f}")
+    print(f"ratio serial({args.workers} threads) / ray = {tn / tr:.2f}")
+    same = (tmp / "serial1" / "runs.csv").read_text() == (tmp / "ray" / "runs.csv").read_text()
+    print(f"runs.csv identical (serial 1 thread vs ray): {same}")
+    print(f"load average after {os.getloadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
