@@ -16,6 +16,7 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import NoReturn
 
 from fgsm_studio import __version__
 
@@ -35,7 +36,7 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (raised, so ``main`` returns 2)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:  # torch is imported where it is used: `--help` stays fast
     import torch
@@ -68,10 +68,11 @@ class DistContext:
     def shard(self, n: int, batch_size: int, *, epoch: int, seed: int) -> Iterator[torch.Tensor]:
         """This rank's index batches for one epoch (a DistributedSampler's shard)."""
         import torch
-        from torch.utils.data import DistributedSampler
+        from torch.utils.data import Dataset, DistributedSampler
 
-        sampler = DistributedSampler(
-            range(n), num_replicas=self.world_size, rank=self.rank, shuffle=True, seed=seed
+        indices = cast("Dataset[int]", range(n))  # a sampler only needs len()
+        sampler: DistributedSampler[int] = DistributedSampler(
+            indices, num_replicas=self.world_size, rank=self.rank, shuffle=True, seed=seed
         )
         sampler.set_epoch(epoch)
         order = torch.tensor(list(sampler), dtype=torch.long)

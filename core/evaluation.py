@@ -11,9 +11,9 @@ epsilons reuses one input gradient per batch. ``mean_std`` aggregates rounds.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -97,6 +97,11 @@ class EvalProgress:
     held_out: str = ""  # which data, as in ``EvalResult.held_out``
 
 
+def size(dataset: Dataset) -> int:
+    """len() of a map-style dataset (torch's ``Dataset`` type does not declare ``__len__``)."""
+    return len(cast(Sized, dataset))
+
+
 def iterate_batches(
     dataset: Dataset,
     batch_size: int,
@@ -105,7 +110,7 @@ def iterate_batches(
     generator: torch.Generator | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(images, labels) batches; fast path for in-memory ``ImageDataset``s."""
-    n = len(dataset)
+    n = size(dataset)
     if hasattr(dataset, "batch"):
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for i in range(0, n, batch_size):
@@ -127,7 +132,7 @@ def evaluation(
 ) -> Generator[EvalProgress, None, EvalResult]:
     """``evaluate`` as a generator: an ``EvalProgress`` after every batch, so a
     consumer that stops iterating (``close()``) stops it within one batch."""
-    total = len(dataset) if limit is None else min(limit, len(dataset))
+    total = size(dataset) if limit is None else min(limit, size(dataset))
     device = next(model.parameters()).device
     eps_list = [float(e) for e in epsilons]
     correct = {a: dict.fromkeys(eps_list, 0) for a in attacks}

@@ -35,6 +35,9 @@ MIN_IMAGE_SIZE = 8  # small_cnn pools twice; smaller inputs leave nothing to cla
 class Normalize(nn.Module):
     """(x - mean) / std per channel, with mean/std as buffers."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
         self.register_buffer(

@@ -9,7 +9,7 @@ report and the Train tab's export.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 # The object-oriented API only (no pyplot): no global backend, no window, no Qt;
@@ -57,9 +57,9 @@ def line_chart(
 def bar_chart(
     path: str | Path,
     groups: Sequence[str],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     *,
-    errors: dict[str, Sequence[float]] | None = None,
+    errors: Mapping[str, Sequence[float]] | None = None,
     title: str = "",
     ylabel: str = "",
     ylim: tuple[float, float] = (0, 100),

@@ -40,7 +40,7 @@ def _group_key(r: RunRecord) -> tuple:
 
 
 def _acc(r: RunRecord, attack: str | None, eps: float | None) -> float | None:
-    if attack is None:
+    if attack is None or eps is None:
         return 100 * r.test.clean
     v = r.test.get(attack, eps)
     return None if v is None else 100 * v
@@ -68,7 +68,7 @@ def summarize(records: list[RunRecord]) -> list[dict]:
             "limit": limit,
             "train_s": round(sum(r.train_seconds for r in rs) / len(rs), 1),
         }
-        row["clean"], row["clean_std"] = mean_std([_acc(r, None, None) for r in rs])
+        row["clean"], row["clean_std"] = mean_std([100 * r.test.clean for r in rs])
         for attack, per_eps in rs[0].test.attacks.items():
             for e in per_eps:
                 vals = [v for r in rs if (v := _acc(r, attack, e)) is not None]
@@ -105,8 +105,8 @@ def write_report(
         w.writeheader()
         w.writerows(rows)
     with open(out_dir / "runs.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(
+        rw = csv.writer(f)
+        rw.writerow(
             [
                 "key",
                 "dataset",
@@ -139,7 +139,7 @@ def write_report(
             ]
             for attack, per in r.test.attacks.items():
                 for e, v in per.items():
-                    w.writerow([*base, attack, f"{e:g}", v])
+                    rw.writerow([*base, attack, f"{e:g}", v])
 
     md = [
         f"# {title}",
@@ -253,11 +253,11 @@ def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dic
     sweeps: dict[tuple, list[dict]] = defaultdict(list)
     for r in wr_rows:
         sweeps[(r["dataset"], r["arch"], r["reg"], r["train_eps"])].append(r)
-    for _i, ((dataset, arch, reg, eps), rs) in enumerate(sorted(sweeps.items())):
+    for _i, ((dataset, arch, reg, train_eps), rs) in enumerate(sorted(sweeps.items())):
         if len(rs) < 3:
             continue
         rs.sort(key=lambda r: r["a1"])
-        e = f"{eps:g}"
+        e = f"{train_eps:g}"
         name = f"figure3_{dataset}_{arch}_{reg}_eps{e}.png".replace("/", "-")
         _png, svg = line_chart(
             out_dir / name,
