@@ -1,0 +1,119 @@
+"""core.defenses: each adversarial term, and training with it through TrainConfig."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fgsm_studio.core.attacks import input_gradient
+from fgsm_studio.core.data import folds
+from fgsm_studio.core.defenses import (
+    DEFENSES,
+    adversarial_loss,
+    fgsm_rs_examples,
+    trades_examples,
+)
+from fgsm_studio.core.evaluation import evaluate
+from fgsm_studio.core.models import build
+from fgsm_studio.core.training import TrainConfig, run
+
+
+def _model(seed=0):
+    torch.manual_seed(seed)
+    return build("small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31])
+
+
+def _value(loss: torch.Tensor) -> float:
+    return float(loss.detach())
+
+
+def test_wr_fgsm_term_is_the_papers(trained_cnn):
+    model, test = trained_cnn
+    x, y = test.batch(torch.arange(32))
+    grad = input_gradient(model, x, y)
+    expected = F.cross_entropy(model((x + 0.1 * grad.sign()).clamp(0, 1)), y)
+    assert _value(adversarial_loss("wr_fgsm", model, x, y, 0.1, x_grad=grad)) == pytest.approx(
+        _value(expected)
+    )
+    # without x_grad it computes the same gradient itself
+    assert _value(adversarial_loss("wr_fgsm", model, x, y, 0.1)) == pytest.approx(_value(expected))
+
+
+@pytest.mark.parametrize("defense", DEFENSES[1:])
+def test_terms_are_differentiable_and_leave_the_model_as_it_was(trained_cnn, defense):
+    model, test = trained_cnn
+    x, y = test.batch(torch.arange(16))
+    model.train()
+    try:
+        loss = adversarial_loss(defense, model, x, y, 0.1, steps=3)
+        assert loss.ndim == 0 and loss.requires_grad and _value(loss) > 0
+        assert model.training  # the attack ran in eval mode and put the flag back
+        assert all(p.grad is None for p in model.parameters())
+    finally:
+        model.eval()
+
+
+def test_stronger_terms_find_higher_loss(trained_cnn):
+    model, test = trained_cnn
+    x, y = test.batch(torch.arange(64))
+    torch.manual_seed(0)
+    fgsm = _value(adversarial_loss("wr_fgsm", model, x, y, 0.2))
+    pgd = _value(adversarial_loss("pgd", model, x, y, 0.2, steps=10))
+    assert pgd > fgsm
+    assert _value(adversarial_loss("trades", model, x, y, 0.0, steps=2)) < 1e-3  # no room: no KL
+
+
+def test_examples_stay_in_the_ball(trained_cnn):
+    model, test = trained_cnn
+    x, y = test.batch(torch.arange(32))
+    for adv in (fgsm_rs_examples(model, x, y, 0.1), trades_examples(model, x, 0.1, steps=3)):
+        assert adv.min() >= 0 and adv.max() <= 1
+        assert (adv - x).abs().max() <= 0.1 + 1e-6
+        assert (adv - x).abs().max() > 0.05
+
+
+def test_unknown_defense_is_named():
+    with pytest.raises(ValueError, match="'pgdd'"):
+        TrainConfig(defense="pgdd").validate()
+    with pytest.raises(ValueError, match="augment"):
+        TrainConfig(augment="flip").validate()
+
+
+@pytest.mark.slow
+def test_pgd_training_beats_standard_under_pgd(mnist_1k):
+    f = folds(mnist_1k, k=5, seed=1)[0]
+    train_set, val, test = (mnist_1k.subset(i) for i in (f.train, f.val, f.test))
+    results = {}
+    for defense in ("none", "pgd", "trades"):
+        model = _model()
+        cfg = TrainConfig(
+            defense=defense, a1=1.0, epochs=5, epsilon=0.2, attack_steps=3, patience=5
+        )
+        run(model, train_set, val, cfg)
+        results[defense] = evaluate(model, test, attacks=("pgd",), epsilons=(0.2,))
+    for defense in ("pgd", "trades"):
+        assert results[defense].acc("pgd", 0.2) > results["none"].acc("pgd", 0.2) + 0.2
+
+
+def test_augmented_training_runs_and_records_its_options(mnist_1k, tmp_path):
+    from fgsm_studio.core.checkpoint import ModelCard, read_card
+
+    f = folds(mnist_1k, k=5, seed=1)[0]
+    train_set, val = mnist_1k.subset(f.train[:200]), mnist_1k.subset(f.val[:50])
+    card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.13], [0.31])
+    cfg = TrainConfig(defense="fgsm-rs", augment="auto", epochs=1, warmup_epochs=1)
+    run(_model(), train_set, val, cfg, save_path=tmp_path / "m.safetensors", card=card)
+    info = read_card(tmp_path / "m.safetensors").training
+    assert info["defense"] == "fgsm-rs" and info["augment"] == "auto"
+
+
+def test_augmentation_changes_training(mnist_1k):
+    f = folds(mnist_1k, k=5, seed=1)[0]
+    train_set, val = mnist_1k.subset(f.train[:200]), mnist_1k.subset(f.val[:50])
+    weights = {}
+    for aug in ("none", "digits"):
+        model = _model()
+        run(model, train_set, val, TrainConfig(augment=aug, epochs=1))
+        weights[aug] = model.net.classifier[-1].weight.detach().clone()
+    assert not torch.allclose(weights["none"], weights["digits"])
