@@ -117,3 +117,19 @@ def test_augmentation_changes_training(mnist_1k):
         run(model, train_set, val, TrainConfig(augment=aug, epochs=1))
         weights[aug] = model.net.classifier[-1].weight.detach().clone()
     assert not torch.allclose(weights["none"], weights["digits"])
+
+
+def test_cli_offers_every_defense_and_augmentation():
+    from fgsm_studio.core import augment, cli_options, defenses
+
+    assert cli_options.DEFENSES == defenses.DEFENSES
+    assert cli_options.AUGMENTS == augment.AUGMENTS
+    args = cli_options.build_parser("x").parse_args(
+        ["train", "--out", "m.safetensors", "--defense", "trades", "--augment", "digits"]
+    )
+    assert (args.defense, args.augment, args.attack_steps, args.beta) == (
+        "trades",
+        "digits",
+        10,
+        6.0,
+    )
