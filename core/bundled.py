@@ -37,7 +37,7 @@ class ModelEntry:
 
     @property
     def defended(self) -> bool:
-        return self.card.defense == "wr_fgsm"
+        return self.card.defense != "none"  # WR_FGSM or any defense of core.defenses
 
     @property
     def title(self) -> str:

@@ -133,3 +133,19 @@ def test_cli_offers_every_defense_and_augmentation():
         10,
         6.0,
     )
+
+
+def test_any_defense_counts_as_defended_in_the_bundle(tmp_path):
+    from fgsm_studio.core.bundled import ModelEntry, twin
+    from fgsm_studio.core.checkpoint import ModelCard
+
+    def entry(defense):
+        card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.1], [0.3])
+        card = ModelCard(
+            **{**card.to_dict(), "dataset": "mnist-5k", "training": {"defense": defense}}
+        )
+        return ModelEntry(tmp_path / f"{defense}.safetensors", card)
+
+    standard, pgd, trades = entry("none"), entry("pgd"), entry("trades")
+    assert pgd.defended and trades.defended and not standard.defended
+    assert twin(pgd, [standard, pgd, trades]) is standard
