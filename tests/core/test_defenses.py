@@ -149,3 +149,23 @@ def test_any_defense_counts_as_defended_in_the_bundle(tmp_path):
     standard, pgd, trades = entry("none"), entry("pgd"), entry("trades")
     assert pgd.defended and trades.defended and not standard.defended
     assert twin(pgd, [standard, pgd, trades]) is standard
+
+
+def test_bundle_shows_the_worst_case_figure(tmp_path):
+    from fgsm_studio.core.bundled import ModelEntry, cards_markdown
+    from fgsm_studio.core.checkpoint import ModelCard
+
+    card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.1], [0.3])
+    metrics = {
+        "clean": 0.97,
+        "n": 500,
+        "attacks": {"fgsm": {"0.1": 0.9}, "worst-case": {"0.1": 0.85}},
+    }
+    training = {"defense": "pgd", "a1": 1.0, "epsilon": 0.1, "augment": "digits"}
+    card = ModelCard(**{**card.to_dict(), "training": training, "metrics": metrics})
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"x")
+    entry = ModelEntry(path, card)
+    assert "worst case@0.1 85.0%" in entry.summary()
+    row = cards_markdown([entry]).splitlines()[-3]
+    assert "| PGD a1=1.0 (eps 0.1, augment digits) | 97.0 | 90.0 | - | 85.0 |" in row
