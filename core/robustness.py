@@ -163,6 +163,7 @@ def robust_evaluate(
     *,
     epsilons: Sequence[float] = (0.1,),
     attacks: Sequence[str] = DEFAULT_ATTACKS,
+    survivors_only: Sequence[str] = (),
     transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
     batch_size: int = 250,
     limit: int | None = None,
@@ -172,13 +173,18 @@ def robust_evaluate(
 
     An image counts under an attack only if the model says its true label on the
     attacked image; under ``"worst-case"`` only if it does so for every attack
-    (and clean). ``transform`` changes the images first (e.g. a fixed random
-    shift), ``options`` go to ``attack_fn`` (``pgd_steps``, ``apgd_steps``, ...).
+    (and clean). Attacks named in ``survivors_only`` run, as in AutoAttack, only
+    on the images every earlier attack left standing: they count toward the worst
+    case but get no figure of their own (which would not be comparable). ``transform``
+    changes the images first (e.g. a fixed random shift); ``options`` go to
+    ``attack_fn`` (``pgd_steps``, ``apgd_steps``, ...).
     """
+    attacks = [*attacks, *(a for a in survivors_only if a not in attacks)]
     fns = {name: attack_fn(name, **options) for name in attacks}
     device = next(model.parameters()).device
     eps_list = [float(e) for e in epsilons]
-    correct = {a: dict.fromkeys(eps_list, 0) for a in (*attacks, WORST_CASE)}
+    own = [a for a in attacks if a not in survivors_only]
+    correct = {a: dict.fromkeys(eps_list, 0) for a in (*own, WORST_CASE)}
     clean, seen = 0, 0
     with evaluating(model):
         for x, y in iterate_batches(dataset, batch_size):
@@ -195,6 +201,13 @@ def robust_evaluate(
             for eps in eps_list:
                 survives = right.clone()
                 for name, fn in fns.items():
+                    if name in survivors_only:
+                        idx = survives.nonzero().flatten()
+                        if len(idx):
+                            adv = fn(model, x[idx], y[idx], eps)
+                            with torch.no_grad():
+                                survives[idx] &= model(adv).argmax(1) == y[idx]
+                        continue
                     adv = fn(model, x, y, eps)
                     with torch.no_grad():
                         ok = (model(adv).argmax(1) == y) & right
@@ -211,6 +224,14 @@ def robust_evaluate(
     )
 
 
+def _spread(dataset, limit: int | None):
+    """At most ``limit`` images taken evenly through ``dataset`` (a fold is sorted by class)."""
+    if limit is None or limit >= len(dataset):
+        return dataset
+    step = -(-len(dataset) // limit)
+    return dataset.subset(list(range(0, len(dataset), step)))
+
+
 def _main(argv: list[str] | None = None) -> int:
     from fgsm_studio.core.augment import digits
     from fgsm_studio.core.checkpoint import load, save
@@ -224,6 +245,11 @@ def _main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fold", type=int, default=0)
     ap.add_argument("--epsilons", default="0.1,0.3")
     ap.add_argument("--attacks", default=",".join(DEFAULT_ATTACKS))
+    ap.add_argument(
+        "--survivors-only", default="", help="attacks run only on the images still standing"
+    )
+    ap.add_argument("--limit", type=int, default=None, help="at most this many held-out images")
+    ap.add_argument("--varied-limit", type=int, default=None)
     ap.add_argument("--apgd-steps", type=int, default=100)
     ap.add_argument("--targets", type=int, default=9, help="APGD-T: target classes per image")
     ap.add_argument("--pgd-steps", type=int, default=50)
@@ -242,12 +268,13 @@ def _main(argv: list[str] | None = None) -> int:
     opts = dict(
         epsilons=[float(e) for e in args.epsilons.split(",")],
         attacks=args.attacks.split(","),
+        survivors_only=[a for a in args.survivors_only.split(",") if a],
         pgd_steps=args.pgd_steps,
         apgd_steps=args.apgd_steps,
         targets=args.targets,
         queries=args.queries,
     )
-    plain = robust_evaluate(model, test, **opts)
+    plain = robust_evaluate(model, _spread(test, args.limit), **opts)
     print("plain", plain.to_dict(), flush=True)
     metrics = dict(card.metrics)
     metrics.setdefault("attacks", {})
@@ -258,11 +285,14 @@ def _main(argv: list[str] | None = None) -> int:
     metrics["robustness"] = dict(
         held_out=f"fold {args.fold}",
         n=plain.n,
+        n_varied=args.varied_limit,
         **{k: v for k, v in opts.items() if k != "epsilons"},
     )
     if args.varied:
         gen = torch.Generator().manual_seed(1234)  # the same varied copies for every model
-        varied = robust_evaluate(model, test, transform=lambda x: digits(x, gen), **opts)
+        varied = robust_evaluate(
+            model, _spread(test, args.varied_limit), transform=lambda x: digits(x, gen), **opts
+        )
         print("varied", varied.to_dict(), flush=True)
         metrics["varied"] = varied.to_dict()
     if args.update_card:

@@ -167,3 +167,13 @@ def test_squeezing_masks_gradients_and_bpda_defeats_it(trained_cnn, bits, drop):
     # gives way; 4 bits barely resist at all once the gradient goes straight through.
     assert _acc(defended, adaptive, y) < clean - drop
     assert not defended.straight_through  # the switch is put back
+
+
+def test_survivors_only_attacks_count_toward_the_worst_case_alone(trained_cnn):
+    model, test = trained_cnn
+    common = dict(epsilons=(0.1,), limit=64, pgd_steps=3, apgd_steps=5, targets=2)
+    without = robust_evaluate(model, test, attacks=("fgsm",), **common)
+    cascade = robust_evaluate(model, test, attacks=("fgsm",), survivors_only=("apgd-t",), **common)
+    assert set(cascade.attacks) == {"fgsm", WORST_CASE}
+    assert cascade.acc("fgsm", 0.1) == without.acc("fgsm", 0.1)
+    assert cascade.acc(WORST_CASE, 0.1) < without.acc(WORST_CASE, 0.1)
