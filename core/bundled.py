@@ -77,9 +77,15 @@ def bundled_models(folder: Path | None = None) -> list[ModelEntry]:
         except (CheckpointError, OSError):
             continue  # a damaged bundled file must not hide the others
     order = {"mnist-5k": 0, "fashion-mnist": 1, "cifar10": 2, "imagenet": 3}
+    # Among the defended, the paper's WR_FGSM comes first: it stays the standard model's twin.
     return sorted(
         entries,
-        key=lambda e: (order.get(e.card.dataset, 9), e.card.arch != "small_cnn", e.defended),
+        key=lambda e: (
+            order.get(e.card.dataset, 9),
+            e.card.arch != "small_cnn",
+            e.defended,
+            e.card.defense != "wr_fgsm",
+        ),
     )
 
 

@@ -169,3 +169,20 @@ def test_bundle_shows_the_worst_case_figure(tmp_path):
     assert "worst case@0.1 85.0%" in entry.summary()
     row = cards_markdown([entry]).splitlines()[-3]
     assert "| PGD a1=1.0 (eps 0.1, augment digits) | 97.0 | 90.0 | - | 85.0 |" in row
+
+
+def test_the_papers_defense_stays_the_standard_models_twin(tmp_path):
+    import shutil
+
+    from fgsm_studio.core.bundled import bundled_models, twin
+    from fgsm_studio.core.checkpoint import read_card, save
+    from fgsm_studio.core.paths import resource_path
+
+    for name in ("mnist_small_cnn_standard", "mnist_small_cnn_wr_fgsm"):
+        shutil.copy(resource_path("models", f"{name}.safetensors"), tmp_path)
+    card = read_card(tmp_path / "mnist_small_cnn_wr_fgsm.safetensors")
+    card.training["defense"] = "pgd"  # sorts before "standard" and "wr_fgsm" by name
+    save(tmp_path / "mnist_small_cnn_pgd_eps0.1.safetensors", _model(), card)
+    entries = bundled_models(tmp_path)
+    standard = next(e for e in entries if not e.defended)
+    assert twin(standard, entries).card.defense == "wr_fgsm"
