@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -128,7 +129,7 @@ def resolve(name: str, dataset: str = "") -> str:
     return name
 
 
-def make(name: str, dataset: str = "", **options: float) -> Augment | None:
+def make(name: str, dataset: str = "", **options: Any) -> Augment | None:
     """The batch function for ``name`` (``None`` for ``"none"``), with ``options`` bound."""
     kind = resolve(name, dataset)
     if kind == "none":
