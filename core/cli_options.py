@@ -25,6 +25,8 @@ from fgsm_studio import __version__
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
 TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")
 ATTACKS = ("fgsm", "bim", "pgd")
+DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")  # core.defenses
+AUGMENTS = ("none", "digits", "photos", "auto")  # core.augment
 MAX_SEED = 2**32 - 1
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 
@@ -233,7 +235,20 @@ def build_parser(description: str) -> Parser:
     )
     _common(t)
     t.add_argument("--arch", default="small_cnn", choices=TRAINABLE)
-    t.add_argument("--defense", choices=("none", "wr_fgsm"), default="none")
+    t.add_argument("--defense", choices=DEFENSES, default="none")
+    t.add_argument(
+        "--augment",
+        choices=AUGMENTS,
+        default="none",
+        help="training augmentation (auto: by dataset)",
+    )
+    t.add_argument(
+        "--attack-steps", type=whole(1), default=10, help="pgd / trades training attack steps"
+    )
+    t.add_argument("--beta", type=positive_float, default=6.0, help="trades: weight of the KL term")
+    t.add_argument(
+        "--warmup-epochs", type=float, default=0.0, help="training epsilon ramps up over these"
+    )
     t.add_argument("--a1", type=fraction, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
     t.add_argument("--epsilon", type=fraction, default=0.1, help="training epsilon (pixel units)")
     t.add_argument(

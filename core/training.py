@@ -20,6 +20,8 @@ costs 2 forwards + 2 backwards: about twice a clean batch, no extra attack pass.
 The penalty's gradient (2 * a2 * lambda * W) is the optimizer's weight decay on
 the group of W (Adam's and SGD's ``weight_decay`` add ``wd * W`` to the gradient
 before the step): exactly the gradient of the term, without a graph over W.
+Other defenses (``fgsm-rs``, ``pgd``, ``trades``) change only how L_adv is made
+(``core.defenses``); ``augment`` transforms each training batch first (``core.augment``).
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from fgsm_studio.core.attacks import fgsm_step
+from fgsm_studio.core import augment
 from fgsm_studio.core.checkpoint import ModelCard, save
+from fgsm_studio.core.defenses import DEFENSES, adversarial_loss
 from fgsm_studio.core.devices import pick_device
 from fgsm_studio.core.distributed import SINGLE, DistContext
 from fgsm_studio.core.evaluation import EvalProgress, drive, evaluation, iterate_batches
@@ -52,7 +55,7 @@ class TrainingError(RuntimeError):
 @dataclass(frozen=True)
 class TrainConfig:
     arch: str = "small_cnn"
-    defense: str = "none"  # "none" or "wr_fgsm"
+    defense: str = "none"  # "none", "wr_fgsm", "fgsm-rs", "pgd" or "trades" (core.defenses)
     a1: float = 0.5  # weight of the FGSM loss; a2 = 1 - a1 weighs ||W||^2
     reg: str = "scaled"  # "scaled": a2 * reg_lambda * ||W||^2; "literal": a2 * ||W||^2
     reg_lambda: float = 5e-4
@@ -65,14 +68,21 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True  # bfloat16 autocast on CUDA GPUs that support it; ignored elsewhere
+    augment: str = "none"  # "none", "digits", "photos" or "auto" (by dataset): core.augment
+    attack_steps: int = 10  # steps of the pgd / trades training attack
+    beta: float = 6.0  # TRADES: weight of the KL term (times a1)
+    warmup_epochs: float = 0.0  # training epsilon grows linearly from 0 over this many epochs
 
     @property
     def a2(self) -> float:
         return round(1.0 - self.a1, 10)
 
     def validate(self) -> None:
-        if self.defense not in ("none", "wr_fgsm"):
-            raise ValueError(f"defense must be 'none' or 'wr_fgsm', not {self.defense!r}")
+        if self.defense not in DEFENSES:
+            raise ValueError(f"defense must be one of {', '.join(DEFENSES)}, not {self.defense!r}")
+        augment.resolve(self.augment)
+        if self.attack_steps < 1 or self.beta < 0 or self.warmup_epochs < 0:
+            raise ValueError("attack_steps >= 1, beta >= 0 and warmup_epochs >= 0 are required")
         if not 0.0 <= self.a1 <= 1.0:
             raise ValueError(f"a1 must be between 0 and 1 (a2 = 1 - a1), not {self.a1}")
         if self.reg not in ("scaled", "literal"):
@@ -136,7 +146,7 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """Adam or SGD; with WR_FGSM's penalty, the weights W in their own group whose
     weight decay 2 * a2 * lambda is the penalty's exact gradient (see the module doc)."""
     decay = 0.0
-    if config.defense == "wr_fgsm" and config.a2 > 0:
+    if config.defense != "none" and config.a2 > 0:
         lam = 1.0 if config.reg == "literal" else config.reg_lambda
         decay = 2 * config.a2 * lam
     weights = regularized_weights(model)
@@ -151,15 +161,23 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
 
 
 def _adversarial_loss(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig, epsilon: float
 ) -> torch.Tensor:
-    """The adversarial term of the loss: cross-entropy on this batch's FGSM example.
+    """The adversarial term of the loss, made by the config's defense (``core.defenses``).
 
-    ``x.grad`` holds the clean loss's input gradient (from the clean backward), so
-    the FGSM example costs no extra pass. One place to change for another defense.
+    For WR_FGSM ``x.grad`` holds the clean loss's input gradient (from the clean
+    backward), so the FGSM example costs no extra pass.
     """
-    x_adv = fgsm_step(x.detach(), x.grad.sign(), config.epsilon)
-    return F.cross_entropy(model(x_adv).float(), y)
+    return adversarial_loss(
+        config.defense,
+        model,
+        x,
+        y,
+        epsilon,
+        x_grad=x.grad,
+        steps=config.attack_steps,
+        beta=config.beta,
+    )
 
 
 def _check_sizes(train_set: Dataset, val_set: Dataset) -> None:
@@ -195,8 +213,16 @@ def train(
     use_amp = config.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
     # Under torchrun (core.distributed) the training passes go through DDP, which
     # all-reduces the gradients; the plain module validates and is saved.
+    if dist.active and config.defense not in ("none", "wr_fgsm"):
+        # Multi-step attacks would run extra forwards through DDP between its reductions.
+        raise TrainingError(
+            f"--ddp trains standard and WR_FGSM models; the {config.defense} defense runs "
+            "on one process for now (drop --ddp, or spread runs with reproduce --executor ray)."
+        )
     net = dist.wrap(model)
-    wr = config.defense == "wr_fgsm"
+    wr = config.defense != "none"  # any defense is Eq. 8 with its own adversarial term
+    augment_batch = augment.make(config.augment, getattr(train_set, "name", ""))
+    augment_gen = torch.Generator().manual_seed(config.seed + 1)
     a1, a2 = config.a1, config.a2
     lam = 1.0 if config.reg == "literal" else config.reg_lambda
     weights = regularized_weights(model)
@@ -221,9 +247,12 @@ def train(
                 if len(y) < 2:  # BatchNorm cannot train on a batch of one
                     continue
                 t0 = time.perf_counter()
+                if augment_batch is not None:
+                    x = augment_batch(x, augment_gen)
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 opt.zero_grad(set_to_none=True)
-                x.requires_grad_(wr and a1 > 0)
+                fgsm_wr = config.defense == "wr_fgsm" and a1 > 0
+                x.requires_grad_(fgsm_wr)
                 # With DDP and an FGSM pass to follow, the clean backward skips the
                 # all-reduce (no_sync): the step synchronises once, after the FGSM pass.
                 sync_later = dist.active and wr and a1 > 0
@@ -236,8 +265,14 @@ def train(
                     loss_ori.backward()
                 loss_adv = loss_reg = torch.zeros((), device=device)
                 if wr and a1 > 0:
+                    ramp = (
+                        (epoch - 1 + b / batches) / config.warmup_epochs
+                        if config.warmup_epochs
+                        else 1
+                    )
+                    eps = config.epsilon * min(1.0, ramp)
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                        loss_adv = _adversarial_loss(net, x, y, config)
+                        loss_adv = _adversarial_loss(net, x, y, config, eps)
                     (a1 * loss_adv).backward()
                 if wr and a2 > 0:  # reported only: its gradient is the optimizer's weight decay
                     with torch.no_grad():

@@ -1,0 +1,137 @@
+"""Training-time augmentation on whole batches of tensors, seeded and cheap.
+
+Two kinds, both taking (N, C, H, W) images in [0, 1] and a ``torch.Generator``
+(so a run is reproducible) and returning a new batch of the same shape in [0, 1]:
+
+* ``digits``: how handwriting varies: a shift of a few pixels, a small rotation
+  and scaling (one ``affine_grid`` + ``grid_sample`` for the whole batch), and
+  stroke thickness: a 3x3 max-pool (dilation: a thicker pen) or min-pool
+  (erosion: a thinner one), blended in by a random amount per image.
+* ``photos``: the usual random crop (zero padding of ``pad`` px, then a crop back
+  to the original size) and horizontal flip.
+
+``make(name, dataset)`` returns the function a training run uses (``None`` for
+``"none"``); ``"auto"`` picks ``digits`` for MNIST and ``photos`` for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+AUGMENTS = ("none", "digits", "photos", "auto")
+DIGIT_DATASETS = ("mnist", "mnist-5k")
+
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=generator)
+
+
+def thicken(images: torch.Tensor, amount: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """Strokes drawn with a thicker pen: blend toward a 3x3 max-pool (dilation) by ``amount``."""
+    dilated = F.max_pool2d(images, 3, stride=1, padding=1)
+    return images + _per_image(amount, images) * (dilated - images)
+
+
+def thin(images: torch.Tensor, amount: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """Strokes drawn with a thinner pen: blend toward a 3x3 min-pool (erosion) by ``amount``."""
+    eroded = -F.max_pool2d(-images, 3, stride=1, padding=1)
+    return images + _per_image(amount, images) * (eroded - images)
+
+
+def _per_image(amount: torch.Tensor | float, images: torch.Tensor) -> torch.Tensor | float:
+    if isinstance(amount, torch.Tensor):
+        return amount.to(images.device, images.dtype).view(-1, 1, 1, 1)
+    return amount
+
+
+def affine(
+    images: torch.Tensor, degrees: torch.Tensor, scale: torch.Tensor, shift_px: torch.Tensor
+) -> torch.Tensor:
+    """Rotate by ``degrees``, scale by ``scale`` and shift by ``shift_px`` (N x 2: x, y) per image.
+
+    Pixels that come in from outside the image are 0 (background).
+    """
+    n, _, h, w = images.shape
+    theta = degrees.to(images) * (math.pi / 180)
+    inv = 1.0 / scale.to(images)  # the grid maps output to input: the inverse transform
+    cos, sin = torch.cos(theta) * inv, torch.sin(theta) * inv
+    # affine_grid works in [-1, 1] units: one pixel is 2 / size.
+    tx = -shift_px[:, 0].to(images) * 2 / w
+    ty = -shift_px[:, 1].to(images) * 2 / h
+    mat = torch.stack(
+        [torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1
+    )  # (N, 2, 3)
+    grid = F.affine_grid(mat, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def digits(
+    images: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    shift: float = 2.0,
+    degrees: float = 10.0,
+    scale: float = 0.1,
+    stroke: float = 0.5,
+) -> torch.Tensor:
+    """Random shift (+-``shift`` px), rotation (+-``degrees``), scaling (1 +- ``scale``) and pen.
+
+    ``stroke`` is the probability that an image's pen changes; a changed pen is
+    thicker or thinner (even odds): blended toward a 3x3 max-pool by a uniform
+    amount in [0, 1], or toward a 3x3 min-pool by one in [0, 0.5].
+    """
+    n = images.shape[0]
+    out = affine(
+        images,
+        _uniform(n, -degrees, degrees, generator),
+        _uniform(n, 1 - scale, 1 + scale, generator),
+        torch.stack([_uniform(n, -shift, shift, generator) for _ in range(2)], 1),
+    )
+    amount = torch.rand(n, generator=generator) * (torch.rand(n, generator=generator) < stroke)
+    thicker = torch.rand(n, generator=generator) < 0.5
+    out = thicken(out, amount * thicker)
+    out = thin(out, 0.5 * amount * ~thicker)  # a full 3x3 erosion wipes out a 2 px stroke
+    return out.clamp(0, 1)
+
+
+def photos(
+    images: torch.Tensor, generator: torch.Generator, *, pad: int = 4, flip: bool = True
+) -> torch.Tensor:
+    """Random crop after ``pad`` px of zero padding, and a horizontal flip half of the time."""
+    n, c, h, w = images.shape
+    padded = F.pad(images, (pad, pad, pad, pad))
+    oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(images.device)
+    ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(images.device)
+    rows = oy[:, None] + torch.arange(h, device=images.device)  # (N, H)
+    cols = ox[:, None] + torch.arange(w, device=images.device)  # (N, W)
+    if flip:
+        flipped = (torch.rand(n, generator=generator) < 0.5).to(images.device)
+        cols = torch.where(flipped[:, None], cols.flip(1), cols)
+    batch = torch.arange(n, device=images.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # (N, H, W, C)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def resolve(name: str, dataset: str = "") -> str:
+    """The augmentation ``name`` stands for; ``"auto"`` decides by the dataset's name."""
+    if name not in AUGMENTS:
+        raise ValueError(f"augment must be one of {', '.join(AUGMENTS)}, not {name!r}")
+    if name == "auto":
+        return "digits" if dataset in DIGIT_DATASETS else "photos"
+    return name
+
+
+def make(name: str, dataset: str = "", **options: Any) -> Augment | None:
+    """The batch function for ``name`` (``None`` for ``"none"``), with ``options`` bound."""
+    kind = resolve(name, dataset)
+    if kind == "none":
+        return None
+    return partial(digits if kind == "digits" else photos, **options)
