@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -78,6 +79,12 @@ class DistContext:
         order = torch.tensor(list(sampler), dtype=torch.long)
         for i in range(0, len(order), batch_size):
             yield order[i : i + batch_size]
+
+    def no_sync(self, net: nn.Module) -> AbstractContextManager:
+        """DDP's ``no_sync()``: the next backward keeps its gradients local."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        return cast(DistributedDataParallel, net).no_sync()
 
     def barrier(self) -> None:
         if self.active:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Generator
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,7 +88,10 @@ class RunSpec:
         d = dict(d)
         if "train" in d:
             d["train"] = TrainConfig.from_dict(d["train"])
-            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+            kwargs: dict[str, Any] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in d.items()
+            }
+            return cls(**kwargs)
         return cls.of(**{k: v for k, v in d.items() if k != "a2"})
 
     def identity(self) -> dict:
@@ -210,7 +214,7 @@ def splits(
     if spec.folds:
         ds = load_cached(spec.dataset, root, "all")
         if ds.subjects is not None and len(set(ds.subjects.tolist())) < spec.folds:
-            ds = ds.subset(range(len(ds)))  # too few people for a part each: split by class
+            ds = ds.subset(list(range(len(ds))))  # too few people for a part each: split by class
             ds.subjects = None
         f = folds(ds, k=spec.folds, seed=spec.train.seed)[spec.fold]
         train_set, val, test = ds.subset(f.train), ds.subset(f.val), ds.subset(f.test)
@@ -305,7 +309,8 @@ def execute(
         info = training_info(spec.train, result.best_epoch)
         info.update(fold=spec.fold, folds=spec.folds)
         save(save_model, model, replace(card, training=info, metrics=ev.to_dict()), half=True)
-        partial.unlink(missing_ok=True)  # the finished model replaces the best-so-far file
+        if partial is not None:  # the finished model replaces the best-so-far file
+            partial.unlink(missing_ok=True)
         record = replace(record, saved_to=str(save_model))
     if done is not None:
         done.parent.mkdir(parents=True, exist_ok=True)

@@ -257,20 +257,20 @@ def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dic
         if len(rs) < 3:
             continue
         rs.sort(key=lambda r: r["a1"])
-        e = f"{train_eps:g}"
-        name = f"figure3_{dataset}_{arch}_{reg}_eps{e}.png".replace("/", "-")
+        tag = f"{train_eps:g}"
+        name = f"figure3_{dataset}_{arch}_{reg}_eps{tag}.png".replace("/", "-")
         _png, svg = line_chart(
             out_dir / name,
             [r["a1"] for r in rs],
             {
                 "clean": [r["clean"] for r in rs],
-                f"FGSM eps={e}": [r.get(f"fgsm@{e}") or 0 for r in rs],
-                f"PGD eps={e}": [r.get(f"pgd@{e}") or 0 for r in rs],
+                f"FGSM eps={tag}": [r.get(f"fgsm@{tag}") or 0 for r in rs],
+                f"PGD eps={tag}": [r.get(f"pgd@{tag}") or 0 for r in rs],
             },
             errors={
                 "clean": [r["clean_std"] for r in rs],
-                f"FGSM eps={e}": [r.get(f"fgsm@{e}_std") or 0 for r in rs],
-                f"PGD eps={e}": [r.get(f"pgd@{e}_std") or 0 for r in rs],
+                f"FGSM eps={tag}": [r.get(f"fgsm@{tag}_std") or 0 for r in rs],
+                f"PGD eps={tag}": [r.get(f"pgd@{tag}_std") or 0 for r in rs],
             },
             title=f"Figure 3: {dataset} {arch}, WR_FGSM ({reg}), accuracy per a1 (a2 = 1 - a1)",
             xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",

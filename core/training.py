@@ -30,9 +30,10 @@ import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -41,10 +42,11 @@ from torch.utils.data import Dataset
 
 from fgsm_studio.core import augment
 from fgsm_studio.core.checkpoint import ModelCard, save
+from fgsm_studio.core.dataset import ImageDataset
 from fgsm_studio.core.defenses import DEFENSES, adversarial_loss
 from fgsm_studio.core.devices import pick_device
 from fgsm_studio.core.distributed import SINGLE, DistContext
-from fgsm_studio.core.evaluation import EvalProgress, drive, evaluation, iterate_batches
+from fgsm_studio.core.evaluation import EvalProgress, drive, evaluation, iterate_batches, size
 from fgsm_studio.core.models import regularized_weights
 
 
@@ -181,12 +183,12 @@ def _adversarial_loss(
 
 
 def _check_sizes(train_set: Dataset, val_set: Dataset) -> None:
-    if len(train_set) < 2:
+    if size(train_set) < 2:
         raise TrainingError(
-            f"The training set has {len(train_set)} image(s); a training batch needs at "
+            f"The training set has {size(train_set)} image(s); a training batch needs at "
             "least 2, so no epoch could run. Use more images (a larger limit or more per class)."
         )
-    if len(val_set) == 0:
+    if size(val_set) == 0:
         raise TrainingError(
             "The validation set is empty, so no epoch could be scored. "
             "Use more images (at least a few per class)."
@@ -226,7 +228,7 @@ def train(
     a1, a2 = config.a1, config.a2
     lam = 1.0 if config.reg == "literal" else config.reg_lambda
     weights = regularized_weights(model)
-    batches = math.ceil(math.ceil(len(train_set) / dist.world_size) / config.batch_size)
+    batches = math.ceil(math.ceil(size(train_set) / dist.world_size) / config.batch_size)
     result = TrainResult()
     best_state = None
     started = time.perf_counter()
@@ -236,9 +238,12 @@ def train(
             model.train()
             sums = dict(loss=0.0, ori=0.0, adv=0.0, reg=0.0, correct=0, n=0)
             epoch_start = time.perf_counter()
+            batch_iter: Iterator[tuple[torch.Tensor, torch.Tensor]]
             if dist.active:  # this rank's shard of the epoch (a DistributedSampler)
-                shard = dist.shard(len(train_set), config.batch_size, epoch=epoch, seed=config.seed)
-                batch_iter = (train_set.batch(idx) for idx in shard)
+                shard = dist.shard(
+                    size(train_set), config.batch_size, epoch=epoch, seed=config.seed
+                )
+                batch_iter = (cast(ImageDataset, train_set).batch(idx) for idx in shard)
             else:
                 batch_iter = iterate_batches(
                     train_set, config.batch_size, shuffle=True, generator=gen
@@ -256,7 +261,7 @@ def train(
                 # With DDP and an FGSM pass to follow, the clean backward skips the
                 # all-reduce (no_sync): the step synchronises once, after the FGSM pass.
                 sync_later = dist.active and wr and a1 > 0
-                with net.no_sync() if sync_later else contextlib.nullcontext():
+                with dist.no_sync(net) if sync_later else contextlib.nullcontext():
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                         logits = net(x)
                         loss_ori = F.cross_entropy(logits.float(), y)
@@ -276,7 +281,7 @@ def train(
                     (a1 * loss_adv).backward()
                 if wr and a2 > 0:  # reported only: its gradient is the optimizer's weight decay
                     with torch.no_grad():
-                        loss_reg = lam * sum(w.square().sum() for w in weights)
+                        loss_reg = lam * torch.stack([w.square().sum() for w in weights]).sum()
                 total = (
                     loss_ori.detach() + a1 * loss_adv.detach() + a2 * loss_reg.detach()
                     if wr
@@ -325,20 +330,20 @@ def train(
                         card, training=training_info(config, epoch), metrics=ev.to_dict()
                     )
                     result.saved_to = save(save_path, model, saved)
-            n = sums["n"]
+            seen = sums["n"]
             metrics = EpochMetrics(
                 epoch=epoch,
                 epochs=config.epochs,
-                loss=sums["loss"] / n,
-                loss_ori=sums["ori"] / n,
-                loss_adv=sums["adv"] / n,
-                loss_reg=sums["reg"] / n,
-                train_acc=sums["correct"] / n,
+                loss=sums["loss"] / seen,
+                loss_ori=sums["ori"] / seen,
+                loss_adv=sums["adv"] / seen,
+                loss_reg=sums["reg"] / seen,
+                train_acc=sums["correct"] / seen,
                 val_acc=ev.clean,
                 val_fgsm_acc=val_fgsm,
                 score=score,
                 is_best=is_best,
-                images_per_s=n / max(time.perf_counter() - epoch_start, 1e-9),
+                images_per_s=seen / max(time.perf_counter() - epoch_start, 1e-9),
                 elapsed_s=time.perf_counter() - started,
             )
             result.history.append(metrics)

@@ -93,12 +93,6 @@ def _mypy(staged: Path) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="core has mypy errors today (19 in models, images, evaluation, plots, training, "
-    "report, experiments, being rewritten by other helpers); the lead makes this pass "
-    "after merging and then removes this mark",
-)
 def test_mypy_is_clean_for_core(tmp_path):
     stage_package(tmp_path)
     result = _mypy(tmp_path)
