@@ -61,6 +61,7 @@ class EpsilonControl(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.setObjectName("controls")  # presenter mode's style sheet enlarges its labels
         self.scale = DIGITS
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setAccessibleName("epsilon")
@@ -124,6 +125,7 @@ class AttackControls(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.setObjectName("controls")
         self.attack = QComboBox()
         for key, label, tip in ATTACK_CHOICES:
             self.attack.addItem(label, key)

@@ -23,7 +23,6 @@ import torch
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QApplication,
     QFileDialog,
     QHBoxLayout,
@@ -183,11 +182,11 @@ class ExplorerView(QWidget):
         self.curve.setVisible(not on)
         self.attack.set_presenter(on)
         self.stage.set_headline_size(30 if on else 20)
-        arrows = QAbstractSpinBox.ButtonSymbols
-        self.epsilon.spin.setButtonSymbols(arrows.NoButtons if on else arrows.UpDownArrows)
+        self.epsilon.spin.setVisible(not on)  # the slider and its big label say it all
+        self.stage.set_presenter(on)
         ink, paper = ("#fff", "#000") if on else ("#222", "w")
         for bars in (self.stage.bars_clean, self.stage.bars_adv, self.stage.bars_cmp):
-            bars.set_look("16pt" if on else "10pt", ink, paper, 14 if on else 9)
+            bars.set_look("16pt" if on else "10pt", ink, paper, 12 if on else 9)
         self.stage.triptych.setBackground(paper)
         self.stage.triptych.set_title_size("18pt" if on else "12pt", ink)
         if on:

@@ -223,9 +223,15 @@ class Stage(QWidget):
         keep.setRetainSizeWhenHidden(True)
         self.bars_cmp.setSizePolicy(keep)
         stage.addLayout(bars, 4)
+        self._layout = stage
         state.frame_changed.connect(self._on_state_frame_changed)
         state.status_changed.connect(self._on_state_status_changed)
         state.compare_changed.connect(self._on_state_compare_changed)
+
+    def set_presenter(self, on: bool) -> None:
+        """Presenter mode gives the charts more height, for names in large type."""
+        self._layout.setStretch(2, 4 if on else 5)
+        self._layout.setStretch(3, 5 if on else 4)
 
     def set_headline_size(self, points: int) -> None:
         """Headline and detail line: fixed heights for their font, so nothing below moves."""
@@ -290,9 +296,9 @@ class Stage(QWidget):
             return
         card = compare.card
         pred = int(probs.argmax())
-        kind = "Defended" if card.defense == "wr_fgsm" else "Standard"
+        kind = "Defended" if card.defense == "wr_fgsm" else "Standard"  # short: never clipped
         self.bars_cmp.set_title(
-            f"{kind} model: {escape(card.class_names[pred])} ({float(probs[pred]):.1%})"
+            f"{kind}: {escape(card.class_names[pred])} ({float(probs[pred]):.1%})"
         )
         self.bars_cmp.setToolTip(f"<p>{escape(card.title())}</p>")
         self.bars_cmp.show()

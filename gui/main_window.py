@@ -36,6 +36,9 @@ QCheckBox::indicator:checked { background: #ffd400; border-color: #ffd400; }
 QSlider::groove:horizontal { height: 14px; background: #555; }
 QSlider::handle:horizontal { width: 30px; background: #ffd400; margin: -8px 0; }
 QToolTip { background: #ffffe0; color: #000; border: 1px solid #000; }
+QPushButton, QComboBox, QCheckBox, QAbstractSpinBox, QMenuBar, QTabBar::tab { font-size: 15pt; }
+#controls QLabel { font-size: 15pt; }
+QAbstractSpinBox { padding: 0 4px; min-width: 5em; }
 QTabBar::tab { background: #222; color: #fff; padding: 4px 12px; }
 QTabBar::tab:selected { background: #444; }
 """

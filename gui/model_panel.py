@@ -64,9 +64,9 @@ def card_html(card: ModelCard, path: Path) -> str:
     )
 
 
-KINDS = {
-    "mnist": "handwritten digits",
+KINDS = {  # first match wins: "fashion-mnist" is clothing
     "fashion": "clothing photos (Fashion-MNIST)",
+    "mnist": "handwritten digits",
     "cifar": "small colour photos (CIFAR-10)",
     "imagenet": "everyday photos (ImageNet)",
 }

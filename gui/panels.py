@@ -20,7 +20,7 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
-from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -105,7 +105,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         self.items[0].setImage(to_display(original), levels=(0, 255))
         self.items[1].setImage(diverging(perturbation, scale), levels=(0, 255))
         self.items[2].setImage(to_display(adversarial), levels=(0, 255))
-        self.titles[1].setText(f"Perturbation (x{1 / scale:.0f}: colour range +-{scale:.3f})")
+        self.titles[1].setText(f"Perturbation, magnified x{1 / scale:.0f}")
         shape = tuple(original.shape)
         if shape != self._shape:  # new resolution: frame it
             self._shape = shape
@@ -121,6 +121,8 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         self.title_size = size
         for label in self.titles:
             label.setText(label.text, size=size, color=color)
+        for vb in self.views:  # a frame, so a black image shows its edge on black
+            vb.setBorder(pg.mkPen("#888", width=1) if color != "#222" else None)
 
 
 class PredictionBars(QWidget):
@@ -138,7 +140,13 @@ class PredictionBars(QWidget):
         self.title_size, self.ink = "10pt", "#222"
         self.plot = pg.PlotWidget(background="w")
         self.title = title
-        self.plot.setTitle(title, color=self.ink, size=self.title_size)
+        # The title is a label over the whole panel (a plot title spans only the bars'
+        # column and was clipped); elided, never widening the panel.
+        self.heading = QLabel()
+        self.heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._draw_heading()
         self.plot.setXRange(0, 1, padding=0)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
@@ -153,6 +161,8 @@ class PredictionBars(QWidget):
         self.plot.addItem(self.bars)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.heading)
         layout.addWidget(self.plot)
         self.shown: list[int] = []
         self.names: list[str] = []
@@ -160,13 +170,21 @@ class PredictionBars(QWidget):
 
     def set_title(self, title: str) -> None:
         self.title = title
-        self.plot.setTitle(title, color=self.ink, size=self.title_size)
+        self._draw_heading()
+
+    def _draw_heading(self) -> None:
+        paper = "#000" if self.ink != "#222" else "#fff"
+        self.heading.setStyleSheet(
+            f"QLabel {{ color:{self.ink}; background:{paper}; font-size:{self.title_size}; "
+            "padding:3px; }"
+        )
+        self.heading.setText(self.title)
 
     def set_look(self, title_size: str, ink: str, background: str, axis_pt: int) -> None:
         """Presenter mode: bigger type, light ink on black."""
         self.title_size, self.ink = title_size, ink
         self.plot.setBackground(background)
-        self.plot.setTitle(self.title, color=ink, size=title_size)
+        self._draw_heading()
         font = QFont()
         font.setPointSize(axis_pt)
         for name in ("left", "bottom"):
