@@ -117,6 +117,8 @@ class ModelPanel(QWidget):
             combo.view().setMinimumWidth(420)
         self.open_button = QPushButton("Open checkpoint...")
         self.recent_button = QPushButton("Recent")
+        self.open_button.setToolTip("Attack a model file of your own (.safetensors, .pth)")
+        self.recent_button.setToolTip("Model files you opened before")
         self.recent_menu = QMenu(self)
         self.recent_button.setMenu(self.recent_menu)
         self.card = QLabel()
