@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QScreen, QShortcut
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
+
+from fgsm_studio.gui.startup import Importer, StartupPanel, import_in_background
 
 if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
     from fgsm_studio.gui.explorer import ExplorerView
@@ -71,8 +73,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.tabs = QTabWidget()
         self.setCentralWidget(self.tabs)
-        self.loading = QLabel("Starting FGSM Studio...")
-        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.loading = StartupPanel()
         self.tabs.addTab(self.loading, "Explorer")
         self.explorer: ExplorerView | None = None
         self.trainer: TrainView | None = None
@@ -115,8 +116,23 @@ class MainWindow(QMainWindow):
         leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         leave.activated.connect(lambda: self.act_presenter.setChecked(False))
 
+    def start_loading(self) -> None:
+        """Import torch and the views' modules on a thread while this window paints and
+        shows progress; ``finish_setup`` builds the views when they are in."""
+        self._importer = Importer(self)
+        self._importer.step.connect(self.loading.show_step)
+        self._importer.done.connect(self.finish_setup)
+        self._importer.failed.connect(self._on_importer_failed)
+        import_in_background(self._importer)
+
+    def _on_importer_failed(self, message: str) -> None:
+        self.loading.show_step(0, message)
+        self.finish_setup()  # the same import fails again there, into the crash dialog
+
     def finish_setup(self) -> None:
-        """Build the torch-backed views (called once, right after the window is shown)."""
+        """Build the torch-backed views (once, when their modules are imported)."""
+        if self.explorer is not None:
+            return
         from fgsm_studio.gui.errors import log_path
         from fgsm_studio.gui.explorer import ExplorerView
         from fgsm_studio.gui.workers import TaskRunner
