@@ -316,6 +316,8 @@ def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
         if frame.pred_adv != frame.pred_clean:
             return f"{what}: the answer changed, but not to the target {target}"
         return f"{what}: the model still sees {escape(names[frame.pred_clean])}, not {target}"
-    if frame.flipped:
+    if frame.flipped and frame.epsilon * 255 <= 8:  # a few /255: invisible to the eye
         return f"{what}: the model is fooled by a change too small to notice"
+    if frame.flipped:
+        return f"{what}: the model is fooled"
     return f"{what}: the model still gives the same answer"
