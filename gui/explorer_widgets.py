@@ -136,6 +136,7 @@ class Sidebar(QWidget):
         # The gallery takes the height left over (at least one row), never more than it needs.
         self.gallery.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.gallery.setMinimumHeight(64)
+        self.gallery.setMaximumHeight(16777215)  # (its own default cap left gaps on big screens)
         side.addWidget(self.gallery, 1)
         line = QHBoxLayout()
         for b in (self.save_button, self.card_button, self.copy_button):

@@ -248,11 +248,13 @@ class ModelPanel(QWidget):
         self.compare_chosen.emit(None if data is None else Path(data))
 
     def open_checkpoint_dialog(self) -> None:
+        folder = self.settings.value("last_folder", "", type=str)  # shared with the images
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Open a model checkpoint",
-            str(Path.home()),
+            folder if folder and Path(folder).is_dir() else str(Path.home()),
             "Checkpoints (*.safetensors *.pth *.pt);;All files (*)",
         )
         if path:
+            self.settings.setValue("last_folder", str(Path(path).parent))
             self.model_chosen.emit(Path(path))

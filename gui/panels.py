@@ -225,12 +225,13 @@ class PredictionBars(QWidget):
         )
         names = [class_names[i] if i < len(class_names) else str(i) for i in idx]
         short = [n if len(n) <= NAME_CHARS else n[: NAME_CHARS - 1] + "." for n in names]
-        self.names = short
-        self.plot.getAxis("left").setTicks([list(enumerate(short))])
-        self.plot.setYRange(-0.6, len(idx) - 0.4, padding=0)
+        if short != self.names:  # the axis and its width only when the names change
+            self.names = short
+            self.plot.getAxis("left").setTicks([list(enumerate(short))])
+            self.plot.setYRange(-0.6, len(idx) - 0.4, padding=0)
+            self._fit_names()
         lines = (f"{escape(n)}: {100 * h:.1f}%" for n, h in zip(names, self.heights, strict=True))
         self.plot.setToolTip(f"<p>{LEGEND}</p>" + "<br>".join(lines))
-        self._fit_names()
 
     def _fit_names(self) -> None:
         """The name axis as wide as the longest name shown, so none is clipped."""

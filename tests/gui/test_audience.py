@@ -195,3 +195,25 @@ def test_saving_says_where_the_file_went_and_remembers_the_folder(
     assert str(tmp_path) in explorer.banner.text() and "adv.png" in explorer.banner.text()
     share.save_demo_card_dialog(explorer)
     assert seen["start"].startswith(str(tmp_path))  # the next dialog starts where we saved
+
+
+def test_help_guide_explains_the_colours_and_about_gives_the_version(qtbot, monkeypatch, settings):
+    from PySide6.QtWidgets import QMessageBox
+
+    import fgsm_studio
+    from fgsm_studio.gui.guide import show_guide
+    from fgsm_studio.gui.main_window import MainWindow
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    box = show_guide(parent)
+    text = box.text()
+    for words in ("brighter", "darker", "true class", "target", "Epsilon", "Esc"):
+        assert words in text
+    box.close()
+    seen = {}
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: seen.update(text=text))
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window._on_about_triggered()
+    assert fgsm_studio.__version__ in seen["text"]
