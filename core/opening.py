@@ -7,7 +7,8 @@ the control's), and whether the sample and epsilon are to be *picked* so that th
 first frame already shows the attack winning (only when the user gave neither a
 model, an image nor an epsilon). ``pick_sample`` makes that pick once the model
 is loaded; ``image_after_model`` says what to show when a model of another
-dataset comes in.
+dataset comes in; ``epsilon_scale`` gives a model's epsilon range, step, default
+and units (photos flip at a few /255, small digits at tenths).
 """
 
 from __future__ import annotations
@@ -23,6 +24,31 @@ from fgsm_studio.core.images import ImageError, load_image, to_model_input
 from fgsm_studio.core.session import AttackSession
 
 DEFAULT_EPSILON = 0.1
+PHOTO_SIZE = 64  # inputs larger than this are photos (ImageNet): epsilon in /255 steps
+
+
+@dataclass(frozen=True)
+class EpsilonScale:
+    """The epsilon slider of one kind of model: its range, step and default (pixel units)."""
+
+    maximum: float
+    step: float
+    default: float
+    per_255: bool  # shown and stepped in 1/255 units (photos)
+
+    def grid(self) -> torch.Tensor:
+        """The epsilons of the confidence curve: the slider's whole range."""
+        return torch.linspace(0, self.maximum, 101 if not self.per_255 else 65)
+
+
+DIGITS = EpsilonScale(maximum=0.5, step=0.001, default=DEFAULT_EPSILON, per_255=False)
+PHOTOS = EpsilonScale(maximum=16 / 255, step=0.25 / 255, default=2 / 255, per_255=True)
+
+
+def epsilon_scale(image_size: int) -> EpsilonScale:
+    """Photos (ImageNet) flip at 1-4/255, so their slider spans 0-16/255 in quarter
+    steps with 2/255 (invisible) by default; small images span 0-0.5 from 0.1."""
+    return PHOTOS if image_size > PHOTO_SIZE else DIGITS
 
 
 @dataclass(frozen=True)
@@ -98,3 +124,16 @@ def image_after_model(
     if old_dataset is None and has_image:
         return None
     return samples[0]
+
+
+def out_of_domain(raw: torch.Tensor, *, in_channels: int, image_size: int) -> bool:
+    """Does a colour photo go to a model of small grey images (MNIST, Fashion-MNIST)?
+
+    ``raw`` is the image as loaded, (C, H, W) in [0, 1]. Such a model answers one of
+    its few classes whatever it is shown ("7 (45.2%)" for an orange); the caller
+    says so. Grey images, and any image for a colour model, are in the domain.
+    """
+    if in_channels != 1 or image_size > PHOTO_SIZE or raw.shape[0] < 3:
+        return False
+    spread = raw[:3].amax(0) - raw[:3].amin(0)  # 0 on grey pixels
+    return float((spread > 0.15).float().mean()) > 0.2

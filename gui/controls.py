@@ -1,9 +1,11 @@
 """Epsilon and attack controls, drawn from the ``ExplorerState`` and sending it intent.
 
-``EpsilonControl``: a slider (thousandths, 0 to 0.5) and a spin box, and a label
-giving both units, e.g. ``0.031 = 8/255``. Keyboard arrows move the slider by
-1/1000, Page Up/Down by 1/100. ``AttackControls``: FGSM, BIM or PGD, their
-steps, and a targeted switch with a target class picker. Each control sends the
+``EpsilonControl``: a slider and a spin box on the model's ``EpsilonScale``
+(digits: 0 to 0.5 in thousandths; photos: 0 to 16/255 in quarter /255 steps,
+the spin box in /255), and a label giving both units, e.g. ``0.031 = 8/255``.
+``AttackControls``: the attacks of ``ATTACK_CHOICES`` (data: a new attack is one
+more entry), their steps, a targeted switch with a target class picker, and the
+Previous / Next image buttons. Each control sends the
 user's change to the state (``state.set_epsilon`` ...) and shows the state's
 value when the state says it changed, whoever changed it; the widgets' own
 signals are blocked only while they are being redrawn from the state.
@@ -19,12 +21,36 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSlider,
     QSpinBox,
     QWidget,
 )
 
-from fgsm_studio.gui.explorer_state import MAX_EPS, MAX_STEPS, ExplorerState
+from fgsm_studio.core.opening import DIGITS, EpsilonScale
+from fgsm_studio.gui.explorer_state import MAX_STEPS, ExplorerState
+
+# (key, label, plain-words tooltip); the key is ExplorerState's attack name.
+ATTACK_CHOICES = (
+    (
+        "fgsm",
+        "FGSM (one step)",
+        "Fast Gradient Sign Method: one step, each pixel moved by epsilon in the direction "
+        "that most increases the model's error",
+    ),
+    (
+        "bim",
+        "BIM (iterative)",
+        "Basic Iterative Method: many small FGSM steps, never leaving the epsilon limit; "
+        "stronger than FGSM",
+    ),
+    (
+        "pgd",
+        "PGD (random start)",
+        "Projected Gradient Descent: BIM from a random starting point; the standard strong "
+        "attack to judge a defense by",
+    ),
+)
 
 
 def eps_text(eps: float) -> str:
@@ -35,70 +61,112 @@ class EpsilonControl(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.setObjectName("controls")  # presenter mode's style sheet enlarges its labels
+        self.scale = DIGITS
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, int(MAX_EPS * 1000))
-        self.slider.setSingleStep(1)
-        self.slider.setPageStep(10)
         self.slider.setAccessibleName("epsilon")
         self.slider.setToolTip(
-            "Attack strength: how far each pixel may move (pixel values are 0 to 1)"
+            "<p>Epsilon, the attack's strength: how far each pixel may move (pixel values "
+            "go from 0 to 1; 1/255 is the smallest visible step). Drag it and watch the "
+            "model change its mind.</p>"
         )
         self.spin = QDoubleSpinBox()
-        self.spin.setRange(0.0, MAX_EPS)
-        self.spin.setDecimals(3)
-        self.spin.setSingleStep(1 / 255)
+        self.spin.setToolTip(self.slider.toolTip())
         self.units = QLabel()
         self.units.setMinimumWidth(130)
+        self.units.setToolTip("Epsilon in pixel units (0 to 1) and in 1/255 steps")
+        self.name = QLabel("epsilon")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("epsilon"))
+        layout.addWidget(self.name)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.spin)
         layout.addWidget(self.units)
+        self.set_scale(DIGITS)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         self.spin.valueChanged.connect(self._on_spin_value_changed)
         state.epsilon_changed.connect(self._on_state_epsilon_changed)
         self._on_state_epsilon_changed(state.epsilon)
 
+    def set_scale(self, scale: EpsilonScale) -> None:
+        """The model's range and step; the spin box counts /255 for photos."""
+        self.scale = scale
+        ticks = round(scale.maximum / scale.step)
+        with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
+            self.slider.setRange(0, ticks)
+            self.slider.setSingleStep(1)
+            self.slider.setPageStep(max(1, ticks // 20))
+            if scale.per_255:
+                self.spin.setDecimals(2)
+                self.spin.setRange(0.0, scale.maximum * 255)
+                self.spin.setSingleStep(scale.step * 255)
+                self.spin.setSuffix(" /255")
+            else:
+                self.spin.setDecimals(3)
+                self.spin.setRange(0.0, scale.maximum)
+                self.spin.setSingleStep(1 / 255)
+                self.spin.setSuffix("")
+        self._on_state_epsilon_changed(self.state.epsilon)
+
     def _on_state_epsilon_changed(self, eps: float) -> None:
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
-            self.slider.setValue(round(eps * 1000))
-            self.spin.setValue(eps)
+            self.slider.setValue(round(eps / self.scale.step))
+            self.spin.setValue(eps * 255 if self.scale.per_255 else eps)
         self.units.setText(eps_text(eps))
 
     def _on_slider_value_changed(self, value: int) -> None:
-        self.state.set_epsilon(value / 1000)
+        self.state.set_epsilon(value * self.scale.step)
 
     def _on_spin_value_changed(self, value: float) -> None:
-        self.state.set_epsilon(value)
+        self.state.set_epsilon(value / 255 if self.scale.per_255 else value)
 
 
 class AttackControls(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.setObjectName("controls")
         self.attack = QComboBox()
-        for label, key in (
-            ("FGSM (one step)", "fgsm"),
-            ("BIM (iterative)", "bim"),
-            ("PGD (random start)", "pgd"),
-        ):
+        for key, label, tip in ATTACK_CHOICES:
             self.attack.addItem(label, key)
+            self.attack.setItemData(self.attack.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.attack.setToolTip(
+            "<p>How the attack computes its change. FGSM: one step (keys 1, 2, 3 choose "
+            "FGSM, BIM, PGD).</p>"
+        )
+        self.previous = QPushButton("< Previous image")
+        self.next = QPushButton("Next image >")
+        self.previous.setToolTip("The previous sample image (Left arrow)")
+        self.next.setToolTip("The next sample image (Right arrow or Space)")
         self.steps = QSpinBox()
+        self.steps.setToolTip("How many small steps BIM and PGD take (more: stronger, slower)")
         self.steps.setRange(1, MAX_STEPS)
         self.steps.setValue(state.steps)
         self.steps.setPrefix("steps: ")
         self.targeted = QCheckBox("targeted")
+        self.targeted.setToolTip(
+            "<p>Targeted: push the model toward one class of your choice instead of any "
+            "wrong answer. The verdict then says whether the target was reached.</p>"
+        )
         self.target = QComboBox()
+        self.target.setToolTip("The class a targeted attack aims for")
         self.target.setEnabled(False)
         self.target.setMinimumWidth(110)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("attack"))
+        layout.addWidget(self.previous)
+        layout.addWidget(self.next)
+        layout.addSpacing(12)
+        self.name = QLabel("attack")
+        layout.addWidget(self.name)
         layout.addWidget(self.attack)
         layout.addWidget(self.steps)
         layout.addWidget(self.targeted)
         layout.addWidget(self.target)
+        layout.addStretch(1)
+        self.help = QPushButton("What am I seeing?")
+        self.help.setToolTip("A short guide to every part of this window, in plain words (F1)")
+        layout.addWidget(self.help)
         self.steps.setVisible(False)
         self._presenter = False
         self.attack.currentIndexChanged.connect(self._on_attack_current_index_changed)

@@ -20,29 +20,41 @@ import logging
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QSettings, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 from fgsm_studio.core.bundled import ModelEntry, bundled_models, samples_for, twin
 from fgsm_studio.core.checkpoint import load
 from fgsm_studio.core.devices import configure_threads
-from fgsm_studio.core.imagenet import resolve
+from fgsm_studio.core.imagenet import resolve, virtual_sources
 from fgsm_studio.core.images import load_image, looks_like_paper, to_mnist_style, to_model_input
-from fgsm_studio.core.opening import Opening, image_after_model, pick_sample, plan_opening
+from fgsm_studio.core.opening import (
+    Opening,
+    epsilon_scale,
+    image_after_model,
+    out_of_domain,
+    pick_sample,
+    plan_opening,
+)
 from fgsm_studio.core.session import AttackFrame, AttackSession
 from fgsm_studio.gui import share
-from fgsm_studio.gui.controls import AttackControls, EpsilonControl
+from fgsm_studio.gui.controls import ATTACK_CHOICES, AttackControls, EpsilonControl
 from fgsm_studio.gui.explorer_state import ExplorerState, Image, LoadedModel
 from fgsm_studio.gui.explorer_widgets import Banner, Sidebar, Stage, is_mnist_like
+from fgsm_studio.gui.guide import show_guide
 from fgsm_studio.gui.inputs import CameraDialog, DrawDialog, image_source_from_mime
 from fgsm_studio.gui.loader import Loader
-from fgsm_studio.gui.panels import EpsilonCurve, big_font
 from fgsm_studio.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 SWEEP = torch.linspace(0, 0.5, 101)
-SWEEP_FINE = torch.linspace(0, 0.05, 51)  # large photos flip at a few /255
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 
 
@@ -75,23 +87,45 @@ class ExplorerView(QWidget):
         self.stage = Stage(self.state)
         self.epsilon = EpsilonControl(self.state)
         self.attack = AttackControls(self.state)
-        self.curve = EpsilonCurve()
-        self.curve.setMinimumHeight(170)
-        self.curve.setMaximumHeight(220)
+        self.curve = self.stage.curve
+        self._presenter = False
         self._place()
         self._connect()
         self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def _place(self) -> None:
         center = QVBoxLayout()
-        center.addWidget(self.banner)
         center.addWidget(self.stage, 1)
         center.addWidget(self.epsilon)
         center.addWidget(self.attack)
-        center.addWidget(self.curve, 1)
         root = QHBoxLayout(self)
         root.addWidget(self.sidebar)
         root.addLayout(center, 1)
+        self.banner.setParent(self)  # floats over the stage's top: moves nothing
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Keys no control took: Right/Space/Left step through samples, 1/2/3... the attack."""
+        key = event.key()
+        attacks = {Qt.Key.Key_1 + i: choice[0] for i, choice in enumerate(ATTACK_CHOICES[:9])}
+        if key in (Qt.Key.Key_Right, Qt.Key.Key_Space):
+            self.step_image(1)
+        elif key == Qt.Key.Key_Left:
+            self.step_image(-1)
+        elif key in attacks:
+            self.state.set_attack(attacks[key])
+        else:
+            super().keyPressEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_banner()
+
+    def _place_banner(self) -> None:
+        top = self.stage.geometry()
+        self.banner.setFixedWidth(max(200, top.width() - 40))
+        self.banner.adjustSize()
+        self.banner.move(top.x() + 20, top.y() + 4)
 
     def _connect(self) -> None:
         s, side = self.state, self.sidebar
@@ -106,6 +140,13 @@ class ExplorerView(QWidget):
         ):
             changed.connect(self.schedule_render)
         s.epsilon_changed.connect(self.curve.set_epsilon)
+        s.session_changed.connect(self._on_state_session_changed)
+        s.model_changed.connect(self._on_state_model_changed)
+        s.image_changed.connect(self._on_state_image_changed)
+        self.epsilon.slider.sliderReleased.connect(self.schedule_render)
+        self.attack.previous.clicked.connect(lambda: self.step_image(-1))
+        self.attack.next.clicked.connect(lambda: self.step_image(1))
+        self.attack.help.clicked.connect(lambda: show_guide(self.window()))
         s.sweep_changed.connect(self._on_state_sweep_changed)
         side.panel.model_chosen.connect(self.load_model)
         side.panel.compare_chosen.connect(self.load_compare)
@@ -134,16 +175,58 @@ class ExplorerView(QWidget):
         self.loader.shutdown()
 
     def set_presenter(self, on: bool) -> None:
-        """Presenter mode: big headline, advanced controls hidden."""
+        """Presenter mode: big type, light on black, the sidebar and curve hidden;
+        Previous / Next image (and the arrow keys) step through the samples."""
+        self._presenter = on
         self.sidebar.setVisible(not on)
         self.curve.setVisible(not on)
         self.attack.set_presenter(on)
-        big_font(self.stage.headline, 34 if on else 20)
+        self.stage.set_headline_size(30 if on else 20)
+        self.epsilon.spin.setVisible(not on)  # the slider and its big label say it all
+        self.stage.set_presenter(on)
+        ink, paper = ("#fff", "#000") if on else ("#222", "w")
+        for bars in (self.stage.bars_clean, self.stage.bars_adv, self.stage.bars_cmp):
+            bars.set_look("16pt" if on else "10pt", ink, paper, 12 if on else 9)
+        self.stage.triptych.setBackground(paper)
+        self.stage.triptych.set_title_size("18pt" if on else "12pt", ink)
+        if on:
+            self.setFocus()  # the arrow keys step through samples, not the slider
+        self._place_banner()
 
     def show_error(self, message: str) -> None:
         log.warning("shown to user: %s", message)
         self.banner.show_message(message)
+        self._place_banner()
         self.error_shown.emit(message)
+
+    def show_info(self, message: str) -> None:
+        """Feedback that an action worked (a file saved, a card copied), where errors go."""
+        log.info("shown to user: %s", message)
+        self.banner.show_message(message, "info")
+        self._place_banner()
+
+    def last_folder(self) -> str:
+        """The folder of the last file opened or saved, else the user's Pictures folder."""
+        folder = self.settings.value("last_folder", "", type=str)
+        if folder and Path(folder).is_dir():
+            return folder
+        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        return pictures if pictures and Path(pictures).is_dir() else str(Path.home())
+
+    def remember_folder(self, path: str | Path) -> None:
+        self.settings.setValue("last_folder", str(Path(path).parent))
+
+    def step_image(self, delta: int) -> None:
+        """Show the next (``delta`` 1) or previous (-1) sample of the model's dataset."""
+        gallery = self.sidebar.gallery
+        n = gallery.count()
+        if n == 0:
+            return
+        row = gallery.currentRow()
+        row = (row + delta) % n if row >= 0 else (0 if delta > 0 else n - 1)
+        path, label = gallery.item(row).data(Qt.ItemDataRole.UserRole)
+        gallery.setCurrentRow(row)
+        self.set_image(path, label)
 
     # ------------------------------------------------------------------ models
     def start(
@@ -207,6 +290,7 @@ class ExplorerView(QWidget):
                 self.set_image(sample.path, sample.label)
             else:
                 self._new_session()  # the current image (if any) under the new model
+                self._warn_if_out_of_domain()
         self.model_loaded.emit(str(loaded.path))
 
     # ------------------------------------------------------------------ images
@@ -230,7 +314,7 @@ class ExplorerView(QWidget):
             return
         label = s.true_label(s.card.num_classes)
         session = AttackSession(s.model.net, self.model_input(), label=label, target=s.target)
-        grid = SWEEP_FINE if s.card.image_size > 64 else SWEEP
+        grid = epsilon_scale(s.card.image_size).grid()
         s.set_session(session)
         self._ids["sweep"] = self.runner.submit(
             "sweep", lambda: (session, session.sweep(grid, chunk=16))
@@ -264,6 +348,9 @@ class ExplorerView(QWidget):
         but raises p95, since the two threads then contend for the GIL and both cores).
         """
         compare, probs = self.state.compare, None
+        if compare is not None and self.epsilon.slider.isSliderDown():
+            probs = self.state.compare_probs  # while dragging: the release redraws it
+            compare = None
         if compare is not None:
             x = to_model_input(frame.adversarial, compare.card.in_channels, compare.card.image_size)
             with torch.no_grad():
@@ -276,8 +363,44 @@ class ExplorerView(QWidget):
 
     def _on_state_sweep_changed(self) -> None:
         sweep, session = self.state.sweep, self.state.session
-        cls = session.target if session.target is not None else session.pred_clean
-        self.curve.show_sweep(sweep.epsilons, sweep.probs, cls, sweep.flip_epsilon)
+        self.curve.show_sweep(
+            sweep.epsilons,
+            sweep.probs,
+            session.pred_clean,
+            sweep.flip_epsilon,
+            target=session.target,
+        )
+
+    def _on_state_session_changed(self) -> None:
+        """The old curve goes at once; the new one comes from the worker."""
+        self.curve.clear_sweep("Updating..." if self.state.session is not None else "")
+
+    def _on_state_model_changed(self) -> None:
+        """A model of another kind (digits, photos) brings its epsilon range and default."""
+        scale = epsilon_scale(self.state.card.image_size)
+        if scale != self.epsilon.scale:
+            self.epsilon.set_scale(scale)
+            self.curve.set_range(scale.maximum)
+            self.curve.set_epsilon(self.state.epsilon)
+            if self._opening is None or self._opening.epsilon is None:
+                self.state.set_epsilon(scale.default)
+        self.curve.clear_sweep("Updating...")
+
+    def _on_state_image_changed(self) -> None:
+        self.sidebar.gallery.show_current(self.state.image.name)
+        self._warn_if_out_of_domain()
+
+    def _warn_if_out_of_domain(self) -> None:
+        card, image = self.state.card, self.state.image
+        if card is None or image is None:
+            return
+        if out_of_domain(image.raw, in_channels=card.in_channels, image_size=card.image_size):
+            photo = next((t for src, t in virtual_sources()), None)
+            offer = f" Try {photo} in the Model list." if photo else ""
+            self.show_error(
+                f"{image.name} is a colour photo, not like the small grey images "
+                f"{card.title()} was trained on, so its answer means little.{offer}"
+            )
 
     # ------------------------------------------------------------------ answers from threads
     def _on_runner_finished(self, channel: str, task_id: int, result: object) -> None:
@@ -334,8 +457,11 @@ class ExplorerView(QWidget):
 
     # ------------------------------------------------------------------ user intent
     def open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image", str(Path.home()), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open an image", self.last_folder(), IMAGE_FILTER
+        )
         if path:
+            self.remember_folder(path)
             self.set_image(Path(path))
 
     def draw_digit(self) -> None:

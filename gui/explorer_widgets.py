@@ -3,7 +3,10 @@
 ``Sidebar`` (left, hidden in presenter mode): the model panel, the image inputs,
 the MNIST-style switch, the samples and the save buttons. ``Stage`` (what a demo
 card captures): the headline, the three image panels and the three bar charts.
-``Banner``: the one-line error message. Each subscribes to the ``ExplorerState``
+``Banner``: the error message, floating over the top of the stage so that it
+moves nothing. The layout is fixed: the headline has one line of fixed height
+(the attack and epsilon on a second, smaller one), the image panels and the
+charts keep their size and place while epsilon moves. Each subscribes to the ``ExplorerState``
 signals it draws; buttons that need the controller (file dialogs, loads) are
 connected by ``ExplorerView``. Names and titles from files (class names, model
 titles) are escaped wherever Qt would read them as HTML.
@@ -15,7 +18,17 @@ from html import escape
 
 import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from fgsm_studio.core.bundled import ModelEntry, samples_for
 from fgsm_studio.core.session import AttackFrame
@@ -23,7 +36,9 @@ from fgsm_studio.gui.controls import eps_text
 from fgsm_studio.gui.explorer_state import ExplorerState
 from fgsm_studio.gui.inputs import SampleGallery, camera_available
 from fgsm_studio.gui.model_panel import ModelPanel
-from fgsm_studio.gui.panels import ImageTriptych, PredictionBars, big_font
+from fgsm_studio.gui.panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
+
+FOOLED, HOLDS = "#e53935", "#43a047"  # readable on white and on black
 
 
 def is_mnist_like(card) -> bool:
@@ -31,20 +46,40 @@ def is_mnist_like(card) -> bool:
 
 
 class Banner(QLabel):
-    """An error message in red, shown for 15 s; plain text whatever it quotes."""
+    """A message shown for 15 s over the top of the stage (it moves nothing); plain text.
+
+    ``kind`` "error" is red, "info" (a file saved, copied) is green; a click hides it.
+    """
+
+    STYLES = {
+        "error": "background:#fde2e1; color:#7a1010; border:1px solid #c62828;",
+        "info": "background:#e3f4e4; color:#124d16; border:1px solid #2e7d32;",
+    }
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setStyleSheet("background:#fde2e1; color:#7a1010; padding:6px; border-radius:4px;")
+        self.kind = "error"
+        self._style()
         self.hide()
         self._timer = QTimer(self, singleShot=True, interval=15000, timeout=self.hide)
 
-    def show_message(self, message: str) -> None:
+    def _style(self) -> None:
+        self.setStyleSheet(
+            f"QLabel {{ {self.STYLES[self.kind]} padding:6px; border-radius:4px; font-weight:bold; }}"
+        )
+
+    def show_message(self, message: str, kind: str = "error") -> None:
+        self.kind = kind
+        self._style()
         self.setText(message)
         self.show()
+        self.raise_()
         self._timer.start()
+
+    def mousePressEvent(self, event) -> None:
+        self.hide()
 
 
 class Sidebar(QWidget):
@@ -66,25 +101,56 @@ class Sidebar(QWidget):
         self.draw_button = QPushButton("Draw a digit...")
         self.camera_button = QPushButton("Camera...")
         self.camera_button.setVisible(camera_available())
-        self.save_button = QPushButton("Save adversarial...")
-        self.card_button = QPushButton("Save demo card...")
-        self.copy_button = QPushButton("Copy demo card")
-        side = QVBoxLayout(self)
+        self.save_button = QPushButton("Save image...")
+        self.card_button = QPushButton("Save card...")
+        self.copy_button = QPushButton("Copy card")
+        tips = {
+            self.open_button: "Attack an image file of your own (PNG, JPEG, ...)",
+            self.paste_button: "Attack the image on the clipboard (Ctrl+V)",
+            self.draw_button: "Draw a digit with the mouse and attack it",
+            self.camera_button: "Take a photo with the camera and attack it",
+            self.mnist_style: "Make a photo of a handwritten digit look like the MNIST "
+            "training images: white ink on black, cropped and centred",
+            self.save_button: "Save the adversarial image (lossless PNG, plus its exact "
+            "values as .npy) to a folder you choose",
+            self.card_button: "Save a picture of the verdict, the images and the bars (PNG)",
+            self.copy_button: "Copy that picture to the clipboard, to paste into slides or chat",
+        }
+        for widget, tip in tips.items():
+            widget.setToolTip(tip)
+        self.mnist_style.setText("Digit photos -> MNIST style")
+        inner = QWidget()
+        side = QVBoxLayout(inner)
+        side.setContentsMargins(0, 0, 4, 0)
         side.addWidget(self.panel)
         side.addSpacing(8)
-        side.addWidget(QLabel("<b>Image</b> (or drop a file anywhere, or Ctrl+V)"))
-        for row in ((self.open_button, self.paste_button), (self.draw_button, self.camera_button)):
+        side.addWidget(QLabel("<b>Image</b> (or drop a file, or Ctrl+V)"))
+        rows = ((self.open_button, self.paste_button), (self.draw_button, self.camera_button))
+        for row in rows:
             line = QHBoxLayout()
             for b in row:
                 line.addWidget(b)
             side.addLayout(line)
         side.addWidget(self.mnist_style)
         side.addWidget(QLabel("<b>Samples</b>"))
-        side.addWidget(self.gallery)
-        side.addStretch(1)
+        # The gallery takes the height left over (at least one row), never more than it needs.
+        self.gallery.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.gallery.setMinimumHeight(64)
+        self.gallery.setMaximumHeight(16777215)  # (its own default cap left gaps on big screens)
+        side.addWidget(self.gallery, 1)
+        line = QHBoxLayout()
         for b in (self.save_button, self.card_button, self.copy_button):
-            side.addWidget(b)
-        self.setMaximumWidth(340)
+            line.addWidget(b)
+        side.addLayout(line)
+        scroll = QScrollArea()  # below 720 px of height the sidebar scrolls, never clips
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.setFixedWidth(330)
         self._dataset: str | None = None
         self.mnist_style.toggled.connect(state.set_mnist_style)
         state.mnist_style_changed.connect(self.mnist_style.setChecked)
@@ -100,38 +166,88 @@ class Sidebar(QWidget):
 
 
 class Stage(QWidget):
-    """Headline, original | perturbation | adversarial, and the bars: what a demo card shows."""
+    """Headline, original | perturbation | adversarial, the bars and the curve.
+
+    What a demo card shows. Every part has a fixed place: the headline one line of
+    fixed height, the verdict's details one smaller line, the compare chart keeps
+    its room while hidden.
+    """
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.headline = QLabel("Loading the model...")
-        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.headline.setWordWrap(True)
-        self.headline.setTextFormat(Qt.TextFormat.RichText)
-        big_font(self.headline, 20)
+        self.detail = QLabel("")
+        for label in (self.headline, self.detail):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.headline.setToolTip(
+            "What the model believes: the original image's class, then the adversarial "
+            "image's, and whether the attack fooled it"
+        )
+        self.set_headline_size(20)
         self.triptych = ImageTriptych()
-        self.triptych.setMinimumHeight(260)
+        self.triptych.setMinimumHeight(170)
+        self.triptych.setToolTip(
+            "<p>Left: the image as given. Middle: the change the attack made to each pixel "
+            "(red = brighter, blue = darker, white = unchanged), magnified to be seen. "
+            "Right: the image plus that change, what the model now sees.</p>"
+        )
         self.bars_clean = PredictionBars("Original image")
         self.bars_adv = PredictionBars("Adversarial image")
         self.bars_cmp = PredictionBars("Compare model on the adversarial image")
+        keep = self.bars_cmp.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)  # the other charts never jump when it hides
+        self.bars_cmp.setSizePolicy(keep)
+        bar_tip = (
+            "<p>How sure the model is of each class. Red: its answer; green outline: the "
+            "true class; orange: the target of a targeted attack; grey: the others.</p>"
+        )
+        for b in (self.bars_clean, self.bars_adv, self.bars_cmp):
+            b.setToolTip(bar_tip)
+        self.curve = EpsilonCurve()
+        self.curve.setToolTip(
+            "<p>How the model's confidence changes as epsilon grows (FGSM): the original "
+            "class, the target (targeted attacks) and the class it picks. The dotted line "
+            "is where the attack first wins; the solid line is the current epsilon.</p>"
+        )
         stage = QVBoxLayout(self)
         stage.addWidget(self.headline)
-        stage.addWidget(self.triptych, 3)
+        stage.addWidget(self.detail)
+        stage.addWidget(self.triptych, 5)
         bars = QHBoxLayout()
-        for b in (self.bars_clean, self.bars_adv, self.bars_cmp):
-            bars.addWidget(b)
-        stage.addLayout(bars, 2)
+        for b in (self.bars_clean, self.bars_adv, self.bars_cmp, self.curve):
+            b.setSizePolicy(QSizePolicy.Policy.Ignored, b.sizePolicy().verticalPolicy())
+            bars.addWidget(b, 1)
+        keep = self.bars_cmp.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)
+        self.bars_cmp.setSizePolicy(keep)
+        stage.addLayout(bars, 4)
+        self._layout = stage
         state.frame_changed.connect(self._on_state_frame_changed)
         state.status_changed.connect(self._on_state_status_changed)
         state.compare_changed.connect(self._on_state_compare_changed)
+
+    def set_presenter(self, on: bool) -> None:
+        """Presenter mode gives the charts more height, for names in large type."""
+        self._layout.setStretch(2, 4 if on else 5)
+        self._layout.setStretch(3, 5 if on else 4)
+
+    def set_headline_size(self, points: int) -> None:
+        """Headline and detail line: fixed heights for their font, so nothing below moves."""
+        big_font(self.headline, points)
+        big_font(self.detail, max(10, points * 3 // 5), bold=points > 20)
+        for label in (self.headline, self.detail):
+            label.setFixedHeight(label.fontMetrics().height() + 6)
 
     def _on_state_status_changed(self, text: str) -> None:
         frame, card = self.state.frame, self.state.card
         if text or frame is None or card is None or frame.probs_clean.numel() != card.num_classes:
             self.headline.setText(escape(text))  # (a frame of the previous model: not its verdict)
+            self.detail.setText("")
         else:
-            self.headline.setText(self._verdict(frame))
+            self._show_verdict(frame)
 
     def _on_state_compare_changed(self) -> None:
         if self.state.compare is None:
@@ -153,19 +269,25 @@ class Stage(QWidget):
         ):
             bars.show_probs(probs, names, pred=pred, true=true, target=frame.target)
         if not self.state.status:
-            self.headline.setText(self._verdict(frame))
+            self._show_verdict(frame)
         self._show_compare(self.state.compare_probs)
+
+    def _show_verdict(self, frame: AttackFrame) -> None:
+        self.headline.setText(self._verdict(frame))
+        self.detail.setText(verdict_detail(frame, self.state.card.class_names))
 
     def _verdict(self, frame: AttackFrame) -> str:
         names = self.state.card.class_names
         p0, p1 = frame.probs_clean[frame.pred_clean], frame.probs_adv[frame.pred_adv]
-        verdict = "fooled" if frame.flipped else "holds"
-        color = "#c62828" if frame.flipped else "#2e7d32"
+        color = FOOLED if frame.flipped else HOLDS
+        if frame.target is not None:
+            verdict = "target reached" if frame.flipped else "target not reached"
+        else:
+            verdict = "fooled" if frame.flipped else "holds"
         return (
-            f"<span>{escape(names[frame.pred_clean])} ({p0:.1%}) &rarr; </span>"
-            f"<span style='color:{color}'>{escape(names[frame.pred_adv])} ({p1:.1%})</span>"
-            f"<span style='font-size:small; color:#555'> &nbsp; {frame.attack.upper()}, "
-            f"eps {eps_text(frame.epsilon)}: model {verdict}</span>"
+            f"{escape(names[frame.pred_clean])} ({p0:.1%}) &rarr; "
+            f"<span style='color:{color}'>{escape(names[frame.pred_adv])} ({p1:.1%}): "
+            f"{verdict}</span>"
         )
 
     def _show_compare(self, probs: torch.Tensor | None) -> None:
@@ -175,11 +297,28 @@ class Stage(QWidget):
             return
         card = compare.card
         pred = int(probs.argmax())
-        kind = "Defended (WR_FGSM)" if card.defense == "wr_fgsm" else "Standard"
+        kind = "Defended" if card.defense == "wr_fgsm" else "Standard"  # short: never clipped
         self.bars_cmp.set_title(
-            f"{kind} model: {escape(card.class_names[pred])} ({float(probs[pred]):.1%})"
+            f"{kind}: {escape(card.class_names[pred])} ({float(probs[pred]):.1%})"
         )
         self.bars_cmp.setToolTip(f"<p>{escape(card.title())}</p>")
         self.bars_cmp.show()
         true = self.state.true_label(card.num_classes)
         self.bars_cmp.show_probs(probs, card.class_names, pred=pred, true=true)
+
+
+def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
+    """The second line: which attack at which epsilon, and in words what happened."""
+    what = f"{frame.attack.upper()} at epsilon {eps_text(frame.epsilon)}"
+    if frame.target is not None:
+        target = escape(names[frame.target])
+        if frame.flipped:
+            return f"{what}: the model now sees the target, {target}"
+        if frame.pred_adv != frame.pred_clean:
+            return f"{what}: the answer changed, but not to the target {target}"
+        return f"{what}: the model still sees {escape(names[frame.pred_clean])}, not {target}"
+    if frame.flipped and frame.epsilon * 255 <= 8:  # a few /255: invisible to the eye
+        return f"{what}: the model is fooled by a change too small to notice"
+    if frame.flipped:
+        return f"{what}: the model is fooled"
+    return f"{what}: the model still gives the same answer"

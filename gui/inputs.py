@@ -86,6 +86,16 @@ class SampleGallery(QListWidget):
             item.setData(Qt.ItemDataRole.UserRole, (s.path, -1 if s.label is None else s.label))
             self.addItem(item)
 
+    def show_current(self, name: str) -> None:
+        """Highlight the sample called ``name``, or nothing if the image is not a sample."""
+        for row in range(self.count()):
+            path, _label = self.item(row).data(Qt.ItemDataRole.UserRole)
+            if path.name == name:
+                self.setCurrentRow(row)
+                return
+        self.clearSelection()
+        self.setCurrentRow(-1)
+
     def _on_item_clicked(self, item: QListWidgetItem) -> None:
         path, label = item.data(Qt.ItemDataRole.UserRole)
         self.chosen.emit(path, label)

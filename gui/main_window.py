@@ -1,4 +1,8 @@
-"""The main window: Explorer and Train tabs, menus, presenter mode.
+"""The main window: Explorer and Train tabs, menus, presenter mode, window size.
+
+The window fits the screen it opens on (a 1280x720 projector included) and grows
+with larger ones. Presenter mode is full screen, light on black with large type;
+Esc leaves it. The Help menu holds a short plain-words guide and the version.
 
 This module imports only Qt, so the window can be on screen before torch is
 imported; ``finish_setup`` (run from the event loop right after ``show``)
@@ -12,9 +16,11 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QScreen, QShortcut
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
+
+from fgsm_studio.gui.startup import Importer, StartupPanel, import_in_background
 
 if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
     from fgsm_studio.gui.explorer import ExplorerView
@@ -23,10 +29,37 @@ if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
 
 PRESENTER_STYLE = """
 QWidget { background: #000; color: #fff; }
-QPushButton, QComboBox, QSpinBox, QDoubleSpinBox { background: #222; color: #fff; border: 1px solid #888; }
-QSlider::groove:horizontal { height: 14px; background: #444; }
+QPushButton, QComboBox, QSpinBox, QDoubleSpinBox {
+    background: #222; color: #fff; border: 2px solid #ccc; padding: 3px 8px; }
+QPushButton:disabled, QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled {
+    background: #000; color: #666; border: 2px dashed #555; }
+QCheckBox::indicator { width: 22px; height: 22px; border: 2px solid #fff; background: #000; }
+QCheckBox::indicator:checked { background: #ffd400; border-color: #ffd400; }
+QSlider::groove:horizontal { height: 14px; background: #555; }
 QSlider::handle:horizontal { width: 30px; background: #ffd400; margin: -8px 0; }
+QToolTip { background: #ffffe0; color: #000; border: 1px solid #000; }
+QPushButton, QComboBox, QCheckBox, QAbstractSpinBox, QMenuBar, QTabBar::tab { font-size: 15pt; }
+#controls QLabel { font-size: 15pt; }
+QAbstractSpinBox { padding: 0 4px; min-width: 5em; }
+QTabBar::tab { background: #222; color: #fff; padding: 4px 12px; }
+QTabBar::tab:selected { background: #444; }
 """
+
+
+def fitted_size(screen: QScreen | QRect | None) -> QSize:
+    """The window's size on ``screen`` (or its available area): all of a small one
+    (1280x720: the area less the title bar), 85% of a large one, at most 2400x1500."""
+    if screen is None:
+        return QSize(1280, 720 - TITLE_BAR)
+    area = screen if isinstance(screen, QRect) else screen.availableGeometry()
+    width = min(area.width(), max(min(1280, area.width()), int(area.width() * 0.85)), 2400)
+    height = min(
+        area.height() - TITLE_BAR, max(min(720, area.height()), int(area.height() * 0.85)), 1500
+    )
+    return QSize(width, height)
+
+
+TITLE_BAR = 40  # title bar and borders, drawn by the window manager outside our size
 
 
 class MainWindow(QMainWindow):
@@ -36,12 +69,11 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings, self.args = settings, args
         self.setWindowTitle("FGSM Studio")
-        self.resize(1360, 860)
+        self.resize(fitted_size(QApplication.primaryScreen()))
         self.setAcceptDrops(True)
         self.tabs = QTabWidget()
         self.setCentralWidget(self.tabs)
-        self.loading = QLabel("Starting FGSM Studio...")
-        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.loading = StartupPanel()
         self.tabs.addTab(self.loading, "Explorer")
         self.explorer: ExplorerView | None = None
         self.trainer: TrainView | None = None
@@ -77,10 +109,30 @@ class MainWindow(QMainWindow):
         self.act_presenter.toggled.connect(self.set_presenter)
         view.addAction(self.act_presenter)
         help_ = self.menuBar().addMenu("&Help")
+        help_.addAction(
+            QAction("What am I seeing?", self, shortcut="F1", triggered=self.show_guide)
+        )
         help_.addAction(QAction("About FGSM Studio", self, triggered=self._on_about_triggered))
+        leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        leave.activated.connect(lambda: self.act_presenter.setChecked(False))
+
+    def start_loading(self) -> None:
+        """Import torch and the views' modules on a thread while this window paints and
+        shows progress; ``finish_setup`` builds the views when they are in."""
+        self._importer = Importer(self)
+        self._importer.step.connect(self.loading.show_step)
+        self._importer.done.connect(self.finish_setup)
+        self._importer.failed.connect(self._on_importer_failed)
+        import_in_background(self._importer)
+
+    def _on_importer_failed(self, message: str) -> None:
+        self.loading.show_step(0, message)
+        self.finish_setup()  # the same import fails again there, into the crash dialog
 
     def finish_setup(self) -> None:
-        """Build the torch-backed views (called once, right after the window is shown)."""
+        """Build the torch-backed views (once, when their modules are imported)."""
+        if self.explorer is not None:
+            return
         from fgsm_studio.gui.errors import log_path
         from fgsm_studio.gui.explorer import ExplorerView
         from fgsm_studio.gui.workers import TaskRunner
@@ -163,14 +215,21 @@ class MainWindow(QMainWindow):
         self.explorer.load_model(Path(path))
 
     def set_presenter(self, on: bool) -> None:
+        """Presenter mode: full screen and the presenter look; off: the fitted window."""
+        self.set_presenter_look(on)
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+            self.resize(fitted_size(self.screen()))
+
+    def set_presenter_look(self, on: bool) -> None:
+        """Large type, light on black, high contrast (or the normal look)."""
         self._presenter = on
         app = QApplication.instance()
         font = QFont(self._base_font)
         if on:
-            font.setPointSizeF(self._base_font.pointSizeF() * 1.5)
-            self.showFullScreen()
-        else:
-            self.showNormal()
+            font.setPointSizeF(self._base_font.pointSizeF() * 1.4)
         app.setFont(font)
         app.setStyleSheet(PRESENTER_STYLE if on else "")
         self.menuBar().setVisible(True)
@@ -186,12 +245,20 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.explorer)
             self.explorer.dropEvent(event)
 
+    def show_guide(self) -> None:
+        """Help > What am I seeing?: the window's parts in plain words."""
+        from fgsm_studio.gui.guide import show_guide
+
+        show_guide(self)
+
     def _on_about_triggered(self) -> None:
+        from fgsm_studio import __version__
+
         QMessageBox.about(
             self,
             "FGSM Studio",
-            "FGSM Studio: see how adversarial perturbations fool a CNN, "
-            "and train a WR_FGSM defense (Doan & Pham, 2025).",
+            f"<b>FGSM Studio {__version__}</b><br>See how adversarial perturbations fool a "
+            "CNN, and train a WR_FGSM defense (Doan &amp; Pham, 2025).",
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:

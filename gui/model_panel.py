@@ -57,10 +57,35 @@ def card_html(card: ModelCard, path: Path) -> str:
         else "<i>no measured accuracies in this card</i>"
     )
     return (
-        f"<b>{escape(card.title())}</b><br>{escape(card.arch)}, {card.num_classes} classes, "
+        f"<b>{escape(card.title())}</b><br>{plain_words(card)}<br>"
+        f"<small>{escape(card.arch)}, {card.num_classes} classes, "
         f"{card.in_channels}x{card.image_size}x{card.image_size} input, "
-        f"dataset {escape(card.dataset)}<br>{how}<br>{table}<br><small>{escape(path.name)}</small>"
+        f"dataset {escape(card.dataset)}<br>{how}<br>{table}<br>{escape(path.name)}</small>"
     )
+
+
+KINDS = {  # first match wins: "fashion-mnist" is clothing
+    "fashion": "clothing photos (Fashion-MNIST)",
+    "mnist": "handwritten digits",
+    "cifar": "small colour photos (CIFAR-10)",
+    "imagenet": "everyday photos (ImageNet)",
+}
+
+
+def plain_words(card: ModelCard) -> str:
+    """The card in a sentence a newcomer reads first, e.g. "Recognises handwritten digits
+    (10 classes); defended with WR_FGSM: resists small attacks"."""
+    kind = next((v for k, v in KINDS.items() if k in card.dataset.lower()), "its images")
+    n = card.metrics.get("n")
+    seen = (
+        f", right {100 * card.metrics['clean']:.0f}% of the time" if "clean" in card.metrics else ""
+    )
+    tested = f" on {n:,} test images" if n and seen else ""
+    if card.defense == "wr_fgsm":
+        how = "Trained to resist attacks (WR_FGSM): small attacks rarely fool it."
+    else:
+        how = "Standard training, no defense: small attacks fool it."
+    return escape(f"Recognises {kind} ({card.num_classes} classes){seen}{tested}. {how}")
 
 
 class ModelPanel(QWidget):
@@ -77,21 +102,30 @@ class ModelPanel(QWidget):
         super().__init__(parent)
         self.state, self.settings = state, settings
         self._bundled = {e.path for e in entries}
+        self._cards = {str(e.path): e.card for e in entries}
         self.combo = QComboBox()
         self.combo.setToolTip("The model under attack")
         self.compare = QComboBox()
         self.compare.setToolTip(
             "A second model fed the same adversarial image (the defended twin by default)"
         )
+        for combo in (self.combo, self.compare):  # long titles: the popup shows them whole
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(16)
+            combo.view().setMinimumWidth(420)
         self.open_button = QPushButton("Open checkpoint...")
         self.recent_button = QPushButton("Recent")
+        self.open_button.setToolTip("Attack a model file of your own (.safetensors, .pth)")
+        self.recent_button.setToolTip("Model files you opened before")
         self.recent_menu = QMenu(self)
         self.recent_button.setMenu(self.recent_menu)
         self.card = QLabel()
         self.card.setTextFormat(Qt.TextFormat.RichText)
         self.card.setWordWrap(True)
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.card.setMinimumWidth(260)
+        self.card.setMinimumWidth(0)
         row = QHBoxLayout()
         row.addWidget(self.open_button)
         row.addWidget(self.recent_button)
@@ -153,8 +187,22 @@ class ModelPanel(QWidget):
                 self.compare.setCurrentIndex(i)
                 return
 
+    def _offer_compatible(self) -> None:
+        """The compare list offers only models of the same classes and input as the model."""
+        card = self.state.card
+        view = self.compare.view()
+        for i in range(1, self.compare.count()):
+            other = self._cards.get(str(self.compare.itemData(i)))
+            fits = other is None or (
+                other.class_names == card.class_names
+                and other.in_channels == card.in_channels
+                and other.image_size == card.image_size
+            )
+            view.setRowHidden(i, not fits)
+
     def _on_state_model_changed(self) -> None:
         self._show_model()
+        self._offer_compatible()
         if self.state.model.path not in self._bundled:
             self.remember(self.state.model.path)
 
@@ -200,11 +248,13 @@ class ModelPanel(QWidget):
         self.compare_chosen.emit(None if data is None else Path(data))
 
     def open_checkpoint_dialog(self) -> None:
+        folder = self.settings.value("last_folder", "", type=str)  # shared with the images
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Open a model checkpoint",
-            str(Path.home()),
+            folder if folder and Path(folder).is_dir() else str(Path.home()),
             "Checkpoints (*.safetensors *.pth *.pt);;All files (*)",
         )
         if path:
+            self.settings.setValue("last_folder", str(Path(path).parent))
             self.model_chosen.emit(Path(path))

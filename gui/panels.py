@@ -5,21 +5,47 @@ All pyqtgraph items are made once and updated with ``setImage`` / ``setOpts`` /
 model's input resolution (nearest-neighbour, zoom with the mouse wheel; the
 three views are linked). The perturbation uses a diverging map centred on zero
 (blue = darker, white = unchanged, red = brighter), scaled to +-epsilon, and
-its scale is printed in the panel's title.
+its scale is printed in the panel's title. Titles never resize their panels (a
+title's width changes with epsilon; the panels keep their size and place). The
+bars are horizontal with each class's name beside its bar, so every name is
+readable (Fashion-MNIST's "Ankle boot", ImageNet's top-5).
 """
 
 from __future__ import annotations
+
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 GREY, PRED, TRUE, TARGET = "#9aa5b1", "#d62728", "#2ca02c", "#ff7f0e"
+LEGEND = (
+    "Red: the model's answer; green outline: the true class; orange: the target of a "
+    "targeted attack; grey: the other classes."
+)
+NAME_CHARS = 18  # longer class names are cut, the full name is in the tooltip
+
+
+class FixedLabel(pg.LabelItem):
+    """A title whose text never changes the width of its column (only its height is kept)."""
+
+    def updateMin(self) -> None:
+        bounds = self.itemRect()
+        self.setMinimumWidth(0)
+        self.setMinimumHeight(bounds.height())
+        self._sizeHint = {
+            Qt.SizeHint.MinimumSize: (0, bounds.height()),
+            Qt.SizeHint.PreferredSize: (0, bounds.height()),
+            Qt.SizeHint.MaximumSize: (-1, -1),
+            Qt.SizeHint.MinimumDescent: (0, 0),
+        }
+        self.updateGeometry()
 
 
 def to_display(image: torch.Tensor) -> np.ndarray:
@@ -49,8 +75,11 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("w")
         self.views, self.items, self.titles = [], [], []
+        self.title_size = "12pt"
         for col, title in enumerate(("Original", "Perturbation", "Adversarial")):
-            label = self.addLabel(title, row=0, col=col, size="12pt", color="#222")
+            label = FixedLabel(title, size=self.title_size, color="#222")
+            self.addItem(label, row=0, col=col)
+            self.ci.layout.setColumnStretchFactor(col, 1)
             vb = self.addViewBox(row=1, col=col, lockAspect=True, invertY=True, enableMenu=False)
             item = pg.ImageItem(axisOrder="row-major")
             vb.addItem(item)
@@ -76,7 +105,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         self.items[0].setImage(to_display(original), levels=(0, 255))
         self.items[1].setImage(diverging(perturbation, scale), levels=(0, 255))
         self.items[2].setImage(to_display(adversarial), levels=(0, 255))
-        self.titles[1].setText(f"Perturbation (x{1 / scale:.0f}: colour range +-{scale:.3f})")
+        self.titles[1].setText(f"Perturbation, magnified x{1 / scale:.0f}")
         shape = tuple(original.shape)
         if shape != self._shape:  # new resolution: frame it
             self._shape = shape
@@ -87,36 +116,83 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         self.titles[0].setText(original)
         self.titles[2].setText(adversarial)
 
+    def set_title_size(self, size: str, color: str = "#222") -> None:
+        """Bigger titles in presenter mode; the text stays what it was."""
+        self.title_size = size
+        for label in self.titles:
+            label.setText(label.text, size=size, color=color)
+        for vb in self.views:  # a frame, so a black image shows its edge on black
+            vb.setBorder(pg.mkPen("#888", width=1) if color != "#222" else None)
+
 
 class PredictionBars(QWidget):
-    """Class probabilities as bars; all classes up to ``max_all``, else the top-k."""
+    """Class probabilities as horizontal bars, each class's name beside its bar.
+
+    All classes up to ``max_all`` (the first class on top), else the top-k in order
+    of probability (plus the true and target classes if they are not among them).
+    """
 
     def __init__(
         self, title: str, parent: QWidget | None = None, *, max_all: int = 10, top_k: int = 5
     ) -> None:
         super().__init__(parent)
         self.max_all, self.top_k = max_all, top_k
+        self.title_size, self.ink = "10pt", "#222"
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setTitle(title, color="#222", size="10pt")
-        self.plot.setYRange(0, 1, padding=0)
+        self.title = title
+        # The title is a label over the whole panel (a plot title spans only the bars'
+        # column and was clipped); elided, never widening the panel.
+        self.heading = QLabel()
+        self.heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._draw_heading()
+        self.plot.setXRange(0, 1, padding=0)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
-        self.plot.getAxis("left").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]])
-        self.setMinimumHeight(170)
+        self.plot.getViewBox().invertY(True)
+        self.plot.getAxis("bottom").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])
+        self.setMinimumHeight(150)
         # Equal thirds whatever the title's length: never let a title widen the row.
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.plot.setMinimumWidth(50)
-        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.7, brush=GREY)
+        self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.7, width=[0], brush=GREY)
         self.plot.addItem(self.bars)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.heading)
         layout.addWidget(self.plot)
         self.shown: list[int] = []
+        self.names: list[str] = []
         self.heights = np.zeros(0)
 
     def set_title(self, title: str) -> None:
-        self.plot.setTitle(title, color="#222", size="10pt")
+        self.title = title
+        self._draw_heading()
+
+    def _draw_heading(self) -> None:
+        paper = "#000" if self.ink != "#222" else "#fff"
+        self.heading.setStyleSheet(
+            f"QLabel {{ color:{self.ink}; background:{paper}; font-size:{self.title_size}; "
+            "padding:3px; }"
+        )
+        self.heading.setText(self.title)
+
+    def set_look(self, title_size: str, ink: str, background: str, axis_pt: int) -> None:
+        """Presenter mode: bigger type, light ink on black."""
+        self.title_size, self.ink = title_size, ink
+        self.plot.setBackground(background)
+        self._draw_heading()
+        font = QFont()
+        font.setPointSize(axis_pt)
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setTickFont(font)
+            axis.setPen(ink)
+            axis.setTextPen(ink)
+        self._fit_names()
 
     def show_probs(
         self,
@@ -140,12 +216,29 @@ class PredictionBars(QWidget):
         pens = [pg.mkPen(TRUE, width=3) if i == true else pg.mkPen(None) for i in idx]
         self.shown, self.heights = idx, p[idx]
         self.bars.setOpts(
-            x=np.arange(len(idx)), height=self.heights, brushes=brushes, pens=pens, width=0.7
+            x0=np.zeros(len(idx)),
+            y=np.arange(len(idx)),
+            width=self.heights,
+            height=0.7,
+            brushes=brushes,
+            pens=pens,
         )
         names = [class_names[i] if i < len(class_names) else str(i) for i in idx]
-        short = [n if len(n) <= 12 else n[:11] + "." for n in names]
-        self.plot.getAxis("bottom").setTicks([list(enumerate(short))])
-        self.plot.setXRange(-0.6, len(idx) - 0.4, padding=0)
+        short = [n if len(n) <= NAME_CHARS else n[: NAME_CHARS - 1] + "." for n in names]
+        if short != self.names:  # the axis and its width only when the names change
+            self.names = short
+            self.plot.getAxis("left").setTicks([list(enumerate(short))])
+            self.plot.setYRange(-0.6, len(idx) - 0.4, padding=0)
+            self._fit_names()
+        lines = (f"{escape(n)}: {100 * h:.1f}%" for n, h in zip(names, self.heights, strict=True))
+        self.plot.setToolTip(f"<p>{LEGEND}</p>" + "<br>".join(lines))
+
+    def _fit_names(self) -> None:
+        """The name axis as wide as the longest name shown, so none is clipped."""
+        axis = self.plot.getAxis("left")
+        metrics = QFontMetrics(axis.style.get("tickFont") or self.font())
+        widest = max((metrics.horizontalAdvance(n) for n in self.names), default=10)
+        axis.setWidth(widest + 12)
 
 
 class EpsilonCurve(pg.PlotWidget):
@@ -153,7 +246,7 @@ class EpsilonCurve(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
-        self.setTitle("Confidence vs epsilon (FGSM)", color="#222", size="10pt")
+        self.setTitle("Confidence vs epsilon", color="#222", size="10pt")
         self.setLabel("bottom", "epsilon")
         self.getAxis("bottom").enableAutoSIPrefix(False)
         self.setYRange(0, 1, padding=0.02)
@@ -161,11 +254,16 @@ class EpsilonCurve(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setMenuEnabled(False)
-        self.addLegend(offset=(-5, 5), labelTextColor="#222")
+        self.legend = self.addLegend(offset=(-5, 5), labelTextColor="#222")
         self.original = self.plot([], [], pen=pg.mkPen(TRUE, width=2), name="original class")
+        self.target = self.plot([], [], pen=pg.mkPen(TARGET, width=2), name="target class")
         self.winner = self.plot(
             [], [], pen=pg.mkPen(PRED, width=2, style=Qt.PenStyle.DashLine), name="top class"
         )
+        self.legend.removeItem(self.target)  # listed while a target is shown
+        self.updating = pg.TextItem("", color="#555", anchor=(0.5, 0.5))
+        self.updating.setPos(0.25, 0.5)
+        self.addItem(self.updating)
         self.current = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#333", width=2))
         self.flip = pg.InfiniteLine(
             pos=0, angle=90, pen=pg.mkPen(PRED, width=1, style=Qt.PenStyle.DotLine)
@@ -176,18 +274,47 @@ class EpsilonCurve(pg.PlotWidget):
         self.flip.hide()
         self.flip_text.hide()
 
+    def clear_sweep(self, message: str = "Updating the curve for the new image...") -> None:
+        """The old image's curve is gone at once; ``message`` says a new one is coming."""
+        for line in (self.original, self.target, self.winner):
+            line.setData([], [])
+        self.flip.hide()
+        self.flip_text.hide()
+        self.updating.setText(message)
+        self.updating.setVisible(bool(message))
+
+    def set_range(self, maximum: float) -> None:
+        """The epsilon axis spans 0 to ``maximum`` (the model's slider range)."""
+        self.setXRange(0, maximum, padding=0.01)
+        self.updating.setPos(maximum / 2, 0.5)
+
     def show_sweep(
-        self, epsilons: torch.Tensor, probs: torch.Tensor, cls: int, flip: float | None
+        self,
+        epsilons: torch.Tensor,
+        probs: torch.Tensor,
+        original: int,
+        flip: float | None,
+        *,
+        target: int | None = None,
     ) -> None:
+        """Confidence in the original class, the target (if any) and the top class."""
         e = epsilons.numpy()
-        self.original.setData(e, probs[:, cls].numpy())
+        self.updating.hide()
+        self.original.setData(e, probs[:, original].numpy())
+        self.legend.removeItem(self.target)
+        if target is not None:
+            self.target.setData(e, probs[:, target].numpy())
+            self.legend.addItem(self.target, "target class")
+        else:
+            self.target.setData([], [])
         self.winner.setData(e, probs.max(1).values.numpy())
-        self.setXRange(0, float(e[-1]), padding=0.01)
+        self.set_range(float(e[-1]))
         self.flip.setVisible(flip is not None)
         self.flip_text.setVisible(flip is not None)
         if flip is not None:
             self.flip.setPos(flip)
-            self.flip_text.setText(f"flips at {flip:.3f}")
+            word = "reaches the target at" if target is not None else "flips at"
+            self.flip_text.setText(f"{word} {flip:.3f}")
             self.flip_text.setPos(flip, 0.98)
 
     def set_epsilon(self, epsilon: float) -> None:

@@ -61,11 +61,11 @@ def save_pair(image: torch.Tensor, path: str | os.PathLike) -> tuple[Path, Path]
 def save_adversarial_dialog(view) -> None:
     if view.state.frame is None:
         return
-    path, _ = QFileDialog.getSaveFileName(
-        view, "Save the adversarial image", "adversarial.png", "PNG (*.png)"
-    )
+    start = str(Path(view.last_folder()) / "adversarial.png")
+    path, _ = QFileDialog.getSaveFileName(view, "Save the adversarial image", start, "PNG (*.png)")
     if not path:
         return
+    view.remember_folder(path)
     try:
         png, npy = view.save_adversarial(Path(path))
     except OSError as exc:
@@ -73,16 +73,24 @@ def save_adversarial_dialog(view) -> None:
         view.show_error(f"Could not save the adversarial image to {Path(path).name}: {reason}.")
     else:
         log.info("saved %s and %s", png, npy)
+        view.show_info(f"Saved {png.name} and {npy.name} in {png.parent}.")
 
 
 def save_demo_card_dialog(view) -> None:
     if view.state.frame is None:
         return
-    path, _ = QFileDialog.getSaveFileName(view, "Save a demo card", "fgsm-demo.png", "PNG (*.png)")
-    if path and not view.demo_card().save(path, "PNG"):
+    start = str(Path(view.last_folder()) / "fgsm-demo.png")
+    path, _ = QFileDialog.getSaveFileName(view, "Save a demo card", start, "PNG (*.png)")
+    if not path:
+        return
+    view.remember_folder(path)
+    if view.demo_card().save(path, "PNG"):
+        view.show_info(f"Saved the demo card as {Path(path).name} in {Path(path).parent}.")
+    else:
         view.show_error(f"Could not save the demo card to {path}.")
 
 
 def copy_demo_card(view) -> None:
     if view.state.frame is not None:
         QApplication.clipboard().setPixmap(view.demo_card())
+        view.show_info("Copied the demo card to the clipboard: paste it into slides or a chat.")

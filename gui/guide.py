@@ -1,0 +1,40 @@
+"""The plain-words guide: what each part of the Explorer shows, for someone alone with it.
+
+Opened from Help > What am I seeing? (F1) and from the button of the same name
+beside the attack controls. Colours named here are the ones ``panels`` draws.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+GUIDE = """<h3>What am I seeing?</h3>
+<p>A neural network looks at an image and says what it shows. An <b>adversarial attack</b>
+changes every pixel by a tiny amount, too little for you to notice, chosen to make the
+network change its answer.</p>
+<ul>
+<li><b>Top line</b>: the network's answer for the original image, then for the attacked
+one, and whether the attack <b>fooled</b> it (red) or the network <b>holds</b> (green).</li>
+<li><b>Three pictures</b>: the original; the change the attack made, magnified
+(<span style='color:#d62728'>red</span> = a pixel made brighter,
+<span style='color:#1f77b4'>blue</span> = darker, white = unchanged); the attacked image.</li>
+<li><b>Bars</b>: how sure the network is of each class. <span style='color:#d62728'>Red</span>:
+its answer; green outline: the true class; <span style='color:#ff7f0e'>orange</span>: the
+target of a targeted attack; grey: the others. The third chart is a second network
+(often the defended one) shown the same attacked image.</li>
+<li><b>Epsilon</b>: the slider sets how much each pixel may change. Drag it.</li>
+<li><b>Curve</b>: the network's confidence as epsilon grows; the dotted line is where
+the attack first wins.</li>
+</ul>
+<p>Keys: Left/Right or Space step through the sample images; 1, 2, 3 choose FGSM, BIM,
+PGD; F11 presenter mode, Esc leaves it.</p>"""
+
+
+def show_guide(parent: QWidget) -> QMessageBox:
+    """Open the guide (not modal: the window stays usable beside it)."""
+    box = QMessageBox(QMessageBox.Icon.NoIcon, "What am I seeing?", GUIDE, parent=parent)
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setWindowModality(Qt.WindowModality.NonModal)
+    box.show()
+    return box

@@ -1,0 +1,83 @@
+"""The first second: a real, painted window while torch loads.
+
+``StartupPanel`` is what the Explorer tab shows until its views exist: the name,
+a line saying what is loading, and a busy progress bar, drawn by Qt at once.
+``import_in_background`` imports the torch-backed modules on a plain thread (they
+take 4-12 s on a busy 2-core machine) and reports each step and the end as
+queued Qt signals, so the GUI thread keeps painting meanwhile; the caller builds
+the views when ``done`` arrives. A module that fails to import is reported by
+name through ``failed``; the caller then builds the views anyway, where the
+error surfaces in the crash dialog with its traceback in the log.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+
+# What the first frame needs, slowest first; each name is one step of the progress line.
+HEAVY = (
+    ("torch", "Loading torch (the neural-network library)..."),
+    ("fgsm_studio.core.session", "Loading the attacks..."),
+    ("fgsm_studio.core.checkpoint", "Loading the model reader..."),
+    ("pyqtgraph", "Loading the charts..."),
+)
+
+
+class StartupPanel(QWidget):
+    """Shown at once: what is happening, and a busy bar; ``on_first_paint`` runs once."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.on_first_paint: Callable[[], None] | None = None
+        self.title = QLabel("<h1>FGSM Studio</h1>")
+        self.line = QLabel("Starting...")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, len(HEAVY))
+        self.bar.setTextVisible(False)
+        self.bar.setFixedWidth(360)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for w in (self.title, self.line, self.bar):
+            layout.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(1)
+
+    def show_step(self, index: int, text: str) -> None:
+        self.line.setText(text)
+        self.bar.setValue(index)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.on_first_paint is not None:
+            hook, self.on_first_paint = self.on_first_paint, None
+            hook()
+
+
+class Importer(QObject):
+    step = Signal(int, str)  # index, what is loading now
+    done = Signal()
+    failed = Signal(str)  # the module that could not be imported, and why
+
+
+def import_in_background(importer: Importer) -> threading.Thread:
+    """Import ``HEAVY`` on a daemon thread, reporting through ``importer``'s signals."""
+
+    def run() -> None:
+        for i, (name, text) in enumerate(HEAVY):
+            importer.step.emit(i, text)
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:
+                importer.failed.emit(f"{name} could not be loaded: {exc}")
+                return
+        importer.step.emit(len(HEAVY), "Opening the window...")
+        importer.done.emit()
+
+    thread = threading.Thread(target=run, name="fgsm-studio-import", daemon=True)
+    thread.start()
+    return thread
