@@ -34,7 +34,7 @@ from fgsm_studio.core.bundled import ModelEntry, bundled_models, samples_for, tw
 from fgsm_studio.core.checkpoint import load
 from fgsm_studio.core.devices import configure_threads
 from fgsm_studio.core.imagenet import resolve, virtual_sources
-from fgsm_studio.core.images import load_image, looks_like_paper, to_mnist_style, to_model_input
+from fgsm_studio.core.images import looks_like_paper, read_image, to_mnist_style, to_model_input
 from fgsm_studio.core.opening import (
     Opening,
     epsilon_scale,
@@ -298,7 +298,12 @@ class ExplorerView(QWidget):
         """Read an image (path or bytes) off the GUI thread; a bad one is reported and skipped."""
         name = Path(source).name if isinstance(source, str | Path) else "pasted image"
         label = label if label is not None and label >= 0 else None
-        self.loader.submit("image", lambda: Image(load_image(source), name, label))
+
+        def read() -> Image:
+            loaded = read_image(source)
+            return Image(loaded.tensor, name, label, loaded.notes)
+
+        self.loader.submit("image", read)
 
     def model_input(self) -> torch.Tensor:
         card, raw = self.state.card, self.state.image.raw
@@ -440,6 +445,8 @@ class ExplorerView(QWidget):
         elif channel == "image":
             self.banner.hide()
             s.set_image(result)
+            if result.notes:  # e.g. "a float image, scaled from its own range 0-300"
+                self.show_info(" ".join(result.notes))
 
     def _on_loader_failed(self, channel: str, message: str) -> None:
         s = self.state

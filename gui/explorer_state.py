@@ -50,6 +50,7 @@ class Image:
     raw: torch.Tensor
     name: str
     label: int | None
+    notes: tuple[str, ...] = ()  # how it was read (e.g. a float image scaled by its range)
 
 
 class ExplorerState(QObject):

@@ -201,3 +201,20 @@ def test_switching_to_a_model_with_fewer_classes_never_draws_the_old_frame(
     explorer.epsilon.slider.setValue(explorer.epsilon.slider.value() + 5)  # before the new image
     qtbot.waitUntil(lambda: explorer.state.frame.probs_clean.numel() == 3, timeout=30000)
     assert "Loading" not in explorer.stage.headline.text()
+
+
+def test_a_float_image_dropped_on_the_window_says_how_it_was_scaled(explorer, qtbot, tmp_path):
+    """Issue 11, item 17 in the window: a float TIFF of values 0-300 is scaled by its own
+    range (not shown near black) and the window says so."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    path = tmp_path / "float.tif"
+    ramp = np.linspace(0, 300, 28 * 28, dtype=np.float32).reshape(28, 28)
+    PILImage.fromarray(ramp, mode="F").save(path, "TIFF")
+    _drop(explorer, path)
+    qtbot.waitUntil(lambda: explorer.state.image.name == "float.tif", timeout=10000)
+    assert float(explorer.state.image.raw.max()) == 1.0  # scaled, not clipped to black
+    assert "300" in " ".join(explorer.state.image.notes)
+    qtbot.waitUntil(lambda: "300" in explorer.banner.text(), timeout=5000)
+    assert explorer.banner.kind == "info" and not explorer.banner.isHidden()
