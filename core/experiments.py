@@ -98,6 +98,13 @@ class RunSpec:
         """Everything that changes the result (the device does not), in canonical form."""
         d = self.to_dict()
         d["train"].pop("device", None)
+        # Options added after records existed: left out at their default, so old keys hold.
+        auto = replace(self.train, select_by="auto")
+        if self.train.selection == auto.selection:
+            d["train"].pop("select_by", None)
+        for name, default in (("monitor_images", 0), ("monitor_steps", 5)):
+            if d["train"].get(name) == default:
+                d["train"].pop(name)
         if self.root is not None:
             d["root"] = str(Path(self.root).expanduser().resolve())
         return d

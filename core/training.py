@@ -22,6 +22,15 @@ the group of W (Adam's and SGD's ``weight_decay`` add ``wd * W`` to the gradient
 before the step): exactly the gradient of the term, without a graph over W.
 Other defenses (``fgsm-rs``, ``pgd``, ``trades``) change only how L_adv is made
 (``core.defenses``); ``augment`` transforms each training batch first (``core.augment``).
+
+The robustness monitor: after each epoch, beside clean and FGSM accuracy on the
+whole validation set, a few-step PGD accuracy on a fixed, evenly spread subset of
+it (``monitor_images``, ``monitor_steps``; PGD's random start drawn from its own
+seed, so training draws the same random numbers with or without it). FGSM
+accuracy far above PGD accuracy is what a defense that only looks robust shows
+(``core.robust_monitor``). ``select_by`` says what early stopping and the best
+epoch watch: clean accuracy, the mean of clean and FGSM, or PGD accuracy (Wong
+et al. 2020, Rice et al. 2020).
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from typing import cast
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from fgsm_studio.core import augment
 from fgsm_studio.core.checkpoint import ModelCard, save
@@ -48,6 +57,8 @@ from fgsm_studio.core.devices import pick_device
 from fgsm_studio.core.distributed import SINGLE, DistContext
 from fgsm_studio.core.evaluation import EvalProgress, drive, evaluation, iterate_batches, size
 from fgsm_studio.core.models import regularized_weights
+
+SELECT_BY = ("auto", "clean", "clean+fgsm", "pgd")
 
 
 class TrainingError(RuntimeError):
@@ -74,6 +85,16 @@ class TrainConfig:
     attack_steps: int = 10  # steps of the pgd / trades training attack
     beta: float = 6.0  # TRADES: weight of the KL term (times a1)
     warmup_epochs: float = 0.0  # training epsilon grows linearly from 0 over this many epochs
+    select_by: str = "auto"  # "clean", "clean+fgsm", "pgd"; auto: clean+fgsm with a defense
+    monitor_images: int = 0  # PGD monitor's validation images (0: auto, see monitor_size)
+    monitor_steps: int = 5  # PGD monitor's steps
+
+    @property
+    def selection(self) -> str:
+        """What the best epoch is chosen by, "auto" resolved (as before select_by existed)."""
+        if self.select_by != "auto":
+            return self.select_by
+        return "clean" if self.defense == "none" else "clean+fgsm"
 
     @property
     def a2(self) -> float:
@@ -95,6 +116,12 @@ class TrainConfig:
             raise ValueError("batch_size >= 2, lr > 0, epsilon >= 0 and patience >= 1 are required")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
+        if self.select_by not in SELECT_BY:
+            raise ValueError(
+                f"select_by must be one of {', '.join(SELECT_BY)}, not {self.select_by!r}"
+            )
+        if self.monitor_images < 0 or self.monitor_steps < 1:
+            raise ValueError("monitor_images >= 0 and monitor_steps >= 1 are required")
 
     def describe(self) -> dict:
         d = asdict(self)
@@ -133,6 +160,9 @@ class EpochMetrics:
     is_best: bool
     images_per_s: float
     elapsed_s: float
+    val_pgd_acc: float | None = None  # PGD monitor (None in records made before it)
+    monitor_s: float = 0.0  # seconds the PGD monitor took this epoch
+    train_s: float = 0.0  # seconds of training (batches only) this epoch
 
 
 @dataclass
@@ -195,6 +225,46 @@ def _check_sizes(train_set: Dataset, val_set: Dataset) -> None:
         )
 
 
+def monitor_size(n_train: int, n_val: int, config: TrainConfig) -> int:
+    """The PGD monitor's subset: ``monitor_images``, or about one in 40 training
+    images (at least 100, at most 500), so that PGD with a few steps costs about a
+    tenth of an epoch of standard training and less with a defense."""
+    n = config.monitor_images or min(500, max(100, n_train // 40))
+    return min(n, n_val)
+
+
+def _subset(dataset: Dataset, n: int) -> Dataset:
+    """``n`` images evenly spread over ``dataset`` (sets are often sorted by class)."""
+    idx = [i * size(dataset) // n for i in range(n)]
+    return dataset.subset(idx) if isinstance(dataset, ImageDataset) else Subset(dataset, idx)
+
+
+def _monitor(
+    model: nn.Module, subset: Dataset, config: TrainConfig, device: torch.device
+) -> Generator[EvalProgress, None, float]:
+    """PGD accuracy on the monitor's subset; its random start has its own fixed seed."""
+    if config.epsilon == 0:
+        return (yield from evaluation(model, subset, attacks=(), held_out="validation")).clean
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(config.seed + 7919)
+        ev = yield from evaluation(
+            model,
+            subset,
+            attacks=("pgd",),
+            epsilons=(config.epsilon,),
+            steps=config.monitor_steps,
+            held_out="validation",
+        )
+    return ev.acc("pgd", config.epsilon)
+
+
+def _score(selection: str, clean: float, fgsm: float, pgd: float) -> float:
+    if selection == "pgd":
+        return pgd
+    return (clean + fgsm) / 2 if selection == "clean+fgsm" else clean
+
+
 def train(
     model: nn.Module,
     train_set: Dataset,
@@ -229,6 +299,7 @@ def train(
     lam = 1.0 if config.reg == "literal" else config.reg_lambda
     weights = regularized_weights(model)
     batches = math.ceil(math.ceil(size(train_set) / dist.world_size) / config.batch_size)
+    watched = _subset(val_set, monitor_size(size(train_set), size(val_set), config))
     result = TrainResult()
     best_state = None
     started = time.perf_counter()
@@ -237,7 +308,7 @@ def train(
         for epoch in range(1, config.epochs + 1):
             model.train()
             sums = dict(loss=0.0, ori=0.0, adv=0.0, reg=0.0, correct=0, n=0)
-            epoch_start = time.perf_counter()
+            epoch_start, epoch_train_s = time.perf_counter(), train_time
             batch_iter: Iterator[tuple[torch.Tensor, torch.Tensor]]
             if dist.active:  # this rank's shard of the epoch (a DistributedSampler)
                 shard = dist.shard(
@@ -320,7 +391,10 @@ def train(
                 held_out="validation",
             )
             val_fgsm = ev.acc("fgsm", config.epsilon)
-            score = (ev.clean + val_fgsm) / 2 if wr else ev.clean
+            t_monitor = time.perf_counter()
+            val_pgd = yield from _monitor(model, watched, config, device)
+            t_monitor = time.perf_counter() - t_monitor
+            score = _score(config.selection, ev.clean, val_fgsm, val_pgd)
             is_best = score > result.best_score
             if is_best:
                 result.best_epoch, result.best_score = epoch, score
@@ -345,6 +419,9 @@ def train(
                 is_best=is_best,
                 images_per_s=seen / max(time.perf_counter() - epoch_start, 1e-9),
                 elapsed_s=time.perf_counter() - started,
+                val_pgd_acc=val_pgd,
+                monitor_s=t_monitor,
+                train_s=train_time - epoch_train_s,
             )
             result.history.append(metrics)
             yield metrics
@@ -363,6 +440,7 @@ def training_info(config: TrainConfig, best_epoch: int) -> dict:
     """How a model was trained, for its card (machine-specific settings left out)."""
     info = config.describe()
     info["best_epoch"] = best_epoch
+    info["selected_by"] = config.selection
     info.pop("device", None)
     return info
 
