@@ -33,8 +33,10 @@ class Progress:
     """
 
     def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        from fgsm_studio.core.robust_monitor import findings
         from fgsm_studio.core.training import BatchProgress, EpochMetrics
 
+        self._findings = findings
         self._types = BatchProgress, EpochMetrics
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -42,9 +44,12 @@ class Progress:
         self.started = time.perf_counter()
         self.bar: Any = None  # a tqdm bar while an epoch runs on a terminal
         self.bar_epoch = -1
+        self.history: list = []  # this run's EpochMetrics, for core.robust_monitor
+        self.warned: set[str] = set()
 
     def start(self, label: str) -> None:
         self._close()
+        self.history, self.warned = [], set()
         self.index += 1
         self.label = label
         self._line("starting")
@@ -57,8 +62,14 @@ class Progress:
             self._close()
             self._line(
                 f"epoch {event.epoch}/{event.epochs} val {100 * event.val_acc:.1f}% "
-                f"FGSM {100 * event.val_fgsm_acc:.1f}% {event.images_per_s:.0f} img/s"
+                f"FGSM {100 * event.val_fgsm_acc:.1f}% PGD {100 * event.val_pgd_acc:.1f}% "
+                f"{event.images_per_s:.0f} img/s{' (best)' if event.is_best else ''}"
             )
+            self.history.append(event)
+            for finding in self._findings(self.history):
+                if finding.kind not in self.warned:  # each kind once per run
+                    self.warned.add(finding.kind)
+                    self._line(f"warning: {finding.sentence()}")
 
     def done(self, record) -> None:
         self._close()
@@ -164,6 +175,7 @@ def _train(args) -> int:
         a1=args.a1,
         reg=args.reg,
         epsilon=args.epsilon,
+        select_by=args.select_by,
         fold=args.fold,
         folds=args.folds,
         epochs=args.epochs,

@@ -252,6 +252,13 @@ def build_parser(description: str) -> Parser:
     t.add_argument("--a1", type=fraction, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
     t.add_argument("--epsilon", type=fraction, default=0.1, help="training epsilon (pixel units)")
     t.add_argument(
+        "--select-by",
+        choices=("auto", "clean", "clean+fgsm", "pgd"),
+        default="auto",
+        help="what early stopping and the best epoch watch on the validation set "
+        "(auto: clean+fgsm with a defense, clean without)",
+    )
+    t.add_argument(
         "--eval-epsilons", type=fractions, default=None, help="default: the training epsilon"
     )
     t.add_argument("--fold", type=whole(0), default=0, help="0 to --folds - 1")

@@ -60,8 +60,8 @@ def available_devices() -> list[tuple[str, str]]:
 #   (MobileNetV2 at 28 px: 7 ms on one thread vs 18 ms on two while a worker's thread
 #   team is alive), and each takes one core;
 # * "trainer" (a training thread in the window) and "cli": the cores that are free now
-#   (cores minus the 1-minute load average, rounded), at least one; the window keeps one
-#   core for itself. FGSM_STUDIO_TRAIN_THREADS or an explicit ``threads`` overrides.
+#   (cores minus the 1-minute load average, rounded), at least one.
+#   FGSM_STUDIO_TRAIN_THREADS or an explicit ``threads`` overrides.
 ROLES = ("gui", "explorer-worker", "trainer", "cli")
 
 
@@ -88,9 +88,8 @@ def threads_for(role: str, threads: int | None = None) -> int:
     override = os.environ.get("FGSM_STUDIO_TRAIN_THREADS", "")
     if override.isdigit() and int(override) > 0:
         return int(override)
-    cores = os.cpu_count() or 1
-    if role == "trainer":  # keep one core for the window
-        return max(1, min(free_cores(), cores - 1))
+    # The window's own thread sleeps between a run's events: keeping a core for it cost
+    # the window 43% of the CLI's speed on two cores (issue 14.10), so it trains on them too.
     return free_cores()
 
 

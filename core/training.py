@@ -59,6 +59,7 @@ from fgsm_studio.core.evaluation import EvalProgress, drive, evaluation, iterate
 from fgsm_studio.core.models import regularized_weights
 
 SELECT_BY = ("auto", "clean", "clean+fgsm", "pgd")
+MONITOR = "validation subset (PGD monitor)"  # EvalProgress.held_out of the monitor
 
 
 class TrainingError(RuntimeError):
@@ -244,7 +245,7 @@ def _monitor(
 ) -> Generator[EvalProgress, None, float]:
     """PGD accuracy on the monitor's subset; its random start has its own fixed seed."""
     if config.epsilon == 0:
-        return (yield from evaluation(model, subset, attacks=(), held_out="validation")).clean
+        return (yield from evaluation(model, subset, attacks=(), held_out=MONITOR)).clean
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed + 7919)
@@ -254,7 +255,7 @@ def _monitor(
             attacks=("pgd",),
             epsilons=(config.epsilon,),
             steps=config.monitor_steps,
-            held_out="validation",
+            held_out=MONITOR,
         )
     return ev.acc("pgd", config.epsilon)
 

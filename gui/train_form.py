@@ -1,7 +1,10 @@
-"""The Train view's settings form: dataset, model, defense and hyper-parameters.
+"""The Train view's settings form: presets in plain words, then every detailed field.
 
-Only widgets and ``job(...)``, which turns the current settings into a
-``TrainJob``; the view decides when to run it.
+A preset ("Quick look: about a minute", "The paper's WR_FGSM", "Strongest
+defense we have") fills the fields below it; the fields stay for experts, and a
+one-line explanation sits under the jargon (a1, the penalty). Only widgets and
+``job(...)``, which turns the current settings into a ``TrainJob``; the view
+decides when to run it. Defenses are offered as ``TrainConfig`` accepts them.
 """
 
 from __future__ import annotations
@@ -30,7 +33,56 @@ from fgsm_studio.core.devices import available_devices
 from fgsm_studio.core.experiments import RunSpec, best_so_far_path
 from fgsm_studio.core.models import TRAINABLE
 from fgsm_studio.core.paths import user_data_dir
+from fgsm_studio.core.training import TrainConfig
 from fgsm_studio.gui.train_worker import TrainJob
+
+# (value, label) of every defense; only those this TrainConfig knows are offered.
+DEFENSES = [
+    ("wr_fgsm", "WR_FGSM (the paper's Eq. 8)"),
+    ("none", "none (standard training)"),
+    ("fgsm-rs", "FGSM with a random start (Wong et al.)"),
+    ("pgd", "PGD training (Madry et al.)"),
+    ("trades", "TRADES (Zhang et al.)"),
+]
+SELECT_BY = [
+    ("auto", "automatic (clean + FGSM with a defense)"),
+    ("clean", "clean accuracy"),
+    ("clean+fgsm", "clean + FGSM accuracy"),
+    ("pgd", "PGD accuracy (robust)"),
+]
+# name -> the fields it sets; "defense" falls back to the first one offered of a list.
+PRESETS = {
+    "Quick look: about a minute": dict(
+        defense=("wr_fgsm",), a1=0.5, epsilon=0.1, epochs=3, limit=1000, select_by="auto"
+    ),
+    "The paper's WR_FGSM": dict(
+        defense=("wr_fgsm",), a1=0.5, epsilon=0.1, epochs=10, limit=0, select_by="auto"
+    ),
+    "Strongest defense we have": dict(
+        defense=("pgd", "trades", "wr_fgsm"),
+        a1=1.0,
+        epsilon=0.1,
+        epochs=15,
+        limit=0,
+        select_by="pgd",
+    ),
+}
+
+
+def _known(defense: str) -> bool:
+    try:
+        TrainConfig(defense=defense).validate()
+    except ValueError:
+        return False
+    return True
+
+
+def _note(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #555; font-size: 8pt;")
+    return label
+
 
 # (label, dataset name, needs a folder, uses the dataset's own train/test split)
 DATASETS = [
@@ -74,9 +126,21 @@ class TrainForm(QWidget):
         self.browse = QPushButton("Browse...")
         self.arch = QComboBox()
         self.arch.addItems(list(TRAINABLE))
+        self.preset = QComboBox()
+        self.preset.addItem("Custom (the fields below)")
+        self.preset.addItems(list(PRESETS))
+        self.preset.setToolTip("A preset fills the fields below; change any of them after.")
         self.defense = QComboBox()
-        self.defense.addItem("WR_FGSM (Eq. 8)", "wr_fgsm")
-        self.defense.addItem("none (standard training)", "none")
+        for value, label in DEFENSES:
+            if _known(value):
+                self.defense.addItem(label, value)
+        self.select_by = QComboBox()
+        for value, label in SELECT_BY:
+            self.select_by.addItem(label, value)
+        self.select_by.setToolTip(
+            "What early stopping and the saved best epoch watch on the validation set. "
+            "PGD accuracy is the honest choice for a defense (Wong et al., Rice et al.)."
+        )
         self.a1 = QSlider(Qt.Orientation.Horizontal)
         self.a1.setRange(0, 100)
         self.a1.setValue(50)
@@ -102,6 +166,7 @@ class TrainForm(QWidget):
         self.name.setPlaceholderText("e.g. my defended digits model")
 
         form = QFormLayout(self)
+        form.addRow("Preset", self.preset)
         form.addRow("Dataset", self.dataset)
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
@@ -113,12 +178,20 @@ class TrainForm(QWidget):
         a1row.addWidget(self.a1, 1)
         a1row.addWidget(self.a1_label)
         form.addRow("a1 (FGSM loss)", a1row)
+        form.addRow(
+            "",
+            _note("a1: how much the loss on FGSM images counts; a2 = 1 - a1: the weight penalty."),
+        )
         form.addRow("Penalty", self.reg)
+        form.addRow(
+            "", _note("scaled: the penalty at weight-decay size (5e-4); literal: Eq. 8 as written.")
+        )
         form.addRow("Training epsilon", self.epsilon)
         form.addRow("Epochs (max)", self.epochs)
         form.addRow("Learning rate (Adam)", self.lr)
         form.addRow("Batch size", self.batch)
         form.addRow("Early-stopping patience", self.patience)
+        form.addRow("Best epoch by", self.select_by)
         form.addRow("Seed", self.seed)
         form.addRow("Training images", self.limit)
         form.addRow("Device", self.device)
@@ -127,14 +200,34 @@ class TrainForm(QWidget):
         self.defense.currentIndexChanged.connect(self._on_defense_changed)
         self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
         self.browse.clicked.connect(self._on_browse_clicked)
+        self.preset.currentTextChanged.connect(self._on_preset_changed)
         self._on_a1_value_changed(50)
         self._on_dataset_changed(0)
+
+    def apply_preset(self, name: str) -> None:
+        """Fill the fields from the preset ``name`` (one of ``PRESETS``)."""
+        p = PRESETS[name]
+        self.dataset.setCurrentIndex(0)
+        self.arch.setCurrentText("small_cnn")
+        known = [self.defense.itemData(i) for i in range(self.defense.count())]
+        defense = next(d for d in p["defense"] if d in known)
+        self.defense.setCurrentIndex(known.index(defense))
+        self.a1.setValue(round(100 * p["a1"]))
+        self.reg.setCurrentIndex(0)
+        self.epsilon.setValue(p["epsilon"])
+        self.epochs.setValue(p["epochs"])
+        self.limit.setValue(p["limit"])
+        self.select_by.setCurrentIndex(self.select_by.findData(p["select_by"]))
+
+    def _on_preset_changed(self, name: str) -> None:
+        if name in PRESETS:
+            self.apply_preset(name)
 
     def _on_a1_value_changed(self, value: int) -> None:
         self.a1_label.setText(f"a1 {value / 100:.2f} | a2 {1 - value / 100:.2f}")
 
     def _on_defense_changed(self) -> None:
-        on = self.defense.currentData() == "wr_fgsm"
+        on = self.defense.currentData() != "none"
         for w in (self.a1, self.a1_label, self.reg):
             w.setEnabled(on)
 
@@ -171,14 +264,15 @@ class TrainForm(QWidget):
             lr=self.lr.value(),
             batch_size=self.batch.value(),
             patience=self.patience.value(),
+            select_by=self.select_by.currentData(),
             seed=self.seed.value(),
             limit=self.limit.value() or None,
             eval_epsilons=(self.epsilon.value() or 0.1,),
             eval_attacks=("fgsm", "pgd"),
             eval_limit=1000,
         )
-        kind = f"wr_fgsm_a1-{a1:.2f}" if defense == "wr_fgsm" else "standard"
-        label = f"WR_FGSM a1={a1:.2f}" if defense == "wr_fgsm" else "standard"
+        kind = f"{defense}_a1-{a1:.2f}" if defense != "none" else "standard"
+        label = f"{defense.upper()} a1={a1:.2f}" if defense != "none" else "standard"
         name = self.name.text().strip() or f"{dataset} {spec.train.arch} ({label})"
         stem = f"{dataset}_{spec.train.arch}_{kind}_{time.strftime('%Y%m%d-%H%M%S')}"
         return TrainJob(spec=spec, save_to=self._unique(stem), name=name, sweep=sweep)

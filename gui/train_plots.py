@@ -1,73 +1,163 @@
 """The Train view's three plots: loss per epoch, validation accuracy per epoch, Figure 3.
 
 ``TrainPlots`` owns the plot widgets and their curves (made once, then updated
-with ``setData``). ``show_epochs(history)`` draws the current run's epochs,
-``show_sweep(fig)`` draws one sweep's ``Figure3`` points. It draws what it is
-given and keeps no results of its own.
+with ``setData``). ``show_epochs(history)`` draws the current run's epochs (clean,
+FGSM and the PGD monitor's accuracy), ``show_sweep(fig)`` draws one sweep's
+``Figure3`` points with their error bars. Every series has its own colour and
+marker; each legend sits in its own row under its plot, so it never covers data;
+the axes are set to fit what is drawn. It keeps no results of its own.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from fgsm_studio.core.training import EpochMetrics
 from fgsm_studio.gui.train_results import Figure3
 
+# (colour, marker) per series; colour-blind-safe (Okabe-Ito) and told apart by shape too.
+STYLE = {
+    "loss": ("#000000", "o"),
+    "loss_ori": ("#009E73", "s"),
+    "loss_adv": ("#D55E00", "t"),
+    "val_acc": ("#009E73", "o"),
+    "val_fgsm_acc": ("#E69F00", "s"),
+    "val_pgd_acc": ("#CC79A7", "t"),
+    "sweep_clean": ("#009E73", "o"),
+    "sweep_fgsm": ("#E69F00", "s"),
+    "sweep_pgd": ("#CC79A7", "t"),
+}
+NAMES = {
+    "loss": "total",
+    "loss_ori": "L_ori (clean)",
+    "loss_adv": "L_adv (FGSM)",
+    "val_acc": "clean",
+    "val_fgsm_acc": "FGSM",
+    "val_pgd_acc": "PGD (monitor)",
+    "sweep_clean": "clean",
+    "sweep_fgsm": "FGSM",
+    "sweep_pgd": "PGD",
+}
 
-def _plot(title: str, ylabel: str) -> pg.PlotWidget:
-    w = pg.PlotWidget(background="w")
-    w.setTitle(title, color="#222", size="10pt")
-    w.setLabel("left", ylabel)
-    w.addLegend(offset=(-5, 5), labelTextColor="#222")
-    w.setMenuEnabled(False)
-    return w
+
+class _Chart(pg.GraphicsLayoutWidget):
+    """A plot with its legend in a row of its own below it."""
+
+    def __init__(self, title: str, xlabel: str, ylabel: str) -> None:
+        super().__init__()
+        self.setBackground("w")
+        self.plot = self.addPlot(row=0, col=0)
+        self.plot.setTitle(title, color="#222", size="10pt")
+        self.plot.setLabel("left", ylabel)
+        self.plot.setLabel("bottom", xlabel)
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.legend = pg.LegendItem(colCount=3, labelTextColor="#222", labelTextSize="8pt")
+        self.addItem(self.legend, row=1, col=0)
+        self.ci.layout.setRowStretchFactor(0, 10)
+        self.ci.layout.setRowStretchFactor(1, 1)
+
+    def curve(self, key: str) -> pg.PlotDataItem:
+        color, marker = STYLE[key]
+        item = self.plot.plot(
+            [],
+            [],
+            pen=pg.mkPen(color, width=2),
+            symbol=marker,
+            symbolBrush=color,
+            symbolPen=pg.mkPen(color),
+            symbolSize=7,
+        )
+        # the legend draws the marker from the scatter's own brush, set only with data: set it now
+        item.scatter.setBrush(color)
+        item.scatter.setPen(pg.mkPen(color))
+        self.legend.addItem(item, NAMES[key])
+        return item
 
 
-def _pen(color: str) -> object:
-    return pg.mkPen(color, width=2)
+def _fit_x(plot: pg.PlotItem, xs: list[float]) -> None:
+    lo, hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    pad = max((hi - lo) * 0.08, 0.3 if hi == lo else 0.0)
+    plot.setXRange(lo - pad, hi + pad, padding=0)
 
 
 class TrainPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("Training loss per epoch", "loss")
-        self.acc_plot = _plot("Validation accuracy per epoch", "accuracy %")
-        self.acc_plot.setYRange(0, 100)
-        self.sweep_plot = _plot("Figure 3: accuracy per a1", "held-out accuracy %")
-        self.sweep_plot.setYRange(0, 100)
-        self.sweep_plot.setLabel("bottom", "a1")
-        loss, acc, sweep = self.loss_plot, self.acc_plot, self.sweep_plot
+        self.loss_chart = _Chart("Training loss per epoch", "epoch", "loss")
+        self.acc_chart = _Chart("Validation accuracy per epoch", "epoch", "accuracy %")
+        self.sweep_chart = _Chart(
+            "Figure 3: accuracy per a1", "a1 (weight of the FGSM loss)", "held-out accuracy %"
+        )
+        self.loss_plot, self.acc_plot = self.loss_chart.plot, self.acc_chart.plot
+        self.sweep_plot = self.sweep_chart.plot
+        for p in (self.acc_plot, self.sweep_plot):
+            p.setYRange(0, 102, padding=0)
+        self.sweep_plot.setToolTip(
+            "Figure 3 (the paper's): held-out accuracy of the models of one a1 sweep, "
+            "clean and under attack; bars: one standard error."
+        )
         self.curves = {
-            "loss": loss.plot([], [], pen=_pen("#1f77b4"), symbol="o", name="total"),
-            "loss_ori": loss.plot([], [], pen=_pen("#2ca02c"), name="L_ori"),
-            "loss_adv": loss.plot([], [], pen=_pen("#d62728"), name="L_adv (FGSM)"),
-            "val_acc": acc.plot([], [], pen=_pen("#2ca02c"), symbol="o", name="clean"),
-            "val_fgsm_acc": acc.plot([], [], pen=_pen("#d62728"), symbol="o", name="FGSM"),
-            "sweep_clean": sweep.plot([], [], pen=_pen("#2ca02c"), symbol="o", name="clean"),
-            "sweep_fgsm": sweep.plot([], [], pen=_pen("#d62728"), symbol="o", name="FGSM"),
-            "sweep_pgd": sweep.plot([], [], pen=_pen("#9467bd"), symbol="t", name="PGD"),
+            key: chart.curve(key)
+            for chart, keys in (
+                (self.loss_chart, ("loss", "loss_ori", "loss_adv")),
+                (self.acc_chart, ("val_acc", "val_fgsm_acc", "val_pgd_acc")),
+                (self.sweep_chart, ("sweep_clean", "sweep_fgsm", "sweep_pgd")),
+            )
+            for key in keys
         }
+        self.error_bars = {
+            key: pg.ErrorBarItem(
+                x=np.zeros(0),
+                y=np.zeros(0),
+                height=np.zeros(0),
+                beam=0.03,
+                pen=pg.mkPen(STYLE[key][0]),
+            )
+            for key in ("sweep_clean", "sweep_fgsm", "sweep_pgd")
+        }
+        for bar in self.error_bars.values():
+            self.sweep_plot.addItem(bar)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        for p in (loss, acc, sweep):
-            row.addWidget(p)
+        for chart in (self.loss_chart, self.acc_chart, self.sweep_chart):
+            row.addWidget(chart)
 
     def show_epochs(self, history: list[EpochMetrics]) -> None:
         xs = [h.epoch for h in history]
+        losses = []
         for key in ("loss", "loss_ori", "loss_adv"):
-            self.curves[key].setData(xs, [getattr(h, key) for h in history])
-        for key in ("val_acc", "val_fgsm_acc"):
-            self.curves[key].setData(xs, [100 * getattr(h, key) for h in history])
+            ys = [getattr(h, key) for h in history]
+            losses += ys
+            self.curves[key].setData(xs, ys)
+        for key in ("val_acc", "val_fgsm_acc", "val_pgd_acc"):
+            pts = [(h.epoch, getattr(h, key)) for h in history if getattr(h, key) is not None]
+            self.curves[key].setData([x for x, _ in pts], [100 * v for _, v in pts])
+        for plot in (self.loss_plot, self.acc_plot):
+            _fit_x(plot, xs)
+        top = max(losses, default=1.0)
+        self.loss_plot.setYRange(0, top * 1.08 if top > 0 else 1.0, padding=0)
 
     def show_sweep(self, fig: Figure3) -> None:
         """Figure 3 for one sweep: accuracy per a1 (points not measured are left out)."""
-        title = f"Figure 3: accuracy per a1 (sweep {fig.sweep})" if fig.sweep else "Figure 3"
-        self.sweep_plot.setTitle(title, color="#222", size="10pt")
+        self.sweep_plot.setToolTip(
+            "Figure 3 (the paper's): held-out accuracy of the models of one a1 sweep"
+            f"{f' ({fig.sweep})' if fig.sweep else ''}, clean and under attack; "
+            "bars: one standard error."
+        )
         for key, values in (
             ("sweep_clean", fig.clean),
             ("sweep_fgsm", fig.fgsm),
             ("sweep_pgd", fig.pgd),
         ):
-            pts = [(a, 100 * v) for a, v in zip(fig.a1, values, strict=True) if v is not None]
-            self.curves[key].setData([a for a, _ in pts], [v for _, v in pts])
+            pts = [
+                (a, 100 * v, 100 * se)
+                for a, v, se in zip(fig.a1, values, fig.stderr(values), strict=True)
+                if v is not None and se is not None
+            ]
+            xs, ys, es = (np.array([p[i] for p in pts], dtype=float) for i in range(3))
+            self.curves[key].setData(xs, ys)
+            self.error_bars[key].setData(x=xs, y=ys, height=2 * es)
+        _fit_x(self.sweep_plot, list(fig.a1))

@@ -2,9 +2,11 @@
 
 ``ResultStore`` holds the finished runs in order and saves them as JSON in the
 user data folder after each change (``train_results.json``), so the table comes
-back after a restart. The results table (``table_row``), the exported CSV
-(``export_csv``) and Figure 3 (``figure3_points``: the runs of ONE sweep, by a1)
-all read records, never widget cells. No Qt here.
+back after a restart. The results table (``TABLE_COLUMNS``, ``table_cells``: the
+name and clean / FGSM / PGD first, narrow enough for 1280x720), the exported CSV
+(``table_row``, every column) and Figure 3 (``figure3_points``: the runs of ONE
+sweep, by a1, with error bars: the standard error of each accuracy over its n
+held-out images) all read records, never widget cells. No Qt here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,20 +27,23 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 COLUMNS = [
     "name",
+    "clean %",
+    "FGSM %",
+    "PGD %",
+    "eps",
     "dataset",
     "model",
     "defense",
     "a1",
     "a2",
     "penalty",
-    "eps",
-    "clean %",
-    "FGSM %",
-    "PGD %",
+    "best epoch by",
     "epochs",
     "seconds",
     "checkpoint",
 ]
+# What the window's table shows (the CSV has every column; the rest is in a row's tooltip).
+TABLE_COLUMNS = ["name", "clean %", "FGSM %", "PGD %", "eps", "defense"]
 
 
 def _pct(v: float | None) -> str:
@@ -45,25 +51,33 @@ def _pct(v: float | None) -> str:
 
 
 def table_row(r: RunRecord) -> list[str]:
-    """The record as the results table (and the CSV) shows it."""
+    """The record as the CSV shows it (``COLUMNS``)."""
     t, wr = r.spec.train, r.spec.train.defense == "wr_fgsm"
     eps = r.spec.eval_epsilons[0]
     return [
         r.name,
+        _pct(r.test.clean),
+        _pct(r.test.get("fgsm", eps)),
+        _pct(r.test.get("pgd", eps)),
+        f"{eps:g}",
         r.spec.dataset,
         t.arch,
         t.defense,
         f"{t.a1:g}" if wr else "-",
         f"{t.a2:g}" if wr else "-",
         t.reg if wr else "-",
-        f"{eps:g}",
-        _pct(r.test.clean),
-        _pct(r.test.get("fgsm", eps)),
-        _pct(r.test.get("pgd", eps)),
+        t.selection,
         str(r.epochs_run),
         f"{r.train_seconds:.0f}",
         r.saved_to or "",
     ]
+
+
+def table_cells(r: RunRecord) -> tuple[list[str], str]:
+    """The window's row (``TABLE_COLUMNS``) and a tooltip with every other column."""
+    row = dict(zip(COLUMNS, table_row(r), strict=True))
+    tip = "\n".join(f"{k}: {v}" for k, v in row.items() if k not in TABLE_COLUMNS)
+    return [row[c] for c in TABLE_COLUMNS], tip
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,14 @@ class Figure3:
     clean: list[float]
     fgsm: list[float | None]
     pgd: list[float | None]
+    n: list[int]  # held-out images behind each point
+
+    def stderr(self, values: list[float | None]) -> list[float | None]:
+        """Each accuracy's standard error over its n images, sqrt(p (1 - p) / n)."""
+        return [
+            None if v is None else math.sqrt(v * (1 - v) / max(n, 1))
+            for v, n in zip(values, self.n, strict=True)
+        ]
 
 
 def latest_sweep(records: list[RunRecord]) -> str:
@@ -95,6 +117,7 @@ def figure3_points(records: list[RunRecord], sweep: str) -> Figure3:
         clean=[r.test.clean for r in ordered],
         fgsm=[r.test.get("fgsm", eps) for r in ordered],
         pgd=[r.test.get("pgd", eps) for r in ordered],
+        n=[r.test.n for r in ordered],
     )
 
 
@@ -137,10 +160,20 @@ class ResultStore:
         return True
 
 
-def export(records: list[RunRecord], sweep: str, folder: Path) -> list[Path]:
-    """``training_results.csv`` (every record) and, for ``sweep``, Figure 3 as PNG and SVG."""
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path = folder / "training_results.csv"
+def figure_paths(csv_path: Path) -> tuple[Path, Path]:
+    """Where ``export`` puts Figure 3 beside ``csv_path``: ``<stem>-figure3.png`` / ``.svg``."""
+    stem = csv_path.with_suffix("").name
+    return (
+        csv_path.with_name(f"{stem}-figure3.png"),
+        csv_path.with_name(f"{stem}-figure3.svg"),
+    )
+
+
+def export(records: list[RunRecord], sweep: str, csv_path: Path) -> list[Path]:
+    """Every record to ``csv_path`` and, for ``sweep``, Figure 3 beside it (PNG and SVG),
+    the same points and error bars as the window's."""
+    csv_path = csv_path if csv_path.suffix.lower() == ".csv" else csv_path.with_suffix(".csv")
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(COLUMNS)
@@ -149,17 +182,22 @@ def export(records: list[RunRecord], sweep: str, folder: Path) -> list[Path]:
     fig = figure3_points(records, sweep)
     if fig.a1:
         e = f"{fig.epsilon:g}"
-        series = {"clean": [100 * v for v in fig.clean]}
-        for label, values in ((f"FGSM eps={e}", fig.fgsm), (f"PGD eps={e}", fig.pgd)):
+        series, errors = {}, {}
+        for label, values in (
+            ("clean", fig.clean),
+            (f"FGSM eps={e}", fig.fgsm),
+            (f"PGD eps={e}", fig.pgd),
+        ):
             if all(v is not None for v in values):
                 series[label] = [100 * v for v in values]
+                errors[label] = [100 * se for se in fig.stderr(values)]
         paths += line_chart(
-            folder / "figure3.png",
+            figure_paths(csv_path)[0],
             fig.a1,
             series,
-            errors={name: [0.0] * len(fig.a1) for name in series},  # one run per a1 here
+            errors=errors,
             title=f"Figure 3: WR_FGSM accuracy per a1, sweep {sweep}",
             xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
-            ylabel="held-out accuracy %",
+            ylabel="held-out accuracy % (bars: 1 standard error)",
         )
     return paths

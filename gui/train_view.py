@@ -5,9 +5,13 @@ paper's (a1, a2) sweep under one sweep tag. Jobs run one at a time, each as the
 generator ``train_worker.run_job`` on the generic ``generator_worker``: its
 events drive the progress bar (with ETA and images/s) and the loss and accuracy
 curves; its ``RunRecord`` goes to the ``ResultStore`` (saved in the user data
-folder), from which the results table, the export and Figure 3 (the runs of one
-sweep, by a1) are drawn. ``Stop`` ends the run within one batch, in training and
-in evaluation alike; closing the window asks first, then stops and waits.
+folder), from which the results table, the export (to a CSV file the user
+names, Figure 3 beside it) and Figure 3 (the runs of one sweep, by a1) are
+drawn. After each epoch ``core.robust_monitor`` reads the run's history and a
+warning banner says, in plain words, when the defense only looks robust. ``Stop``
+ends the run within one batch, in training and in evaluation alike; the progress
+bar and the status then both say where it stopped. Closing the window asks
+first, then stops and waits.
 """
 
 from __future__ import annotations
@@ -29,8 +33,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -39,7 +41,8 @@ from fgsm_studio.core.devices import describe, pick_device, threads_for
 from fgsm_studio.core.evaluation import EvalProgress
 from fgsm_studio.core.experiments import RunRecord, best_so_far_path
 from fgsm_studio.core.paths import user_data_dir
-from fgsm_studio.core.training import BatchProgress, EpochMetrics
+from fgsm_studio.core.robust_monitor import Finding, findings
+from fgsm_studio.core.training import MONITOR, BatchProgress, EpochMetrics
 from fgsm_studio.gui.generator_worker import (
     ClosingGeneratorWorker,
     start_generator,
@@ -47,14 +50,8 @@ from fgsm_studio.gui.generator_worker import (
 )
 from fgsm_studio.gui.train_form import TrainForm
 from fgsm_studio.gui.train_plots import TrainPlots
-from fgsm_studio.gui.train_results import (
-    COLUMNS,
-    ResultStore,
-    export,
-    figure3_points,
-    latest_sweep,
-    table_row,
-)
+from fgsm_studio.gui.train_results import ResultStore, export, figure3_points, latest_sweep
+from fgsm_studio.gui.train_widgets import ResultsTable, RobustnessBanner
 from fgsm_studio.gui.train_worker import TrainJob, friendly, run_job
 
 log = logging.getLogger(__name__)
@@ -112,18 +109,26 @@ class TrainView(QWidget):
         self.saved = QLabel()
         self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.saved.setWordWrap(True)
+        self.warning = RobustnessBanner()
         self.plots = TrainPlots()
         self.curves = self.plots.curves
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table = ResultsTable()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
 
         left = QVBoxLayout()
         left.addWidget(self.form)
-        for b in (self.train_button, self.sweep_button, self.stop_button):
-            left.addWidget(b)
+        left.addWidget(self.train_button)
+        left.addWidget(self.sweep_button)
+        note = QLabel(
+            "The sweep trains one model per a1 for Figure 3 (right chart), the paper's "
+            "view of how the FGSM loss's weight trades clean for robust accuracy."
+        )
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #555; font-size: 8pt;")
+        left.addWidget(note)
+        left.addWidget(self.stop_button)
         left.addStretch(1)
         side = QWidget()
         side.setLayout(left)
@@ -135,6 +140,7 @@ class TrainView(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.progress)
         right.addWidget(self.status)
+        right.addWidget(self.warning)
         right.addWidget(self.plots, 2)
         right.addWidget(self.table, 1)
         row = QHBoxLayout()
@@ -211,13 +217,15 @@ class TrainView(QWidget):
     def _on_run_started(self, job: TrainJob) -> None:
         self._history.clear()
         self.plots.show_epochs(self._history)
+        self._show_findings([])
         self._t0 = time.perf_counter()
+        self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self.stop_button.setEnabled(True)
         try:
             device = pick_device(job.spec.train.device)
             where = (
-                f"CPU ({threads_for('trainer')} threads; one core kept for the window)"
+                f"CPU ({threads_for('trainer')} threads, the cores free now)"
                 if device.type == "cpu"
                 else describe(device)
             )
@@ -230,7 +238,11 @@ class TrainView(QWidget):
             self._on_batch(event)
         elif isinstance(event, EpochMetrics):
             self._on_epoch(event)
-        elif isinstance(event, EvalProgress) and event.held_out != "validation":
+        elif isinstance(event, EvalProgress) and event.held_out == MONITOR:
+            self.status.setText(
+                f"Measuring PGD accuracy on {event.total} validation images: {event.done} done"
+            )
+        elif isinstance(event, EvalProgress) and not event.held_out.startswith("validation"):
             self.status.setText(
                 f"Evaluating on the held-out data ({event.held_out}): "
                 f"{event.done}/{event.total} images"
@@ -254,10 +266,17 @@ class TrainView(QWidget):
         self._history.append(m)
         self.plots.show_epochs(self._history)
         best = " (best so far, saved)" if m.is_best else ""
+        pgd = "-" if m.val_pgd_acc is None else f"{100 * m.val_pgd_acc:.1f}%"
         self._say(
             f"epoch {m.epoch}: loss {m.loss:.3f}, validation clean {100 * m.val_acc:.1f}%, "
-            f"FGSM {100 * m.val_fgsm_acc:.1f}%, {m.images_per_s:.0f} images/s{best}"
+            f"FGSM {100 * m.val_fgsm_acc:.1f}%, PGD {pgd}, {m.images_per_s:.0f} images/s{best}"
         )
+        defended = self.current is not None and self.current.spec.train.defense != "none"
+        self._show_findings(findings(self._history) if defended else [])
+
+    def _show_findings(self, found: list[Finding]) -> None:
+        for f in self.warning.show_findings(found):
+            self._say(f"WARNING: {f.sentence()}")
 
     def _on_worker_returned(self, record: RunRecord) -> None:
         self._outcome = ("finished", record)
@@ -276,12 +295,21 @@ class TrainView(QWidget):
             self._end(job, value)
         elif how == "failed":
             self._say(f"FAILED: {value}")
-            self.status.setText(f"The run failed: {value}")
+            self.progress.setFormat("failed at %p%")
+            self.status.setText(
+                f"The run failed at {self.progress.value()} of {self.progress.maximum()} batches: {value}"
+            )
             self._keep_partial(job)
         else:
-            if not self._keep_partial(job):
+            kept = self._keep_partial(job)
+            if not kept:
                 self._say("Stopped before the first epoch finished: nothing was saved.")
-            self.status.setText("Stopped.")
+            self.progress.setFormat("stopped at %p%")
+            self.status.setText(
+                f"Stopped after {self.progress.value()} of {self.progress.maximum()} batches "
+                f"({self._percent()}%); "
+                + ("the best epoch so far is kept." if kept else "nothing was saved.")
+            )
         self._done()
         self.run_ended.emit(how, job, value)
 
@@ -311,8 +339,16 @@ class TrainView(QWidget):
             f"Run finished: held-out clean {100 * record.test.clean:.1f}% "
             f"(n={record.test.n}), checkpoint {self.last_saved}"
         )
+        self.progress.setFormat("done: %p%")
         self.progress.setValue(self.progress.maximum())
-        self.status.setText("Idle.")
+        self.status.setText(
+            f"Finished {job.name}: held-out clean {100 * record.test.clean:.1f}%. "
+            "Choose settings and press Train for another run."
+        )
+
+    def _percent(self) -> int:
+        top = self.progress.maximum() - self.progress.minimum()
+        return round(100 * (self.progress.value() - self.progress.minimum()) / top) if top else 0
 
     def _done(self) -> None:
         self.stop_button.setEnabled(bool(self.queue))
@@ -320,18 +356,15 @@ class TrainView(QWidget):
 
     # ------------------------------------------------------------------ results
     def _add_row(self, record: RunRecord) -> None:
-        r = self.table.rowCount()
-        self.table.insertRow(r)
-        for c, v in enumerate(table_row(record)):
-            self.table.setItem(r, c, QTableWidgetItem(v))
+        self.table.add_record(record)
 
     def _refresh_sweep(self) -> None:
         """Figure 3: only the runs of ``shown_sweep``, by a1."""
         self.plots.show_sweep(figure3_points(self.records, self.shown_sweep))
 
-    def export(self, folder: Path) -> list[Path]:
-        """The results CSV and the shown sweep's Figure 3 (PNG and SVG), from the records."""
-        return export(self.records, self.shown_sweep, folder)
+    def export(self, csv_path: Path) -> list[Path]:
+        """The results CSV and, beside it, the shown sweep's Figure 3 (PNG and SVG)."""
+        return export(self.records, self.shown_sweep, csv_path)
 
     # ------------------------------------------------------------------ buttons
     def _on_train_button_clicked(self) -> None:
@@ -350,14 +383,23 @@ class TrainView(QWidget):
             self.open_in_explorer.emit(self.last_saved, "")
 
     def _on_export_button_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export the results table and Figure 3 to")
-        if folder:
-            try:
-                paths = self.export(Path(folder))
-            except OSError as exc:
-                self._say(f"Could not export to {folder}: {exc.strerror or exc}.")
-            else:
-                self._say("Exported " + ", ".join(str(p) for p in paths))
+        name, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export the results table (CSV) and Figure 3",
+            str(Path.home() / "training_results.csv"),
+            "CSV table (*.csv)",
+        )
+        if not name:
+            return
+        try:
+            paths = self.export(Path(name))
+        except OSError as exc:
+            message = f"Could not export to {name}: {exc.strerror or exc}."
+        else:
+            figure = " and Figure 3 beside it" if len(paths) > 1 else ""
+            message = f"Exported the results to {paths[0]}{figure} ({paths[0].parent})."
+        self.status.setText(message)
+        self._say(message)
 
     def _say(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")

@@ -143,3 +143,25 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "bad.safetensors").write_bytes(b"\x00" * 10)
     assert main(["evaluate", str(tmp_path / "bad.safetensors")]) == 2
+
+
+def test_train_select_by_pgd_and_threads_are_recorded(tmp_path, csv_root, capsys):
+    """Issue 14 items 9 and 10: --select-by goes to the card, --threads to torch."""
+    import torch
+
+    out = tmp_path / "m.safetensors"
+    before = torch.get_num_threads()
+    try:
+        code = main(
+            ["train", "--root", csv_root, "--folds", "5", "--epochs", "2", "--defense", "wr_fgsm"]
+            + ["--a1", "1", "--epsilon", "0.3", "--select-by", "pgd", "--threads", "1"]
+            + ["--eval-limit", "50", "--attacks", "fgsm", "--out", str(out)]
+        )
+        assert code == 0 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    _, card = load(out)
+    assert card.training["select_by"] == "pgd" and card.training["selected_by"] == "pgd"
+    assert "PGD" in capsys.readouterr().err
+    assert main(["train", "--out", str(out), "--select-by", "fgsm"]) == 2
+    assert "--select-by" in capsys.readouterr().err

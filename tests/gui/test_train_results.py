@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from fgsm_studio.core.evaluation import EvalResult
 from fgsm_studio.core.experiments import RunRecord, RunSpec
 from fgsm_studio.gui.train_results import (
@@ -12,6 +14,7 @@ from fgsm_studio.gui.train_results import (
     export,
     figure3_points,
     latest_sweep,
+    table_cells,
     table_row,
 )
 
@@ -53,12 +56,27 @@ def test_store_keeps_records_across_a_restart(tmp_path):
     assert broken.load() == [] and "could not be read" in broken.problem
 
 
-def test_export_reads_records_not_cells(tmp_path):
-    paths = export(RECORDS, "s1", tmp_path)
+def test_export_writes_the_file_asked_for_and_the_figure_beside_it(tmp_path):
+    """Issue 14.3: export goes to a FILE the user names (a typed name with no suffix too)."""
+    paths = export(RECORDS, "s1", tmp_path / "new" / "my results")
     names = sorted(p.name for p in paths)
-    assert names == ["figure3.png", "figure3.svg", "training_results.csv"]
-    rows = list(csv.reader((tmp_path / "training_results.csv").read_text().splitlines()))
+    assert names == ["my results-figure3.png", "my results-figure3.svg", "my results.csv"]
+    rows = list(csv.reader((tmp_path / "new" / "my results.csv").read_text().splitlines()))
     assert rows[1] == table_row(RECORDS[0]) and len(rows) == 1 + len(RECORDS)
-    assert rows[1][8:11] == ["90.00", "45.00", "10.00"]
-    assert (tmp_path / "figure3.svg").read_text().count("<svg") == 1
+    assert rows[1][1:4] == ["90.00", "45.00", "10.00"]
+    assert (tmp_path / "new" / "my results-figure3.svg").read_text().count("<svg") == 1
     json.dumps([r.to_dict() for r in RECORDS])  # records are plain JSON
+
+
+def test_the_table_leads_with_name_and_the_three_accuracies():
+    """Issue 14.4: name, clean, FGSM, PGD first; the other columns in the row's tooltip."""
+    cells, tip = table_cells(RECORDS[0])
+    assert cells[:4] == ["a1=0.0", "90.00", "45.00", "10.00"] and len(cells) <= 6
+    assert "dataset: mnist-5k" in tip and "best epoch by: clean+fgsm" in tip
+
+
+def test_figure3_error_bars_are_the_standard_error_over_the_held_out_images():
+    """Issue 14.2: one sweep, one run per a1: the bars say how sure each accuracy is."""
+    fig = figure3_points(RECORDS, "s1")
+    assert fig.n == [100, 100, 100]
+    assert fig.stderr(fig.clean) == pytest.approx([0.03, 0.04, (0.7 * 0.3 / 100) ** 0.5])

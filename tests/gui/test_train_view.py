@@ -45,6 +45,9 @@ def test_one_epoch_run_finishes_and_saves_a_loadable_checkpoint(view, qtbot):
     assert view.records == [record]
     x, y = view.curves["val_acc"].getData()
     assert list(x) == [1] and 0 < y[0] <= 100
+    x, y = view.curves["val_pgd_acc"].getData()  # issue 14.7: the PGD monitor, drawn live
+    assert list(x) == [1] and 0 <= y[0] <= 100 and record.history[0].val_pgd_acc is not None
+    assert view.progress.text() == "done: 100%" and "Finished" in view.status.text()
     assert len(view.curves["loss_adv"].getData()[0]) == 1
     # a single run belongs to no sweep: Figure 3 shows sweeps only
     assert view.curves["sweep_clean"].getData()[0] is None and view.shown_sweep == ""
@@ -62,6 +65,9 @@ def test_stop_mid_run(view, qtbot):
     assert stopped.args[0] == "stopped" and stopped.args[2] is None
     assert not view.running and not view.records
     assert "Stopped" in view.log.toPlainText() or "stopped" in view.log.toPlainText()
+    # issue 14.5: the bar and the status say the same thing (not 16% beside "Idle.")
+    percent = view.progress.text().removeprefix("stopped at ")
+    assert view.progress.text().startswith("stopped at ") and f"({percent})" in view.status.text()
 
 
 def test_second_run_waits_in_the_queue(view, qtbot):
@@ -173,3 +179,75 @@ def test_results_come_back_after_a_restart_and_figure3_shows_one_sweep(qtbot, se
     x, y = again.curves["sweep_clean"].getData()
     assert list(x) == [0.0, 0.5] and list(y) == pytest.approx([30.0, 20.0])
     assert again.shutdown(1000)
+
+
+def test_presets_fill_the_form_in_plain_words(view):
+    """Issue 14.6: a preset fills the detailed fields, which stay for experts."""
+    from fgsm_studio.gui.train_form import PRESETS
+
+    f = view.form
+    assert [f.preset.itemText(i) for i in range(1, f.preset.count())] == list(PRESETS)
+    f.preset.setCurrentText("Quick look: about a minute")
+    assert f.epochs.value() == 3 and f.limit.value() == 1000
+    assert f.defense.currentData() == "wr_fgsm" and f.select_by.currentData() == "auto"
+    f.preset.setCurrentText("Strongest defense we have")
+    assert f.select_by.currentData() == "pgd" and f.limit.value() == 0
+    job = f.job()
+    assert job.spec.train.select_by == "pgd" and job.spec.train.defense == f.defense.currentData()
+    f.epochs.setValue(7)  # an expert can still change any field
+    assert f.job().spec.train.epochs == 7
+
+
+def test_warning_appears_when_the_defense_only_looks_robust(view):
+    """Issue 14.8: the banner shows the findings of core.robust_monitor, in words."""
+    from tests.core.test_robust_monitor import COLLAPSE, HEALTHY, _history
+
+    view.current = view.form.job()  # a WR_FGSM run in progress
+    try:
+        for m in _history(HEALTHY):
+            view._on_epoch(m)
+        assert view.warning.isHidden()
+        view._history.clear()
+        for m in _history(COLLAPSE):
+            view._on_epoch(m)
+    finally:
+        view.current = None
+    assert view.warning.isVisible() and "only looks robust" in view.warning.text()
+    assert "collapsed" in view.warning.text() and "PGD training" in view.warning.text()
+    assert view.log.toPlainText().count("WARNING") == 2
+
+
+def test_export_asks_for_a_file_and_says_where(view, tmp_path, monkeypatch):
+    """Issue 14.3: a file chooser, not a folder chooser that refuses a typed name."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from tests.gui.test_train_results import RECORDS
+
+    for r in RECORDS:
+        view.store.add(r)
+    view.shown_sweep = "s1"
+    asked = []
+
+    def save_name(parent, caption, start, filters):
+        asked.append(caption)
+        return str(tmp_path / "mine"), filters
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_name)
+    view.export_button.click()
+    assert asked and (tmp_path / "mine.csv").is_file() and (tmp_path / "mine-figure3.png").is_file()
+    assert str(tmp_path / "mine.csv") in view.status.text()
+
+
+def test_results_table_fits_1280x720_without_scrolling_sideways(view):
+    """Issue 14.4: name + clean / FGSM / PGD visible, no horizontal scroll bar."""
+    from tests.gui.test_train_results import RECORDS
+
+    for r in RECORDS:
+        view._add_row(r)
+    view.resize(1280, 690)
+    view.show()
+    t = view.table
+    assert t.horizontalHeader().length() <= t.viewport().width()
+    headers = [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
+    assert headers[:4] == ["name", "clean %", "FGSM %", "PGD %"]
+    assert t.item(0, 1).text() == "90.00" and "dataset" in t.item(0, 0).toolTip()

@@ -1,0 +1,62 @@
+"""Two small widgets of the Train view: the robustness warning and the results table.
+
+``RobustnessBanner`` shows ``core.robust_monitor`` findings in plain words on a
+yellow band, and hides when there are none. ``ResultsTable`` shows one row per
+``RunRecord``: the name and the clean / FGSM / PGD accuracies first, sized to fit
+the view's width without a sideways scroll bar (``TABLE_COLUMNS``); every other
+column is in the row's tooltip and in the exported CSV. Both draw what they are
+given and keep nothing else.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QWidget
+
+from fgsm_studio.core.experiments import RunRecord
+from fgsm_studio.core.robust_monitor import Finding
+from fgsm_studio.gui.train_results import TABLE_COLUMNS, table_cells
+
+
+class RobustnessBanner(QLabel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setStyleSheet(
+            "background: #fff3cd; color: #5c3c00; border: 1px solid #e0a800; padding: 4px;"
+        )
+        self.findings: list[Finding] = []
+        self.hide()
+
+    def show_findings(self, found: list[Finding]) -> list[Finding]:
+        """Show ``found`` (hide when empty); returns those of a kind not shown before."""
+        new = [f for f in found if f.kind not in {g.kind for g in self.findings}]
+        self.findings = list(found)
+        self.setText("\n".join(f"\u26a0 {f.sentence()}" for f in found))
+        self.setVisible(bool(found))
+        return new
+
+
+class ResultsTable(QTableWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(TABLE_COLUMNS), parent)
+        self.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        self.setToolTip("Hover a row for its details; the exported CSV has every column.")
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.verticalHeader().setDefaultSectionSize(22)
+
+    def add_record(self, record: RunRecord) -> None:
+        r = self.rowCount()
+        self.insertRow(r)
+        cells, tip = table_cells(record)
+        for c, v in enumerate(cells):
+            item = QTableWidgetItem(v)
+            item.setToolTip(tip)
+            if c:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.setItem(r, c, item)
+        self.scrollToBottom()
