@@ -60,9 +60,10 @@ class Progress:
             self._batch(event)
         elif isinstance(event, epoch_type):
             self._close()
+            pgd = "-" if event.val_pgd_acc is None else f"{100 * event.val_pgd_acc:.1f}%"
             self._line(
                 f"epoch {event.epoch}/{event.epochs} val {100 * event.val_acc:.1f}% "
-                f"FGSM {100 * event.val_fgsm_acc:.1f}% PGD {100 * event.val_pgd_acc:.1f}% "
+                f"FGSM {100 * event.val_fgsm_acc:.1f}% PGD {pgd} "
                 f"{event.images_per_s:.0f} img/s{' (best)' if event.is_best else ''}"
             )
             self.history.append(event)

@@ -38,17 +38,17 @@ from fgsm_studio.gui.train_worker import TrainJob
 
 # (value, label) of every defense; only those this TrainConfig knows are offered.
 DEFENSES = [
-    ("wr_fgsm", "WR_FGSM (the paper's Eq. 8)"),
-    ("none", "none (standard training)"),
-    ("fgsm-rs", "FGSM with a random start (Wong et al.)"),
-    ("pgd", "PGD training (Madry et al.)"),
-    ("trades", "TRADES (Zhang et al.)"),
+    ("wr_fgsm", "WR_FGSM (paper, Eq. 8)"),
+    ("none", "none (standard)"),
+    ("fgsm-rs", "FGSM, random start"),
+    ("pgd", "PGD training"),
+    ("trades", "TRADES"),
 ]
 SELECT_BY = [
-    ("auto", "automatic (clean + FGSM with a defense)"),
+    ("auto", "auto"),
     ("clean", "clean accuracy"),
-    ("clean+fgsm", "clean + FGSM accuracy"),
-    ("pgd", "PGD accuracy (robust)"),
+    ("clean+fgsm", "clean + FGSM"),
+    ("pgd", "PGD accuracy"),
 ]
 # name -> the fields it sets; "defense" falls back to the first one offered of a list.
 PRESETS = {
@@ -116,7 +116,7 @@ class TrainForm(QWidget):
         self.dataset.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.dataset.setMinimumContentsLength(22)
+        self.dataset.setMinimumContentsLength(18)
         for label, *_ in DATASETS:
             self.dataset.addItem(label)
         if not FASHION_SYSTEM_DIR.is_dir():
@@ -138,7 +138,8 @@ class TrainForm(QWidget):
         for value, label in SELECT_BY:
             self.select_by.addItem(label, value)
         self.select_by.setToolTip(
-            "What early stopping and the saved best epoch watch on the validation set. "
+            "What early stopping and the saved best epoch watch on the validation set "
+            "(auto: clean + FGSM with a defense, clean without). "
             "PGD accuracy is the honest choice for a defense (Wong et al., Rice et al.)."
         )
         self.a1 = QSlider(Qt.Orientation.Horizontal)
@@ -180,17 +181,15 @@ class TrainForm(QWidget):
         form.addRow("a1 (FGSM loss)", a1row)
         form.addRow(
             "",
-            _note("a1: how much the loss on FGSM images counts; a2 = 1 - a1: the weight penalty."),
+            _note("a1: weight of the loss on FGSM images; a2 = 1 - a1: of the penalty."),
         )
         form.addRow("Penalty", self.reg)
-        form.addRow(
-            "", _note("scaled: the penalty at weight-decay size (5e-4); literal: Eq. 8 as written.")
-        )
+        form.addRow("", _note("scaled: weight-decay size (5e-4); literal: Eq. 8 as written."))
         form.addRow("Training epsilon", self.epsilon)
         form.addRow("Epochs (max)", self.epochs)
         form.addRow("Learning rate (Adam)", self.lr)
         form.addRow("Batch size", self.batch)
-        form.addRow("Early-stopping patience", self.patience)
+        form.addRow("Patience (epochs)", self.patience)
         form.addRow("Best epoch by", self.select_by)
         form.addRow("Seed", self.seed)
         form.addRow("Training images", self.limit)

@@ -31,11 +31,11 @@ STYLE = {
 }
 NAMES = {
     "loss": "total",
-    "loss_ori": "L_ori (clean)",
-    "loss_adv": "L_adv (FGSM)",
+    "loss_ori": "L_ori",
+    "loss_adv": "L_adv",
     "val_acc": "clean",
     "val_fgsm_acc": "FGSM",
-    "val_pgd_acc": "PGD (monitor)",
+    "val_pgd_acc": "PGD",
     "sweep_clean": "clean",
     "sweep_fgsm": "FGSM",
     "sweep_pgd": "PGD",
@@ -77,25 +77,37 @@ class _Chart(pg.GraphicsLayoutWidget):
         return item
 
 
-def _fit_x(plot: pg.PlotItem, xs: list[float]) -> None:
+def _fit_x(plot: pg.PlotItem, xs: list[float], *, whole: bool = False) -> None:
+    """The x axis over the data, a little padded; ``whole``: ticks on whole numbers (epochs)."""
     lo, hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
     pad = max((hi - lo) * 0.08, 0.3 if hi == lo else 0.0)
     plot.setXRange(lo - pad, hi + pad, padding=0)
+    if whole:
+        step = max(1, round((hi - lo) / 6))
+        plot.getAxis("bottom").setTickSpacing(step, step)
 
 
 class TrainPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_chart = _Chart("Training loss per epoch", "epoch", "loss")
-        self.acc_chart = _Chart("Validation accuracy per epoch", "epoch", "accuracy %")
-        self.sweep_chart = _Chart(
-            "Figure 3: accuracy per a1", "a1 (weight of the FGSM loss)", "held-out accuracy %"
+        self.loss_chart = _Chart("Training loss", "epoch", "loss")
+        self.acc_chart = _Chart("Validation accuracy", "epoch", "accuracy %")
+        self.sweep_chart = _Chart("Figure 3: per a1", "a1 (FGSM loss weight)", "held-out %")
+        self.loss_plot_tip = (
+            "L_ori: loss on the clean images; L_adv: loss on their FGSM versions; "
+            "total: L_ori + a1 L_adv + a2 penalty."
+        )
+        self.loss_chart.setToolTip(self.loss_plot_tip)
+        self.acc_chart.setToolTip(
+            "Each epoch: clean and FGSM accuracy on the validation images, and PGD accuracy "
+            "(a few-step attack) on a fixed subset of them. FGSM far above PGD: the defense "
+            "only looks robust."
         )
         self.loss_plot, self.acc_plot = self.loss_chart.plot, self.acc_chart.plot
         self.sweep_plot = self.sweep_chart.plot
         for p in (self.acc_plot, self.sweep_plot):
             p.setYRange(0, 102, padding=0)
-        self.sweep_plot.setToolTip(
+        self.sweep_chart.setToolTip(
             "Figure 3 (the paper's): held-out accuracy of the models of one a1 sweep, "
             "clean and under attack; bars: one standard error."
         )
@@ -136,13 +148,13 @@ class TrainPlots(QWidget):
             pts = [(h.epoch, getattr(h, key)) for h in history if getattr(h, key) is not None]
             self.curves[key].setData([x for x, _ in pts], [100 * v for _, v in pts])
         for plot in (self.loss_plot, self.acc_plot):
-            _fit_x(plot, xs)
+            _fit_x(plot, xs, whole=True)
         top = max(losses, default=1.0)
         self.loss_plot.setYRange(0, top * 1.08 if top > 0 else 1.0, padding=0)
 
     def show_sweep(self, fig: Figure3) -> None:
         """Figure 3 for one sweep: accuracy per a1 (points not measured are left out)."""
-        self.sweep_plot.setToolTip(
+        self.sweep_chart.setToolTip(
             "Figure 3 (the paper's): held-out accuracy of the models of one a1 sweep"
             f"{f' ({fig.sweep})' if fig.sweep else ''}, clean and under attack; "
             "bars: one standard error."

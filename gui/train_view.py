@@ -59,6 +59,10 @@ SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)
 _SWEEPS = count(1)
 
 
+def _threads(n: int) -> str:
+    return f"{n} thread" if n == 1 else f"{n} threads"
+
+
 class TrainView(QWidget):
     open_in_explorer = Signal(str, str)  # checkpoint path, the model it started from
     run_ended = Signal(
@@ -97,7 +101,7 @@ class TrainView(QWidget):
     def _build(self) -> None:
         self.form = TrainForm()
         self.train_button = QPushButton("Train")
-        self.sweep_button = QPushButton("Queue a1 sweep (0, .25, .5, .75, 1)")
+        self.sweep_button = QPushButton("Queue a1 sweep for Figure 3 (a1 = 0, .25, .5, .75, 1)")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.explorer_button = QPushButton("Open in Explorer")
@@ -116,27 +120,28 @@ class TrainView(QWidget):
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
+        self.log.setMaximumHeight(110)  # the curves and the table matter more at 1280x720
 
-        left = QVBoxLayout()
-        left.addWidget(self.form)
-        left.addWidget(self.train_button)
-        left.addWidget(self.sweep_button)
-        note = QLabel(
-            "The sweep trains one model per a1 for Figure 3 (right chart), the paper's "
-            "view of how the FGSM loss's weight trades clean for robust accuracy."
+        self.sweep_button.setToolTip(
+            "Trains one model per a1 for Figure 3 (right chart): how the weight of the FGSM "
+            "loss trades clean accuracy for robust accuracy, as in the paper."
         )
-        note.setWordWrap(True)
-        note.setStyleSheet("color: #555; font-size: 8pt;")
-        left.addWidget(note)
-        left.addWidget(self.stop_button)
-        left.addStretch(1)
+        scroll = QScrollArea()  # the form scrolls; the buttons below it are always in view
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(self.form.sizeHint().width() + 24)
+        scroll.setMaximumWidth(self.form.sizeHint().width() + 40)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button, 2)
+        buttons.addWidget(self.stop_button, 1)
+        left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(scroll, 1)
+        left.addLayout(buttons)
+        left.addWidget(self.sweep_button)
         side = QWidget()
         side.setLayout(left)
-        scroll = QScrollArea()
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(side.sizeHint().width() + 24)
-        scroll.setMaximumWidth(side.sizeHint().width() + 40)
+        side.setMaximumWidth(scroll.maximumWidth())
         right = QVBoxLayout()
         right.addWidget(self.progress)
         right.addWidget(self.status)
@@ -150,7 +155,7 @@ class TrainView(QWidget):
         right.addLayout(row)
         right.addWidget(self.log, 1)
         root = QHBoxLayout(self)
-        root.addWidget(scroll)
+        root.addWidget(side)
         root.addLayout(right, 1)
         self.train_button.clicked.connect(self._on_train_button_clicked)
         self.sweep_button.clicked.connect(self._on_sweep_button_clicked)
@@ -225,7 +230,7 @@ class TrainView(QWidget):
         try:
             device = pick_device(job.spec.train.device)
             where = (
-                f"CPU ({threads_for('trainer')} threads, the cores free now)"
+                f"CPU ({_threads(threads_for('trainer'))}: the cores free now)"
                 if device.type == "cpu"
                 else describe(device)
             )
