@@ -14,7 +14,8 @@ means and what to try:
 * ``pgd-collapse``: PGD accuracy falling by more than half, and by at least
   ``drop``, from one epoch to the next: catastrophic overfitting (Wong et al., 2020).
 
-Pure: it reads the metrics and runs nothing; the thresholds are keyword arguments.
+Runs without adversarial training (``loss_adv`` 0: no defense, or a1 = 0) have
+no defense to judge and get no findings. Pure: it reads the metrics and runs nothing; the thresholds are keyword arguments.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def findings(
     a collapse (it must also lose more than half of what it had).
     """
     out: list[Finding] = []
-    if not history:
-        return out
+    if not any(h.loss_adv > 0 for h in history):
+        return out  # no adversarial training (no defense, or a1 = 0): no defense to judge
     last = history[-1]
     if last.val_pgd_acc is not None and last.val_fgsm_acc - last.val_pgd_acc >= gap:
         out.append(

@@ -56,6 +56,8 @@ def test_findings_name_each_problem_in_plain_words():
     assert [f.kind for f in findings(_history(LEAKING))] == ["label-leaking"]
     assert findings(_history(HEALTHY)) == []
     assert findings([]) == []
+    # standard training (no L_adv) is not a defense: FGSM far above PGD is no finding there
+    assert findings([dataclasses.replace(e, loss_adv=0.0) for e in _history(COLLAPSE)]) == []
     # a record from before the monitor (no PGD figure) can still show label leaking only
     old = [dataclasses.replace(e, val_pgd_acc=None) for e in _history(LEAKING)]
     assert [f.kind for f in findings(old)] == ["label-leaking"]
