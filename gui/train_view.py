@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fgsm_studio.core.devices import describe, pick_device, threads_for
 from fgsm_studio.core.evaluation import EvalProgress
 from fgsm_studio.core.experiments import RunRecord, best_so_far_path
 from fgsm_studio.core.paths import user_data_dir
@@ -52,15 +51,11 @@ from fgsm_studio.gui.train_form import TrainForm
 from fgsm_studio.gui.train_plots import TrainPlots
 from fgsm_studio.gui.train_results import ResultStore, export, figure3_points, latest_sweep
 from fgsm_studio.gui.train_widgets import ResultsTable, RobustnessBanner
-from fgsm_studio.gui.train_worker import TrainJob, friendly, run_job
+from fgsm_studio.gui.train_worker import TrainJob, friendly, run_job, where
 
 log = logging.getLogger(__name__)
 SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)
 _SWEEPS = count(1)
-
-
-def _threads(n: int) -> str:
-    return f"{n} thread" if n == 1 else f"{n} threads"
 
 
 class TrainView(QWidget):
@@ -227,16 +222,7 @@ class TrainView(QWidget):
         self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self.stop_button.setEnabled(True)
-        try:
-            device = pick_device(job.spec.train.device)
-            where = (
-                f"CPU ({_threads(threads_for('trainer'))}: the cores free now)"
-                if device.type == "cpu"
-                else describe(device)
-            )
-        except ValueError as exc:
-            where = str(exc)
-        self._say(f"Training {job.name} on {where}: {job.spec.key()}")
+        self._say(f"Training {job.name} on {where(job)}: {job.spec.key()}")
 
     def _on_worker_yielded(self, event: object) -> None:
         if isinstance(event, BatchProgress):

@@ -5,7 +5,8 @@ sweep it belongs to). ``run_job(job)`` is a plain generator: it sets the trainin
 thread's CPU threads (``configure_threads("trainer")``) and hands on
 ``core.experiments.execute``'s events, returning its ``RunRecord``. The view runs
 it with the generic ``generator_worker``; stopping it means no longer iterating.
-``friendly(exc)`` turns a failure into one sentence for the user.
+``friendly(exc)`` turns a failure into one sentence for the user; ``where(job)``
+says where it trains ("CPU (2 threads: the cores free now)", the GPU's name).
 """
 
 from __future__ import annotations
@@ -37,6 +38,20 @@ def run_job(job: TrainJob) -> Generator[Event, None, RunRecord]:
 
     configure_threads("trainer")
     return (yield from execute(job.spec, save_model=job.save_to, name=job.name))
+
+
+def where(job: TrainJob) -> str:
+    """Where ``job`` trains, in words (or why its device cannot be used)."""
+    from fgsm_studio.core.devices import describe, pick_device, threads_for
+
+    try:
+        device = pick_device(job.spec.train.device)
+    except ValueError as exc:
+        return str(exc)
+    if device.type != "cpu":
+        return describe(device)
+    n = threads_for("trainer")
+    return f"CPU ({n} thread{'' if n == 1 else 's'}: the cores free now)"
 
 
 def friendly(exc: BaseException) -> str:
