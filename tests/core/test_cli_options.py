@@ -122,7 +122,9 @@ def _events():
 
     for b in range(1, 4):
         yield BatchProgress(1, b, 3, 0.5, 100.0, 1.0)
-    yield EpochMetrics(1, 2, 0.5, 0.4, 0.1, 0.0, 0.9, 0.95, 0.6, 1.5, True, 100.0, 2.0)
+    yield EpochMetrics(
+        1, 2, 0.5, 0.4, 0.1, 0.0, 0.9, 0.95, 0.6, 1.5, True, 100.0, 2.0, val_pgd_acc=0.4
+    )
 
 
 class _Terminal(io.StringIO):
@@ -149,4 +151,8 @@ def test_progress_on_a_terminal_draws_a_bar():
     for event in _events():
         progress(event)
     text = term.getvalue()
-    assert "\r[1/1] epoch 1:" in text and "/3 [" in text and text.endswith("60.0% 100 img/s\n")
+    assert (
+        "\r[1/1] epoch 1:" in text
+        and "/3 [" in text
+        and text.endswith("FGSM 60.0% PGD 40.0% 100 img/s (best)\n")
+    )
