@@ -12,13 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, read_card
 from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.images import ImageError, load_image, to_model_input
 from fgsm_studio.core.paths import resource_path
-from fgsm_studio.core.session import AttackSession
 
 SAMPLE_FOLDERS = {
     "mnist-5k": "mnist",
@@ -121,30 +117,6 @@ def samples_for(dataset: str) -> list[Sample]:
         tail = path.stem.rsplit("_", 1)[-1]
         out.append(Sample(path, int(tail) if tail.isdigit() and "_" in path.stem else None))
     return out
-
-
-def first_screen(
-    model: torch.nn.Module, card: ModelCard, samples: list[Sample], epsilons: torch.Tensor
-) -> tuple:
-    """The sample and epsilon for the opening frame: the sample the model gets right
-    that FGSM flips at the smallest epsilon, and that epsilon rounded up a little."""
-    best = (samples[0], 0.1)
-    smallest = 1.0
-    for s in samples:
-        try:
-            image = to_model_input(load_image(s.path), card.in_channels, card.image_size)
-        except ImageError:
-            continue
-        session = AttackSession(model, image)
-        if s.label is not None and session.pred_clean != s.label:
-            continue
-        if float(session.probs_clean.max()) < 0.95:  # a confident start makes the flip convincing
-            continue
-        flip = session.sweep(epsilons).flip_epsilon
-        if flip is not None and 0.02 <= flip < smallest:
-            smallest = flip
-            best = (s, min(0.5, round(flip + 0.015, 2)))
-    return best
 
 
 def cards_markdown(entries: list[ModelEntry] | None = None) -> str:

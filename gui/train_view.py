@@ -295,7 +295,7 @@ class TrainView(QWidget):
             kept = self._keep_partial(job)
             if not kept:
                 self._say("Stopped before the first epoch finished: nothing was saved.")
-            self.progress.setFormat("stopped at %p%")
+            self.progress.setFormat(f"stopped at {self._percent()}%")  # the status's figure
             self.status.setText(
                 f"Stopped after {self.progress.value()} of {self.progress.maximum()} batches "
                 f"({self._percent()}%); "
