@@ -31,7 +31,7 @@ from safetensors.torch import save as st_save
 
 from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format
 from fgsm_studio.core.image_files import display_name
-from fgsm_studio.core.models import ARCHS, MIN_IMAGE_SIZE, Classifier, build
+from fgsm_studio.core.models import ARCHS, MIN_IMAGE_SIZE, STEMS, Classifier, build
 
 FORMAT_VERSION = 1
 CARD_KEY = "fgsm_studio_card"
@@ -57,6 +57,7 @@ class ModelCard:
     name: str = ""
     training: dict[str, Any] = field(default_factory=dict)  # defense, a1, a2, epsilon, ...
     metrics: dict[str, Any] = field(default_factory=dict)  # measured accuracies
+    stem: str = "auto"  # core.models.STEMS: the first layer on small images
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -108,6 +109,8 @@ class ModelCard:
 
         if self.arch not in ARCHS:
             raise bad(f"unknown architecture {self.arch!r} (known: {', '.join(ARCHS)})")
+        if self.stem not in STEMS:
+            raise bad(f"unknown stem {self.stem!r} (known: {', '.join(STEMS)})")
         for name in ("num_classes", "in_channels", "image_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -173,6 +176,7 @@ def build_from_card(card: ModelCard) -> Classifier:
         image_size=card.image_size,
         mean=card.mean,
         std=card.std,
+        stem=card.stem,
     )
 
 

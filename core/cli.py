@@ -188,6 +188,7 @@ def _train(args) -> int:
         limit=args.limit,
         augment=args.augment,
         attack_steps=args.attack_steps,
+        stem=args.stem,
         beta=args.beta,
         warmup_epochs=args.warmup_epochs,
         eval_epsilons=args.eval_epsilons or (args.epsilon,),

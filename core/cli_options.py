@@ -27,6 +27,7 @@ TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")
 ATTACKS = ("fgsm", "bim", "pgd")
 DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")  # core.defenses
 AUGMENTS = ("none", "digits", "photos", "auto")  # core.augment
+STEMS = ("auto", "cifar", "half", "standard")  # core.models
 MAX_SEED = 2**32 - 1
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 
@@ -144,6 +145,8 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
         parser.error("--address only makes sense with --executor ray")
     if executor == "ray" and importlib.util.find_spec("ray") is None:
         parser.error("--executor ray needs Ray: pip install 'fgsm-studio[cluster]'")
+    if getattr(args, "stem", "auto") != "auto" and args.arch == "small_cnn":
+        parser.error("--stem is for mobilenet_v2, resnet50 and densenet121, not small_cnn")
     model = getattr(args, "model", None)
     if model is not None and not Path(model).is_file():
         parser.error(f"the model {display(model)} does not exist or is not a file")
@@ -236,6 +239,13 @@ def build_parser(description: str) -> Parser:
     _common(t)
     t.add_argument("--arch", default="small_cnn", choices=TRAINABLE)
     t.add_argument("--defense", choices=DEFENSES, default="none")
+    t.add_argument(
+        "--stem",
+        choices=STEMS,
+        default="auto",
+        help="first layer of mobilenet_v2 / resnet50 / densenet121 on small images: cifar "
+        "(stride 1), half (stride 2: 2.7x less work on 28 px digits); auto: cifar up to 64 px",
+    )
     t.add_argument(
         "--augment",
         choices=AUGMENTS,

@@ -102,7 +102,7 @@ class RunSpec:
         auto = replace(self.train, select_by="auto")
         if self.train.selection == auto.selection:
             d["train"].pop("select_by", None)
-        for name, default in (("monitor_images", 0), ("monitor_steps", 5)):
+        for name, default in (("monitor_images", 0), ("monitor_steps", 5), ("stem", "auto")):
             if d["train"].get(name) == default:
                 d["train"].pop(name)
         if self.root is not None:
@@ -246,6 +246,7 @@ def card_for(spec: RunSpec, data: ImageDataset) -> ModelCard:
         mean=mean,
         std=std,
         dataset=spec.dataset,
+        stem=spec.train.stem,
     )
 
 
@@ -279,6 +280,7 @@ def execute(
         image_size=card.image_size,
         mean=card.mean,
         std=card.std,
+        stem=card.stem,
     )
     started = time.perf_counter()
     result = yield from train(

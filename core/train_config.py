@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fgsm_studio.core import augment
 from fgsm_studio.core.defenses import DEFENSES
+from fgsm_studio.core.models import STEMS
 
 SELECT_BY = ("auto", "clean", "clean+fgsm", "pgd")
 
@@ -25,6 +26,7 @@ class TrainingError(RuntimeError):
 @dataclass(frozen=True)
 class TrainConfig:
     arch: str = "small_cnn"
+    stem: str = "auto"  # first layer of the paper's networks on small images (core.models)
     defense: str = "none"  # "none", "wr_fgsm", "fgsm-rs", "pgd" or "trades" (core.defenses)
     a1: float = 0.5  # weight of the FGSM loss; a2 = 1 - a1 weighs ||W||^2
     reg: str = "scaled"  # "scaled": a2 * reg_lambda * ||W||^2; "literal": a2 * ||W||^2
@@ -61,6 +63,8 @@ class TrainConfig:
         if self.defense not in DEFENSES:
             raise ValueError(f"defense must be one of {', '.join(DEFENSES)}, not {self.defense!r}")
         augment.resolve(self.augment)
+        if self.stem not in STEMS or (self.arch == "small_cnn" and self.stem != "auto"):
+            raise ValueError(f"stem must be one of {', '.join(STEMS)} (auto for small_cnn)")
         if self.attack_steps < 1 or self.beta < 0 or self.warmup_epochs < 0:
             raise ValueError("attack_steps >= 1, beta >= 0 and warmup_epochs >= 0 are required")
         if not 0.0 <= self.a1 <= 1.0:
