@@ -2,16 +2,13 @@
 
 ``ExplorerView`` is the controller: it owns the ``ExplorerState`` (the only place
 the model, image, epsilon, attack, target, session and frame live), the widgets
-that draw it (``Sidebar``, ``Stage``, ``EpsilonControl``, ``AttackControls``,
-``EpsilonCurve``), and turns state changes into computations. A new model,
-image, target or MNIST-style switch makes a new ``AttackSession`` (its gradient);
-a new session, epsilon, attack or step count schedules one frame per event-loop
-turn. FGSM frames use the session's cached gradient and are computed on the GUI
-thread (one forward pass); BIM/PGD frames, the epsilon sweep and the opening
-pick run on the ``TaskRunner`` (latest value wins). Images and checkpoints are
-read by the ``Loader`` on threads the window never waits for. A bad file shows a
-message in the banner and leaves what was on screen, and the model selection,
-untouched. The opening screen is ``core.opening``'s plan.
+that draw it (``Sidebar``, ``Stage``, ``EpsilonControl``, ``AttackControls``) and
+the ``FrameEngine`` (``explorer_frames``) that turns state into frames. Images and
+checkpoints are read by the ``Loader`` on threads the window never waits for; the
+opening sample is picked on the ``TaskRunner``. A bad file shows a message in the
+banner and leaves what was on screen, and the model selection, untouched. The
+opening screen is ``core.opening``'s plan; Open/Draw/Camera/Paste are
+``explorer_inputs``.
 """
 
 from __future__ import annotations
@@ -20,11 +17,9 @@ import logging
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
-    QApplication,
-    QFileDialog,
     QHBoxLayout,
     QVBoxLayout,
     QWidget,
@@ -43,26 +38,23 @@ from fgsm_studio.core.opening import (
     pick_sample,
     plan_opening,
 )
-from fgsm_studio.core.session import AttackFrame, AttackSession
-from fgsm_studio.gui import share
+from fgsm_studio.gui import explorer_inputs, share
 from fgsm_studio.gui.controls import ATTACK_CHOICES, AttackControls, EpsilonControl
+from fgsm_studio.gui.explorer_frames import FrameEngine
 from fgsm_studio.gui.explorer_state import ExplorerState, Image, LoadedModel
 from fgsm_studio.gui.explorer_widgets import Banner, Sidebar, Stage, is_mnist_like
 from fgsm_studio.gui.guide import show_guide
-from fgsm_studio.gui.inputs import CameraDialog, DrawDialog, image_source_from_mime
+from fgsm_studio.gui.inputs import image_source_from_mime
 from fgsm_studio.gui.loader import Loader
 from fgsm_studio.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 SWEEP = torch.linspace(0, 0.5, 101)
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 
 
 class ExplorerView(QWidget):
-    frame_rendered = Signal()
     error_shown = Signal(str)
     model_loaded = Signal(str)
-    compare_shown = Signal()  # the compare model's bars were updated
     _download_progress = Signal(str)  # emitted from a reading thread while weights download
 
     def __init__(
@@ -73,9 +65,8 @@ class ExplorerView(QWidget):
         self.entries = bundled_models()
         self.state = ExplorerState(self)
         self.loader = Loader(self)
-        self._render_scheduled = False
         self._opening: Opening | None = None  # applied when its model has loaded
-        self._ids = {"attack": -1, "sweep": -1, "first": -1}
+        self._first = -1  # the runner's task id of the opening's sample pick
         # One image at a time is fastest on one intra-op thread (measured: MobileNetV2 at
         # 28 px 7 ms vs 18 ms with two, EfficientNet-Lite0 at 224 px 23 vs 32 ms, when a
         # worker's thread team is alive too). torch's setting is per thread with OpenMP:
@@ -88,6 +79,15 @@ class ExplorerView(QWidget):
         self.epsilon = EpsilonControl(self.state)
         self.attack = AttackControls(self.state)
         self.curve = self.stage.curve
+        self.frames = FrameEngine(
+            self.state,
+            runner,
+            model_input=self.model_input,
+            dragging=self.epsilon.slider.isSliderDown,
+            parent=self,
+        )
+        self.frame_rendered = self.frames.frame_rendered
+        self.compare_shown = self.frames.compare_shown
         self._presenter = False
         self._place()
         self._connect()
@@ -129,32 +129,20 @@ class ExplorerView(QWidget):
 
     def _connect(self) -> None:
         s, side = self.state, self.sidebar
-        for changed in (s.image_changed, s.target_changed, s.mnist_style_changed):
-            changed.connect(self._new_session)
-        for changed in (
-            s.session_changed,
-            s.epsilon_changed,
-            s.attack_changed,
-            s.steps_changed,
-            s.compare_changed,
-        ):
-            changed.connect(self.schedule_render)
-        s.epsilon_changed.connect(self.curve.set_epsilon)
-        s.session_changed.connect(self._on_state_session_changed)
         s.model_changed.connect(self._on_state_model_changed)
         s.image_changed.connect(self._on_state_image_changed)
-        self.epsilon.slider.sliderReleased.connect(self.schedule_render)
+        self.epsilon.slider.sliderReleased.connect(self.frames.schedule)
+        self.frames.failed.connect(self.show_error)
         self.attack.previous.clicked.connect(lambda: self.step_image(-1))
         self.attack.next.clicked.connect(lambda: self.step_image(1))
         self.attack.help.clicked.connect(lambda: show_guide(self.window()))
-        s.sweep_changed.connect(self._on_state_sweep_changed)
         side.panel.model_chosen.connect(self.load_model)
         side.panel.compare_chosen.connect(self.load_compare)
         side.gallery.chosen.connect(self.set_image)
         side.open_button.clicked.connect(self.open_image_dialog)
         side.paste_button.clicked.connect(self.paste)
-        side.draw_button.clicked.connect(self.draw_digit)
-        side.camera_button.clicked.connect(self.take_snapshot)
+        side.draw_button.clicked.connect(lambda: explorer_inputs.draw_digit(self))
+        side.camera_button.clicked.connect(lambda: explorer_inputs.take_snapshot(self))
         side.save_button.clicked.connect(lambda: share.save_adversarial_dialog(self))
         side.card_button.clicked.connect(lambda: share.save_demo_card_dialog(self))
         side.copy_button.clicked.connect(lambda: share.copy_demo_card(self))
@@ -168,7 +156,7 @@ class ExplorerView(QWidget):
     @property
     def idle(self) -> bool:
         """Nothing is being read, computed or waiting to be drawn."""
-        return not (self.runner.busy or self.loader.busy or self._render_scheduled)
+        return not (self.runner.busy or self.loader.busy or self.frames.scheduled)
 
     def shutdown(self) -> None:
         """The window is closing: answers still being read are dropped, none are started."""
@@ -206,15 +194,10 @@ class ExplorerView(QWidget):
         self._place_banner()
 
     def last_folder(self) -> str:
-        """The folder of the last file opened or saved, else the user's Pictures folder."""
-        folder = self.settings.value("last_folder", "", type=str)
-        if folder and Path(folder).is_dir():
-            return folder
-        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-        return pictures if pictures and Path(pictures).is_dir() else str(Path.home())
+        return explorer_inputs.last_folder(self.settings)
 
     def remember_folder(self, path: str | Path) -> None:
-        self.settings.setValue("last_folder", str(Path(path).parent))
+        explorer_inputs.remember_folder(self.settings, path)
 
     def step_image(self, delta: int) -> None:
         """Show the next (``delta`` 1) or previous (-1) sample of the model's dataset."""
@@ -277,7 +260,7 @@ class ExplorerView(QWidget):
             self.set_image(opening.image)  # its arrival makes the session
         elif opening is not None and opening.pick_sample and samples:
             net, card = loaded.net, loaded.card
-            self._ids["first"] = self.runner.submit(
+            self._first = self.runner.submit(
                 "first", lambda: pick_sample(net, card, samples, SWEEP)
             )
         else:
@@ -289,7 +272,7 @@ class ExplorerView(QWidget):
             if sample is not None:
                 self.set_image(sample.path, sample.label)
             else:
-                self._new_session()  # the current image (if any) under the new model
+                self.frames.new_session()  # the current image (if any) under the new model
                 self._warn_if_out_of_domain()
         self.model_loaded.emit(str(loaded.path))
 
@@ -311,74 +294,6 @@ class ExplorerView(QWidget):
             if looks_like_paper(raw) or tuple(raw.shape[1:]) != (28, 28):
                 return to_mnist_style(raw)
         return to_model_input(raw, card.in_channels, card.image_size)
-
-    def _new_session(self) -> None:
-        """A new gradient for the state's model, image and target; the sweep on the worker."""
-        s = self.state
-        if s.model is None or s.image is None:
-            return
-        label = s.true_label(s.card.num_classes)
-        session = AttackSession(s.model.net, self.model_input(), label=label, target=s.target)
-        grid = epsilon_scale(s.card.image_size).grid()
-        s.set_session(session)
-        self._ids["sweep"] = self.runner.submit(
-            "sweep", lambda: (session, session.sweep(grid, chunk=16))
-        )
-
-    # ------------------------------------------------------------------ frames
-    def schedule_render(self) -> None:
-        if not self._render_scheduled:
-            self._render_scheduled = True
-            QTimer.singleShot(0, self._render)
-
-    def _render(self) -> None:
-        self._render_scheduled = False
-        s = self.state
-        session, eps, attack, steps = s.session, s.epsilon, s.attack, s.steps
-        if session is None:
-            return
-        if attack == "fgsm":
-            self.runner.cancel("attack")
-            self._show(session.frame(eps))
-        else:
-            s.set_status(f"Running {attack.upper()} ({steps} steps)...")
-            self._ids["attack"] = self.runner.submit(
-                "attack", lambda: (session, session.frame(eps, attack=attack, steps=steps))
-            )
-
-    def _show(self, frame: AttackFrame) -> None:
-        """Put ``frame`` on screen, with the compare model's belief about its adversarial image.
-
-        The compare forward runs on this thread (measured: on the worker it lowers p50
-        but raises p95, since the two threads then contend for the GIL and both cores).
-        """
-        compare, probs = self.state.compare, None
-        if compare is not None and self.epsilon.slider.isSliderDown():
-            probs = self.state.compare_probs  # while dragging: the release redraws it
-            compare = None
-        if compare is not None:
-            x = to_model_input(frame.adversarial, compare.card.in_channels, compare.card.image_size)
-            with torch.no_grad():
-                probs = compare.net(x[None]).softmax(1)[0]
-        self.state.set_status("")
-        self.state.set_frame(frame, probs)
-        self.frame_rendered.emit()
-        if probs is not None:
-            self.compare_shown.emit()
-
-    def _on_state_sweep_changed(self) -> None:
-        sweep, session = self.state.sweep, self.state.session
-        self.curve.show_sweep(
-            sweep.epsilons,
-            sweep.probs,
-            session.pred_clean,
-            sweep.flip_epsilon,
-            target=session.target,
-        )
-
-    def _on_state_session_changed(self) -> None:
-        """The old curve goes at once; the new one comes from the worker."""
-        self.curve.clear_sweep("Updating..." if self.state.session is not None else "")
 
     def _on_state_model_changed(self) -> None:
         """A model of another kind (digits, photos) brings its epsilon range and default."""
@@ -409,25 +324,14 @@ class ExplorerView(QWidget):
 
     # ------------------------------------------------------------------ answers from threads
     def _on_runner_finished(self, channel: str, task_id: int, result: object) -> None:
-        if task_id != self._ids.get(channel):
-            return  # a stale answer (or the thread-setup task)
-        if channel == "first":
+        if channel == "first" and task_id == self._first:
             sample, eps = result
             self.state.set_epsilon(eps)
             self.set_image(sample.path, sample.label)
-        elif channel == "attack":
-            session, frame = result
-            if session is self.state.session:
-                self._show(frame)
-        elif channel == "sweep":
-            session, sweep = result
-            if session is self.state.session:
-                self.state.set_sweep(sweep)
 
     def _on_runner_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
-        if task_id == self._ids.get(channel):
-            self.state.set_status("")
-            self.show_error(f"The {channel} computation failed: {message}")
+        if channel == "first" and task_id == self._first:
+            self.show_error(f"Choosing the first sample failed: {message}")
 
     def _on_loader_finished(self, channel: str, result: object) -> None:
         s = self.state
@@ -460,33 +364,14 @@ class ExplorerView(QWidget):
         else:
             self.show_error(message)
             if s.model is not None and (s.session is None or s.session.model is not s.model.net):
-                self._new_session()  # a model came in while this image was being read
+                self.frames.new_session()  # a model came in while this image was being read
 
     # ------------------------------------------------------------------ user intent
     def open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open an image", self.last_folder(), IMAGE_FILTER
-        )
-        if path:
-            self.remember_folder(path)
-            self.set_image(Path(path))
-
-    def draw_digit(self) -> None:
-        dialog = DrawDialog(self)
-        if dialog.exec():
-            self.set_image(dialog.png())
-
-    def take_snapshot(self) -> None:
-        dialog = CameraDialog(self)
-        if dialog.exec() and dialog.result_png:
-            self.set_image(dialog.result_png)
+        explorer_inputs.open_image(self)
 
     def paste(self) -> None:
-        source, what = image_source_from_mime(QApplication.clipboard().mimeData())
-        if source is None:
-            self.show_error(f"Nothing to paste: {what}.")
-        else:
-            self.set_image(source)
+        explorer_inputs.paste(self)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()

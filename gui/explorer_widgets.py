@@ -228,6 +228,9 @@ class Stage(QWidget):
         state.frame_changed.connect(self._on_state_frame_changed)
         state.status_changed.connect(self._on_state_status_changed)
         state.compare_changed.connect(self._on_state_compare_changed)
+        state.sweep_changed.connect(self._on_state_sweep_changed)
+        state.session_changed.connect(self._on_state_session_changed)
+        state.epsilon_changed.connect(self.curve.set_epsilon)
 
     def set_presenter(self, on: bool) -> None:
         """Presenter mode gives the charts more height, for names in large type."""
@@ -248,6 +251,20 @@ class Stage(QWidget):
             self.detail.setText("")
         else:
             self._show_verdict(frame)
+
+    def _on_state_sweep_changed(self) -> None:
+        sweep, session = self.state.sweep, self.state.session
+        self.curve.show_sweep(
+            sweep.epsilons,
+            sweep.probs,
+            session.pred_clean,
+            sweep.flip_epsilon,
+            target=session.target,
+        )
+
+    def _on_state_session_changed(self) -> None:
+        """The old curve goes at once; the new one comes from the worker."""
+        self.curve.clear_sweep("Updating..." if self.state.session is not None else "")
 
     def _on_state_compare_changed(self) -> None:
         if self.state.compare is None:

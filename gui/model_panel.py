@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from fgsm_studio.core.bundled import ModelEntry
 from fgsm_studio.core.checkpoint import ModelCard
 from fgsm_studio.core.evaluation import EvalResult
+from fgsm_studio.gui import explorer_inputs
 from fgsm_studio.gui.explorer_state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -248,13 +249,12 @@ class ModelPanel(QWidget):
         self.compare_chosen.emit(None if data is None else Path(data))
 
     def open_checkpoint_dialog(self) -> None:
-        folder = self.settings.value("last_folder", "", type=str)  # shared with the images
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Open a model checkpoint",
-            folder if folder and Path(folder).is_dir() else str(Path.home()),
+            explorer_inputs.last_folder(self.settings),  # shared with the images
             "Checkpoints (*.safetensors *.pth *.pt);;All files (*)",
         )
         if path:
-            self.settings.setValue("last_folder", str(Path(path).parent))
+            explorer_inputs.remember_folder(self.settings, path)
             self.model_chosen.emit(Path(path))
