@@ -170,7 +170,6 @@ class ExplorerView(QWidget):
         self.curve.setVisible(not on)
         self.attack.set_presenter(on)
         self.stage.set_headline_size(30 if on else 20)
-        self.epsilon.spin.setVisible(not on)  # the slider and its big label say it all
         self.stage.set_presenter(on)
         ink, paper = ("#fff", "#000") if on else ("#222", "w")
         for bars in (self.stage.bars_clean, self.stage.bars_adv, self.stage.bars_cmp):

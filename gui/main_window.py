@@ -20,30 +20,13 @@ from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QScreen, QShortcut
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
+from fgsm_studio.gui.presenter import PRESENTER_STYLE, ExplorerKeys
 from fgsm_studio.gui.startup import Importer, StartupPanel, import_in_background
 
 if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
     from fgsm_studio.gui.explorer import ExplorerView
     from fgsm_studio.gui.train_view import TrainView
     from fgsm_studio.gui.workers import TaskRunner
-
-PRESENTER_STYLE = """
-QWidget { background: #000; color: #fff; }
-QPushButton, QComboBox, QSpinBox, QDoubleSpinBox {
-    background: #222; color: #fff; border: 2px solid #ccc; padding: 3px 8px; }
-QPushButton:disabled, QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled {
-    background: #000; color: #666; border: 2px dashed #555; }
-QCheckBox::indicator { width: 22px; height: 22px; border: 2px solid #fff; background: #000; }
-QCheckBox::indicator:checked { background: #ffd400; border-color: #ffd400; }
-QSlider::groove:horizontal { height: 14px; background: #555; }
-QSlider::handle:horizontal { width: 30px; background: #ffd400; margin: -8px 0; }
-QToolTip { background: #ffffe0; color: #000; border: 1px solid #000; }
-QPushButton, QComboBox, QCheckBox, QAbstractSpinBox, QMenuBar, QTabBar::tab { font-size: 15pt; }
-#controls QLabel { font-size: 15pt; }
-QAbstractSpinBox { padding: 0 4px; min-width: 5em; }
-QTabBar::tab { background: #222; color: #fff; padding: 4px 12px; }
-QTabBar::tab:selected { background: #444; }
-"""
 
 
 def fitted_size(screen: QScreen | QRect | None) -> QSize:
@@ -81,6 +64,7 @@ class MainWindow(QMainWindow):
         self._presenter = False
         self._base_font = QFont(QApplication.font())
         self._build_menus()
+        self._keys = ExplorerKeys(self)
         self.statusBar().showMessage("Loading torch...")
 
     def _build_menus(self) -> None:
@@ -115,6 +99,12 @@ class MainWindow(QMainWindow):
         help_.addAction(QAction("About FGSM Studio", self, triggered=self._on_about_triggered))
         leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         leave.activated.connect(lambda: self.act_presenter.setChecked(False))
+        # Ctrl+Tab switches tabs (QTabWidget); Ctrl+PgDown/PgUp too, as in browsers
+        QShortcut(QKeySequence("Ctrl+PgDown"), self, activated=lambda: self._step_tab(1))
+        QShortcut(QKeySequence("Ctrl+PgUp"), self, activated=lambda: self._step_tab(-1))
+
+    def _step_tab(self, delta: int) -> None:
+        self.tabs.setCurrentIndex((self.tabs.currentIndex() + delta) % self.tabs.count())
 
     def start_loading(self) -> None:
         """Import torch and the views' modules on a thread while this window paints and
