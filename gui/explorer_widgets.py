@@ -170,7 +170,7 @@ class Stage(QWidget):
 
     What a demo card shows. Every part has a fixed place: the headline one line of
     fixed height, the verdict's details one smaller line, the compare chart keeps
-    its room while hidden.
+    its room while hidden (while a compare model is chosen).
     """
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
@@ -197,9 +197,6 @@ class Stage(QWidget):
         self.bars_clean = PredictionBars("Original image")
         self.bars_adv = PredictionBars("Adversarial image")
         self.bars_cmp = PredictionBars("Compare model on the adversarial image")
-        keep = self.bars_cmp.sizePolicy()
-        keep.setRetainSizeWhenHidden(True)  # the other charts never jump when it hides
-        self.bars_cmp.setSizePolicy(keep)
         bar_tip = (
             "<p>How sure the model is of each class. Red: its answer; green outline: the "
             "true class; orange: the target of a targeted attack; grey: the others.</p>"
@@ -208,9 +205,11 @@ class Stage(QWidget):
             b.setToolTip(bar_tip)
         self.curve = EpsilonCurve()
         self.curve.setToolTip(
-            "<p>How the model's confidence changes as epsilon grows (FGSM): the original "
-            "class, the target (targeted attacks) and the class it picks. The dotted line "
-            "is where the attack first wins; the solid line is the current epsilon.</p>"
+            "<p>How the model's confidence changes as epsilon grows under FGSM, whichever "
+            "attack is chosen (BIM and PGD are stronger and usually win at a smaller "
+            "epsilon): the original class, the target (targeted attacks) and the class it "
+            "picks. The dotted line is where FGSM first wins; the solid line is the "
+            "current epsilon.</p>"
         )
         stage = QVBoxLayout(self)
         stage.addWidget(self.headline)
@@ -220,22 +219,30 @@ class Stage(QWidget):
         for b in (self.bars_clean, self.bars_adv, self.bars_cmp, self.curve):
             b.setSizePolicy(QSizePolicy.Policy.Ignored, b.sizePolicy().verticalPolicy())
             bars.addWidget(b, 1)
-        keep = self.bars_cmp.sizePolicy()
-        keep.setRetainSizeWhenHidden(True)
-        self.bars_cmp.setSizePolicy(keep)
         stage.addLayout(bars, 4)
         self._layout = stage
+        self._keep_compare_room()
         state.frame_changed.connect(self._on_state_frame_changed)
         state.status_changed.connect(self._on_state_status_changed)
         state.compare_changed.connect(self._on_state_compare_changed)
         state.sweep_changed.connect(self._on_state_sweep_changed)
         state.session_changed.connect(self._on_state_session_changed)
         state.epsilon_changed.connect(self.curve.set_epsilon)
+        state.attack_changed.connect(self.curve.set_attack)
+        self.curve.set_attack(state.attack)
 
     def set_presenter(self, on: bool) -> None:
         """Presenter mode gives the charts more height, for names in large type."""
         self._layout.setStretch(2, 4 if on else 5)
         self._layout.setStretch(3, 5 if on else 4)
+
+    def _keep_compare_room(self) -> None:
+        """The compare chart keeps its room while hidden only when a compare model is
+        chosen (its bars then come and go and the other charts never jump); with none,
+        the other charts share its room (ImageNet, or a model without a twin)."""
+        keep = self.bars_cmp.sizePolicy()
+        keep.setRetainSizeWhenHidden(self.state.compare is not None)
+        self.bars_cmp.setSizePolicy(keep)
 
     def set_headline_size(self, points: int) -> None:
         """Headline and detail line: fixed heights for their font, so nothing below moves."""
@@ -269,6 +276,7 @@ class Stage(QWidget):
     def _on_state_compare_changed(self) -> None:
         if self.state.compare is None:
             self.bars_cmp.hide()
+        self._keep_compare_room()
 
     def _on_state_frame_changed(self) -> None:
         frame, card = self.state.frame, self.state.card

@@ -242,11 +242,21 @@ class PredictionBars(QWidget):
 
 
 class EpsilonCurve(pg.PlotWidget):
-    """Confidence vs epsilon for the current image, the flip point and the current epsilon."""
+    """Confidence vs epsilon for the current image, the flip point and the current epsilon.
+
+    The sweep is always FGSM's (one step per epsilon: cheap enough for 100 of them),
+    and it says so: in its title, and, while another attack is chosen, in "FGSM flips
+    at", so the flip point is never read as BIM's or PGD's.
+    """
+
+    TITLE = "Confidence vs epsilon (FGSM)"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
-        self.setTitle("Confidence vs epsilon", color="#222", size="10pt")
+        self.attack = "fgsm"
+        self._flip: float | None = None  # the sweep's flip epsilon, labelled by _label_flip
+        self._flip_target: int | None = None
+        self.setTitle(self.TITLE, color="#222", size="10pt")
         self.setLabel("bottom", "epsilon")
         self.getAxis("bottom").enableAutoSIPrefix(False)
         self.setYRange(0, 1, padding=0.02)
@@ -278,6 +288,7 @@ class EpsilonCurve(pg.PlotWidget):
         """The old image's curve is gone at once; ``message`` says a new one is coming."""
         for line in (self.original, self.target, self.winner):
             line.setData([], [])
+        self._flip = None
         self.flip.hide()
         self.flip_text.hide()
         self.updating.setText(message)
@@ -311,11 +322,24 @@ class EpsilonCurve(pg.PlotWidget):
         self.set_range(float(e[-1]))
         self.flip.setVisible(flip is not None)
         self.flip_text.setVisible(flip is not None)
+        self._flip, self._flip_target = flip, target
         if flip is not None:
             self.flip.setPos(flip)
-            word = "reaches the target at" if target is not None else "flips at"
-            self.flip_text.setText(f"{word} {flip:.3f}")
             self.flip_text.setPos(flip, 0.98)
+        self._label_flip()
+
+    def set_attack(self, attack: str) -> None:
+        """The attack the images use; the curve stays FGSM's and says so if it differs."""
+        self.attack = attack
+        self._label_flip()
+
+    def _label_flip(self) -> None:
+        flip = self._flip
+        if flip is None:
+            return
+        word = "reaches the target at" if self._flip_target is not None else "flips at"
+        who = "" if self.attack == "fgsm" else "FGSM "
+        self.flip_text.setText(f"{who}{word} {flip:.3f}")
 
     def set_epsilon(self, epsilon: float) -> None:
         self.current.setPos(epsilon)
