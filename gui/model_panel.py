@@ -89,6 +89,16 @@ def plain_words(card: ModelCard) -> str:
     return escape(f"Recognises {kind} ({card.num_classes} classes){seen}{tested}. {how}")
 
 
+def entry_tip(entry: ModelEntry) -> str:
+    """A model's tooltip in the lists: its title, plain words, figures and file, as rich
+    text with every value from the file escaped (a card named ``<b>x</b>`` shows as typed)."""
+    figures = escape(entry.summary())
+    return (
+        f"<p><b>{escape(entry.title)}</b><br>{plain_words(entry.card)}"
+        f"{'<br>' + figures if figures else ''}<br><small>{escape(str(entry.path))}</small></p>"
+    )
+
+
 class ModelPanel(QWidget):
     model_chosen = Signal(object)  # Path
     compare_chosen = Signal(object)  # Path or None
@@ -140,7 +150,7 @@ class ModelPanel(QWidget):
         layout.addWidget(self.compare)
         self.compare.addItem("(nothing)", None)
         for e in entries:
-            self._add(e.path, f"{e.title}", e.summary())
+            self._add(e.path, e.title, entry_tip(e))
         from fgsm_studio.core.imagenet import virtual_sources
 
         for source, title in virtual_sources():
@@ -153,10 +163,10 @@ class ModelPanel(QWidget):
         state.loading_changed.connect(self._on_state_loading_changed)
         self._refresh_recent()
 
-    def _add(self, path: Path, title: str, tip: str = "") -> int:
+    def _add(self, path: Path, title: str, tip: str) -> int:
         for combo in (self.combo, self.compare):
             combo.addItem(title, path)
-            combo.setItemData(combo.count() - 1, tip or str(path), 3)  # Qt.ToolTipRole
+            combo.setItemData(combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         return self.combo.count() - 1
 
     def index_of(self, source: Path | str) -> int:
@@ -174,7 +184,8 @@ class ModelPanel(QWidget):
         if i < 0:
             i = self.index_of(loaded.path)
         if i < 0:
-            i = self._add(loaded.path, f"{loaded.card.title()} (opened)")
+            entry = ModelEntry(loaded.path, loaded.card)
+            i = self._add(loaded.path, f"{entry.title} (opened)", entry_tip(entry))
         self.combo.setCurrentIndex(i)
         self.card.setText(card_html(loaded.card, loaded.path))
 
