@@ -18,6 +18,7 @@ from html import escape
 
 import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QFont, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -248,14 +249,27 @@ class Stage(QWidget):
         """Headline and detail line: fixed heights for their font, so nothing below moves."""
         big_font(self.headline, points)
         big_font(self.detail, max(10, points * 3 // 5), bold=points > 20)
+        self._points = {self.headline: points, self.detail: max(10, points * 3 // 5)}
         for label in (self.headline, self.detail):
             label.setFixedHeight(label.fontMetrics().height() + 6)
+            fit_font(label, self._points[label])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        for label, points in self._points.items():
+            fit_font(label, points)
+
+    def _set_lines(self, headline: str, detail: str) -> None:
+        """The two lines, each in its full size or smaller if it would be clipped."""
+        for label, text in ((self.headline, headline), (self.detail, detail)):
+            if text != label.text():
+                label.setText(text)
+                fit_font(label, self._points[label])
 
     def _on_state_status_changed(self, text: str) -> None:
         frame, card = self.state.frame, self.state.card
         if text or frame is None or card is None or frame.probs_clean.numel() != card.num_classes:
-            self.headline.setText(escape(text))  # (a frame of the previous model: not its verdict)
-            self.detail.setText("")
+            self._set_lines(escape(text), "")  # (a frame of the previous model: not its verdict)
         else:
             self._show_verdict(frame)
 
@@ -298,8 +312,7 @@ class Stage(QWidget):
         self._show_compare(self.state.compare_probs)
 
     def _show_verdict(self, frame: AttackFrame) -> None:
-        self.headline.setText(self._verdict(frame))
-        self.detail.setText(verdict_detail(frame, self.state.card.class_names))
+        self._set_lines(self._verdict(frame), verdict_detail(frame, self.state.card.class_names))
 
     def _verdict(self, frame: AttackFrame) -> str:
         names = self.state.card.class_names
@@ -330,6 +343,26 @@ class Stage(QWidget):
         self.bars_cmp.show()
         true = self.state.true_label(card.num_classes)
         self.bars_cmp.show_probs(probs, card.class_names, pred=pred, true=true)
+
+
+def fit_font(label: QLabel, points: int) -> None:
+    """``label``'s rich text at ``points``, or smaller (down to 10 pt) where it would be
+    wider than the label (a long ImageNet class name in presenter mode): never clipped.
+    Its height is fixed for ``points``, so a smaller size moves nothing."""
+    font = QFont(label.font())
+    doc = QTextDocument()
+    doc.setHtml(label.text())
+    width = label.width() - 8
+    size = points
+    while True:
+        font.setPointSize(size)
+        doc.setDefaultFont(font)
+        wide = doc.idealWidth()
+        if wide <= width or size <= 10:
+            break
+        size = max(10, min(size - 1, int(size * width / wide)))
+    if font.pointSize() != label.font().pointSize():
+        label.setFont(font)
 
 
 def verdict_detail(frame: AttackFrame, names: list[str]) -> str:

@@ -249,7 +249,7 @@ class EpsilonCurve(pg.PlotWidget):
     at", so the flip point is never read as BIM's or PGD's.
     """
 
-    TITLE = "Confidence vs epsilon (FGSM)"
+    TITLE = "Confidence under FGSM"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")

@@ -205,3 +205,28 @@ def test_model_list_tooltips_show_card_names_and_paths_as_typed(qtbot, tmp_path,
     i = panel.index_of(opened)
     text = shown_text(panel.combo.itemData(i, Qt.ItemDataRole.ToolTipRole))
     assert "<s>opened</s>" in text and str(opened) in text
+
+
+def test_a_long_headline_gets_smaller_type_instead_of_being_clipped(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from fgsm_studio.gui.explorer_widgets import fit_font
+    from fgsm_studio.gui.panels import big_font
+
+    label = QLabel()
+    qtbot.addWidget(label)
+    label.setFixedWidth(800)
+    big_font(label, 30)
+    short = "7 (99.0%) &rarr; <span style='color:red'>7 (98.0%): holds</span>"
+    long = (
+        "Granny Smith (73.9%) &rarr; <span style='color:red'>jack-o'-lantern (100.0%): "
+        "fooled</span>"
+    )
+    for text, smaller in ((short, False), (long, True), (short, False)):
+        label.setText(text)
+        fit_font(label, 30)
+        doc = QTextDocument()
+        doc.setDefaultFont(label.font())
+        doc.setHtml(text)
+        assert doc.idealWidth() <= label.width()
+        assert (label.font().pointSize() < 30) == smaller
