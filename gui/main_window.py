@@ -212,6 +212,13 @@ class MainWindow(QMainWindow):
         else:
             self.showNormal()
             self.resize(fitted_size(self.screen()))
+            # Centred with its title bar on the screen (the window manager put the window
+            # at the screen's corner, its title bar above the top edge, after full screen).
+            area = self.screen().availableGeometry()
+            self.move(
+                area.x() + max(0, (area.width() - self.width()) // 2),
+                area.y() + max(0, (area.height() - self.height() - TITLE_BAR) // 2),
+            )
 
     def set_presenter_look(self, on: bool) -> None:
         """Large type, light on black, high contrast (or the normal look)."""

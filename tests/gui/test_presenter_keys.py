@@ -230,3 +230,14 @@ def test_a_long_headline_gets_smaller_type_instead_of_being_clipped(qtbot):
         doc.setHtml(text)
         assert doc.idealWidth() <= label.width()
         assert (label.font().pointSize() < 30) == smaller
+
+
+def test_leaving_presenter_mode_centres_the_window_on_the_screen(window, qtbot):
+    window.move(300, 200)  # wherever it was before full screen
+    window.act_presenter.setChecked(True)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    window.act_presenter.setChecked(False)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+    area = window.screen().availableGeometry()
+    assert window.x() == area.x() + max(0, (area.width() - window.width()) // 2)
+    assert window.y() == area.y() + max(0, (area.height() - window.height() - 40) // 2)
