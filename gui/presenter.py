@@ -93,7 +93,9 @@ class ExplorerKeys(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.main = window
-        QApplication.instance().focusChanged.connect(self._on_app_focus_changed)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_app_focus_changed)
 
     def _on_app_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
         for widget, install in ((old, False), (new, True)):
@@ -108,7 +110,9 @@ class ExplorerKeys(QObject):
                 log.debug("focus left a deleted widget")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() != QEvent.Type.KeyPress or not isinstance(watched, QWidget):
+        if not isinstance(event, QKeyEvent) or event.type() != QEvent.Type.KeyPress:
+            return False
+        if not isinstance(watched, QWidget):
             return False
         explorer = self.main.explorer
         key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
