@@ -14,6 +14,11 @@ from fgsm_studio.core.paths import resource_path
 
 ENTRIES = bundled_models()
 IDS = [e.path.stem for e in ENTRIES]
+PAPER_NETS = ("resnet50", "densenet121")  # 20-30 s each on 500 held-out digits: --run-slow
+HELD_OUT = [
+    pytest.param(e, id=e.path.stem, marks=[pytest.mark.slow] if e.card.arch in PAPER_NETS else [])
+    for e in ENTRIES
+]
 
 
 def test_bundle_is_complete_and_small():
@@ -21,7 +26,13 @@ def test_bundle_is_complete_and_small():
     assert {"mnist_small_cnn_standard.safetensors", "mnist_small_cnn_wr_fgsm.safetensors"} <= names
     assert default_model(ENTRIES).path.name == "mnist_small_cnn_standard.safetensors"
     total = sum(e.path.stat().st_size for e in ENTRIES)
-    assert total <= 25 * 2**20
+    assert total <= 150 * 2**20  # issue 16: the bundled set may grow to about 150 MB
+    # The paper's three networks, each standard and WR_FGSM-defended, on MNIST digits.
+    for arch in ("mobilenet_v2", *PAPER_NETS):
+        kinds = {
+            e.card.defense for e in ENTRIES if (e.card.dataset, e.card.arch) == ("mnist-5k", arch)
+        }
+        assert {"none", "wr_fgsm"} <= kinds, f"{arch}: {kinds}"
     for e in ENTRIES:
         assert twin(e, ENTRIES) is not None, f"{e.path.name} has no standard/defended twin"
 
@@ -49,7 +60,7 @@ def _held_out(card):
     pytest.fail(f"no committed held-out data for {card.dataset}")
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+@pytest.mark.parametrize("entry", HELD_OUT)
 def test_matches_its_card_on_committed_held_out_data(entry):
     model, card = load(entry.path)
     data = _held_out(card)
