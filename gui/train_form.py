@@ -1,10 +1,16 @@
-"""The Train view's settings form: presets in plain words, then every detailed field.
+"""The Train view's settings form: presets in plain words, the main fields, expert settings.
 
 A preset ("Quick look: about a minute", "The paper's WR_FGSM", "Strongest
-defense we have") fills the fields below it; the fields stay for experts, and a
-one-line explanation sits under the jargon (a1, the penalty). Only widgets and
-``job(...)``, which turns the current settings into a ``TrainJob``; the view
-decides when to run it. Defenses are offered as ``TrainConfig`` accepts them.
+defense we have") fills every field, the expert ones included. Below it the
+fields most runs change; "Expert settings" opens the rest: the penalty, the
+optimiser's numbers, what the best epoch is chosen by, augmentation, and the
+options of one defense or network (attack steps for PGD / TRADES, beta for
+TRADES, the epsilon warm-up for any defense, the first layer of the paper's big
+networks), each shown only where it applies, with a one-line explanation under
+it. Closed, the section says in one line what it holds. Only widgets, ``job(...)``
+(the current settings as a ``TrainJob``) and ``problem()`` (why that job should
+not start, in one sentence); the view decides when to run it. The choices and the
+check live in ``train_options``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import time
 from itertools import count
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -23,50 +29,35 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
 
+from fgsm_studio.core import augment
 from fgsm_studio.core.data import FASHION_SYSTEM_DIR
 from fgsm_studio.core.devices import available_devices
 from fgsm_studio.core.experiments import RunSpec, best_so_far_path
 from fgsm_studio.core.models import TRAINABLE
 from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.core.training import TrainConfig
+from fgsm_studio.gui.train_options import (
+    AUGMENTS,
+    DATASETS,
+    DEFENSES,
+    NOTES,
+    PRESETS,
+    SELECT_BY,
+    STEMS,
+    TIPS,
+    applies,
+    problem,
+)
 from fgsm_studio.gui.train_worker import TrainJob
 
-# (value, label) of every defense; only those this TrainConfig knows are offered.
-DEFENSES = [
-    ("wr_fgsm", "WR_FGSM (paper, Eq. 8)"),
-    ("none", "none (standard)"),
-    ("fgsm-rs", "FGSM, random start"),
-    ("pgd", "PGD training"),
-    ("trades", "TRADES"),
-]
-SELECT_BY = [
-    ("auto", "auto"),
-    ("clean", "clean accuracy"),
-    ("clean+fgsm", "clean + FGSM"),
-    ("pgd", "PGD accuracy"),
-]
-# name -> the fields it sets; "defense" falls back to the first one offered of a list.
-PRESETS = {
-    "Quick look: about a minute": dict(
-        defense=("wr_fgsm",), a1=0.5, epsilon=0.1, epochs=3, limit=1000, select_by="auto"
-    ),
-    "The paper's WR_FGSM": dict(
-        defense=("wr_fgsm",), a1=0.5, epsilon=0.1, epochs=10, limit=0, select_by="auto"
-    ),
-    "Strongest defense we have": dict(
-        defense=("pgd", "trades", "wr_fgsm"),
-        a1=1.0,
-        epsilon=0.1,
-        epochs=15,
-        limit=0,
-        select_by="pgd",
-    ),
-}
+DEFAULT = TrainConfig()
 
 
 def _known(defense: str) -> bool:
@@ -84,16 +75,6 @@ def _note(text: str) -> QLabel:
     return label
 
 
-# (label, dataset name, needs a folder, uses the dataset's own train/test split)
-DATASETS = [
-    ("MNIST digits: 5000 bundled (10-fold protocol)", "mnist-5k", False, False),
-    ("Fashion-MNIST (train/test split)", "fashion-mnist", False, True),
-    ("MNIST idx files in a folder...", "mnist", True, True),
-    ("CIFAR-10 python batches folder...", "cifar10", True, True),
-    ("Images, one folder per class (10-fold protocol)...", "folder", True, False),
-]
-
-
 def _spin(
     lo: float, hi: float, value: float, decimals: int = 0, step: float = 1.0
 ) -> QSpinBox | QDoubleSpinBox:
@@ -106,12 +87,17 @@ def _spin(
     return box
 
 
+def _combo(items: list[tuple[str, str]]) -> QComboBox:
+    box = QComboBox()
+    for value, label in items:
+        box.addItem(label, value)
+    return box
+
+
 class TrainForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._issued: set[Path] = (
-            set()
-        )  # checkpoint paths given to jobs (queued ones not on disk yet)
+        self._issued: set[Path] = set()  # checkpoints given to jobs (queued ones not on disk yet)
         self.dataset = QComboBox()
         self.dataset.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -130,13 +116,8 @@ class TrainForm(QWidget):
         self.preset.addItem("Custom (the fields below)")
         self.preset.addItems(list(PRESETS))
         self.preset.setToolTip("A preset fills the fields below; change any of them after.")
-        self.defense = QComboBox()
-        for value, label in DEFENSES:
-            if _known(value):
-                self.defense.addItem(label, value)
-        self.select_by = QComboBox()
-        for value, label in SELECT_BY:
-            self.select_by.addItem(label, value)
+        self.defense = _combo([(v, label) for v, label in DEFENSES if _known(v)])
+        self.select_by = _combo(SELECT_BY)
         self.select_by.setToolTip(
             "What early stopping and the saved best epoch watch on the validation set "
             "(auto: clean + FGSM with a defense, clean without). "
@@ -146,12 +127,12 @@ class TrainForm(QWidget):
         self.a1.setRange(0, 100)
         self.a1.setValue(50)
         self.a1_label = QLabel()
-        self.reg = QComboBox()
+        self.reg = _combo(
+            [("scaled", "scaled: a2*5e-4*||W||^2"), ("literal", "literal: a2*||W||^2")]
+        )
         self.reg.setToolTip(
             "literal: Eq. 8 as written (drives weights to zero for a2 >= 0.5); scaled: weight-decay size"
         )
-        self.reg.addItem("scaled: a2*5e-4*||W||^2", "scaled")
-        self.reg.addItem("literal: a2*||W||^2", "literal")
         self.epsilon = _spin(0.0, 0.5, 0.1, 3, 1 / 255)
         self.epochs = _spin(1, 100, 5)
         self.lr = _spin(1e-6, 1.0, 1e-3, 6, 1e-4)
@@ -160,12 +141,44 @@ class TrainForm(QWidget):
         self.seed = _spin(0, 10**6, 0)
         self.limit = _spin(0, 10**7, 0)
         self.limit.setSpecialValueText("all")
-        self.device = QComboBox()
-        for key, label in available_devices():
-            self.device.addItem(label, key)
+        self.augment = _combo(AUGMENTS)
+        self.augment.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.augment.setMinimumContentsLength(14)
+        self.attack_steps = _spin(1, 100, DEFAULT.attack_steps)
+        self.beta = _spin(0.0, 100.0, DEFAULT.beta, 1, 0.5)
+        self.warmup_epochs = _spin(0.0, 100.0, DEFAULT.warmup_epochs, 1, 0.5)
+        self.warmup_epochs.setSpecialValueText("none")
+        self.stem = _combo(STEMS)
+        self.device = _combo(available_devices())
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. my defended digits model")
+        self.expert_button = QToolButton()
+        self.expert_button.setText("Expert settings")
+        self.expert_button.setCheckable(True)
+        self.expert_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.expert_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.expert_button.setAutoRaise(True)
+        self.summary = _note("")
+        self._width = 0
+        self._layout()
+        self._width = self.sizeHint().width()  # every row shown: the width the view reserves
+        self.a1.valueChanged.connect(self._on_a1_value_changed)
+        self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
+        self.browse.clicked.connect(self._on_browse_clicked)
+        self.preset.currentTextChanged.connect(self._on_preset_changed)
+        self.expert_button.toggled.connect(self._on_expert_button_toggled)
+        for box in (self.defense, self.arch, self.augment, self.stem, self.select_by, self.reg):
+            box.currentIndexChanged.connect(self._refresh)
+        for spin in (self.attack_steps, self.beta, self.warmup_epochs, self.lr, self.batch):
+            spin.valueChanged.connect(self._refresh)
+        self.patience.valueChanged.connect(self._refresh)
+        self._on_a1_value_changed(50)
+        self._on_dataset_changed(0)
+        self._on_expert_button_toggled(False)
 
+    def _layout(self) -> None:
         form = QFormLayout(self)
         form.addRow("Preset", self.preset)
         form.addRow("Dataset", self.dataset)
@@ -183,28 +196,53 @@ class TrainForm(QWidget):
             "",
             _note("a1: weight of the loss on FGSM images; a2 = 1 - a1: of the penalty."),
         )
-        form.addRow("Penalty", self.reg)
-        form.addRow("", _note("scaled: weight-decay size (5e-4); literal: Eq. 8 as written."))
         form.addRow("Training epsilon", self.epsilon)
         form.addRow("Epochs (max)", self.epochs)
-        form.addRow("Learning rate (Adam)", self.lr)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Patience (epochs)", self.patience)
-        form.addRow("Best epoch by", self.select_by)
-        form.addRow("Seed", self.seed)
         form.addRow("Training images", self.limit)
         form.addRow("Device", self.device)
         form.addRow("Name", self.name)
-        self.a1.valueChanged.connect(self._on_a1_value_changed)
-        self.defense.currentIndexChanged.connect(self._on_defense_changed)
-        self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
-        self.browse.clicked.connect(self._on_browse_clicked)
-        self.preset.currentTextChanged.connect(self._on_preset_changed)
-        self._on_a1_value_changed(50)
-        self._on_dataset_changed(0)
+        form.addRow(self.expert_button)
+        form.addRow(self.summary)
+        self._form = form
+        # (field, the option it is, or "" when it always applies): shown while the section is open
+        self._expert: list[tuple[QWidget, str]] = []
+        for label, widget, note, key in (
+            (
+                "Penalty",
+                self.reg,
+                "scaled: weight-decay size (5e-4); literal: Eq. 8 as written.",
+                "",
+            ),
+            ("Learning rate (Adam)", self.lr, "", ""),
+            ("Batch size", self.batch, "", ""),
+            ("Patience (epochs)", self.patience, "", ""),
+            ("Best epoch by", self.select_by, "", ""),
+            ("Seed", self.seed, "", ""),
+            ("Augmentation", self.augment, NOTES["augment"], "augment"),
+            ("Attack steps", self.attack_steps, NOTES["attack_steps"], "attack_steps"),
+            ("TRADES beta", self.beta, NOTES["beta"], "beta"),
+            ("Epsilon warm-up", self.warmup_epochs, NOTES["warmup_epochs"], "warmup_epochs"),
+            ("First layer (stem)", self.stem, NOTES["stem"], "stem"),
+        ):
+            form.addRow(label, widget)
+            self._expert.append((widget, key))
+            if note:
+                explained = _note(note)
+                form.addRow("", explained)
+                self._expert.append((explained, key))
+            if key:
+                widget.setToolTip(TIPS[key])
+                if note:
+                    explained.setToolTip(TIPS[key])
 
+    def sizeHint(self) -> QSize:
+        """As wide as with every expert row open, so opening them never scrolls sideways."""
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self._width), hint.height())
+
+    # ------------------------------------------------------------------ handlers
     def apply_preset(self, name: str) -> None:
-        """Fill the fields from the preset ``name`` (one of ``PRESETS``)."""
+        """Fill the fields, the expert ones included, from the preset ``name`` (of ``PRESETS``)."""
         p = PRESETS[name]
         self.dataset.setCurrentIndex(0)
         self.arch.setCurrentText("small_cnn")
@@ -216,7 +254,12 @@ class TrainForm(QWidget):
         self.epsilon.setValue(p["epsilon"])
         self.epochs.setValue(p["epochs"])
         self.limit.setValue(p["limit"])
-        self.select_by.setCurrentIndex(self.select_by.findData(p["select_by"]))
+        for key in ("select_by", "augment"):
+            box = getattr(self, key)
+            box.setCurrentIndex(box.findData(p[key]))
+        self.stem.setCurrentIndex(0)
+        for key in ("attack_steps", "beta", "warmup_epochs"):
+            getattr(self, key).setValue(p[key])
 
     def _on_preset_changed(self, name: str) -> None:
         if name in PRESETS:
@@ -225,16 +268,64 @@ class TrainForm(QWidget):
     def _on_a1_value_changed(self, value: int) -> None:
         self.a1_label.setText(f"a1 {value / 100:.2f} | a2 {1 - value / 100:.2f}")
 
-    def _on_defense_changed(self) -> None:
-        on = self.defense.currentData() != "none"
+    def _on_dataset_changed(self, index: int) -> None:
+        self.folder.setEnabled(self._needs_folder())
+        self.browse.setEnabled(self._needs_folder())
+        kind = augment.resolve("auto", DATASETS[index][1])
+        self.augment.setItemText(0, f"auto: {kind} for this dataset")
+        self._refresh()
+
+    def _on_expert_button_toggled(self, on: bool) -> None:
+        arrow = Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow
+        self.expert_button.setArrowType(arrow)
+        self._refresh()
+        if on:  # once the rows are laid out, scroll them into view
+            QTimer.singleShot(0, self._scroll_to_expert)
+
+    def _scroll_to_expert(self) -> None:
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        if area is not None:
+            last = next(w for w, _ in reversed(self._expert) if not w.isHidden())
+            area.ensureWidgetVisible(last, 0, 8)  # as many rows as fit ...
+            area.ensureWidgetVisible(self.expert_button, 0, 8)  # ... from the button down
+
+    def _refresh(self) -> None:
+        """Show each expert option only where it applies; say in one line what they hold."""
+        defense, arch = self.defense.currentData(), self.arch.currentText()
+        on = defense != "none"
         for w in (self.a1, self.a1_label, self.reg):
             w.setEnabled(on)
+        opened = self.expert_button.isChecked()
+        for widget, key in self._expert:
+            shown = opened and (not key or applies(key, defense=defense, arch=arch))
+            self._form.setRowVisible(widget, shown)
+        self._form.setRowVisible(self.summary, not opened)
+        self.summary.setText(self.describe_expert())
 
-    def _on_dataset_changed(self, index: int) -> None:
-        _, name, needs_folder, _ = DATASETS[index]
-        needs = needs_folder or (name == "fashion-mnist" and not FASHION_SYSTEM_DIR.is_dir())
-        self.folder.setEnabled(needs)
-        self.browse.setEnabled(needs)
+    def describe_expert(self) -> str:
+        """The expert settings that apply, in one line (shown while the section is closed)."""
+        defense, arch = self.defense.currentData(), self.arch.currentText()
+        aug = self.augment.currentData()
+        if aug == "auto":
+            aug = f"auto ({augment.resolve(aug, DATASETS[self.dataset.currentIndex()][1])})"
+        parts = [f"augmentation {aug}"]
+        if applies("attack_steps", defense=defense, arch=arch):
+            parts.append(f"{self.attack_steps.value()} attack steps")
+        if applies("beta", defense=defense, arch=arch):
+            parts.append(f"beta {self.beta.value():g}")
+        if applies("warmup_epochs", defense=defense, arch=arch) and self.warmup_epochs.value():
+            parts.append(f"epsilon warm-up {self.warmup_epochs.value():g} epochs")
+        if applies("stem", defense=defense, arch=arch):
+            parts.append(f"stem {self.stem.currentData()}")
+        parts.append(f"best epoch by {self.select_by.currentText()}")
+        parts.append(f"learning rate {self.lr.value():g}, batch {self.batch.value()}")
+        return "Now: " + ", ".join(parts) + "."
+
+    def _needs_folder(self) -> bool:
+        _, name, needs_folder, _ = DATASETS[self.dataset.currentIndex()]
+        return needs_folder or (name == "fashion-mnist" and not FASHION_SYSTEM_DIR.is_dir())
 
     def _on_browse_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -243,16 +334,34 @@ class TrainForm(QWidget):
         if folder:
             self.folder.setText(folder)
 
-    def job(self, *, a1: float | None = None, sweep: str = "") -> TrainJob:
+    # ------------------------------------------------------------------ the job
+    def _expert_values(self, defense: str, arch: str) -> dict:
+        """The expert options that apply; the others at their defaults (the record stays clean)."""
+        values = {
+            "attack_steps": self.attack_steps.value(),
+            "beta": self.beta.value(),
+            "warmup_epochs": self.warmup_epochs.value(),
+            "stem": self.stem.currentData(),
+        }
+        return {
+            key: v if applies(key, defense=defense, arch=arch) else getattr(DEFAULT, key)
+            for key, v in values.items()
+        }
+
+    def problem(self) -> str | None:
+        """Why the current settings should not start, in one sentence (None: they may)."""
+        return problem(self.job(reserve=False).spec, needs_folder=self._needs_folder())
+
+    def job(self, *, a1: float | None = None, sweep: str = "", reserve: bool = True) -> TrainJob:
         """A TrainJob from the current settings (``a1`` overrides the slider, for sweeps)."""
         _, dataset, _, own_split = DATASETS[self.dataset.currentIndex()]
-        defense = self.defense.currentData()
+        defense, arch = self.defense.currentData(), self.arch.currentText()
         a1 = self.a1.value() / 100 if a1 is None else a1
         spec = RunSpec.of(
             dataset=dataset,
             root=self.folder.text().strip() or None,
             device=self.device.currentData(),
-            arch=self.arch.currentText(),
+            arch=arch,
             defense=defense,
             a1=a1,
             reg=self.reg.currentData(),
@@ -266,6 +375,8 @@ class TrainForm(QWidget):
             select_by=self.select_by.currentData(),
             seed=self.seed.value(),
             limit=self.limit.value() or None,
+            augment=self.augment.currentData(),
+            **self._expert_values(defense, arch),
             eval_epsilons=(self.epsilon.value() or 0.1,),
             eval_attacks=("fgsm", "pgd"),
             eval_limit=1000,
@@ -274,7 +385,8 @@ class TrainForm(QWidget):
         label = f"{defense.upper()} a1={a1:.2f}" if defense != "none" else "standard"
         name = self.name.text().strip() or f"{dataset} {spec.train.arch} ({label})"
         stem = f"{dataset}_{spec.train.arch}_{kind}_{time.strftime('%Y%m%d-%H%M%S')}"
-        return TrainJob(spec=spec, save_to=self._unique(stem), name=name, sweep=sweep)
+        save_to = self._unique(stem) if reserve else Path(f"{stem}.safetensors")
+        return TrainJob(spec=spec, save_to=save_to, name=name, sweep=sweep)
 
     def _unique(self, stem: str) -> Path:
         """A checkpoint path no earlier job of this form and no file on disk has."""
