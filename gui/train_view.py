@@ -1,7 +1,8 @@
 """Train a defense from the window: a queue of runs on a worker, with live plots.
 
 The form makes ``TrainJob``s; ``Train`` queues one, ``Queue a1 sweep`` queues the
-paper's (a1, a2) sweep under one sweep tag. Jobs run one at a time, each as the
+paper's (a1, a2) sweep under one sweep tag; settings that do not go together start
+nothing and the status says why in one sentence. Jobs run one at a time, each as the
 generator ``train_worker.run_job`` on the generic ``generator_worker``: its
 events drive the progress bar (with ETA and images/s) and the loss and accuracy
 curves; its ``RunRecord`` goes to the ``ResultStore`` (saved in the user data
@@ -385,8 +386,8 @@ class TrainView(QWidget):
         """Say in one sentence why the form's settings cannot start; nothing is queued then."""
         problem = self.form.problem()
         if problem:
-            self.status.setText(f"Not started: {problem}")
-            self._say(f"Not started: {problem}")
+            self.status.setText(f"Not started: {problem[0].lower()}{problem[1:]}")
+            self._say(self.status.text())
         return problem is not None
 
     def _say(self, text: str) -> None:
