@@ -42,15 +42,15 @@ def _pick(box, value) -> None:
 
 def shown(form) -> set[str]:
     """The new expert options whose field and note are both visible."""
-    notes = {w.text(): w for w, _ in form._expert if hasattr(w, "wordWrap")}
+    notes = {w.text(): w for w, _ in form.expert.rows if hasattr(w, "wordWrap")}
     return {k for k in NEW if getattr(form, k).isVisible() and notes[NOTES[k]].isVisible()}
 
 
 def test_expert_options_show_only_where_they_apply(form, qtbot):
-    assert shown(form) == set() and form.summary.isVisible()  # closed: a one-line summary
-    assert "augmentation auto (digits)" in form.summary.text()
-    form.expert_button.click()
-    assert not form.summary.isVisible() and form.lr.isVisible()
+    assert shown(form) == set() and form.expert.summary.isVisible()  # closed: a one-line summary
+    assert "augmentation auto (digits)" in form.expert.summary.text()
+    form.expert.button.click()
+    assert not form.expert.summary.isVisible() and form.lr.isVisible()
     # WR_FGSM on the small CNN: no attack steps, no beta, no stem to choose
     assert shown(form) == {"augment", "warmup_epochs"}
     _pick(form.defense, "pgd")
@@ -64,8 +64,8 @@ def test_expert_options_show_only_where_they_apply(form, qtbot):
     assert shown(form) == {"augment", "stem"}
     for key in NEW:  # each explained in a line and, at more length, in its tooltip
         assert getattr(form, key).toolTip() and len(NOTES[key]) <= 90
-    form.expert_button.click()
-    assert shown(form) == set() and "stem auto" in form.summary.text()
+    form.expert.button.click()
+    assert shown(form) == set() and "stem auto" in form.expert.summary.text()
 
 
 def test_presets_fill_the_expert_options(form):
@@ -78,7 +78,7 @@ def test_presets_fill_the_expert_options(form):
         10,
         "pgd",
     )
-    assert "augmentation digits, 10 attack steps" in form.summary.text()
+    assert "augmentation digits, 10 attack steps" in form.expert.summary.text()
     form.preset.setCurrentText("The paper's WR_FGSM")
     t = form.job().spec.train
     assert (t.defense, t.augment, t.warmup_epochs) == ("wr_fgsm", "none", 0.0)
@@ -225,10 +225,10 @@ def test_the_form_fits_1280x720_closed_and_scrolls_to_its_expert_rows(train_tab,
     f = train_tab.trainer.form
     f.arch.setCurrentText("resnet50")
     _pick(f.defense, "trades")  # every expert row applies
-    f.expert_button.click()
+    f.expert.button.click()
     scroll = train_tab.trainer.findChild(QScrollArea)
     qtbot.waitUntil(lambda: scroll.verticalScrollBar().value() > 0, timeout=2000)
-    assert box(f.expert_button, train_tab).top() >= box(scroll.viewport(), train_tab).top()
+    assert box(f.expert.button, train_tab).top() >= box(scroll.viewport(), train_tab).top()
     assert scroll.horizontalScrollBar().maximum() == 0  # never sideways
     for key in NEW:  # each can be scrolled to, and then lies wholly on screen
         scroll.ensureWidgetVisible(getattr(f, key))
