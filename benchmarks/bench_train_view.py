@@ -41,6 +41,7 @@ def window_run() -> tuple[float, float, list[float]]:
     f.epochs.setValue(EPOCHS)
     f.limit.setValue(LIMIT)
     f.device.setCurrentIndex(f.device.findData("cpu"))
+    f.augment.setCurrentIndex(f.augment.findData("none"))  # as the CLI run below
     gaps: list[float] = []
     clock = QElapsedTimer()
     clock.start()

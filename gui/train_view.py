@@ -1,7 +1,8 @@
 """Train a defense from the window: a queue of runs on a worker, with live plots.
 
 The form makes ``TrainJob``s; ``Train`` queues one, ``Queue a1 sweep`` queues the
-paper's (a1, a2) sweep under one sweep tag. Jobs run one at a time, each as the
+paper's (a1, a2) sweep under one sweep tag; settings that do not go together start
+nothing and the status says why in one sentence. Jobs run one at a time, each as the
 generator ``train_worker.run_job`` on the generic ``generator_worker``: its
 events drive the progress bar (with ETA and images/s) and the loss and accuracy
 curves; its ``RunRecord`` goes to the ``ResultStore`` (saved in the user data
@@ -25,7 +26,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -50,7 +50,7 @@ from fgsm_studio.gui.generator_worker import (
 from fgsm_studio.gui.train_form import TrainForm
 from fgsm_studio.gui.train_plots import TrainPlots
 from fgsm_studio.gui.train_results import ResultStore, export, figure3_points, latest_sweep
-from fgsm_studio.gui.train_widgets import ResultsTable, RobustnessBanner
+from fgsm_studio.gui.train_widgets import ResultsTable, RobustnessBanner, ask_and_export
 from fgsm_studio.gui.train_worker import TrainJob, friendly, run_job, where
 
 log = logging.getLogger(__name__)
@@ -359,11 +359,14 @@ class TrainView(QWidget):
 
     # ------------------------------------------------------------------ buttons
     def _on_train_button_clicked(self) -> None:
-        self.enqueue(self.form.job())
+        if not self._refused():
+            self.enqueue(self.form.job())
 
     def _on_sweep_button_clicked(self) -> None:
+        self.form.defense.setCurrentIndex(0)  # Figure 3 is WR_FGSM's
+        if self._refused():
+            return
         tag = f"{time.strftime('%Y%m%d-%H%M%S')}-{next(_SWEEPS)}"
-        self.form.defense.setCurrentIndex(0)
         self.shown_sweep = tag
         self._refresh_sweep()
         for a1 in SWEEP_A1:
@@ -374,23 +377,18 @@ class TrainView(QWidget):
             self.open_in_explorer.emit(self.last_saved, "")
 
     def _on_export_button_clicked(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self,
-            "Export the results table (CSV) and Figure 3",
-            str(Path.home() / "training_results.csv"),
-            "CSV table (*.csv)",
-        )
-        if not name:
-            return
-        try:
-            paths = self.export(Path(name))
-        except OSError as exc:
-            message = f"Could not export to {name}: {exc.strerror or exc}."
-        else:
-            figure = " and Figure 3 beside it" if len(paths) > 1 else ""
-            message = f"Exported the results to {paths[0]}{figure} ({paths[0].parent})."
-        self.status.setText(message)
-        self._say(message)
+        message = ask_and_export(self, self.export)
+        if message:
+            self.status.setText(message)
+            self._say(message)
+
+    def _refused(self) -> bool:
+        """Say in one sentence why the form's settings cannot start; nothing is queued then."""
+        problem = self.form.problem()
+        if problem:
+            self.status.setText(f"Not started: {problem[0].lower()}{problem[1:]}")
+            self._say(self.status.text())
+        return problem is not None
 
     def _say(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")

@@ -1,17 +1,28 @@
-"""Two small widgets of the Train view: the robustness warning and the results table.
+"""Small parts of the Train view: the robustness warning, the results table, the export dialog.
 
 ``RobustnessBanner`` shows ``core.robust_monitor`` findings in plain words on a
 yellow band, and hides when there are none. ``ResultsTable`` shows one row per
 ``RunRecord``: the name and the clean / FGSM / PGD accuracies first, sized to fit
 the view's width without a sideways scroll bar (``TABLE_COLUMNS``); every other
 column is in the row's tooltip and in the exported CSV. Both draw what they are
-given and keep nothing else.
+given and keep nothing else. ``ask_and_export`` asks for the CSV file to write
+(a file chooser, so a typed name is taken) and says where the export went.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.robust_monitor import Finding
@@ -60,3 +71,21 @@ class ResultsTable(QTableWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.setItem(r, c, item)
         self.scrollToBottom()
+
+
+def ask_and_export(parent: QWidget, export: Callable[[Path], list[Path]]) -> str | None:
+    """Ask for the CSV file, ``export`` to it; the sentence that says where (None: cancelled)."""
+    name, _ = QFileDialog.getSaveFileName(
+        parent,
+        "Export the results table (CSV) and Figure 3",
+        str(Path.home() / "training_results.csv"),
+        "CSV table (*.csv)",
+    )
+    if not name:
+        return None
+    try:
+        paths = export(Path(name))
+    except OSError as exc:
+        return f"Could not export to {name}: {exc.strerror or exc}."
+    figure = " and Figure 3 beside it" if len(paths) > 1 else ""
+    return f"Exported the results to {paths[0]}{figure} ({paths[0].parent})."
