@@ -1,23 +1,30 @@
 """Explorer benchmark: slider move -> repainted frame, and cold start. Prints figures only.
 
-1. For every bundled model (MNIST, MobileNetV2, Fashion-MNIST) and ImageNet's
-   EfficientNet-Lite0 on a photo, with its compare twin loaded: move the epsilon
-   slider as a drag does (slider held down, so the compare forward waits for the
-   release), let the event loop compute the FGSM frame (cached gradient + one
-   forward) and repaint the stage synchronously; p50 / p95 over many moves
-   (goal: p95 <= 33 ms on a 2-core CPU). Also the release: one full frame with
-   the compare model's forward.
+1. For every bundled model (``core.bundled.bundled_models()``: small CNNs,
+   MobileNetV2, ResNet50, DenseNet121, Fashion-MNIST) and ImageNet's
+   EfficientNet-Lite0 on a photo, with its compare twin loaded: first the sweep,
+   the model's and the compare model's answers at every slider position
+   (``SweepCache``), timed from the new session to the curve's coarse view, to
+   the model's every position and to the compare model's. Then move the epsilon
+   slider as a drag does (slider held down), let the event loop compute the
+   FGSM frame (cached gradient, the answers from the sweep: no forward pass) and
+   repaint the stage synchronously; p50 / p95 over many moves (goal: p95 <= 33
+   ms on a 2-core CPU). Also the release: a settled frame with the compare
+   model's bars. The machine's load (``os.getloadavg()``, 1 min) is printed
+   before and after each model: the CPU is shared, figures under load are slower.
 2. Cold start of ``python -m fgsm_studio`` (median of a few launches, from
    process start): the window shown, its first paint (a real panel with
    progress, while torch loads on a thread; goal <= 1 s) and the first attacked
    frame; once on an idle machine and once with both cores kept busy by two
    spinning processes (a lecture laptop doing something else).
 
-Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_explorer.py``
+Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_explorer.py [--only slider|cold]
+[--models SUBSTRING] [--moves N]``
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -31,7 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def slider_latency(moves: int = 300) -> None:
+def load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def slider_latency(moves: int = 300, only: str = "") -> None:
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -52,6 +63,9 @@ def slider_latency(moves: int = 300) -> None:
     photo = resource_path("samples", "photos", "orange.jpg")
     cases += [(src, src.split(":")[-1], photo) for src, _title in virtual_sources()[:1]]
     for source, name, image in cases:
+        if only not in name:
+            continue
+        before = load()
         loop = QEventLoop()
         view.frame_rendered.connect(loop.quit)
         view.load_model(source)
@@ -59,8 +73,10 @@ def slider_latency(moves: int = 300) -> None:
         if image is not None:
             view.set_image(image)
             loop.exec()
-        while not view.idle:  # the compare twin and the sweep
-            app.processEvents()
+        while not view.idle or view.state.loading("compare") is not None:
+            app.processEvents()  # the compare twin and the sweep (the GUI thread mostly sleeps)
+            time.sleep(0.005)
+        sweep = view.frames.sweep_seconds
         scale = view.epsilon.scale
         ticks = view.epsilon.slider.maximum()
         view.epsilon.slider.setSliderDown(True)  # a drag: the compare forward waits
@@ -85,10 +101,14 @@ def slider_latency(moves: int = 300) -> None:
         p50, p95 = times[len(times) // 2], times[int(0.95 * len(times))]
         r95 = released[int(0.95 * len(released))]
         twin = "with compare" if view.state.compare is not None else "no compare"
+        steps = " / ".join(f"{k} {v:.1f} s" for k, v in sweep.items())
         print(
-            f"slider -> repainted frame, {name} ({twin}, eps 0-{scale.maximum:.3f}): "
-            f"drag p50 {p50 * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms (goal p95 <= 33 ms), "
-            f"{moves} moves; settled frame incl. compare p95 {r95 * 1e3:.1f} ms"
+            f"slider -> repainted frame, {name} ({twin}, eps 0-{scale.maximum:.3f}, "
+            f"{scale.positions} positions): drag p50 {p50 * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms "
+            f"(goal p95 <= 33 ms), {moves} moves; settled frame incl. compare p95 "
+            f"{r95 * 1e3:.1f} ms; sweep (curve / model / compare) {steps}; "
+            f"load {before} -> {load()}",
+            flush=True,
         )
     runner.shutdown()
 
@@ -134,7 +154,14 @@ def cold_start(runs: int = 3, *, busy: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    cold_start()
-    cold_start(busy=True)
-    slider_latency()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("slider", "cold"), help="run one part")
+    parser.add_argument("--models", default="", help="only the models whose name has this")
+    parser.add_argument("--moves", type=int, default=300, help="slider moves per model")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load()}")
+    if args.only != "slider":
+        cold_start()
+        cold_start(busy=True)
+    if args.only != "cold":
+        slider_latency(args.moves, args.models)

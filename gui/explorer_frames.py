@@ -10,7 +10,7 @@ that is no longer the state's is dropped. The frame and the compare model's
 bars go into the ``ExplorerState``; the widgets draw them.
 
 The sweep computes the model's (and the compare model's) answer at every slider
-position (``SweepCache``), in chunks of ~0.15 s on the runner, the positions
+position (``SweepCache``), in chunks of ~0.3 s on the runner, the positions
 nearest the slider first, after the curve's coarse view; a new session or
 compare model starts over. An FGSM frame at a filled position then needs no
 forward pass (ResNet50 on digits: ~30 ms a forward, more than a frame may
@@ -32,8 +32,8 @@ from fgsm_studio.core.sweep_cache import SweepCache
 from fgsm_studio.gui.explorer_state import ExplorerState, LoadedModel
 from fgsm_studio.gui.workers import TaskRunner
 
-CHUNK_SECONDS = 0.15  # a sweep chunk's work: a new session or a PGD frame waits at most this
-FIRST_CHUNK = 8  # images in the first chunk, before the model's speed is known
+CHUNK_SECONDS = 0.3  # a sweep chunk's work: a PGD frame waits about this at most
+CHUNK_IMAGES = (8, 128)  # fewest and most images a chunk: batching halves a big net's cost
 
 
 class FrameEngine(QObject):
@@ -122,9 +122,9 @@ class FrameEngine(QObject):
             return None
         coarse = main.next_chunk(1, among=self._coarse)
         cache = main if coarse.numel() else min(caches, key=lambda c: c.distance(eps))
-        per_image = self._per_image.get(id(cache.model))
-        size = FIRST_CHUNK if per_image is None else round(CHUNK_SECONDS / per_image)
-        size = min(max(size, 2), 128)
+        fewest, most = CHUNK_IMAGES
+        per_image = self._per_image.get(id(cache.model), CHUNK_SECONDS / fewest)
+        size = min(max(round(CHUNK_SECONDS / per_image), fewest), most)
         among = self._coarse if coarse.numel() else None
         return cache, cache.next_chunk(size, near=eps, among=among)
 
@@ -149,14 +149,14 @@ class FrameEngine(QObject):
         cache.fill(indices, probs)
         self._per_image[id(cache.model)] = seconds / max(1, indices.numel())
         elapsed = time.perf_counter() - self._started
-        if cache is self._main:
-            curve_done = not cache.next_chunk(1, among=self._coarse).numel()
-            if curve_done and "curve" not in self.sweep_seconds:
+        if cache is self._main and cache.complete:
+            self.sweep_seconds.setdefault("curve", elapsed)
+            self.sweep_seconds["model"] = elapsed
+            self.state.set_sweep(cache.result())  # every position: the exact flip
+        elif cache is self._main and "curve" not in self.sweep_seconds:
+            if not cache.next_chunk(1, among=self._coarse).numel():
                 self.sweep_seconds["curve"] = elapsed
                 self.state.set_sweep(cache.result(self._coarse))
-            if cache.complete:
-                self.sweep_seconds["model"] = elapsed
-                self.state.set_sweep(cache.result())  # every position: the exact flip
         elif cache.complete:
             self.sweep_seconds["compare"] = elapsed
         self._submit_chunk()
