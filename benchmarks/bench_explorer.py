@@ -9,7 +9,10 @@
    slider as a drag does (slider held down), let the event loop compute the
    FGSM frame (cached gradient, the answers from the sweep: no forward pass) and
    repaint the stage synchronously; p50 / p95 over many moves (goal: p95 <= 33
-   ms on a 2-core CPU). Also the release: a settled frame with the compare
+   ms on a 2-core CPU), and the GUI thread's CPU time for it (the work, whatever
+   the load). Then epsilons between two slider positions (typed; and every frame
+   before the sweep is in): one forward pass each, the compare model's bars
+   waiting for the release. Also the release: a settled frame with the compare
    model's bars. The machine's load (``os.getloadavg()``, 1 min) is printed
    before and after each model: the CPU is shared, figures under load are slower.
 2. Cold start of ``python -m fgsm_studio`` (median of a few launches, from
@@ -40,6 +43,24 @@ sys.path.insert(0, str(ROOT))
 
 def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
+
+
+def pct(samples: list[tuple[float, ...]], q: int, column: int = 0) -> str:
+    """The q-th percentile of one column of the samples, in ms."""
+    values = sorted(sample[column] for sample in samples)
+    return f"{values[min(len(values) - 1, q * len(values) // 100)] * 1e3:.1f}"
+
+
+def moved(view, loop, value: int | None = None, eps: float | None = None) -> tuple[float, float]:
+    """Wall and GUI-thread CPU seconds: slider (or spin box) -> repainted stage."""
+    t0, c0 = time.perf_counter(), time.thread_time()
+    if eps is None:
+        view.epsilon.slider.setValue(value)
+    else:
+        view.state.set_epsilon(eps)
+    loop.exec()  # returns on frame_rendered
+    view.stage.repaint()  # draw the panels and bars now
+    return time.perf_counter() - t0, time.thread_time() - c0
 
 
 def slider_latency(moves: int = 300, only: str = "") -> None:
@@ -79,35 +100,28 @@ def slider_latency(moves: int = 300, only: str = "") -> None:
         sweep = view.frames.sweep_seconds
         scale = view.epsilon.scale
         ticks = view.epsilon.slider.maximum()
-        view.epsilon.slider.setSliderDown(True)  # a drag: the compare forward waits
-        times = []
-        for i in range(moves):
-            t0 = time.perf_counter()
-            view.epsilon.slider.setValue(1 + (i * 37) % ticks)
-            loop.exec()  # returns on frame_rendered
-            view.stage.repaint()  # draw the panels and bars now
-            times.append(time.perf_counter() - t0)
-        view.epsilon.slider.setSliderDown(False)
-        released = []
-        for i in range(max(20, moves // 10)):
-            t0 = time.perf_counter()
-            view.epsilon.slider.setValue(1 + (i * 41) % ticks)
-            loop.exec()
-            view.stage.repaint()
-            released.append(time.perf_counter() - t0)
+        slider = view.epsilon.slider
+
+        slider.setSliderDown(True)  # a drag
+        drag = [moved(view, loop, 1 + (i * 37) % ticks) for i in range(moves)]
+        # Between two slider positions (a typed epsilon; every frame before the sweep is in):
+        # one forward pass per frame, the compare model's bars wait for the release.
+        live = [
+            moved(view, loop, eps=(1.5 + (i * 37) % (ticks - 2)) * scale.step)
+            for i in range(moves // 2)
+        ]
+        slider.setSliderDown(False)
+        settled = [moved(view, loop, 1 + (i * 41) % ticks) for i in range(max(20, moves // 10))]
         view.frame_rendered.disconnect(loop.quit)
-        times.sort()
-        released.sort()
-        p50, p95 = times[len(times) // 2], times[int(0.95 * len(times))]
-        r95 = released[int(0.95 * len(released))]
         twin = "with compare" if view.state.compare is not None else "no compare"
         steps = " / ".join(f"{k} {v:.1f} s" for k, v in sweep.items())
         print(
             f"slider -> repainted frame, {name} ({twin}, eps 0-{scale.maximum:.3f}, "
-            f"{scale.positions} positions): drag p50 {p50 * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms "
-            f"(goal p95 <= 33 ms), {moves} moves; settled frame incl. compare p95 "
-            f"{r95 * 1e3:.1f} ms; sweep (curve / model / compare) {steps}; "
-            f"load {before} -> {load()}",
+            f"{scale.positions} positions), {moves} moves: drag p50 {pct(drag, 50)} ms, "
+            f"p95 {pct(drag, 95)} ms (goal p95 <= 33 ms; GUI-thread CPU p95 "
+            f"{pct(drag, 95, 1)} ms); off the grid (one forward) p95 {pct(live, 95)} ms "
+            f"(CPU {pct(live, 95, 1)} ms); settled frame incl. compare p95 {pct(settled, 95)} ms; "
+            f"sweep (curve / model / compare) {steps}; load {before} -> {load()}",
             flush=True,
         )
     runner.shutdown()
