@@ -185,7 +185,9 @@ class FrameEngine(QObject):
     def _show(self, frame: AttackFrame) -> None:
         """Put ``frame`` on screen, with the compare model's belief about its adversarial image.
 
-        The compare forward runs on this thread (measured: on the worker it lowers p50
+        From the compare model's sweep when it has this FGSM frame's epsilon; else,
+        while the slider is held, the last bars (the release redraws them); else one
+        forward pass. The compare forward runs on this thread (measured: on the worker it lowers p50
         but raises p95, since the two threads then contend for the GIL and both cores).
         """
         compare, probs = self.state.compare, None
@@ -222,5 +224,6 @@ class FrameEngine(QObject):
 
     def _on_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
         if channel in self._ids and task_id == self._ids[channel]:
+            self._ids[channel] = -1
             self.state.set_status("")
             self.failed.emit(f"The {channel} computation failed: {message}")

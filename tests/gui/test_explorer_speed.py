@@ -121,3 +121,19 @@ def test_a_new_image_stops_the_old_images_sweep(explorer, qtbot, monkeypatch):
     assert explorer.frames._main.session is new and explorer.frames._main.complete
     expected = new.sweep(explorer.epsilon.scale.grid()).probs
     assert torch.allclose(explorer.state.sweep.probs, expected, atol=1e-5)
+
+
+def test_the_perturbation_colours_are_the_exact_map_to_within_one_level():
+    import numpy as np
+
+    from fgsm_studio.gui.panels import diverging
+
+    torch.manual_seed(0)
+    p = (torch.rand(3, 40, 40) * 2 - 1) * 0.05
+    p[:, 0, :3] = torch.tensor([0.0, 0.05, -0.05])[None]  # white, full red, full blue
+    got = diverging(p, 0.05).astype(int)
+    t = np.clip(p.mean(0).numpy().astype(np.float64) / 0.05, -1, 1)[..., None]
+    red, blue = np.array([0.84, 0.15, 0.16]), np.array([0.12, 0.47, 0.71])
+    exact = np.where(t >= 0, 1 + t * (red - 1), 1 - t * (blue - 1)) * 255
+    assert got.shape == (40, 40, 3) and np.abs(got - exact).max() <= 1
+    assert got[0, :3].tolist() == [[255, 255, 255], [214, 38, 41], [31, 120, 181]]
