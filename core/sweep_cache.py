@@ -72,7 +72,7 @@ class SweepCache:
     def probs_at(self, epsilon: float) -> torch.Tensor | None:
         """The model's probabilities at ``epsilon`` if it is a filled position, else None."""
         i = self.index(epsilon)
-        if i is None or not self._filled[i]:
+        if i is None or self._probs is None or not self._filled[i]:
             return None
         return self._probs[i]
 
