@@ -258,7 +258,7 @@ class PredictionBars(QWidget):
 class EpsilonCurve(pg.PlotWidget):
     """Confidence vs epsilon for the current image, the flip point and the current epsilon.
 
-    The sweep is always FGSM's (one step per epsilon: cheap enough for 100 of them),
+    The sweep is always FGSM's (one step per epsilon: cheap enough for every slider place),
     and it says so: in its title, and, while another attack is chosen, in "FGSM flips
     at", so the flip point is never read as BIM's or PGD's.
     """
