@@ -1,23 +1,33 @@
 """Explorer benchmark: slider move -> repainted frame, and cold start. Prints figures only.
 
-1. For every bundled model (MNIST, MobileNetV2, Fashion-MNIST) and ImageNet's
-   EfficientNet-Lite0 on a photo, with its compare twin loaded: move the epsilon
-   slider as a drag does (slider held down, so the compare forward waits for the
-   release), let the event loop compute the FGSM frame (cached gradient + one
-   forward) and repaint the stage synchronously; p50 / p95 over many moves
-   (goal: p95 <= 33 ms on a 2-core CPU). Also the release: one full frame with
-   the compare model's forward.
+1. For every bundled model (``core.bundled.bundled_models()``: small CNNs,
+   MobileNetV2, ResNet50, DenseNet121, Fashion-MNIST) and ImageNet's
+   EfficientNet-Lite0 on a photo, with its compare twin loaded: first the sweep,
+   the model's and the compare model's answers at every slider position
+   (``SweepCache``), timed from the new session to the curve's coarse view, to
+   the model's every position and to the compare model's. Then move the epsilon
+   slider as a drag does (slider held down), let the event loop compute the
+   FGSM frame (cached gradient, the answers from the sweep: no forward pass) and
+   repaint the stage synchronously; p50 / p95 over many moves (goal: p95 <= 33
+   ms on a 2-core CPU), and the GUI thread's CPU time for it (the work, whatever
+   the load). Then epsilons between two slider positions (typed; and every frame
+   before the sweep is in): one forward pass each, the compare model's bars
+   waiting for the release. Also the release: a settled frame with the compare
+   model's bars. The machine's load (``os.getloadavg()``, 1 min) is printed
+   before and after each model: the CPU is shared, figures under load are slower.
 2. Cold start of ``python -m fgsm_studio`` (median of a few launches, from
    process start): the window shown, its first paint (a real panel with
    progress, while torch loads on a thread; goal <= 1 s) and the first attacked
    frame; once on an idle machine and once with both cores kept busy by two
    spinning processes (a lecture laptop doing something else).
 
-Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_explorer.py``
+Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_explorer.py [--only slider|cold]
+[--models SUBSTRING] [--moves N]``
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -31,7 +41,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def slider_latency(moves: int = 300) -> None:
+def load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def pct(samples: list[tuple[float, ...]], q: int, column: int = 0) -> str:
+    """The q-th percentile of one column of the samples, in ms."""
+    values = sorted(sample[column] for sample in samples)
+    return f"{values[min(len(values) - 1, q * len(values) // 100)] * 1e3:.1f}"
+
+
+def moved(view, loop, value: int | None = None, eps: float | None = None) -> tuple[float, float]:
+    """Wall and GUI-thread CPU seconds: slider (or spin box) -> repainted stage."""
+    t0, c0 = time.perf_counter(), time.thread_time()
+    if eps is None:
+        view.epsilon.slider.setValue(value)
+    else:
+        view.state.set_epsilon(eps)
+    loop.exec()  # returns on frame_rendered
+    view.stage.repaint()  # draw the panels and bars now
+    return time.perf_counter() - t0, time.thread_time() - c0
+
+
+def slider_latency(moves: int = 300, only: str = "") -> None:
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -52,6 +84,9 @@ def slider_latency(moves: int = 300) -> None:
     photo = resource_path("samples", "photos", "orange.jpg")
     cases += [(src, src.split(":")[-1], photo) for src, _title in virtual_sources()[:1]]
     for source, name, image in cases:
+        if only not in name:
+            continue
+        before = load()
         loop = QEventLoop()
         view.frame_rendered.connect(loop.quit)
         view.load_model(source)
@@ -59,36 +94,35 @@ def slider_latency(moves: int = 300) -> None:
         if image is not None:
             view.set_image(image)
             loop.exec()
-        while not view.idle:  # the compare twin and the sweep
-            app.processEvents()
+        while not view.idle or view.state.loading("compare") is not None:
+            app.processEvents()  # the compare twin and the sweep (the GUI thread mostly sleeps)
+            time.sleep(0.005)
+        sweep = view.frames.sweep_seconds
         scale = view.epsilon.scale
         ticks = view.epsilon.slider.maximum()
-        view.epsilon.slider.setSliderDown(True)  # a drag: the compare forward waits
-        times = []
-        for i in range(moves):
-            t0 = time.perf_counter()
-            view.epsilon.slider.setValue(1 + (i * 37) % ticks)
-            loop.exec()  # returns on frame_rendered
-            view.stage.repaint()  # draw the panels and bars now
-            times.append(time.perf_counter() - t0)
-        view.epsilon.slider.setSliderDown(False)
-        released = []
-        for i in range(max(20, moves // 10)):
-            t0 = time.perf_counter()
-            view.epsilon.slider.setValue(1 + (i * 41) % ticks)
-            loop.exec()
-            view.stage.repaint()
-            released.append(time.perf_counter() - t0)
+        slider = view.epsilon.slider
+
+        slider.setSliderDown(True)  # a drag
+        drag = [moved(view, loop, 1 + (i * 37) % ticks) for i in range(moves)]
+        # Between two slider positions (a typed epsilon; every frame before the sweep is in):
+        # one forward pass per frame, the compare model's bars wait for the release.
+        live = [
+            moved(view, loop, eps=(1.5 + (i * 37) % (ticks - 2)) * scale.step)
+            for i in range(moves // 2)
+        ]
+        slider.setSliderDown(False)
+        settled = [moved(view, loop, 1 + (i * 41) % ticks) for i in range(max(20, moves // 10))]
         view.frame_rendered.disconnect(loop.quit)
-        times.sort()
-        released.sort()
-        p50, p95 = times[len(times) // 2], times[int(0.95 * len(times))]
-        r95 = released[int(0.95 * len(released))]
         twin = "with compare" if view.state.compare is not None else "no compare"
+        steps = " / ".join(f"{k} {v:.1f} s" for k, v in sweep.items())
         print(
-            f"slider -> repainted frame, {name} ({twin}, eps 0-{scale.maximum:.3f}): "
-            f"drag p50 {p50 * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms (goal p95 <= 33 ms), "
-            f"{moves} moves; settled frame incl. compare p95 {r95 * 1e3:.1f} ms"
+            f"slider -> repainted frame, {name} ({twin}, eps 0-{scale.maximum:.3f}, "
+            f"{scale.positions} positions), {moves} moves: drag p50 {pct(drag, 50)} ms, "
+            f"p95 {pct(drag, 95)} ms (goal p95 <= 33 ms; GUI-thread CPU p95 "
+            f"{pct(drag, 95, 1)} ms); off the grid (one forward) p95 {pct(live, 95)} ms "
+            f"(CPU {pct(live, 95, 1)} ms); settled frame incl. compare p95 {pct(settled, 95)} ms; "
+            f"sweep (curve / model / compare) {steps}; load {before} -> {load()}",
+            flush=True,
         )
     runner.shutdown()
 
@@ -134,7 +168,14 @@ def cold_start(runs: int = 3, *, busy: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    cold_start()
-    cold_start(busy=True)
-    slider_latency()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("slider", "cold"), help="run one part")
+    parser.add_argument("--models", default="", help="only the models whose name has this")
+    parser.add_argument("--moves", type=int, default=300, help="slider moves per model")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load()}")
+    if args.only != "slider":
+        cold_start()
+        cold_start(busy=True)
+    if args.only != "cold":
+        slider_latency(args.moves, args.models)

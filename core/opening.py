@@ -35,13 +35,31 @@ class EpsilonScale:
     step: float
     default: float
     per_255: bool  # shown and stepped in 1/255 units (photos)
+    curve_stride: int = 1  # the curve's first view: every curve_stride-th slider position
+
+    @property
+    def positions(self) -> int:
+        """How many places the slider has (0 to maximum in steps of ``step``)."""
+        return round(self.maximum / self.step) + 1
 
     def grid(self) -> torch.Tensor:
-        """The epsilons of the confidence curve: the slider's whole range."""
-        return torch.linspace(0, self.maximum, 101 if not self.per_255 else 65)
+        """Every slider position's epsilon (float64), as the slider computes it: i * step.
+
+        The sweep computes the model's answer at each, so a frame at a slider position
+        needs no forward pass (``core.sweep_cache``)."""
+        return torch.arange(self.positions, dtype=torch.float64) * self.step
+
+    def curve_indices(self) -> torch.Tensor:
+        """The grid positions of the curve's first, coarser view (the last one included)."""
+        picked = torch.arange(0, self.positions, self.curve_stride)
+        if int(picked[-1]) != self.positions - 1:
+            picked = torch.cat([picked, torch.tensor([self.positions - 1])])
+        return picked
 
 
-DIGITS = EpsilonScale(maximum=0.5, step=0.001, default=DEFAULT_EPSILON, per_255=False)
+DIGITS = EpsilonScale(
+    maximum=0.5, step=0.001, default=DEFAULT_EPSILON, per_255=False, curve_stride=5
+)
 PHOTOS = EpsilonScale(maximum=16 / 255, step=0.25 / 255, default=2 / 255, per_255=True)
 
 

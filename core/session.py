@@ -5,8 +5,11 @@ and one backward pass, which also give the clean prediction). After that an
 FGSM frame at any epsilon is ``clamp(x +/- eps * sign(grad))`` plus **one**
 forward pass, so the slider can move at display rate. ``sweep(epsilons)``
 runs many epsilons through one batched forward and finds the smallest epsilon
-that flips the prediction. BIM and PGD frames recompute the attack (their
-steps depend on epsilon), so the GUI runs those in a worker.
+that flips the prediction. ``frame(eps, cache=...)`` takes the probabilities from
+a ``core.sweep_cache.SweepCache`` when ``eps`` is one of its filled positions, so
+a frame needs no forward pass at all (big networks: one forward is slower than a
+display frame). BIM and PGD frames recompute the attack (their steps depend on
+epsilon), so the GUI runs those in a worker.
 
 With no ``label``, the model's own clean prediction is the label (what a user
 dragging in a photo expects: "make the model change its mind"). With a
@@ -15,14 +18,19 @@ dragging in a photo expects: "make the model change its mind"). With a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fgsm_studio.core.attacks import evaluating, fgsm_step, run_attack
+
+if TYPE_CHECKING:
+    from fgsm_studio.core.sweep_cache import SweepCache
 
 
 @dataclass(frozen=True)
@@ -106,8 +114,21 @@ class AttackSession:
         return torch.tensor([aim], device=self.device)
 
     @torch.no_grad()
-    def frame(self, epsilon: float, *, attack: str = "fgsm", steps: int = 10) -> AttackFrame:
-        """The attacked image at ``epsilon``; FGSM costs one forward pass."""
+    def frame(
+        self,
+        epsilon: float,
+        *,
+        attack: str = "fgsm",
+        steps: int = 10,
+        cache: SweepCache | None = None,
+    ) -> AttackFrame:
+        """The attacked image at ``epsilon``; FGSM costs one forward pass, none when
+        ``cache`` (this session's, for its model) has the answer at ``epsilon``."""
+        probs = None
+        if cache is not None and attack == "fgsm":
+            if cache.session is not self or cache.model is not self.model:
+                raise ValueError("the sweep cache belongs to another session or model")
+            probs = cache.probs_at(epsilon)
         if attack == "fgsm":
             adv = fgsm_step(self.x, self.direction, float(epsilon))
         else:
@@ -120,8 +141,9 @@ class AttackSession:
                 steps=steps,
                 targeted=self.target is not None,
             )
-        with self._eval():
-            probs = F.softmax(self.model(adv), dim=1)[0].cpu()
+        if probs is None:
+            with self._eval():
+                probs = F.softmax(self.model(adv), dim=1)[0].cpu()
         return AttackFrame(
             epsilon=float(epsilon),
             attack=attack,
@@ -136,15 +158,36 @@ class AttackSession:
         )
 
     @torch.no_grad()
+    def probs_of(
+        self,
+        epsilons: torch.Tensor,
+        *,
+        model: nn.Module | None = None,
+        prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """(E, K) probabilities of the FGSM images at ``epsilons``, in one batched forward.
+
+        ``model`` (default: the session's) judges them after ``prepare`` (e.g. a compare
+        model of another input size); reads the session, writes nothing: any thread.
+        """
+        advs = fgsm_step(self.x, self.direction, torch.as_tensor(epsilons).to(self.device))
+        if prepare is not None:
+            advs = prepare(advs)
+        if model is None or model is self.model:
+            with self._eval():
+                return F.softmax(self.model(advs), dim=1).cpu()
+        with evaluating(model):
+            return F.softmax(model(advs), dim=1).cpu()
+
     def sweep(self, epsilons: torch.Tensor | list[float], *, chunk: int = 128) -> SweepResult:
         """FGSM at many epsilons in batched forward passes (``chunk`` images each)."""
         eps = torch.as_tensor(epsilons, dtype=torch.float32)
-        parts = []
-        with self._eval():
-            for e in eps.split(chunk):
-                advs = fgsm_step(self.x, self.direction, e.to(self.device))
-                parts.append(F.softmax(self.model(advs), dim=1).cpu())
-        probs = torch.cat(parts)
+        probs = torch.cat([self.probs_of(e) for e in eps.split(chunk)])
+        return self.sweep_result(eps, probs)
+
+    def sweep_result(self, epsilons: torch.Tensor, probs: torch.Tensor) -> SweepResult:
+        """The sweep of these (E,) epsilons and their (E, K) probabilities: the first flip."""
+        eps = torch.as_tensor(epsilons)
         preds = probs.argmax(1)
         hit = preds == self.target if self.target is not None else preds != self.pred_clean
         flips = eps[hit]

@@ -4,14 +4,22 @@
 target or MNIST-style switch gives a new ``AttackSession`` (its gradient) and
 starts the epsilon sweep on the ``TaskRunner``; a new session, epsilon, attack,
 step count or compare model schedules one frame per event-loop turn. FGSM
-frames use the session's cached gradient and are computed on the GUI thread
-(one forward pass); BIM/PGD frames and the sweep run on the runner, and an
-answer for a session that is no longer the state's is dropped. The frame and
-the compare model's bars go into the ``ExplorerState``; the widgets draw them.
+frames use the session's cached gradient and are computed on the GUI thread;
+BIM/PGD frames and the sweep run on the runner, and an answer for a session
+that is no longer the state's is dropped. The frame and the compare model's
+bars go into the ``ExplorerState``; the widgets draw them.
+
+The sweep computes the model's (and the compare model's) answer at every slider
+position (``SweepCache``), in chunks of ~0.3 s on the runner, the positions
+nearest the slider first, after the curve's coarse view; a new session or
+compare model starts over. An FGSM frame at a filled position then needs no
+forward pass (ResNet50 on digits: ~30 ms a forward, more than a frame may
+take); elsewhere it costs one, as before the sweep arrives.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import torch
@@ -20,8 +28,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from fgsm_studio.core.images import to_model_input
 from fgsm_studio.core.opening import epsilon_scale
 from fgsm_studio.core.session import AttackFrame, AttackSession
-from fgsm_studio.gui.explorer_state import ExplorerState
+from fgsm_studio.core.sweep_cache import SweepCache
+from fgsm_studio.gui.explorer_state import ExplorerState, LoadedModel
 from fgsm_studio.gui.workers import TaskRunner
+
+CHUNK_SECONDS = 0.3  # a sweep chunk's work: a PGD frame waits about this at most
+CHUNK_IMAGES = (8, 128)  # fewest and most images a chunk: batching halves a big net's cost
 
 
 class FrameEngine(QObject):
@@ -43,6 +55,12 @@ class FrameEngine(QObject):
         self._model_input, self._dragging = model_input, dragging
         self._scheduled = False
         self._ids = {"attack": -1, "sweep": -1}
+        self._main: SweepCache | None = None  # the session model's answers at the slider's places
+        self._compare: SweepCache | None = None  # the compare model's, on the same images
+        self._coarse = torch.zeros(0, dtype=torch.long)  # the curve's first view (indices)
+        self._per_image: dict[int, float] = {}  # seconds per image in a chunk, per model (id)
+        self._started = 0.0
+        self.sweep_seconds: dict[str, float] = {}  # "curve", "model", "compare": since the session
         for changed in (state.image_changed, state.target_changed, state.mnist_style_changed):
             changed.connect(self.new_session)
         for changed in (
@@ -53,6 +71,7 @@ class FrameEngine(QObject):
             state.compare_changed,
         ):
             changed.connect(self.schedule)
+        state.compare_changed.connect(self._on_state_compare_changed)
         runner.finished.connect(self._on_finished)
         runner.failed.connect(self._on_failed)
 
@@ -67,11 +86,80 @@ class FrameEngine(QObject):
             return
         label = s.true_label(s.card.num_classes)
         session = AttackSession(s.model.net, self._model_input(), label=label, target=s.target)
-        grid = epsilon_scale(s.card.image_size).grid()
+        scale = epsilon_scale(s.card.image_size)
         s.set_session(session)
-        self._ids["sweep"] = self.runner.submit(
-            "sweep", lambda: (session, session.sweep(grid, chunk=16))
-        )
+        self._main = SweepCache(session, scale.grid())
+        self._coarse = scale.curve_indices()
+        self._compare = self._compare_cache(s.compare)
+        self._started, self.sweep_seconds = time.perf_counter(), {}
+        self._submit_chunk()  # replaces a chunk of the old session still waiting
+
+    def _compare_cache(self, compare: LoadedModel | None) -> SweepCache | None:
+        main = self._main
+        if compare is None or main is None or main.session is not self.state.session:
+            return None
+        card = compare.card
+
+        def prepare(advs: torch.Tensor) -> torch.Tensor:  # as _show prepares one image
+            return torch.stack([to_model_input(a, card.in_channels, card.image_size) for a in advs])
+
+        return SweepCache(main.session, main.epsilons, model=compare.net, prepare=prepare)
+
+    def _on_state_compare_changed(self) -> None:
+        self._compare = self._compare_cache(self.state.compare)
+        self.sweep_seconds.pop("compare", None)
+        if self._ids["sweep"] == -1:  # else the chunk under way submits the next one
+            self._submit_chunk()
+
+    def _next_chunk(self) -> tuple[SweepCache, torch.Tensor] | None:
+        """The curve's coarse view first; then whichever model misses a position nearer
+        the slider (the model's own first on a tie)."""
+        main, eps = self._main, self.state.epsilon
+        if main is None or main.session is not self.state.session:
+            return None
+        caches = [c for c in (main, self._compare) if c is not None and not c.complete]
+        if not caches:
+            return None
+        coarse = main.next_chunk(1, among=self._coarse)
+        cache = main if coarse.numel() else min(caches, key=lambda c: c.distance(eps))
+        fewest, most = CHUNK_IMAGES
+        per_image = self._per_image.get(id(cache.model), CHUNK_SECONDS / fewest)
+        size = min(max(round(CHUNK_SECONDS / per_image), fewest), most)
+        among = self._coarse if coarse.numel() else None
+        return cache, cache.next_chunk(size, near=eps, among=among)
+
+    def _submit_chunk(self) -> None:
+        job = self._next_chunk()
+        if job is None:
+            self.runner.cancel("sweep")
+            self._ids["sweep"] = -1
+            return
+        cache, indices = job
+
+        def run() -> tuple[AttackSession, tuple[SweepCache, torch.Tensor, torch.Tensor, float]]:
+            t0 = time.perf_counter()
+            probs = cache.compute(indices)
+            return cache.session, (cache, indices, probs, time.perf_counter() - t0)
+
+        self._ids["sweep"] = self.runner.submit("sweep", run)
+
+    def _on_chunk(self, cache: SweepCache, indices: torch.Tensor, probs, seconds: float) -> None:
+        if cache is not self._main and cache is not self._compare:
+            return  # the compare model changed meanwhile
+        cache.fill(indices, probs)
+        self._per_image[id(cache.model)] = seconds / max(1, indices.numel())
+        elapsed = time.perf_counter() - self._started
+        if cache is self._main and cache.complete:
+            self.sweep_seconds.setdefault("curve", elapsed)
+            self.sweep_seconds["model"] = elapsed
+            self.state.set_sweep(cache.result())  # every position: the exact flip
+        elif cache is self._main and "curve" not in self.sweep_seconds:
+            if not cache.next_chunk(1, among=self._coarse).numel():
+                self.sweep_seconds["curve"] = elapsed
+                self.state.set_sweep(cache.result(self._coarse))
+        elif cache.complete:
+            self.sweep_seconds["compare"] = elapsed
+        self._submit_chunk()
 
     def schedule(self) -> None:
         if not self._scheduled:
@@ -86,7 +174,8 @@ class FrameEngine(QObject):
             return
         if attack == "fgsm":
             self.runner.cancel("attack")
-            self._show(session.frame(eps))
+            main = self._main if self._main is not None and self._main.session is session else None
+            self._show(session.frame(eps, cache=main))
         else:
             s.set_status(f"Running {attack.upper()} ({steps} steps)...")
             self._ids["attack"] = self.runner.submit(
@@ -96,10 +185,17 @@ class FrameEngine(QObject):
     def _show(self, frame: AttackFrame) -> None:
         """Put ``frame`` on screen, with the compare model's belief about its adversarial image.
 
-        The compare forward runs on this thread (measured: on the worker it lowers p50
+        From the compare model's sweep when it has this FGSM frame's epsilon; else,
+        while the slider is held, the last bars (the release redraws them); else one
+        forward pass. The compare forward runs on this thread (measured: on the worker it lowers p50
         but raises p95, since the two threads then contend for the GIL and both cores).
         """
         compare, probs = self.state.compare, None
+        cached = self._compare
+        if compare is not None and cached is not None and frame.attack == "fgsm":
+            if cached.session is self.state.session and cached.model is compare.net:
+                probs = cached.probs_at(frame.epsilon)
+                compare = None if probs is not None else compare
         if compare is not None and self._dragging():
             probs = self.state.compare_probs  # while dragging: the release redraws it
             compare = None
@@ -117,14 +213,17 @@ class FrameEngine(QObject):
         if channel not in self._ids or task_id != self._ids[channel]:
             return  # a stale answer, or another channel's
         session, answer = result
+        if channel == "sweep":
+            self._ids["sweep"] = -1
+            if session is self.state.session:
+                self._on_chunk(*answer)
+            return
         if session is not self.state.session:
             return
-        if channel == "attack":
-            self._show(answer)
-        else:
-            self.state.set_sweep(answer)
+        self._show(answer)
 
     def _on_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
         if channel in self._ids and task_id == self._ids[channel]:
+            self._ids[channel] = -1
             self.state.set_status("")
             self.failed.emit(f"The {channel} computation failed: {message}")
