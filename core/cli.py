@@ -191,6 +191,7 @@ def _train(args) -> int:
         stem=args.stem,
         beta=args.beta,
         warmup_epochs=args.warmup_epochs,
+        lr_schedule=args.lr_schedule,
         eval_epsilons=args.eval_epsilons or (args.epsilon,),
         eval_attacks=args.attacks,
         eval_limit=args.eval_limit,

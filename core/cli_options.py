@@ -28,6 +28,7 @@ ATTACKS = ("fgsm", "bim", "pgd")
 DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")  # core.defenses
 AUGMENTS = ("none", "digits", "photos", "auto")  # core.augment
 STEMS = ("auto", "cifar", "half", "standard")  # core.models
+LR_SCHEDULES = ("constant", "cosine")  # core.train_config
 MAX_SEED = 2**32 - 1
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 
@@ -258,6 +259,12 @@ def build_parser(description: str) -> Parser:
     t.add_argument("--beta", type=positive_float, default=6.0, help="trades: weight of the KL term")
     t.add_argument(
         "--warmup-epochs", type=float, default=0.0, help="training epsilon ramps up over these"
+    )
+    t.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default="constant",
+        help="cosine: the learning rate falls from --lr to 0 over the run",
     )
     t.add_argument("--a1", type=fraction, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
     t.add_argument("--epsilon", type=fraction, default=0.1, help="training epsilon (pixel units)")

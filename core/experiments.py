@@ -102,7 +102,12 @@ class RunSpec:
         auto = replace(self.train, select_by="auto")
         if self.train.selection == auto.selection:
             d["train"].pop("select_by", None)
-        for name, default in (("monitor_images", 0), ("monitor_steps", 5), ("stem", "auto")):
+        for name, default in (
+            ("monitor_images", 0),
+            ("monitor_steps", 5),
+            ("stem", "auto"),
+            ("lr_schedule", "constant"),
+        ):
             if d["train"].get(name) == default:
                 d["train"].pop(name)
         if self.root is not None:

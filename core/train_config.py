@@ -9,6 +9,7 @@ them beside the trainer itself.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from fgsm_studio.core.defenses import DEFENSES
 from fgsm_studio.core.models import STEMS
 
 SELECT_BY = ("auto", "clean", "clean+fgsm", "pgd")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 class TrainingError(RuntimeError):
@@ -34,6 +36,7 @@ class TrainConfig:
     epsilon: float = 0.1  # FGSM epsilon for training and validation, in pixel units
     epochs: int = 10
     lr: float = 1e-3
+    lr_schedule: str = "constant"  # "cosine": lr * (1 + cos(pi * t)) / 2, t = batches done / all
     optimizer: str = "adam"  # "adam" or "sgd" (momentum 0.9)
     batch_size: int = 32
     patience: int = 5  # early stopping: epochs without a better validation score
@@ -75,6 +78,10 @@ class TrainConfig:
             raise ValueError(f"epochs must be 1 to 100, not {self.epochs}")
         if self.batch_size < 2 or self.lr <= 0 or self.epsilon < 0 or self.patience < 1:
             raise ValueError("batch_size >= 2, lr > 0, epsilon >= 0 and patience >= 1 are required")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}"
+            )
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
         if self.select_by not in SELECT_BY:
@@ -83,6 +90,12 @@ class TrainConfig:
             )
         if self.monitor_images < 0 or self.monitor_steps < 1:
             raise ValueError("monitor_images >= 0 and monitor_steps >= 1 are required")
+
+    def learning_rate(self, step: int, steps: int) -> float:
+        """The learning rate of batch ``step`` (0-based) of a run of ``steps`` batches."""
+        if self.lr_schedule == "constant" or steps <= 1:
+            return self.lr
+        return self.lr * (1 + math.cos(math.pi * min(step, steps) / steps)) / 2
 
     def describe(self) -> dict:
         d = asdict(self)

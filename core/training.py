@@ -30,7 +30,8 @@ seed, so training draws the same random numbers with or without it). FGSM
 accuracy far above PGD accuracy is what a defense that only looks robust shows
 (``core.robust_monitor``). ``select_by`` says what early stopping and the best
 epoch watch: clean accuracy, the mean of clean and FGSM, or PGD accuracy (Wong
-et al. 2020, Rice et al. 2020).
+et al. 2020, Rice et al. 2020). ``lr_schedule="cosine"`` lowers the learning rate
+from ``lr`` to 0 over the run's batches (``TrainConfig.learning_rate``).
 """
 
 from __future__ import annotations
@@ -207,6 +208,7 @@ def train(
     lam = 1.0 if config.reg == "literal" else config.reg_lambda
     weights = regularized_weights(model)
     batches = math.ceil(math.ceil(size(train_set) / dist.world_size) / config.batch_size)
+    steps = config.epochs * batches  # for the learning-rate schedule
     watched = _subset(val_set, monitor_size(size(train_set), size(val_set), config))
     result = TrainResult()
     best_state = None
@@ -272,6 +274,8 @@ def train(
                         "Training stopped; try a lower learning rate. "
                         "The last good checkpoint is kept."
                     )
+                for group in opt.param_groups:  # the config's schedule, set per batch
+                    group["lr"] = config.learning_rate((epoch - 1) * batches + b, steps)
                 opt.step()
                 n = len(y)
                 sums["loss"] += float(total) * n

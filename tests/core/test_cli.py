@@ -146,7 +146,8 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
 
 
 def test_train_select_by_pgd_and_threads_are_recorded(tmp_path, csv_root, capsys):
-    """Issue 14 items 9 and 10: --select-by goes to the card, --threads to torch."""
+    """Issue 14 items 9 and 10: --select-by goes to the card, --threads to torch (and
+    issue 16: --lr-schedule to the card)."""
     import torch
 
     out = tmp_path / "m.safetensors"
@@ -155,6 +156,7 @@ def test_train_select_by_pgd_and_threads_are_recorded(tmp_path, csv_root, capsys
         code = main(
             ["train", "--root", csv_root, "--folds", "5", "--epochs", "2", "--defense", "wr_fgsm"]
             + ["--a1", "1", "--epsilon", "0.3", "--select-by", "pgd", "--threads", "1"]
+            + ["--lr-schedule", "cosine"]
             + ["--eval-limit", "50", "--attacks", "fgsm", "--out", str(out)]
         )
         assert code == 0 and torch.get_num_threads() == 1
@@ -162,6 +164,7 @@ def test_train_select_by_pgd_and_threads_are_recorded(tmp_path, csv_root, capsys
         torch.set_num_threads(before)
     _, card = load(out)
     assert card.training["select_by"] == "pgd" and card.training["selected_by"] == "pgd"
+    assert card.training["lr_schedule"] == "cosine"
     assert "PGD" in capsys.readouterr().err
     assert main(["train", "--out", str(out), "--select-by", "fgsm"]) == 2
     assert "--select-by" in capsys.readouterr().err
