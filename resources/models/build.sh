@@ -48,6 +48,8 @@ $CLI --dataset mnist-5k --arch small_cnn --defense pgd --a1 1 --attack-steps 10 
 $ROBUST $M/mnist_small_cnn_pgd_eps0.1.safetensors
 # eps 0.3: 7-step PGD, the training epsilon ramped up from 0 over the first 2 epochs (a usual
 # precaution at a large epsilon), 14 epochs (32 min on the shared CPU)
+# (a TRADES run with --lr-schedule cosine, meant to raise its worst case, did not finish:
+# docs/results/robust-mnist.md, "Trying to raise the eps 0.3 worst case")
 $CLI --dataset mnist-5k --arch small_cnn --defense pgd --a1 1 --attack-steps 7 --warmup-epochs 2 --augment digits \
      --epochs 14 --patience 14 --epsilon 0.3 --eval-epsilons 0.1,0.3 \
      --name "MNIST digits, small CNN (PGD-AT eps 0.3, digit augmentation)" --out $M/mnist_small_cnn_pgd_eps0.3.safetensors
