@@ -4,8 +4,10 @@
 (digits: 0 to 0.5 in thousandths; photos: 0 to 16/255 in quarter /255 steps,
 the spin box in /255), and a label giving both units, e.g. ``0.031 = 8/255``.
 ``AttackControls``: the attacks of ``ATTACK_CHOICES`` (data: a new attack is one
-more entry), their steps, a targeted switch with a target class picker, and the
-Previous / Next image buttons. Each control sends the
+more entry), their steps, a targeted switch with a target class picker, the
+Feature Squeezing switch with its "attacker knows it" (BPDA) switch, and the
+Previous / Next image buttons. ``EpsilonControl`` also holds the smallest-flip
+label (``minimal_size``). Each control sends the
 user's change to the state (``state.set_epsilon`` ...) and shows the state's
 value when the state says it changed, whoever changed it; the widgets' own
 signals are blocked only while they are being redrawn from the state.
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.opening import DIGITS, EpsilonScale
 from fgsm_studio.gui.explorer_state import MAX_STEPS, ExplorerState
+from fgsm_studio.gui.minimal_size import FlipSizeLabel
 
 # (key, label, plain-words tooltip); the key is ExplorerState's attack name.
 ATTACK_CHOICES = (
@@ -50,6 +53,27 @@ ATTACK_CHOICES = (
         "Projected Gradient Descent: BIM from a random starting point; the standard strong "
         "attack to judge a defense by",
     ),
+    (
+        "apgd-ce",
+        "APGD-CE (auto step)",
+        "Auto-PGD with the cross-entropy loss (Croce & Hein 2020, the first attack of "
+        "AutoAttack): PGD that tunes its own step size; it shows the image unchanged "
+        "where it finds no flip. Untargeted only",
+    ),
+)
+SQUEEZING_TIP = (
+    "<p>Feature Squeezing (Xu et al. 2018): the model sees a simplified copy of the image "
+    "(fewer grey levels, then a small median filter), and a detector flags an image "
+    "whose answer changes much when squeezed. It stops a naive attack: rounding has no "
+    "gradient, so an attacker who differentiates the squeezed model finds no direction "
+    "at all.</p>"
+)
+ADAPTIVE_TIP = (
+    "<p>The attacker knows the defense (adaptive attack, BPDA: Athalye et al. 2018): it "
+    "treats the squeezer as if it changed nothing when computing the gradient, and so "
+    "finds a direction again. Squeezing stops a naive FGSM; an attacker who knows it gets "
+    "through where a change can survive the squeezing (try PGD or APGD, and a larger "
+    "epsilon).</p>"
 )
 
 
@@ -76,12 +100,15 @@ class EpsilonControl(QWidget):
         self.units.setMinimumWidth(130)
         self.units.setToolTip("Epsilon in pixel units (0 to 1) and in 1/255 steps")
         self.name = QLabel("epsilon")
+        self.flip_size = FlipSizeLabel(state)
+        self.flip_size.setFixedWidth(290)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.name)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.spin)
         layout.addWidget(self.units)
+        layout.addWidget(self.flip_size)
         self.set_scale(DIGITS)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         self.spin.valueChanged.connect(self._on_spin_value_changed)
@@ -91,6 +118,7 @@ class EpsilonControl(QWidget):
     def set_scale(self, scale: EpsilonScale) -> None:
         """The model's range and step; the spin box counts /255 for photos."""
         self.scale = scale
+        self.flip_size.set_per_255(scale.per_255)
         ticks = round(scale.maximum / scale.step)
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
             self.slider.setRange(0, ticks)
@@ -131,15 +159,17 @@ class AttackControls(QWidget):
             self.attack.addItem(label, key)
             self.attack.setItemData(self.attack.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.attack.setToolTip(
-            "<p>How the attack computes its change. FGSM: one step (keys 1, 2, 3 choose "
-            "FGSM, BIM, PGD).</p>"
+            "<p>How the attack computes its change. FGSM: one step (keys 1, 2, 3, 4 choose "
+            "FGSM, BIM, PGD, APGD-CE).</p>"
         )
         self.previous = QPushButton("< Previous image")
         self.next = QPushButton("Next image >")
         self.previous.setToolTip("The previous sample image (Left arrow)")
         self.next.setToolTip("The next sample image (Right arrow or Space)")
         self.steps = QSpinBox()
-        self.steps.setToolTip("How many small steps BIM and PGD take (more: stronger, slower)")
+        self.steps.setToolTip(
+            "How many small steps BIM, PGD and APGD take (more: stronger, slower)"
+        )
         self.steps.setRange(1, MAX_STEPS)
         self.steps.setValue(state.steps)
         self.steps.setPrefix("steps: ")
@@ -152,6 +182,11 @@ class AttackControls(QWidget):
         self.target.setToolTip("The class a targeted attack aims for")
         self.target.setEnabled(False)
         self.target.setMinimumWidth(110)
+        self.squeezing = QCheckBox("Squeezing")
+        self.squeezing.setToolTip(SQUEEZING_TIP)
+        self.adaptive = QCheckBox("attacker knows it")
+        self.adaptive.setToolTip(ADAPTIVE_TIP)
+        self.adaptive.setEnabled(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.previous)
@@ -163,6 +198,9 @@ class AttackControls(QWidget):
         layout.addWidget(self.steps)
         layout.addWidget(self.targeted)
         layout.addWidget(self.target)
+        layout.addSpacing(8)
+        layout.addWidget(self.squeezing)
+        layout.addWidget(self.adaptive)
         layout.addStretch(1)
         self.help = QPushButton("What am I seeing?")
         self.help.setToolTip("A short guide to every part of this window, in plain words (F1)")
@@ -173,6 +211,9 @@ class AttackControls(QWidget):
         self.steps.valueChanged.connect(state.set_steps)
         self.targeted.toggled.connect(self._on_targeted_toggled)
         self.target.currentIndexChanged.connect(self._on_target_current_index_changed)
+        self.squeezing.toggled.connect(lambda on: state.set_defense(squeezing=on))
+        self.adaptive.toggled.connect(lambda on: state.set_defense(adaptive=on))
+        state.defense_changed.connect(self._on_state_defense_changed)
         state.attack_changed.connect(self._on_state_attack_changed)
         state.steps_changed.connect(self._on_state_steps_changed)
         state.target_changed.connect(self._on_state_target_changed)
@@ -200,6 +241,12 @@ class AttackControls(QWidget):
         with QSignalBlocker(self.attack):
             self.attack.setCurrentIndex(self.attack.findData(name))
         self.steps.setVisible(not self._presenter and name != "fgsm")
+
+    def _on_state_defense_changed(self) -> None:
+        with QSignalBlocker(self.squeezing), QSignalBlocker(self.adaptive):
+            self.squeezing.setChecked(self.state.squeezing)
+            self.adaptive.setChecked(self.state.adaptive)
+            self.adaptive.setEnabled(self.state.squeezing)
 
     def _on_state_steps_changed(self, steps: int) -> None:
         with QSignalBlocker(self.steps):

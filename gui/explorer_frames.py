@@ -1,8 +1,11 @@
 """The Explorer's frame engine: the state's session, epsilon and attack become frames.
 
 ``FrameEngine`` is the part of the Explorer that computes. A new model, image,
-target or MNIST-style switch gives a new ``AttackSession`` (its gradient) and
-starts the epsilon sweep on the ``TaskRunner``; a new session, epsilon, attack,
+target, MNIST-style switch or defense gives a new ``AttackSession`` (its
+gradient) and starts the epsilon sweep and the smallest flip (DeepFool, C&W) on
+the ``TaskRunner``; with Feature Squeezing on, the session's model is the
+squeezed one, its detector flags frames, and the attacker follows either the
+squeezed model's own (masked) gradient or, if it knows the defense, BPDA's; a new session, epsilon, attack,
 step count or compare model schedules one frame per event-loop turn. FGSM
 frames use the session's cached gradient and are computed on the GUI thread
 (one forward pass); BIM/PGD frames and the sweep run on the runner, and an
@@ -18,8 +21,10 @@ import torch
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from fgsm_studio.core.images import to_model_input
+from fgsm_studio.core.minimal import SmallestFlip, smallest_flip
 from fgsm_studio.core.opening import epsilon_scale
 from fgsm_studio.core.session import AttackFrame, AttackSession
+from fgsm_studio.core.squeezing import FeatureSqueezing, squeezer_for
 from fgsm_studio.gui.explorer_state import ExplorerState
 from fgsm_studio.gui.workers import TaskRunner
 
@@ -42,8 +47,13 @@ class FrameEngine(QObject):
         self.state, self.runner = state, runner
         self._model_input, self._dragging = model_input, dragging
         self._scheduled = False
-        self._ids = {"attack": -1, "sweep": -1}
-        for changed in (state.image_changed, state.target_changed, state.mnist_style_changed):
+        self._ids = {"attack": -1, "sweep": -1, "flip": -1}
+        for changed in (
+            state.image_changed,
+            state.target_changed,
+            state.mnist_style_changed,
+            state.defense_changed,
+        ):
             changed.connect(self.new_session)
         for changed in (
             state.session_changed,
@@ -65,13 +75,24 @@ class FrameEngine(QObject):
         s = self.state
         if s.model is None or s.image is None:
             return
-        label = s.true_label(s.card.num_classes)
-        session = AttackSession(s.model.net, self._model_input(), label=label, target=s.target)
-        grid = epsilon_scale(s.card.image_size).grid()
+        net, card, x = s.model.net, s.card, self._model_input()
+        label = s.true_label(card.num_classes)
+        defense = {}
+        if s.squeezing:
+            squeezed = FeatureSqueezing(net, **squeezer_for(card.in_channels, card.image_size))
+            attacker = squeezed.straight_through_copy() if s.adaptive else squeezed
+            defense = dict(attacker=attacker, detector=squeezed.flags)
+            net = squeezed
+        session = AttackSession(net, x, label=label, target=s.target, **defense)
+        grid = epsilon_scale(card.image_size).grid()
         s.set_session(session)
         self._ids["sweep"] = self.runner.submit(
             "sweep", lambda: (session, session.sweep(grid, chunk=16))
         )
+        # The least change that flips the model itself (the squeezer's rounding has no gradient).
+        plain = s.model.net
+        s.set_flip_size(None, computing=True)
+        self._ids["flip"] = self.runner.submit("flip", lambda: (session, smallest_flip(plain, x)))
 
     def schedule(self) -> None:
         if not self._scheduled:
@@ -121,10 +142,14 @@ class FrameEngine(QObject):
             return
         if channel == "attack":
             self._show(answer)
+        elif channel == "flip":
+            self.state.set_flip_size(answer)
         else:
             self.state.set_sweep(answer)
 
     def _on_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
-        if channel in self._ids and task_id == self._ids[channel]:
+        if channel == "flip" and task_id == self._ids[channel]:
+            self.state.set_flip_size(SmallestFlip(None, "", None, ""))  # shown as "not found"
+        elif channel in self._ids and task_id == self._ids[channel]:
             self.state.set_status("")
             self.failed.emit(f"The {channel} computation failed: {message}")

@@ -325,7 +325,14 @@ class Stage(QWidget):
 
 
 def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
-    """The second line: which attack at which epsilon, and in words what happened."""
+    """The second line: which attack at which epsilon, what happened, and the detector's call."""
+    said = _verdict_words(frame, names)
+    if frame.flagged is None:
+        return said
+    return f"{said} (squeezing detector: {'flagged' if frame.flagged else 'not flagged'})"
+
+
+def _verdict_words(frame: AttackFrame, names: list[str]) -> str:
     what = f"{frame.attack.upper()} at epsilon {eps_text(frame.epsilon)}"
     if frame.target is not None:
         target = escape(names[frame.target])
