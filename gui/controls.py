@@ -4,10 +4,11 @@
 (digits: 0 to 0.5 in thousandths; photos: 0 to 16/255 in quarter /255 steps,
 the spin box in /255), and a label giving both units, e.g. ``0.031 = 8/255``.
 ``AttackControls``: the attacks of ``ATTACK_CHOICES`` (data: a new attack is one
-more entry), their steps, a targeted switch with a target class picker, the
-Feature Squeezing switch with its "attacker knows it" (BPDA) switch, and the
+more entry), their steps, a targeted switch with a target class picker, and the
 Previous / Next image buttons. ``EpsilonControl`` also holds the smallest-flip
-label (``minimal_size``). Each control sends the
+label (``minimal_size``) and ``DefenseSwitches``: Feature Squeezing and its
+"attacker knows it" (BPDA) switch, stacked, where the attack row has no room
+left at 1280x720. Each control sends the
 user's change to the state (``state.set_epsilon`` ...) and shows the state's
 value when the state says it changed, whoever changed it; the widgets' own
 signals are blocked only while they are being redrawn from the state.
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -81,6 +83,39 @@ def eps_text(eps: float) -> str:
     return f"{eps:.3f} = {eps * 255:.1f}/255".replace(".0/255", "/255")
 
 
+class DefenseSwitches(QWidget):
+    """Feature Squeezing on/off and, below it, whether the attacker knows it (BPDA)."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.squeezing = QCheckBox("Feature Squeezing")
+        self.squeezing.setToolTip(SQUEEZING_TIP)
+        self.adaptive = QCheckBox("attacker knows it")
+        self.adaptive.setToolTip(ADAPTIVE_TIP)
+        self.adaptive.setEnabled(False)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.squeezing)
+        column.addWidget(self.adaptive)
+        self.squeezing.toggled.connect(self._on_squeezing_toggled)
+        self.adaptive.toggled.connect(self._on_adaptive_toggled)
+        state.defense_changed.connect(self._on_state_defense_changed)
+
+    def _on_squeezing_toggled(self, on: bool) -> None:
+        self.state.set_defense(squeezing=on)
+
+    def _on_adaptive_toggled(self, on: bool) -> None:
+        self.state.set_defense(adaptive=on)
+
+    def _on_state_defense_changed(self) -> None:
+        with QSignalBlocker(self.squeezing), QSignalBlocker(self.adaptive):
+            self.squeezing.setChecked(self.state.squeezing)
+            self.adaptive.setChecked(self.state.adaptive)
+            self.adaptive.setEnabled(self.state.squeezing)
+
+
 class EpsilonControl(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,7 +136,7 @@ class EpsilonControl(QWidget):
         self.units.setToolTip("Epsilon in pixel units (0 to 1) and in 1/255 steps")
         self.name = QLabel("epsilon")
         self.flip_size = FlipSizeLabel(state)
-        self.flip_size.setFixedWidth(290)
+        self.defense = DefenseSwitches(state)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.name)
@@ -109,6 +144,7 @@ class EpsilonControl(QWidget):
         layout.addWidget(self.spin)
         layout.addWidget(self.units)
         layout.addWidget(self.flip_size)
+        layout.addWidget(self.defense)
         self.set_scale(DIGITS)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         self.spin.valueChanged.connect(self._on_spin_value_changed)
@@ -182,11 +218,6 @@ class AttackControls(QWidget):
         self.target.setToolTip("The class a targeted attack aims for")
         self.target.setEnabled(False)
         self.target.setMinimumWidth(110)
-        self.squeezing = QCheckBox("Squeezing")
-        self.squeezing.setToolTip(SQUEEZING_TIP)
-        self.adaptive = QCheckBox("attacker knows it")
-        self.adaptive.setToolTip(ADAPTIVE_TIP)
-        self.adaptive.setEnabled(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.previous)
@@ -198,9 +229,6 @@ class AttackControls(QWidget):
         layout.addWidget(self.steps)
         layout.addWidget(self.targeted)
         layout.addWidget(self.target)
-        layout.addSpacing(8)
-        layout.addWidget(self.squeezing)
-        layout.addWidget(self.adaptive)
         layout.addStretch(1)
         self.help = QPushButton("What am I seeing?")
         self.help.setToolTip("A short guide to every part of this window, in plain words (F1)")
@@ -211,9 +239,6 @@ class AttackControls(QWidget):
         self.steps.valueChanged.connect(state.set_steps)
         self.targeted.toggled.connect(self._on_targeted_toggled)
         self.target.currentIndexChanged.connect(self._on_target_current_index_changed)
-        self.squeezing.toggled.connect(lambda on: state.set_defense(squeezing=on))
-        self.adaptive.toggled.connect(lambda on: state.set_defense(adaptive=on))
-        state.defense_changed.connect(self._on_state_defense_changed)
         state.attack_changed.connect(self._on_state_attack_changed)
         state.steps_changed.connect(self._on_state_steps_changed)
         state.target_changed.connect(self._on_state_target_changed)
@@ -241,12 +266,6 @@ class AttackControls(QWidget):
         with QSignalBlocker(self.attack):
             self.attack.setCurrentIndex(self.attack.findData(name))
         self.steps.setVisible(not self._presenter and name != "fgsm")
-
-    def _on_state_defense_changed(self) -> None:
-        with QSignalBlocker(self.squeezing), QSignalBlocker(self.adaptive):
-            self.squeezing.setChecked(self.state.squeezing)
-            self.adaptive.setChecked(self.state.adaptive)
-            self.adaptive.setEnabled(self.state.squeezing)
 
     def _on_state_steps_changed(self, steps: int) -> None:
         with QSignalBlocker(self.steps):

@@ -47,6 +47,7 @@ class FrameEngine(QObject):
         self.state, self.runner = state, runner
         self._model_input, self._dragging = model_input, dragging
         self._scheduled = False
+        self._flip_for: tuple[object, torch.Tensor] = (None, torch.empty(0))
         self._ids = {"attack": -1, "sweep": -1, "flip": -1}
         for changed in (
             state.image_changed,
@@ -90,7 +91,10 @@ class FrameEngine(QObject):
             "sweep", lambda: (session, session.sweep(grid, chunk=16))
         )
         # The least change that flips the model itself (the squeezer's rounding has no gradient).
-        plain = s.model.net
+        plain, (last_net, last_x) = s.model.net, self._flip_for
+        if plain is last_net and torch.equal(x, last_x) and self._ids["flip"] < 0:
+            return  # the same model and image (a defense toggled): the same smallest flip
+        self._flip_for = (plain, x)
         s.set_flip_size(None, computing=True)
         self._ids["flip"] = self.runner.submit("flip", lambda: (session, smallest_flip(plain, x)))
 
@@ -143,12 +147,14 @@ class FrameEngine(QObject):
         if channel == "attack":
             self._show(answer)
         elif channel == "flip":
+            self._ids["flip"] = -1
             self.state.set_flip_size(answer)
         else:
             self.state.set_sweep(answer)
 
     def _on_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
         if channel == "flip" and task_id == self._ids[channel]:
+            self._ids["flip"] = -1
             self.state.set_flip_size(SmallestFlip(None, "", None, ""))  # shown as "not found"
         elif channel in self._ids and task_id == self._ids[channel]:
             self.state.set_status("")

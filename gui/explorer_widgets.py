@@ -304,7 +304,7 @@ class Stage(QWidget):
         return (
             f"{escape(names[frame.pred_clean])} ({p0:.1%}) &rarr; "
             f"<span style='color:{color}'>{escape(names[frame.pred_adv])} ({p1:.1%}): "
-            f"{verdict}</span>"
+            f"{verdict}</span>{detector_words(frame)}"
         )
 
     def _show_compare(self, probs: torch.Tensor | None) -> None:
@@ -324,15 +324,16 @@ class Stage(QWidget):
         self.bars_cmp.show_probs(probs, card.class_names, pred=pred, true=true)
 
 
-def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
-    """The second line: which attack at which epsilon, what happened, and the detector's call."""
-    said = _verdict_words(frame, names)
+def detector_words(frame: AttackFrame) -> str:
+    """After the verdict, smaller: the Feature Squeezing detector's call ("" with no detector)."""
     if frame.flagged is None:
-        return said
-    return f"{said} (squeezing detector: {'flagged' if frame.flagged else 'not flagged'})"
+        return ""
+    said = "the detector flags it" if frame.flagged else "the detector misses it"
+    return f"<span style='font-size:60%'> &nbsp;({said})</span>"
 
 
-def _verdict_words(frame: AttackFrame, names: list[str]) -> str:
+def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
+    """The second line: which attack at which epsilon, and in words what happened."""
     what = f"{frame.attack.upper()} at epsilon {eps_text(frame.epsilon)}"
     if frame.target is not None:
         target = escape(names[frame.target])
@@ -341,6 +342,8 @@ def _verdict_words(frame: AttackFrame, names: list[str]) -> str:
         if frame.pred_adv != frame.pred_clean:
             return f"{what}: the answer changed, but not to the target {target}"
         return f"{what}: the model still sees {escape(names[frame.pred_clean])}, not {target}"
+    if frame.epsilon > 0 and torch.equal(frame.adversarial, frame.original):
+        return f"{what}: the attack found no gradient to follow, so nothing changed"
     if frame.flipped and frame.epsilon * 255 <= 8:  # a few /255: invisible to the eye
         return f"{what}: the model is fooled by a change too small to notice"
     if frame.flipped:

@@ -1,8 +1,8 @@
 """Beside the epsilon slider: the smallest change that flips the image, from the state.
 
-``FlipSizeLabel`` draws ``ExplorerState.flip_size``: "Computing..." while the
-worker runs DeepFool and C&W, then e.g. "Smallest change that flips it: L2 =
-0.81 (C&W), L-inf = 0.023 (DeepFool)", the L-inf size in the slider's
+``FlipSizeLabel`` draws ``ExplorerState.flip_size``: "computing..." while the
+worker runs DeepFool and C&W, then e.g. "Smallest change that flips it:" over
+"L2 = 0.81 (C&W), L-inf = 0.023 (DeepFool)", the L-inf size in the slider's
 units (pixel units for digits, /255 for photos), or "not found". Its tooltip
 says in plain words why this differs from FGSM's epsilon.
 """
@@ -34,21 +34,21 @@ def linf_text(size: float, per_255: bool) -> str:
 def flip_size_text(size: SmallestFlip | None, computing: bool, *, per_255: bool) -> str:
     """What the label says, in the slider's units."""
     if computing:
-        return f"{TITLE} computing..."
+        return f"{TITLE}\ncomputing..."
     if size is None:
         return ""
     if size.l2 is None and size.linf is None:
-        return f"{TITLE} not found"
+        return f"{TITLE}\nnot found"
     parts = []
     if size.l2 is not None:
         parts.append(f"L2 = {size.l2:.2f} ({size.l2_by})")
     if size.linf is not None:
         parts.append(f"L-inf = {linf_text(size.linf, per_255)} ({size.linf_by})")
-    return f"{TITLE} {', '.join(parts)}"
+    return f"{TITLE}\n{', '.join(parts)}"
 
 
 class FlipSizeLabel(QLabel):
-    """One line of text drawn from the state's smallest flip; the scale decides the units."""
+    """Two lines of text drawn from the state's smallest flip; the scale decides the units."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,7 +56,6 @@ class FlipSizeLabel(QLabel):
         self.per_255 = False
         self.setAccessibleName("smallest flip")
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setWordWrap(True)
         self.setToolTip(TOOLTIP)
         state.flip_size_changed.connect(self._on_state_flip_size_changed)
 

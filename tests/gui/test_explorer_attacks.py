@@ -50,8 +50,8 @@ def test_flip_size_text_units_and_failures():
     from fgsm_studio.core.minimal import SmallestFlip
 
     size = SmallestFlip(l2=0.81, l2_by="C&W", linf=6 / 255, linf_by="DeepFool")
-    assert flip_size_text(size, False, per_255=True).endswith(
-        "L2 = 0.81 (C&W), L-inf = 6/255 (DeepFool)"
+    assert flip_size_text(size, False, per_255=True) == (
+        "Smallest change that flips it:\nL2 = 0.81 (C&W), L-inf = 6/255 (DeepFool)"
     )
     assert "L-inf = 0.024 (DeepFool)" in flip_size_text(size, False, per_255=False)
     assert flip_size_text(SmallestFlip(None, "", None, ""), False, per_255=False).endswith(
@@ -63,9 +63,13 @@ def test_flip_size_text_units_and_failures():
 def test_squeezing_switch_gives_the_squeezed_models_frames(explorer, qtbot):
     plain = explorer.state.frame
     assert plain.flagged is None and plain.flipped
+    qtbot.waitUntil(lambda: _flip_done(explorer), timeout=60000)
+    size = explorer.state.flip_size
     with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
-        explorer.attack.squeezing.setChecked(True)
-    assert explorer.state.squeezing and explorer.attack.adaptive.isEnabled()
+        explorer.epsilon.defense.squeezing.setChecked(True)
+    # the same model and image: the smallest flip (of the model itself) is not recomputed
+    assert explorer.state.flip_size is size and not explorer.state.flip_computing
+    assert explorer.state.squeezing and explorer.epsilon.defense.adaptive.isEnabled()
     f = explorer.state.frame
     card, net = explorer.state.card, explorer.state.model.net
     squeezed = FeatureSqueezing(net, **squeezer_for(card.in_channels, card.image_size))
@@ -76,9 +80,11 @@ def test_squeezing_switch_gives_the_squeezed_models_frames(explorer, qtbot):
     # Naive: the attacker differentiates the squeezed model; rounding gives no gradient.
     assert torch.equal(f.adversarial, f.original) and not f.flipped
     assert f.flagged is not None
-    assert "squeezing detector" in explorer.stage.detail.text()
+    said = "the detector flags it" if f.flagged else "the detector misses it"
+    assert said in explorer.stage.headline.text()
+    assert "no gradient to follow" in explorer.stage.detail.text()
     with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
-        explorer.attack.squeezing.setChecked(False)
+        explorer.epsilon.defense.squeezing.setChecked(False)
     assert explorer.state.frame.flagged is None
     assert torch.equal(explorer.state.frame.adversarial, plain.adversarial)
 
@@ -103,12 +109,12 @@ def test_attacker_who_knows_the_squeezer_gets_through(explorer, qtbot):
         explorer.set_image(path, label)
     explorer.state.set_epsilon(eps)
     with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
-        explorer.attack.squeezing.setChecked(True)
+        explorer.epsilon.defense.squeezing.setChecked(True)
     naive = explorer.state.frame
     assert naive.epsilon == pytest.approx(eps) and not naive.flipped
     assert "holds" in explorer.stage.headline.text()
     with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
-        explorer.attack.adaptive.setChecked(True)
+        explorer.epsilon.defense.adaptive.setChecked(True)
     adaptive = explorer.state.frame
     assert adaptive.flipped and "fooled" in explorer.stage.headline.text()
     assert (adaptive.adversarial - adaptive.original).abs().max() <= eps + 1e-6
