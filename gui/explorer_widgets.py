@@ -329,7 +329,7 @@ def detector_words(frame: AttackFrame) -> str:
     if frame.flagged is None:
         return ""
     said = "the detector flags it" if frame.flagged else "the detector misses it"
-    return f"<span style='font-size:60%'> &nbsp;({said})</span>"
+    return f"<small> &nbsp;({said})</small>"
 
 
 def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
@@ -343,7 +343,7 @@ def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
             return f"{what}: the answer changed, but not to the target {target}"
         return f"{what}: the model still sees {escape(names[frame.pred_clean])}, not {target}"
     if frame.epsilon > 0 and torch.equal(frame.adversarial, frame.original):
-        return f"{what}: the attack found no gradient to follow, so nothing changed"
+        return f"{what}: no gradient to follow, nothing changed"
     if frame.flipped and frame.epsilon * 255 <= 8:  # a few /255: invisible to the eye
         return f"{what}: the model is fooled by a change too small to notice"
     if frame.flipped:

@@ -16,6 +16,7 @@ from fgsm_studio.core.minimal import SmallestFlip
 from fgsm_studio.gui.explorer_state import ExplorerState
 
 TITLE = "Smallest change that flips it:"
+WIDEST = "L2 = 10.00 (DeepFool), L-inf = 10.25/255 (DeepFool)"  # room kept: the slider never jumps
 TOOLTIP = (
     "<p>FGSM spends its whole budget epsilon on every pixel. DeepFool and C&amp;W "
     "(Carlini &amp; Wagner) instead search for the <b>least</b> change that makes this "
@@ -65,4 +66,5 @@ class FlipSizeLabel(QLabel):
 
     def _on_state_flip_size_changed(self) -> None:
         s = self.state
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance(WIDEST) + 4)
         self.setText(flip_size_text(s.flip_size, s.flip_computing, per_255=self.per_255))

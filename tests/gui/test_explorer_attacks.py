@@ -82,7 +82,7 @@ def test_squeezing_switch_gives_the_squeezed_models_frames(explorer, qtbot):
     assert f.flagged is not None
     said = "the detector flags it" if f.flagged else "the detector misses it"
     assert said in explorer.stage.headline.text()
-    assert "no gradient to follow" in explorer.stage.detail.text()
+    assert "no gradient to follow, nothing changed" in explorer.stage.detail.text()
     with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
         explorer.epsilon.defense.squeezing.setChecked(False)
     assert explorer.state.frame.flagged is None
