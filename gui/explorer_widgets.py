@@ -343,6 +343,8 @@ def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
             return f"{what}: the answer changed, but not to the target {target}"
         return f"{what}: the model still sees {escape(names[frame.pred_clean])}, not {target}"
     if frame.epsilon > 0 and torch.equal(frame.adversarial, frame.original):
+        if frame.attack == "apgd-ce":  # it returns the image unchanged where it finds no flip
+            return f"{what}: no flip found within this epsilon"
         return f"{what}: no gradient to follow, nothing changed"
     if frame.flipped and frame.epsilon * 255 <= 8:  # a few /255: invisible to the eye
         return f"{what}: the model is fooled by a change too small to notice"

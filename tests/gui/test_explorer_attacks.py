@@ -138,3 +138,19 @@ def test_apgd_ce_targeted_says_it_is_untargeted(explorer, qtbot):
     with qtbot.waitSignal(explorer.error_shown, timeout=60000) as shown:
         explorer.state.set_target(3)
     assert shown.args[0].endswith("APGD-CE is untargeted: untick 'targeted' or choose BIM or PGD.")
+
+
+def test_verdict_says_why_nothing_changed():
+    from fgsm_studio.core.session import AttackFrame
+    from fgsm_studio.gui.explorer_widgets import verdict_detail
+
+    x, p = torch.zeros(1, 2, 2), torch.tensor([0.9, 0.1])
+    frame = dict(original=x, adversarial=x, probs_clean=p, probs_adv=p, pred_clean=0)
+    frame.update(pred_adv=0, label=0, target=None, epsilon=0.1)
+    names = ["a", "b"]
+    fgsm = AttackFrame(attack="fgsm", **frame)
+    assert verdict_detail(fgsm, names).endswith("no gradient to follow, nothing changed")
+    apgd = AttackFrame(attack="apgd-ce", **frame)
+    assert verdict_detail(apgd, names).endswith("no flip found within this epsilon")
+    moved = AttackFrame(attack="fgsm", **{**frame, "adversarial": x + 0.1})
+    assert verdict_detail(moved, names).endswith("the model still gives the same answer")
