@@ -13,8 +13,9 @@ them against torchattacks). ``robust_evaluate`` returns an ``EvalResult`` whose
 ``attacks`` hold one entry per attack plus ``"worst-case"``, so a model card
 keeps the shape ``metrics["attacks"][attack][eps]``.
 
-``deepfool`` and ``cw_l2`` find the *smallest* perturbation that flips an image
-and return its L2 and L-inf size per image (``MinimalPerturbation``).
+``deepfool`` and ``cw_l2`` (``core.minimal``, re-exported here) find the
+*smallest* perturbation that flips an image and return its L2 and L-inf size per
+image (``MinimalPerturbation``).
 
 ``python -m fgsm_studio.core.robustness MODEL --fold 0 --update-card`` measures a
 bundled model on its held-out fold and writes the figures into its card.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -35,6 +36,7 @@ from torch.utils.data import Dataset
 
 from fgsm_studio.core.attacks import evaluating, fgsm, pgd
 from fgsm_studio.core.evaluation import EvalResult, iterate_batches
+from fgsm_studio.core.minimal import MinimalPerturbation, cw_l2, deepfool  # noqa: F401 (re-exported)
 
 ROBUST_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t", "square")
 DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t")
@@ -83,62 +85,6 @@ def square(
 ) -> torch.Tensor:
     """Square: a black-box random search of L-inf squares (margin loss), no gradient used."""
     return _torchattack(torchattacks.Square(model, eps=epsilon, n_queries=queries), images, labels)
-
-
-@dataclass(frozen=True)
-class MinimalPerturbation:
-    """The smallest flip an attack found: the images, whether each flipped, and its size.
-
-    ``l2`` and ``linf`` are the per-image norms of ``adversarial - images`` in
-    pixel units (0 for an image the model already gets wrong; ``inf`` where no
-    flip was found).
-    """
-
-    adversarial: torch.Tensor
-    flipped: torch.Tensor  # (N,) bool: the model no longer says the true label
-    l2: torch.Tensor  # (N,)
-    linf: torch.Tensor  # (N,)
-
-
-def _measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adv: torch.Tensor):
-    with torch.no_grad():
-        flipped = model(adv).argmax(1) != y
-    delta = (adv - x).flatten(1)
-    inf = torch.full_like(delta[:, 0], float("inf"))
-    l2 = torch.where(flipped, delta.norm(dim=1), inf)
-    linf = torch.where(flipped, delta.abs().amax(dim=1), inf)
-    return MinimalPerturbation(adv, flipped, l2, linf)
-
-
-def deepfool(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    *,
-    steps: int = 50,
-    overshoot: float = 0.02,
-) -> MinimalPerturbation:
-    """DeepFool (Moosavi-Dezfooli et al., 2016): steps to the nearest linearised boundary (L2)."""
-    with evaluating(model):
-        adv = _torchattack(
-            torchattacks.DeepFool(model, steps=steps, overshoot=overshoot), images, labels
-        )
-        return _measure(model, images, labels, adv)
-
-
-def cw_l2(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    *,
-    c: float = 1.0,
-    steps: int = 100,
-    lr: float = 0.01,
-) -> MinimalPerturbation:
-    """Carlini & Wagner (2017) L2: Adam on ||delta||^2 + c * margin, in tanh space."""
-    with evaluating(model):
-        attack = torchattacks.CW(model, c=c, kappa=0, steps=steps, lr=lr)
-        return _measure(model, images, labels, _torchattack(attack, images, labels))
 
 
 def attack_fn(

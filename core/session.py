@@ -11,6 +11,12 @@ a frame needs no forward pass at all (big networks: one forward is slower than a
 display frame). BIM and PGD frames recompute the attack (their steps depend on
 epsilon), so the GUI runs those in a worker.
 
+With an ``attacker`` module the attack follows *its* gradient while ``model``
+gives the answers (a defense: ``model`` is the defended classifier, ``attacker``
+what the attacker differentiates, e.g. the squeezer with a BPDA gradient); a
+``detector`` marks each frame's adversarial image as flagged or not. APGD-CE
+frames (torchattacks, untargeted) also run in the worker.
+
 With no ``label``, the model's own clean prediction is the label (what a user
 dragging in a photo expects: "make the model change its mind"). With a
 ``target``, the attack is targeted: it walks down the target's loss.
@@ -28,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgsm_studio.core.attacks import evaluating, fgsm_step, run_attack
+from fgsm_studio.core.robustness import apgd_ce
 
 if TYPE_CHECKING:
     from fgsm_studio.core.sweep_cache import SweepCache
@@ -47,6 +54,7 @@ class AttackFrame:
     pred_adv: int
     label: int
     target: int | None
+    flagged: bool | None = None  # did the defense's detector flag it (None: no detector)
 
     @property
     def perturbation(self) -> torch.Tensor:
@@ -77,18 +85,27 @@ class AttackSession:
         *,
         label: int | None = None,
         target: int | None = None,
+        attacker: nn.Module | None = None,
+        detector: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         if image.ndim != 3:
             raise ValueError(f"image must be (C, H, W), got shape {tuple(image.shape)}")
         self.model = model
+        self.attacker = model if attacker is None else attacker
+        self.detector = detector
         self.device = next(model.parameters()).device
         self.x = image.detach().to(self.device, torch.float32)[None]
         self.target = target
         x = self.x.clone().requires_grad_(True)
         with evaluating(model), torch.enable_grad():
-            logits = model(x)
-            self.probs_clean = F.softmax(logits.detach(), dim=1)[0].cpu()
-            self.pred_clean = int(logits.argmax(1))
+            logits = self.attacker(x)
+            if self.attacker is not model:
+                with torch.no_grad():
+                    answer = model(self.x)
+            else:
+                answer = logits.detach()
+            self.probs_clean = F.softmax(answer, dim=1)[0].cpu()
+            self.pred_clean = int(answer.argmax(1))
             self.label = self.pred_clean if label is None else int(label)
             aim = self.label if target is None else int(target)
             loss = F.cross_entropy(logits, torch.tensor([aim], device=self.device), reduction="sum")
@@ -96,7 +113,9 @@ class AttackSession:
         # Untargeted: climb the label's loss. Targeted: descend the target's.
         self.direction = (grad.sign() if target is None else -grad.sign()).detach()
         self._original_cpu = self.x[0].cpu()
-        self._modules = list(model.modules())
+        self._modules = list(
+            {id(m): m for m in (*model.modules(), *self.attacker.modules())}.values()
+        )
 
     def _eval(self) -> AbstractContextManager:
         # Checking the cached module list is much cheaper than model.modules()
@@ -131,19 +150,25 @@ class AttackSession:
             probs = cache.probs_at(epsilon)
         if attack == "fgsm":
             adv = fgsm_step(self.x, self.direction, float(epsilon))
+        elif attack == "apgd-ce":
+            if self.target is not None:
+                raise ValueError("APGD-CE is untargeted: untick 'targeted' or choose BIM or PGD.")
+            with self._eval():
+                adv = apgd_ce(self.attacker, self.x, self._aim(), float(epsilon), steps=steps)
         else:
             adv = run_attack(
                 attack,
-                self.model,
+                self.attacker,
                 self.x,
                 self._aim(),
                 float(epsilon),
                 steps=steps,
                 targeted=self.target is not None,
             )
-        if probs is None:
-            with self._eval():
+        with self._eval():
+            if probs is None:
                 probs = F.softmax(self.model(adv), dim=1)[0].cpu()
+            flagged = None if self.detector is None else bool(self.detector(adv)[0])
         return AttackFrame(
             epsilon=float(epsilon),
             attack=attack,
@@ -155,6 +180,7 @@ class AttackSession:
             pred_adv=int(probs.argmax()),
             label=self.label,
             target=self.target,
+            flagged=flagged,
         )
 
     @torch.no_grad()

@@ -5,7 +5,10 @@
 the spin box in /255), and a label giving both units, e.g. ``0.031 = 8/255``.
 ``AttackControls``: the attacks of ``ATTACK_CHOICES`` (data: a new attack is one
 more entry), their steps, a targeted switch with a target class picker, and the
-Previous / Next image buttons. Each control sends the
+Previous / Next image buttons. ``EpsilonControl`` also holds the smallest-flip
+label (``minimal_size``) and ``DefenseSwitches``: Feature Squeezing and its
+"attacker knows it" (BPDA) switch, stacked, where the attack row has no room
+left at 1280x720. Each control sends the
 user's change to the state (``state.set_epsilon`` ...) and shows the state's
 value when the state says it changed, whoever changed it; the widgets' own
 signals are blocked only while they are being redrawn from the state.
@@ -24,11 +27,13 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
 from fgsm_studio.core.opening import DIGITS, EpsilonScale
 from fgsm_studio.gui.explorer_state import MAX_STEPS, ExplorerState
+from fgsm_studio.gui.minimal_size import FlipSizeLabel
 
 # (key, label, plain-words tooltip); the key is ExplorerState's attack name.
 ATTACK_CHOICES = (
@@ -50,11 +55,65 @@ ATTACK_CHOICES = (
         "Projected Gradient Descent: BIM from a random starting point; the standard strong "
         "attack to judge a defense by",
     ),
+    (
+        "apgd-ce",
+        "APGD-CE (auto step)",
+        "Auto-PGD with the cross-entropy loss (Croce & Hein 2020, the first attack of "
+        "AutoAttack): PGD that tunes its own step size; it shows the image unchanged "
+        "where it finds no flip. Untargeted only",
+    ),
+)
+SQUEEZING_TIP = (
+    "<p>Feature Squeezing (Xu et al. 2018): the model sees a simplified copy of the image "
+    "(fewer grey levels, then a small median filter), and a detector flags an image "
+    "whose answer changes much when squeezed. It stops a naive attack: rounding has no "
+    "gradient, so an attacker who differentiates the squeezed model finds no direction "
+    "at all.</p>"
+)
+ADAPTIVE_TIP = (
+    "<p>The attacker knows the defense (adaptive attack, BPDA: Athalye et al. 2018): it "
+    "treats the squeezer as if it changed nothing when computing the gradient, and so "
+    "finds a direction again. Squeezing stops a naive FGSM; an attacker who knows it gets "
+    "through where a change can survive the squeezing (try PGD or APGD, and a larger "
+    "epsilon).</p>"
 )
 
 
 def eps_text(eps: float) -> str:
     return f"{eps:.3f} = {eps * 255:.1f}/255".replace(".0/255", "/255")
+
+
+class DefenseSwitches(QWidget):
+    """Feature Squeezing on/off and, below it, whether the attacker knows it (BPDA)."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.squeezing = QCheckBox("Feature Squeezing")
+        self.squeezing.setToolTip(SQUEEZING_TIP)
+        self.adaptive = QCheckBox("attacker knows it")
+        self.adaptive.setToolTip(ADAPTIVE_TIP)
+        self.adaptive.setEnabled(False)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.squeezing)
+        column.addWidget(self.adaptive)
+        self.squeezing.toggled.connect(self._on_squeezing_toggled)
+        self.adaptive.toggled.connect(self._on_adaptive_toggled)
+        state.defense_changed.connect(self._on_state_defense_changed)
+
+    def _on_squeezing_toggled(self, on: bool) -> None:
+        self.state.set_defense(squeezing=on)
+
+    def _on_adaptive_toggled(self, on: bool) -> None:
+        self.state.set_defense(adaptive=on)
+
+    def _on_state_defense_changed(self) -> None:
+        with QSignalBlocker(self.squeezing), QSignalBlocker(self.adaptive):
+            self.squeezing.setChecked(self.state.squeezing)
+            self.adaptive.setChecked(self.state.adaptive)
+            self.adaptive.setEnabled(self.state.squeezing)
 
 
 class EpsilonControl(QWidget):
@@ -76,12 +135,16 @@ class EpsilonControl(QWidget):
         self.units.setMinimumWidth(130)
         self.units.setToolTip("Epsilon in pixel units (0 to 1) and in 1/255 steps")
         self.name = QLabel("epsilon")
+        self.flip_size = FlipSizeLabel(state)
+        self.defense = DefenseSwitches(state)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.name)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.spin)
         layout.addWidget(self.units)
+        layout.addWidget(self.flip_size)
+        layout.addWidget(self.defense)
         self.set_scale(DIGITS)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         self.spin.valueChanged.connect(self._on_spin_value_changed)
@@ -91,6 +154,7 @@ class EpsilonControl(QWidget):
     def set_scale(self, scale: EpsilonScale) -> None:
         """The model's range and step; the spin box counts /255 for photos."""
         self.scale = scale
+        self.flip_size.set_per_255(scale.per_255)
         ticks = round(scale.maximum / scale.step)
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
             self.slider.setRange(0, ticks)
@@ -131,15 +195,17 @@ class AttackControls(QWidget):
             self.attack.addItem(label, key)
             self.attack.setItemData(self.attack.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.attack.setToolTip(
-            "<p>How the attack computes its change. FGSM: one step (keys 1, 2, 3 choose "
-            "FGSM, BIM, PGD).</p>"
+            "<p>How the attack computes its change. FGSM: one step (keys 1, 2, 3, 4 choose "
+            "FGSM, BIM, PGD, APGD-CE).</p>"
         )
         self.previous = QPushButton("< Previous image")
         self.next = QPushButton("Next image >")
         self.previous.setToolTip("The previous sample image (Left arrow)")
         self.next.setToolTip("The next sample image (Right arrow or Space)")
         self.steps = QSpinBox()
-        self.steps.setToolTip("How many small steps BIM and PGD take (more: stronger, slower)")
+        self.steps.setToolTip(
+            "How many small steps BIM, PGD and APGD take (more: stronger, slower)"
+        )
         self.steps.setRange(1, MAX_STEPS)
         self.steps.setValue(state.steps)
         self.steps.setPrefix("steps: ")

@@ -1,9 +1,12 @@
 """The Explorer's frame engine: the state's session, epsilon and attack become frames.
 
 ``FrameEngine`` is the part of the Explorer that computes. A new model, image,
-target or MNIST-style switch gives a new ``AttackSession`` (its gradient) and
-starts the epsilon sweep on the ``TaskRunner``; a new session, epsilon, attack,
-step count or compare model schedules one frame per event-loop turn. FGSM
+target, MNIST-style switch or defense gives a new ``AttackSession`` (its
+gradient) and starts the epsilon sweep on the ``TaskRunner``, then, once the
+sweep is done, the smallest flip (DeepFool, C&W). With Feature Squeezing on, the
+session's model is the squeezed one, its detector flags frames, and the attacker
+follows either the squeezed model's own (masked) gradient or, if it knows the
+defense, BPDA's. A new session, epsilon, attack, step count or compare model schedules one frame per event-loop turn. FGSM
 frames use the session's cached gradient and are computed on the GUI thread;
 BIM/PGD frames and the sweep run on the runner, and an answer for a session
 that is no longer the state's is dropped. The frame and the compare model's
@@ -24,10 +27,13 @@ from collections.abc import Callable
 
 import torch
 from PySide6.QtCore import QObject, QTimer, Signal
+from torch import nn
 
 from fgsm_studio.core.images import to_model_input
+from fgsm_studio.core.minimal import SmallestFlip, smallest_flip
 from fgsm_studio.core.opening import epsilon_scale
 from fgsm_studio.core.session import AttackFrame, AttackSession
+from fgsm_studio.core.squeezing import FeatureSqueezing, squeezer_for
 from fgsm_studio.core.sweep_cache import SweepCache
 from fgsm_studio.gui.explorer_state import ExplorerState, LoadedModel
 from fgsm_studio.gui.workers import TaskRunner
@@ -54,14 +60,23 @@ class FrameEngine(QObject):
         self.state, self.runner = state, runner
         self._model_input, self._dragging = model_input, dragging
         self._scheduled = False
-        self._ids = {"attack": -1, "sweep": -1}
+        self._ids = {"attack": -1, "sweep": -1, "flip": -1}
         self._main: SweepCache | None = None  # the session model's answers at the slider's places
         self._compare: SweepCache | None = None  # the compare model's, on the same images
         self._coarse = torch.zeros(0, dtype=torch.long)  # the curve's first view (indices)
         self._per_image: dict[int, float] = {}  # seconds per image in a chunk, per model (id)
         self._started = 0.0
         self.sweep_seconds: dict[str, float] = {}  # "curve", "model", "compare": since the session
-        for changed in (state.image_changed, state.target_changed, state.mnist_style_changed):
+        self._flip_for: tuple[object, torch.Tensor] = (None, torch.empty(0))
+        self._flip_job: tuple[AttackSession, nn.Module, torch.Tensor] | None = (
+            None  # after the sweep
+        )
+        for changed in (
+            state.image_changed,
+            state.target_changed,
+            state.mnist_style_changed,
+            state.defense_changed,
+        ):
             changed.connect(self.new_session)
         for changed in (
             state.session_changed,
@@ -84,14 +99,29 @@ class FrameEngine(QObject):
         s = self.state
         if s.model is None or s.image is None:
             return
-        label = s.true_label(s.card.num_classes)
-        session = AttackSession(s.model.net, self._model_input(), label=label, target=s.target)
-        scale = epsilon_scale(s.card.image_size)
+        net, card, x = s.model.net, s.card, self._model_input()
+        label = s.true_label(card.num_classes)
+        defense = {}
+        if s.squeezing:
+            squeezed = FeatureSqueezing(net, **squeezer_for(card.in_channels, card.image_size))
+            attacker = squeezed.straight_through_copy() if s.adaptive else squeezed
+            defense = dict(attacker=attacker, detector=squeezed.flags)
+            net = squeezed
+        session = AttackSession(net, x, label=label, target=s.target, **defense)
+        scale = epsilon_scale(card.image_size)
         s.set_session(session)
         self._main = SweepCache(session, scale.grid())
         self._coarse = scale.curve_indices()
         self._compare = self._compare_cache(s.compare)
         self._started, self.sweep_seconds = time.perf_counter(), {}
+        # The least change that flips the model itself (the squeezer's rounding has no
+        # gradient), computed once the sweep is done: the slider comes first.
+        plain, (last_net, last_x) = s.model.net, self._flip_for
+        same = plain is last_net and torch.equal(x, last_x)
+        if not (same and self._ids["flip"] < 0 and self._flip_job is None):
+            self._flip_for = (plain, x)
+            self._flip_job = (session, plain, x)
+            s.set_flip_size(None, computing=True)
         self._submit_chunk()  # replaces a chunk of the old session still waiting
 
     def _compare_cache(self, compare: LoadedModel | None) -> SweepCache | None:
@@ -133,6 +163,7 @@ class FrameEngine(QObject):
         if job is None:
             self.runner.cancel("sweep")
             self._ids["sweep"] = -1
+            self._submit_flip()
             return
         cache, indices = job
 
@@ -142,6 +173,14 @@ class FrameEngine(QObject):
             return cache.session, (cache, indices, probs, time.perf_counter() - t0)
 
         self._ids["sweep"] = self.runner.submit("sweep", run)
+
+    def _submit_flip(self) -> None:
+        """The smallest flip (DeepFool, C&W): seconds for a small CNN, minutes for a big one."""
+        if self._flip_job is None:
+            return
+        session, plain, x = self._flip_job
+        self._flip_job = None
+        self._ids["flip"] = self.runner.submit("flip", lambda: (session, smallest_flip(plain, x)))
 
     def _on_chunk(self, cache: SweepCache, indices: torch.Tensor, probs, seconds: float) -> None:
         if cache is not self._main and cache is not self._compare:
@@ -220,10 +259,17 @@ class FrameEngine(QObject):
             return
         if session is not self.state.session:
             return
+        if channel == "flip":
+            self._ids["flip"] = -1
+            self.state.set_flip_size(answer)
+            return
         self._show(answer)
 
     def _on_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
-        if channel in self._ids and task_id == self._ids[channel]:
+        if channel == "flip" and task_id == self._ids[channel]:
+            self._ids["flip"] = -1
+            self.state.set_flip_size(SmallestFlip(None, "", None, ""))  # shown as "not found"
+        elif channel in self._ids and task_id == self._ids[channel]:
             self._ids[channel] = -1
             self.state.set_status("")
             self.failed.emit(f"The {channel} computation failed: {message}")

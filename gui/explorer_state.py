@@ -2,9 +2,10 @@
 
 Everything the Explorer shows lives here: the model under attack and its card,
 the compare model, the image (its name and true label), the attack, its steps,
-the target, epsilon, the MNIST-style switch, the attack session, the FGSM sweep,
-the last frame (with the compare model's belief about it), what is loading and
-the status line. Nothing else holds a copy. It changes only through the ``set_*``
+the target, epsilon, the MNIST-style switch, the Feature Squeezing defense (and
+whether the attacker knows it), the attack session, the FGSM sweep, the smallest
+flip DeepFool and C&W found, the last frame (with the compare model's belief
+about it), what is loading and the status line. Nothing else holds a copy. It changes only through the ``set_*``
 methods; each emits the signal of what changed, once, and only if the value
 really changed (setting a value to what it already is emits nothing). Widgets
 draw from these signals and send the user's intent to the methods; the
@@ -26,10 +27,11 @@ import torch
 from PySide6.QtCore import QObject, Signal
 
 from fgsm_studio.core.checkpoint import ModelCard
+from fgsm_studio.core.minimal import SmallestFlip
 from fgsm_studio.core.session import AttackFrame, AttackSession, SweepResult
 
 MAX_EPS = 0.5
-ATTACKS = ("fgsm", "bim", "pgd")
+ATTACKS = ("fgsm", "bim", "pgd", "apgd-ce")
 MAX_STEPS = 200
 
 
@@ -62,6 +64,8 @@ class ExplorerState(QObject):
     steps_changed = Signal(int)
     target_changed = Signal(object)  # int or None
     mnist_style_changed = Signal(bool)
+    defense_changed = Signal()  # Feature Squeezing on/off, or the attacker's knowledge of it
+    flip_size_changed = Signal()
     session_changed = Signal()
     sweep_changed = Signal()
     frame_changed = Signal()
@@ -78,6 +82,10 @@ class ExplorerState(QObject):
         self._steps = 10
         self._target: int | None = None
         self._mnist_style = True
+        self._squeezing = False
+        self._adaptive = False
+        self._flip_size: SmallestFlip | None = None
+        self._flip_computing = False
         self._session: AttackSession | None = None
         self._sweep: SweepResult | None = None
         self._frame: AttackFrame | None = None
@@ -117,6 +125,25 @@ class ExplorerState(QObject):
     @property
     def mnist_style(self) -> bool:
         return self._mnist_style
+
+    @property
+    def squeezing(self) -> bool:
+        """Does the model see squeezed inputs (Feature Squeezing on)?"""
+        return self._squeezing
+
+    @property
+    def adaptive(self) -> bool:
+        """Does the attacker know the squeezer (BPDA gradient through it)?"""
+        return self._adaptive
+
+    @property
+    def flip_size(self) -> SmallestFlip | None:
+        """The smallest flip found for the session's image (None: none asked for or computing)."""
+        return self._flip_size
+
+    @property
+    def flip_computing(self) -> bool:
+        return self._flip_computing
 
     @property
     def session(self) -> AttackSession | None:
@@ -209,6 +236,22 @@ class ExplorerState(QObject):
         if bool(on) != self._mnist_style:
             self._mnist_style = bool(on)
             self.mnist_style_changed.emit(self._mnist_style)
+
+    def set_defense(self, *, squeezing: bool | None = None, adaptive: bool | None = None) -> None:
+        """Feature Squeezing on or off, and whether the attacker knows it (None: unchanged)."""
+        new = (
+            self._squeezing if squeezing is None else bool(squeezing),
+            self._adaptive if adaptive is None else bool(adaptive),
+        )
+        if new != (self._squeezing, self._adaptive):
+            self._squeezing, self._adaptive = new
+            self.defense_changed.emit()
+
+    def set_flip_size(self, size: SmallestFlip | None, *, computing: bool = False) -> None:
+        """The smallest flip found (or None), and whether a new one is being computed."""
+        if size is not self._flip_size or computing != self._flip_computing:
+            self._flip_size, self._flip_computing = size, computing
+            self.flip_size_changed.emit()
 
     def set_session(self, session: AttackSession | None) -> None:
         """A new attack session (its gradient); the sweep of the old one no longer applies."""

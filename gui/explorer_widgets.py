@@ -325,7 +325,7 @@ class Stage(QWidget):
         return (
             f"{escape(names[frame.pred_clean])} ({p0:.1%}) &rarr; "
             f"<span style='color:{color}'>{escape(names[frame.pred_adv])} ({p1:.1%}): "
-            f"{verdict}</span>"
+            f"{verdict}</span>{detector_words(frame)}"
         )
 
     def _show_compare(self, probs: torch.Tensor | None) -> None:
@@ -365,6 +365,14 @@ def fit_font(label: QLabel, points: int) -> None:
         label.setFont(font)
 
 
+def detector_words(frame: AttackFrame) -> str:
+    """After the verdict, smaller: the Feature Squeezing detector's call ("" with no detector)."""
+    if frame.flagged is None:
+        return ""
+    said = "the detector flags it" if frame.flagged else "the detector misses it"
+    return f"<small> &nbsp;({said})</small>"
+
+
 def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
     """The second line: which attack at which epsilon, and in words what happened."""
     what = f"{frame.attack.upper()} at epsilon {eps_text(frame.epsilon)}"
@@ -375,6 +383,10 @@ def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
         if frame.pred_adv != frame.pred_clean:
             return f"{what}: the answer changed, but not to the target {target}"
         return f"{what}: the model still sees {escape(names[frame.pred_clean])}, not {target}"
+    if frame.epsilon > 0 and torch.equal(frame.adversarial, frame.original):
+        if frame.attack == "apgd-ce":  # it returns the image unchanged where it finds no flip
+            return f"{what}: no flip found within this epsilon"
+        return f"{what}: no gradient to follow, nothing changed"
     if frame.flipped and frame.epsilon * 255 <= 8:  # a few /255: invisible to the eye
         return f"{what}: the model is fooled by a change too small to notice"
     if frame.flipped:

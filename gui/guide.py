@@ -23,12 +23,18 @@ one, and whether the attack <b>fooled</b> it (red) or the network <b>holds</b> (
 its answer; green outline: the true class; <span style='color:#ff7f0e'>orange</span>: the
 target of a targeted attack; grey: the others. The third chart is a second network
 (often the defended one) shown the same attacked image.</li>
-<li><b>Epsilon</b>: the slider sets how much each pixel may change. Drag it.</li>
+<li><b>Epsilon</b>: the slider sets how much each pixel may change. Drag it. Beside it,
+the <b>smallest change that flips it</b>: DeepFool and C&amp;W search for the least change
+that makes the network change its answer (FGSM spends epsilon on every pixel).</li>
+<li><b>Feature Squeezing</b>: the network sees a simplified copy of the image, and a
+detector flags images whose answer changes when simplified. It stops a naive attack;
+tick <b>attacker knows it</b> for the adaptive attack (BPDA), which finds a gradient again
+and gets through where a change survives the squeezing (on digits: at larger epsilon).</li>
 <li><b>Curve</b>: the network's confidence as epsilon grows; the dotted line is where
 the attack first wins.</li>
 </ul>
-<p>Keys: Left/Right or Space step through the sample images; 1, 2, 3 choose FGSM, BIM,
-PGD; F11 presenter mode, Esc leaves it.</p>"""
+<p>Keys: Left/Right or Space step through the sample images; 1, 2, 3, 4 choose FGSM, BIM,
+PGD, APGD-CE; F11 presenter mode, Esc leaves it.</p>"""
 
 
 def show_guide(parent: QWidget) -> QMessageBox:

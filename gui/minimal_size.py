@@ -1,0 +1,70 @@
+"""Beside the epsilon slider: the smallest change that flips the image, from the state.
+
+``FlipSizeLabel`` draws ``ExplorerState.flip_size``: "computing..." while the
+worker runs DeepFool and C&W, then e.g. "Smallest change that flips it:" over
+"L2 = 0.81 (C&W), L-inf = 0.023 (DeepFool)", the L-inf size in the slider's
+units (pixel units for digits, /255 for photos), or "not found". Its tooltip
+says in plain words why this differs from FGSM's epsilon.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+from fgsm_studio.core.minimal import SmallestFlip
+from fgsm_studio.gui.explorer_state import ExplorerState
+
+TITLE = "Smallest change that flips it:"
+WIDEST = "L2 = 10.00 (DeepFool), L-inf = 10.25/255 (DeepFool)"  # room kept: the slider never jumps
+TOOLTIP = (
+    "<p>FGSM spends its whole budget epsilon on every pixel. DeepFool and C&amp;W "
+    "(Carlini &amp; Wagner) instead search for the <b>least</b> change that makes this "
+    "model change its answer, and this is its size: L2 is the length of the whole "
+    "change (all pixels together), L-inf the most any one pixel moves, in the same "
+    "units as epsilon. A small number means the image sits close to the model's "
+    "decision boundary. It is measured on the model itself, without Feature "
+    "Squeezing.</p>"
+)
+
+
+def linf_text(size: float, per_255: bool) -> str:
+    return f"{size * 255:.1f}/255".replace(".0/255", "/255") if per_255 else f"{size:.3f}"
+
+
+def flip_size_text(size: SmallestFlip | None, computing: bool, *, per_255: bool) -> str:
+    """What the label says, in the slider's units."""
+    if computing:
+        return f"{TITLE}\ncomputing..."
+    if size is None:
+        return ""
+    if size.l2 is None and size.linf is None:
+        return f"{TITLE}\nnot found"
+    parts = []
+    if size.l2 is not None:
+        parts.append(f"L2 = {size.l2:.2f} ({size.l2_by})")
+    if size.linf is not None:
+        parts.append(f"L-inf = {linf_text(size.linf, per_255)} ({size.linf_by})")
+    return f"{TITLE}\n{', '.join(parts)}"
+
+
+class FlipSizeLabel(QLabel):
+    """Two lines of text drawn from the state's smallest flip; the scale decides the units."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.per_255 = False
+        self.setAccessibleName("smallest flip")
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setToolTip(TOOLTIP)
+        state.flip_size_changed.connect(self._on_state_flip_size_changed)
+
+    def set_per_255(self, per_255: bool) -> None:
+        self.per_255 = per_255
+        self._on_state_flip_size_changed()
+
+    def _on_state_flip_size_changed(self) -> None:
+        s = self.state
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance(WIDEST) + 4)
+        self.setText(flip_size_text(s.flip_size, s.flip_computing, per_255=self.per_255))

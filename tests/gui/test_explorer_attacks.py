@@ -1,0 +1,156 @@
+"""The Explorer's new attacks: the smallest flip beside the slider, Feature Squeezing, APGD-CE.
+
+Driven as a user would on the bundled small CNN (the first screen's model):
+the smallest-flip label shows core.minimal's value, the Squeezing switch makes
+the frames come from the squeezed model (and its detector speaks in the
+verdict), the "attacker knows it" switch (BPDA) flips an image the naive attack
+cannot, and key 4 runs APGD-CE on the worker as core.session does.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+from fgsm_studio.core.bundled import samples_for
+from fgsm_studio.core.images import read_image, to_model_input
+from fgsm_studio.core.minimal import smallest_flip
+from fgsm_studio.core.session import AttackSession
+from fgsm_studio.core.squeezing import FeatureSqueezing, squeezer_for
+from fgsm_studio.gui.minimal_size import flip_size_text
+
+
+def _flip_done(explorer):
+    s = explorer.state
+    return s.flip_size is not None and not s.flip_computing
+
+
+def test_smallest_flip_label_matches_core(explorer, qtbot):
+    qtbot.waitUntil(lambda: _flip_done(explorer), timeout=60000)
+    expected = smallest_flip(explorer.state.model.net, explorer.model_input())
+    got = explorer.state.flip_size
+    assert got.l2 == pytest.approx(expected.l2, rel=1e-4) and got.l2_by == expected.l2_by
+    assert got.linf == pytest.approx(expected.linf, rel=1e-4)
+    text = explorer.epsilon.flip_size.text()
+    assert text.startswith("Smallest change that flips it:")
+    assert f"L2 = {expected.l2:.2f} ({expected.l2_by})" in text
+    assert f"L-inf = {expected.linf:.3f} ({expected.linf_by})" in text  # digits: pixel units
+    # The L-inf size is a flip FGSM's epsilon range can show: no larger than the slider's end.
+    assert 0 < got.linf <= 0.5 and got.l2 > got.linf
+    # A new image: "computing..." at once, then the new image's size.
+    with qtbot.waitSignal(explorer.state.image_changed, timeout=10000):
+        explorer.step_image(1)
+    assert "computing" in explorer.epsilon.flip_size.text()
+    qtbot.waitUntil(lambda: _flip_done(explorer), timeout=60000)
+    assert explorer.state.flip_size is not got
+
+
+def test_flip_size_text_units_and_failures():
+    from fgsm_studio.core.minimal import SmallestFlip
+
+    size = SmallestFlip(l2=0.81, l2_by="C&W", linf=6 / 255, linf_by="DeepFool")
+    assert flip_size_text(size, False, per_255=True) == (
+        "Smallest change that flips it:\nL2 = 0.81 (C&W), L-inf = 6/255 (DeepFool)"
+    )
+    assert "L-inf = 0.024 (DeepFool)" in flip_size_text(size, False, per_255=False)
+    assert flip_size_text(SmallestFlip(None, "", None, ""), False, per_255=False).endswith(
+        "not found"
+    )
+    assert flip_size_text(None, False, per_255=False) == ""
+
+
+def test_squeezing_switch_gives_the_squeezed_models_frames(explorer, qtbot):
+    plain = explorer.state.frame
+    assert plain.flagged is None and plain.flipped
+    qtbot.waitUntil(lambda: _flip_done(explorer), timeout=60000)
+    size = explorer.state.flip_size
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.epsilon.defense.squeezing.setChecked(True)
+    # the same model and image: the smallest flip (of the model itself) is not recomputed
+    assert explorer.state.flip_size is size and not explorer.state.flip_computing
+    assert explorer.state.squeezing and explorer.epsilon.defense.adaptive.isEnabled()
+    f = explorer.state.frame
+    card, net = explorer.state.card, explorer.state.model.net
+    squeezed = FeatureSqueezing(net, **squeezer_for(card.in_channels, card.image_size))
+    with torch.no_grad():
+        expected = squeezed(f.adversarial[None]).softmax(1)[0]
+    assert torch.allclose(f.probs_adv, expected, atol=1e-6)
+    assert not torch.allclose(f.probs_clean, plain.probs_clean)  # the bars see squeezed input
+    # Naive: the attacker differentiates the squeezed model; rounding gives no gradient.
+    assert torch.equal(f.adversarial, f.original) and not f.flipped
+    assert f.flagged is not None
+    said = "the detector flags it" if f.flagged else "the detector misses it"
+    assert said in explorer.stage.headline.text()
+    assert "no gradient to follow, nothing changed" in explorer.stage.detail.text()
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.epsilon.defense.squeezing.setChecked(False)
+    assert explorer.state.frame.flagged is None
+    assert torch.equal(explorer.state.frame.adversarial, plain.adversarial)
+
+
+def _adaptive_win(net, card):
+    """A sample and epsilon where BPDA-FGSM flips the squeezed model (naive cannot move)."""
+    squeezed = FeatureSqueezing(net, **squeezer_for(card.in_channels, card.image_size))
+    for i, sample in enumerate(samples_for(card.dataset)):
+        x = to_model_input(read_image(sample.path).tensor, card.in_channels, card.image_size)
+        session = AttackSession(squeezed, x, attacker=squeezed.straight_through_copy())
+        flip = session.sweep(torch.arange(1, 51) / 100).flip_epsilon
+        if flip is not None:
+            return i, flip
+    raise AssertionError("BPDA-FGSM flipped no sample of the squeezed model up to 0.5")
+
+
+def test_attacker_who_knows_the_squeezer_gets_through(explorer, qtbot):
+    row, eps = _adaptive_win(explorer.state.model.net, explorer.state.card)
+    gallery = explorer.sidebar.gallery
+    path, label = gallery.item(row).data(Qt.ItemDataRole.UserRole)
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.set_image(path, label)
+    explorer.state.set_epsilon(eps)
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.epsilon.defense.squeezing.setChecked(True)
+    naive = explorer.state.frame
+    assert naive.epsilon == pytest.approx(eps) and not naive.flipped
+    assert "holds" in explorer.stage.headline.text()
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.epsilon.defense.adaptive.setChecked(True)
+    adaptive = explorer.state.frame
+    assert adaptive.flipped and "fooled" in explorer.stage.headline.text()
+    assert (adaptive.adversarial - adaptive.original).abs().max() <= eps + 1e-6
+
+
+def test_key_4_runs_apgd_ce_on_the_worker(explorer, qtbot):
+    explorer.setFocus()
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=60000):
+        qtbot.keyClick(explorer, Qt.Key.Key_4)
+    s = explorer.state
+    assert s.attack == "apgd-ce" and s.frame.attack == "apgd-ce"
+    assert explorer.attack.attack.currentData() == "apgd-ce" and explorer.attack.steps.isVisible()
+    session = AttackSession(s.model.net, explorer.model_input())
+    expected = session.frame(s.epsilon, attack="apgd-ce", steps=s.steps)
+    assert torch.equal(s.frame.adversarial, expected.adversarial)
+    assert "APGD-CE at epsilon" in explorer.stage.detail.text()
+
+
+def test_apgd_ce_targeted_says_it_is_untargeted(explorer, qtbot):
+    explorer.state.set_attack("apgd-ce")
+    with qtbot.waitSignal(explorer.error_shown, timeout=60000) as shown:
+        explorer.state.set_target(3)
+    assert shown.args[0].endswith("APGD-CE is untargeted: untick 'targeted' or choose BIM or PGD.")
+
+
+def test_verdict_says_why_nothing_changed():
+    from fgsm_studio.core.session import AttackFrame
+    from fgsm_studio.gui.explorer_widgets import verdict_detail
+
+    x, p = torch.zeros(1, 2, 2), torch.tensor([0.9, 0.1])
+    frame = dict(original=x, adversarial=x, probs_clean=p, probs_adv=p, pred_clean=0)
+    frame.update(pred_adv=0, label=0, target=None, epsilon=0.1)
+    names = ["a", "b"]
+    fgsm = AttackFrame(attack="fgsm", **frame)
+    assert verdict_detail(fgsm, names).endswith("no gradient to follow, nothing changed")
+    apgd = AttackFrame(attack="apgd-ce", **frame)
+    assert verdict_detail(apgd, names).endswith("no flip found within this epsilon")
+    moved = AttackFrame(attack="fgsm", **{**frame, "adversarial": x + 0.1})
+    assert verdict_detail(moved, names).endswith("the model still gives the same answer")
