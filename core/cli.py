@@ -4,7 +4,8 @@
 * ``evaluate``: a checkpoint's accuracy, clean and under FGSM/BIM/PGD, per epsilon;
 * ``sweep``: the paper's Figure 3, WR_FGSM accuracy for each (a1, a2 = 1 - a1);
 * ``reproduce``: Figure 2 (standard models, clean vs FGSM), Figure 3 and Table 1
-  (standard vs the best pair), written as CSV, PNG and ``report.md``.
+  (standard vs the best pair), and a table of every defense (``--defenses``) with
+  its per-image worst case (``--worst-case``), written as CSV, PNG and ``report.md``.
 
 Runs are resumable: each finished run is a JSON file in ``OUT/runs`` and is
 skipped next time, so an interrupted ``reproduce`` picks up where it stopped.
@@ -147,8 +148,12 @@ def main(argv: list[str] | None = None) -> int:
             text = cards_markdown()
             if args.out:
                 args.out.write_text(text)
-            else:
+            elif not args.readme:
                 print(text)
+            if args.readme:
+                from fgsm_studio.core.readme_table import update_readme
+
+                update_readme(args.readme)
             return 0
         return _reproduce(args, sweep_only=args.command == "sweep")
     except KeyboardInterrupt:
@@ -258,7 +263,12 @@ def _reproduce(args, *, sweep_only: bool) -> int:
         eval_epsilons=eps_list,
         eval_attacks=args.attacks,
         eval_limit=args.eval_limit,
+        worst_case=args.worst_case,
     )
+    if args.worst_case != "off":
+        from fgsm_studio.core.robustness import describe_setting
+
+        print(f"worst case: {describe_setting(args.worst_case)}", file=sys.stderr)
     plan: list[RunSpec] = []
     for arch in args.archs:
         if not sweep_only:  # Figure 2: standard models
@@ -311,6 +321,7 @@ def _reproduce(args, *, sweep_only: bool) -> int:
         records = run_all(plan)
         if not sweep_only:
             _table1(args, records, base, rounds, progress, run_all)
+            _defenses(args, base, rounds, progress, run_all)
     report = write_report(args.out)
     print(f"\nreport: {report}")
     return 0
@@ -346,6 +357,22 @@ def _table1(args, records, base, rounds, progress, run_all) -> None:
         progress.total += len(extra)
         print(f"\n{arch}: best pair a1={best_a1:g}, a2={1 - best_a1:g}", file=sys.stderr)
         run_all(extra)
+
+
+def _defenses(args, base, rounds, progress, run_all) -> None:
+    """The defense table's other defenses: each at every epsilon, every round (a1 = 1)."""
+    from fgsm_studio.core.experiments import RunSpec
+
+    extra = [
+        RunSpec.of(arch=arch, defense=d, a1=1.0, epsilon=e, fold=f, **base)
+        for arch in args.archs
+        for d in args.defenses
+        if d != "wr_fgsm"  # the paper's: Table 1's best pair at each epsilon
+        for e in args.epsilon
+        for f in rounds
+    ]
+    progress.total += len(extra)
+    run_all(extra)
 
 
 def _best_a1(records: list, eps: float) -> float:

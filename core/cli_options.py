@@ -29,6 +29,7 @@ DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")  # core.defenses
 AUGMENTS = ("none", "digits", "photos", "auto")  # core.augment
 STEMS = ("auto", "cifar", "half", "standard")  # core.models
 LR_SCHEDULES = ("constant", "cosine")  # core.train_config
+WORST_CASES = ("off", "light", "full")  # core.robustness.WORST_CASE_SETTINGS
 MAX_SEED = 2**32 - 1
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 
@@ -148,6 +149,9 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
         parser.error("--executor ray needs Ray: pip install 'fgsm-studio[cluster]'")
     if getattr(args, "stem", "auto") != "auto" and args.arch == "small_cnn":
         parser.error("--stem is for mobilenet_v2, resnet50 and densenet121, not small_cnn")
+    readme = getattr(args, "readme", None)
+    if readme is not None and not Path(readme).is_file():
+        parser.error(f"--readme {display(readme)} does not exist or is not a file")
     model = getattr(args, "model", None)
     if model is not None and not Path(model).is_file():
         parser.error(f"the model {display(model)} does not exist or is not a file")
@@ -337,6 +341,22 @@ def build_parser(description: str) -> Parser:
             default=(0.5,),
             help="also sweep these a1 with the literal penalty",
         )
+        s.add_argument(
+            "--worst-case",
+            choices=WORST_CASES,
+            default="light",
+            help="also measure each run's per-image worst case of FGSM, PGD, APGD-CE and "
+            "APGD-T on its held-out part: full = the bundled cards' setting (50 steps, 3 "
+            "APGD-T targets, every image), light = 20 steps, 1 target, at most 200 images",
+        )
+        if name == "reproduce":
+            s.add_argument(
+                "--defenses",
+                type=choices_list(DEFENSES[1:], "defense"),
+                default=("wr_fgsm",),
+                help="defenses in the report's defense table, each trained at every --epsilon "
+                "(a1 = 1: L_ori + L_adv); wr_fgsm, the paper's, is always trained (Table 1)",
+            )
         s.add_argument("--out", type=Path, required=True, help="output folder")
         s.add_argument(
             "--executor",
@@ -354,5 +374,11 @@ def build_parser(description: str) -> Parser:
     c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
     c.add_argument(
         "--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md"
+    )
+    c.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        help="also rewrite the generated bundled-models table in this README.md",
     )
     return ap

@@ -37,6 +37,7 @@ from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_
 from fgsm_studio.core.distributed import SINGLE, DistContext
 from fgsm_studio.core.evaluation import EvalProgress, EvalResult, evaluation
 from fgsm_studio.core.models import build
+from fgsm_studio.core.robustness import WORST_CASE_SETTINGS, worst_case
 from fgsm_studio.core.training import (
     BatchProgress,
     EpochMetrics,
@@ -60,6 +61,14 @@ class RunSpec:
     eval_epsilons: tuple[float, ...] = (0.1,)
     eval_attacks: tuple[str, ...] = ("fgsm", "pgd")
     eval_limit: int | None = None  # evaluate on at most this many held-out images
+    worst_case: str = "off"  # also the per-image worst case: "light", "full" (core.robustness)
+
+    def __post_init__(self) -> None:
+        if self.worst_case not in ("off", *WORST_CASE_SETTINGS):
+            raise ValueError(
+                f"Unknown worst-case setting '{self.worst_case}'; "
+                f"choose from off, {', '.join(WORST_CASE_SETTINGS)}."
+            )
 
     @classmethod
     def of(cls, **options) -> RunSpec:
@@ -110,6 +119,8 @@ class RunSpec:
         ):
             if d["train"].get(name) == default:
                 d["train"].pop(name)
+        if self.worst_case == "off":
+            d.pop("worst_case")
         if self.root is not None:
             d["root"] = str(Path(self.root).expanduser().resolve())
         return d
@@ -118,7 +129,9 @@ class RunSpec:
         """A readable name plus a digest of ``identity()``: any change gives a new key."""
         t = self.train
         split = f"f{self.fold}of{self.folds}" if self.folds else "traintest"
-        defense = f"wr_a1-{t.a1:.2f}-{t.reg}" if t.defense == "wr_fgsm" else "std"
+        defense = {"wr_fgsm": f"wr_a1-{t.a1:.2f}-{t.reg}", "none": "std"}.get(
+            t.defense, f"{t.defense}_a1-{t.a1:.2f}"
+        )
         lim = f"_n{self.limit}" if self.limit else ""
         digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
         return (
@@ -141,6 +154,7 @@ class RunRecord:
     saved_to: str | None = None
     name: str = ""
     sweep: str = ""  # the GUI's sweep this run belongs to, if any
+    robust: EvalResult | None = None  # the worst case (spec.worst_case), on its own images
 
     @property
     def key(self) -> str:
@@ -171,6 +185,7 @@ class RunRecord:
             "saved_to": self.saved_to,
             "name": self.name,
             "sweep": self.sweep,
+            "robust": None if self.robust is None else self.robust.to_dict(),
         }
 
     @classmethod
@@ -186,6 +201,7 @@ class RunRecord:
             saved_to=d.get("saved_to"),
             name=str(d.get("name", "")),
             sweep=str(d.get("sweep", "")),
+            robust=EvalResult.from_dict(d["robust"]) if d.get("robust") else None,
         )
 
 
@@ -309,8 +325,13 @@ def execute(
         epsilons=spec.eval_epsilons,
         held_out=spec.held_out(),
     )
+    robust = None
+    if spec.worst_case != "off":  # not a generator: no progress events while it runs
+        robust = worst_case(model, test, spec.eval_epsilons, spec.worst_case)
+        robust = replace(robust, held_out=spec.held_out())
     record = RunRecord(
         spec=spec,
+        robust=robust,
         test=ev,
         n_train=len(train_set),
         n_val=len(val),

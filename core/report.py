@@ -15,6 +15,8 @@ from pathlib import Path
 from fgsm_studio.core.evaluation import mean_std
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.plots import bar_chart, line_chart
+from fgsm_studio.core.report_defenses import defense_name, defense_rows, defense_table
+from fgsm_studio.core.robustness import WORST_CASE, describe_setting
 
 
 def load_records(out_dir: Path) -> list[RunRecord]:
@@ -74,6 +76,12 @@ def summarize(records: list[RunRecord]) -> list[dict]:
                 vals = [v for r in rs if (v := _acc(r, attack, e)) is not None]
                 if len(vals) == len(rs):  # only epsilons measured in every round of the group
                     row[f"{attack}@{e:g}"], row[f"{attack}@{e:g}_std"] = mean_std(vals)
+        if all(r.robust is not None for r in rs):  # the worst case, on its own images
+            for e in rs[0].robust.attacks.get(WORST_CASE, {}):
+                vals = [100 * v for r in rs if (v := r.robust.get(WORST_CASE, e)) is not None]
+                if len(vals) == len(rs):
+                    row[f"worst@{e:g}"], row[f"worst@{e:g}_std"] = mean_std(vals)
+            row["worst_n"] = rs[0].robust.n
         rows.append(row)
     return rows
 
@@ -86,9 +94,7 @@ def _fmt(row: dict, col: str) -> str:
 
 
 def _defense_label(row: dict) -> str:
-    if row["defense"] != "wr_fgsm":
-        return "standard"
-    return f"WR_FGSM a1={row['a1']:g} a2={row['a2']:g} ({row['reg']})"
+    return defense_name(row)
 
 
 def write_report(
@@ -149,6 +155,10 @@ def write_report(
         "random start. `scaled` = a2 * 5e-4 * ||W||^2, `literal` = a2 * ||W||^2 (Eq. 8 as written).",
         "",
     ]
+    settings = sorted({r.spec.worst_case for r in records} - {"off"})
+    setting = "; ".join(describe_setting(s) for s in settings) or "not measured"
+    if settings:
+        md += [f"`worst@eps`: the per-image worst case ({setting}).", ""]
     attack_cols = sorted(
         {k for r in rows for k in r if "@" in k and not k.endswith("_std")},
         key=lambda c: (float(c.split("@")[1]), c),
@@ -181,6 +191,8 @@ def write_report(
     table(std_rows, "Figure 2: standard models, clean vs under attack")
     table(wr_rows, "Figure 3 and Table 1: WR_FGSM-defended models")
     _table1(md, std_rows, wr_rows)
+    eps_cols = sorted({float(c.split("@")[1]) for c in attack_cols})
+    md.extend(defense_table(defense_rows(rows, _best), eps_cols, setting))
     _plots(out_dir, md, std_rows, wr_rows)
     path = out_dir / "report.md"
     path.write_text("\n".join(md) + "\n")

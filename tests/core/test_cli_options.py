@@ -90,6 +90,10 @@ def test_bad_evaluate_and_reproduce_options(tmp_path, capsys):
         (["sweep", "--out", out, "--archs", "vgg"], "--archs: unknown architecture 'vgg'"),
         (["sweep", "--out", str(model)], "--out '"),
         (["reproduce", "--out", out, "--rounds", "0"], "--rounds: must be a whole number"),
+        (["reproduce", "--out", out, "--defenses", "pgd,mart"], "unknown defense 'mart'"),
+        (["reproduce", "--out", out, "--defenses", "none"], "unknown defense 'none'"),
+        (["sweep", "--out", out, "--defenses", "pgd"], "unrecognized arguments"),
+        (["reproduce", "--out", out, "--worst-case", "heavy"], "--worst-case: invalid choice"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv
@@ -99,9 +103,13 @@ def test_bad_evaluate_and_reproduce_options(tmp_path, capsys):
 
 def test_copied_constants_agree_with_core():
     from fgsm_studio.core.data import DATASETS
+    from fgsm_studio.core.defenses import DEFENSES
     from fgsm_studio.core.models import TRAINABLE
+    from fgsm_studio.core.robustness import WORST_CASE_SETTINGS
 
     assert cli_options.DATASETS == DATASETS and cli_options.TRAINABLE == TRAINABLE
+    assert cli_options.DEFENSES == DEFENSES
+    assert cli_options.WORST_CASES == ("off", *WORST_CASE_SETTINGS)
 
 
 def test_help_does_not_import_torch():

@@ -1,0 +1,121 @@
+"""The reproduction report's defense table: every defense, clean / FGSM / PGD / worst case.
+
+One row per defense and training epsilon (the standard model, the paper's WR_FGSM
+at Table 1's best pair, and each of ``reproduce --defenses``), with its accuracy
+clean and, at every measured epsilon, under FGSM, PGD and in the per-image worst
+case (``core.robustness``). Each row ends with one plain sentence on what holds,
+made from its own figures by ``holds_sentence``: an attack is *held* when the
+model keeps at least ``HOLD`` (three quarters) of its clean accuracy under it.
+The rows come from ``report.summarize``; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+HOLD = 0.75  # held: at least this share of the clean accuracy survives the attack
+MASKING_GAP = 10.0  # points between PGD and the worst case that say PGD overstates
+_ATTACKS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("worst", "the worst case"))
+_NAMES = {"none": "standard", "fgsm-rs": "FGSM-RS (Wong et al.)", "pgd": "PGD-AT (Madry et al.)"}
+_NAMES["trades"] = "TRADES (Zhang et al.)"
+
+
+def defense_name(row: dict) -> str:
+    """A row's defense in words, with its weights where they matter."""
+    d = row["defense"]
+    if d == "wr_fgsm":
+        return f"WR_FGSM a1={row['a1']:g} a2={row['a2']:g} ({row['reg']})"
+    return _NAMES.get(d, d)
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def holds_sentence(row: dict, epsilons: list[float]) -> str:
+    """What holds at each epsilon, e.g. "Holds at 0.1 under every attack; at 0.3 nothing holds."."""
+    clean = row["clean"]
+    parts = []
+    for e in epsilons:
+        figs = [
+            (name, row[f"{key}@{e:g}"])
+            for key, name in _ATTACKS
+            if row.get(f"{key}@{e:g}") is not None
+        ]
+        if not figs:
+            continue
+        held = [name for name, v in figs if v >= HOLD * clean]
+        lost = [name for name, v in figs if v < HOLD * clean]
+        if not lost:
+            every = (
+                "every attack"
+                if len(figs) == len(_ATTACKS)
+                else _join(held).replace(" or ", " and ")
+            )
+            parts.append(f"holds at {e:g} under {every}")
+        elif not held:
+            parts.append(f"at {e:g} nothing holds")
+        else:
+            parts.append(f"at {e:g} holds under {' and '.join(held)} only, not {_join(lost)}")
+        pgd, worst = row.get(f"pgd@{e:g}"), row.get(f"worst@{e:g}")
+        if pgd is not None and worst is not None and pgd - worst >= MASKING_GAP:
+            parts[-1] += (
+                f" (the worst case is {pgd - worst:.0f} points under PGD, which overstates it)"
+            )
+    if not parts:
+        return "No attack was measured."
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def _fmt(row: dict, col: str) -> str:
+    v = row.get(col)
+    return "-" if v is None else f"{v:.1f}"
+
+
+def defense_rows(rows: list[dict], best) -> list[dict]:
+    """The rows of the table: every non-WR_FGSM row, and WR_FGSM's best pair per epsilon."""
+    out = [r for r in rows if r["defense"] != "wr_fgsm"]
+    wr: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if r["defense"] == "wr_fgsm":
+            wr.setdefault((r["dataset"], r["arch"], r["limit"], r["train_eps"]), []).append(r)
+    out += [best(group) for group in wr.values()]
+    order = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")
+    rank = {d: i for i, d in enumerate(order)}
+    return sorted(
+        out,
+        key=lambda r: (r["dataset"], r["arch"], rank.get(r["defense"], 9), r["train_eps"]),
+    )
+
+
+def defense_table(rows: list[dict], epsilons: list[float], setting: str) -> list[str]:
+    """The markdown section: heading, how to read it, the table."""
+    if not rows:
+        return []
+    cols = [
+        (f"{k}@{e:g}", f"{name.replace('the ', '')} {e:g}")
+        for e in epsilons
+        for k, name in _ATTACKS
+    ]
+    md = [
+        "## Every defense: clean, FGSM, PGD and worst case",
+        "",
+        f"Worst case: {setting}. An attack is *held* when the model keeps at least "
+        f"{HOLD:.0%} of its clean accuracy under it. Standard models train without an",
+        "adversarial term (their epsilon is only the one their card names); the other defenses",
+        "train at the epsilon in the `train eps` column, with a1 = 1 (L_ori + L_adv). Train",
+        "time: wall time per run on this machine.",
+        "",
+        "| dataset | model | defense | train eps | rounds | clean | "
+        + " | ".join(label for _, label in cols)
+        + " | train time | what holds |",
+        "|" + "---|" * (8 + len(cols)),
+    ]
+    for r in rows:
+        md.append(
+            f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | {r['train_eps']:g} | "
+            f"{r['rounds']} | {_fmt(r, 'clean')} | "
+            + " | ".join(_fmt(r, c) for c, _ in cols)
+            + f" | {r['train_s'] / 60:.1f} min | {holds_sentence(r, epsilons)} |"
+        )
+    md.append("")
+    return md

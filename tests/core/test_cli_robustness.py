@@ -1,0 +1,49 @@
+"""``python -m fgsm_studio.core.robustness --update-card`` on a copy of a bundled model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from fgsm_studio.core.checkpoint import load, read_card
+from fgsm_studio.core.paths import resource_path
+from fgsm_studio.core.robustness import _main
+
+LIGHT = ["--pgd-steps", "2", "--apgd-steps", "2", "--targets", "1", "--epsilons", "0.1,0.3"]
+LIGHT += ["--attacks", "fgsm,pgd,apgd-ce", "--survivors-only", "apgd-t", "--update-card"]
+
+
+def _copy(tmp_path, name):
+    path = tmp_path / name
+    shutil.copy(resource_path("models", name), path)
+    return path
+
+
+def test_a_limited_run_adds_the_worst_case_and_keeps_the_card_figures(tmp_path):
+    path = _copy(tmp_path, "mnist_small_cnn_standard.safetensors")
+    before_model, before = load(path)
+    assert _main([str(path), "--limit", "20", *LIGHT]) == 0
+    after_model, after = load(path)
+    m, old = after.metrics, before.metrics
+    # FGSM was measured by the training CLI on the whole held-out part (n=500): kept
+    assert m["attacks"]["fgsm"] == old["attacks"]["fgsm"] and m["n"] == old["n"]
+    assert m["attacks"]["pgd"] == old["attacks"]["pgd"]  # the 10-step PGD stays beside PGD-2
+    assert set(m["attacks"]["worst-case"]) == {"0.1", "0.3"} and "pgd-2" in m["attacks"]
+    assert m["robustness"]["n"] == 20 and m["robustness"]["held_out"] == "fold 0 of 10"
+    for a, b in zip(
+        before_model.state_dict().values(), after_model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)  # only the card changed
+
+
+@pytest.mark.slow  # reads the 10,000 Fashion-MNIST test images
+def test_a_train_test_card_is_measured_on_its_test_split(tmp_path):
+    path = _copy(tmp_path, "fashion_small_cnn_standard.safetensors")
+    try:
+        code = _main([str(path), "--limit", "20", *LIGHT])
+    except (OSError, ValueError) as exc:  # Debian's dataset-fashion-mnist is not installed
+        pytest.skip(f"Fashion-MNIST is not available: {exc}")
+    assert code == 0
+    assert read_card(path).metrics["robustness"]["held_out"] == "test split"
