@@ -130,7 +130,8 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
         "that each model still matches its card on the committed held-out data. Accuracies in %, on",
         "the held-out part named in the last column; epsilon in pixel units (images in [0, 1]).",
         "PGD: 10 steps of 2.5*eps/10 from a random start. Worst case: per image, the worst of",
-        "FGSM, PGD-50, APGD-CE and APGD-T (`core.robustness`; `-`: not measured).",
+        "FGSM, PGD, APGD-CE and APGD-T (`core.robustness`; its steps and images are in the card's",
+        '`metrics["robustness"]` and in the top README\'s table; `-`: not measured).',
         "",
         "| file | model | dataset | defense | clean | FGSM 0.1 | PGD 0.1 | worst 0.1 | FGSM 0.3 | PGD 0.3 "
         "| worst 0.3 | held out | size |",
