@@ -97,6 +97,8 @@ def test_reproduce_writes_report_and_resumes(tmp_path, csv_root):
         "0.1,0.2",
         "--eval-limit",
         "60",
+        "--worst-case",
+        "off",  # measured in test_report_defenses.py; this test is about resuming
         "--out",
         str(tmp_path),
     ]
