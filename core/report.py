@@ -81,6 +81,11 @@ def summarize(records: list[RunRecord]) -> list[dict]:
                 vals = [100 * v for r in rs if (v := r.robust.get(WORST_CASE, e)) is not None]
                 if len(vals) == len(rs):
                     row[f"worst@{e:g}"], row[f"worst@{e:g}_std"] = mean_std(vals)
+                # PGD on the same images, to compare the worst case with (core.robustness's PGD)
+                pgd = [100 * v for r in rs if (v := r.robust.get("pgd", e)) is not None]
+                if len(pgd) == len(rs):
+                    row[f"worst_pgd@{e:g}"] = mean_std(pgd)[0]
+            row["worst_clean"] = mean_std([100 * r.robust.clean for r in rs])[0]
             row["worst_n"] = rs[0].robust.n
         rows.append(row)
     return rows
@@ -160,7 +165,7 @@ def write_report(
     if settings:
         md += [f"`worst@eps`: the per-image worst case ({setting}).", ""]
     attack_cols = sorted(
-        {k for r in rows for k in r if "@" in k and not k.endswith("_std")},
+        {k for r in rows for k in r if "@" in k and not k.endswith("_std") and "_pgd@" not in k},
         key=lambda c: (float(c.split("@")[1]), c),
     )
 

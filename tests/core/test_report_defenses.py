@@ -37,6 +37,10 @@ def test_sentences_follow_the_figures():
     assert "the worst case is 8 points under PGD" not in text  # under the 10-point gap
     gap = holds_sentence(_row(97.2, fgsm_01=90, pgd_01=88, worst_01=70), eps)
     assert "the worst case is 18 points under PGD" in gap
+    # the worst case runs on fewer images: judged against their clean accuracy and their PGD
+    subset = {**_row(90.0, fgsm_01=80, pgd_01=80, worst_01=60), "worst_clean": 75.0}
+    subset["worst_pgd@0.1"] = 62.0
+    assert holds_sentence(subset, [0.1]) == "Holds at 0.1 under every attack."
     # without a worst-case figure the sentence names only what was measured
     assert holds_sentence(_row(90.0, fgsm_01=80, pgd_01=70), [0.1]) == (
         "Holds at 0.1 under FGSM and PGD."
