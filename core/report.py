@@ -76,17 +76,18 @@ def summarize(records: list[RunRecord]) -> list[dict]:
                 vals = [v for r in rs if (v := _acc(r, attack, e)) is not None]
                 if len(vals) == len(rs):  # only epsilons measured in every round of the group
                     row[f"{attack}@{e:g}"], row[f"{attack}@{e:g}_std"] = mean_std(vals)
-        if all(r.robust is not None for r in rs):  # the worst case, on its own images
-            for e in rs[0].robust.attacks.get(WORST_CASE, {}):
-                vals = [100 * v for r in rs if (v := r.robust.get(WORST_CASE, e)) is not None]
+        robust = [r.robust for r in rs if r.robust is not None]
+        if robust and len(robust) == len(rs):  # the worst case, on its own images
+            for e in robust[0].attacks.get(WORST_CASE, {}):
+                vals = [100 * v for m in robust if (v := m.get(WORST_CASE, e)) is not None]
                 if len(vals) == len(rs):
                     row[f"worst@{e:g}"], row[f"worst@{e:g}_std"] = mean_std(vals)
                 # PGD on the same images, to compare the worst case with (core.robustness's PGD)
-                pgd = [100 * v for r in rs if (v := r.robust.get("pgd", e)) is not None]
+                pgd = [100 * v for m in robust if (v := m.get("pgd", e)) is not None]
                 if len(pgd) == len(rs):
                     row[f"worst_pgd@{e:g}"] = mean_std(pgd)[0]
-            row["worst_clean"] = mean_std([100 * r.robust.clean for r in rs])[0]
-            row["worst_n"] = rs[0].robust.n
+            row["worst_clean"] = mean_std([100 * m.clean for m in robust])[0]
+            row["worst_n"] = robust[0].n
         rows.append(row)
     return rows
 
