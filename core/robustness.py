@@ -28,6 +28,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 import torchattacks
@@ -181,7 +182,7 @@ def _spread(dataset, limit: int | None):
 
 # How hard ``reproduce`` looks for the worst case: "full" is the bundled cards' setting,
 # "light" a cheaper one for CPU runs (fewer steps, one APGD-T target, fewer images).
-WORST_CASE_SETTINGS = {
+WORST_CASE_SETTINGS: dict[str, dict[str, Any]] = {
     "light": dict(limit=200, pgd_steps=20, apgd_steps=20, targets=1),
     "full": dict(limit=None, pgd_steps=50, apgd_steps=50, targets=3),
 }
