@@ -369,7 +369,7 @@ def detector_words(frame: AttackFrame) -> str:
     """After the verdict, smaller: the Feature Squeezing detector's call ("" with no detector)."""
     if frame.flagged is None:
         return ""
-    said = "the detector flags it" if frame.flagged else "the detector misses it"
+    said = "the detector flags it" if frame.flagged else "the detector sees nothing"
     return f"<small> &nbsp;({said})</small>"
 
 

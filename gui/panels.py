@@ -278,7 +278,9 @@ class EpsilonCurve(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setMenuEnabled(False)
-        self.legend = self.addLegend(offset=(-5, 5), labelTextColor="#222")
+        # Middle right: the curves run near 1 (the top class) and 0 (the original class after
+        # a flip) there, so the legend covers neither them nor the "flips at" label at the top.
+        self.legend = self.addLegend(offset=(-5, 48), labelTextColor="#222")
         self.original = self.plot([], [], pen=pg.mkPen(TRUE, width=2), name="original class")
         self.target = self.plot([], [], pen=pg.mkPen(TARGET, width=2), name="target class")
         self.winner = self.plot(
@@ -340,6 +342,8 @@ class EpsilonCurve(pg.PlotWidget):
         if flip is not None:
             self.flip.setPos(flip)
             self.flip_text.setPos(flip, 0.98)
+            right = self.getViewBox().viewRange()[0][1]
+            self.flip_text.setAnchor((1, 0) if flip > 0.6 * right else (0, 0))  # never cut off
         self._label_flip()
 
     def set_attack(self, attack: str) -> None:

@@ -80,7 +80,7 @@ def test_squeezing_switch_gives_the_squeezed_models_frames(explorer, qtbot):
     # Naive: the attacker differentiates the squeezed model; rounding gives no gradient.
     assert torch.equal(f.adversarial, f.original) and not f.flipped
     assert f.flagged is not None
-    said = "the detector flags it" if f.flagged else "the detector misses it"
+    said = "the detector flags it" if f.flagged else "the detector sees nothing"
     assert said in explorer.stage.headline.text()
     assert "no gradient to follow, nothing changed" in explorer.stage.detail.text()
     with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
