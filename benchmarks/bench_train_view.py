@@ -9,7 +9,8 @@
    goal: window >= 0.9x CLI), and the threads each used.
 3. The PGD monitor's share of an epoch (issue 14.7: at most about 15%).
 
-Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_train_view.py``
+Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_train_view.py [--device cuda]``
+(``--device cuda``: both runs on the GPU; the stall goal is the same, issue 14.10).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ os.environ.setdefault("FGSM_STUDIO_HOME", tempfile.mkdtemp())
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 EPOCHS, LIMIT = 2, 3000
+DEVICE = "cpu"  # --device: cpu, cuda, cuda:1, mps
 
 
 def window_run() -> tuple[float, float, list[float]]:
@@ -40,7 +42,10 @@ def window_run() -> tuple[float, float, list[float]]:
     f = view.form
     f.epochs.setValue(EPOCHS)
     f.limit.setValue(LIMIT)
-    f.device.setCurrentIndex(f.device.findData("cpu"))
+    index = f.device.findData(DEVICE)
+    if index < 0:
+        sys.exit(f"The Train view offers no device {DEVICE!r} on this machine.")
+    f.device.setCurrentIndex(index)
     f.augment.setCurrentIndex(f.augment.findData("none"))  # as the CLI run below
     gaps: list[float] = []
     clock = QElapsedTimer()
@@ -76,7 +81,7 @@ def cli_run() -> float:
     from fgsm_studio.core.models import build
     from fgsm_studio.core.training import EpochMetrics, train
 
-    spec = RunSpec.of(defense="wr_fgsm", epochs=EPOCHS, patience=EPOCHS, limit=LIMIT, device="cpu")
+    spec = RunSpec.of(defense="wr_fgsm", epochs=EPOCHS, patience=EPOCHS, limit=LIMIT, device=DEVICE)
     train_set, val, _ = splits(spec, spec.root)
     mean, std = train_set.mean_std()
     torch.manual_seed(0)
@@ -94,14 +99,20 @@ def cli_run() -> float:
 CLI_THREADS = 0
 
 if __name__ == "__main__":
+    import argparse
+
     from fgsm_studio.core.devices import free_cores, threads_for
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, mps")
+    DEVICE = parser.parse_args().device
 
     window_threads = threads_for("trainer")
     window_rate, stall, gaps, share = window_run()
     cli_rate = cli_run()
     p99 = gaps[int(0.99 * len(gaps))]
     print(
-        f"WR_FGSM small_cnn, {LIMIT} digits, {EPOCHS} epochs, {os.cpu_count()} CPUs, "
+        f"WR_FGSM small_cnn on {DEVICE}, {LIMIT} digits, {EPOCHS} epochs, {os.cpu_count()} CPUs, "
         f"{free_cores()} free now; threads: window {window_threads}, CLI {CLI_THREADS}"
     )
     print(f"PGD monitor: at most {100 * share:.1f}% of an epoch (goal <= 15%)")
