@@ -36,24 +36,69 @@ MAX_RECENT = 8
 RECENT_KEY = "recent_models"
 
 
+DEFENSE_WORDS = {  # core.defenses: (its name in the card's detail line, the plain sentence)
+    "none": (
+        "standard training (no defense)",
+        "Standard training, no defense: small attacks fool it.",
+    ),
+    "wr_fgsm": (
+        "WR_FGSM-defended (the paper's defense)",
+        "Trained to resist attacks (WR_FGSM): small attacks rarely fool it.",
+    ),
+    "fgsm-rs": (
+        "FGSM-RS-defended (FGSM from a random start)",
+        "Trained to resist attacks (fast FGSM with a random start): small attacks rarely fool it.",
+    ),
+    "pgd": (
+        "PGD adversarial training",
+        "Trained against the strongest usual attack (PGD): resists attacks up to the size "
+        "it was trained for.",
+    ),
+    "trades": (
+        "TRADES-defended",
+        "Trained to resist attacks (TRADES): resists attacks up to the size it was trained for.",
+    ),
+}
+
+
+def training_words(card: ModelCard) -> str:
+    """The card's detail line on how it was trained, e.g. 'PGD adversarial training: 10
+    steps, trained at eps=0.1'."""
+    t, defense = card.training, card.defense
+    name = DEFENSE_WORDS.get(defense, (f"{defense}-defended", ""))[0]
+    if defense == "none":
+        return name
+    parts = []
+    if defense in ("wr_fgsm", "fgsm-rs"):
+        parts.append(
+            f"a1={t.get('a1', '?')}, a2={t.get('a2', '?')}, {t.get('reg', 'scaled')} penalty"
+        )
+    if defense in ("pgd", "trades"):
+        parts.append(f"{t.get('attack_steps', '?')} steps")
+    if defense == "trades":
+        parts.append(f"beta={t.get('beta', '?')}")
+    parts.append(f"trained at eps={t.get('epsilon', '?')}")
+    return f"{name}: {', '.join(parts)}"
+
+
 def card_html(card: ModelCard, path: Path) -> str:
     """The card as rich text; every value from the file is escaped (a name may hold HTML)."""
-    t, m = card.training, EvalResult.from_card(card.metrics)
-    if card.defense == "wr_fgsm":
-        how = escape(
-            f"WR_FGSM-defended: a1={t.get('a1', '?')}, a2={t.get('a2', '?')}, "
-            f"{t.get('reg', 'scaled')} penalty, trained at eps={t.get('epsilon', '?')}"
-        )
-    else:
-        how = "standard training (no defense)"
+    m = EvalResult.from_card(card.metrics)
+    how = escape(training_words(card))
     rows = []
     if m is not None:
         rows.append(f"<tr><td>clean</td><td colspan=9><b>{100 * m.clean:.1f}%</b></td></tr>")
         for attack, per in m.attacks.items():
             cells = " ".join(f"<td>{e:g}: <b>{100 * v:.1f}%</b></td>" for e, v in per.items())
-            rows.append(f"<tr><td>{escape(attack.upper())}</td>{cells}</tr>")
+            name = "worst case" if attack == "worst-case" else attack.upper()
+            rows.append(f"<tr><td>{escape(name)}</td>{cells}</tr>")
+    robust = card.metrics.get("robustness")
+    subset = ""
+    if m is not None and isinstance(robust, dict) and robust.get("n") not in (None, m.n):
+        subset = f"; the worst case and the stronger attacks on n={robust['n']}"
     table = (
-        f"<table cellspacing=3>{''.join(rows)}</table><i>held-out: {escape(m.held_out)}, n={m.n}</i>"
+        f"<table cellspacing=3>{''.join(rows)}</table>"
+        f"<i>held-out: {escape(m.held_out)}, n={m.n}{escape(subset)}</i>"
         if m is not None
         else "<i>no measured accuracies in this card</i>"
     )
@@ -82,10 +127,7 @@ def plain_words(card: ModelCard) -> str:
         f", right {100 * card.metrics['clean']:.0f}% of the time" if "clean" in card.metrics else ""
     )
     tested = f" on {n:,} test images" if n and seen else ""
-    if card.defense == "wr_fgsm":
-        how = "Trained to resist attacks (WR_FGSM): small attacks rarely fool it."
-    else:
-        how = "Standard training, no defense: small attacks fool it."
+    how = DEFENSE_WORDS.get(card.defense, DEFENSE_WORDS["none"])[1]
     return escape(f"Recognises {kind} ({card.num_classes} classes){seen}{tested}. {how}")
 
 
