@@ -151,6 +151,11 @@ class EpsilonControl(QWidget):
         state.epsilon_changed.connect(self._on_state_epsilon_changed)
         self._on_state_epsilon_changed(state.epsilon)
 
+    def set_presenter(self, on: bool) -> None:
+        """Presenter mode (big type) hides the smallest-flip line, so the slider keeps its
+        length on a 1280x720 projector; the defense switches stay."""
+        self.flip_size.setVisible(not on)
+
     def set_scale(self, scale: EpsilonScale) -> None:
         """The model's range and step; the spin box counts /255 for photos."""
         self.scale = scale

@@ -169,6 +169,7 @@ class ExplorerView(QWidget):
         self.sidebar.setVisible(not on)
         self.curve.setVisible(not on)
         self.attack.set_presenter(on)
+        self.epsilon.set_presenter(on)
         self.stage.set_headline_size(30 if on else 20)
         self.stage.set_presenter(on)
         ink, paper = ("#fff", "#000") if on else ("#222", "w")

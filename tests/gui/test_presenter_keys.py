@@ -75,6 +75,18 @@ def test_presenter_mode_shows_the_epsilon_spin_box_with_high_contrast_arrows(win
         assert contrast >= 7, f"{control}: arrow contrast {contrast:.1f}"
 
 
+def test_presenter_mode_keeps_the_slider_long_at_1280x720(window, qtbot):
+    """The smallest-flip line gives the slider its room in presenter mode, and comes back."""
+    control = window.explorer.epsilon
+    window.set_presenter_look(True)
+    qtbot.wait(50)
+    assert not control.flip_size.isVisible() and control.defense.isVisible()
+    assert control.slider.width() >= 0.35 * control.width(), control.slider.width()
+    window.set_presenter_look(False)
+    qtbot.wait(50)
+    assert control.flip_size.isVisible()
+
+
 def test_escape_leaves_full_screen_and_presenter_mode(window, qtbot):
     window.act_presenter.setChecked(True)
     qtbot.waitUntil(window.isFullScreen, timeout=5000)
