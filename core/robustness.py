@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torchattacks
 from torch import nn
 from torch.utils.data import Dataset
 
@@ -45,7 +44,15 @@ WORST_CASE = "worst-case"
 KEEP_CARD_FIGURES = ("fgsm",)  # the training CLI's own figures, which --update-card keeps
 
 
-def _torchattack(attack: torchattacks.attack.Attack, x: torch.Tensor, y: torch.Tensor):
+def _attacks() -> Any:
+    """torchattacks, imported when first needed: it pulls in scipy.stats (1.2 s), which the
+    Explorer's start-up (its session imports this module for APGD-CE) must not wait for."""
+    import torchattacks
+
+    return torchattacks
+
+
+def _torchattack(attack: Any, x: torch.Tensor, y: torch.Tensor):
     # torchattacks re-seeds torch's global generator: keep the caller's stream intact.
     with torch.random.fork_rng(devices=[]):
         return attack(x, y).detach()
@@ -55,9 +62,7 @@ def apgd_ce(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epsilon: float, *, steps=100
 ) -> torch.Tensor:
     """APGD with the cross-entropy loss (L-inf), from torchattacks."""
-    return _torchattack(
-        torchattacks.APGD(model, eps=epsilon, steps=steps, loss="ce"), images, labels
-    )
+    return _torchattack(_attacks().APGD(model, eps=epsilon, steps=steps, loss="ce"), images, labels)
 
 
 def apgd_t(
@@ -72,7 +77,7 @@ def apgd_t(
     """APGD-T: the targeted DLR loss against each of the ``targets`` most likely wrong classes."""
     with torch.no_grad():
         num_classes = model(images[:1]).shape[1]
-    attack = torchattacks.APGDT(model, eps=epsilon, steps=steps, n_classes=num_classes)
+    attack = _attacks().APGDT(model, eps=epsilon, steps=steps, n_classes=num_classes)
     attack.n_target_classes = max(1, min(targets, num_classes - 1))
     return _torchattack(attack, images, labels)
 
@@ -86,7 +91,7 @@ def square(
     queries: int = 1000,
 ) -> torch.Tensor:
     """Square: a black-box random search of L-inf squares (margin loss), no gradient used."""
-    return _torchattack(torchattacks.Square(model, eps=epsilon, n_queries=queries), images, labels)
+    return _torchattack(_attacks().Square(model, eps=epsilon, n_queries=queries), images, labels)
 
 
 def attack_fn(
