@@ -99,10 +99,6 @@ def _fmt(row: dict, col: str) -> str:
     return f"{v:.2f} +- {row.get(col + '_std', 0):.2f}"
 
 
-def _defense_label(row: dict) -> str:
-    return defense_name(row)
-
-
 def write_report(
     out_dir: Path, *, title: str = "FGSM Studio: reproduction of Doan & Pham (2025)"
 ) -> Path:
@@ -185,7 +181,7 @@ def write_report(
         )
         for r in sel:
             md.append(
-                f"| {r['dataset']} | {r['arch']} | {_defense_label(r)} | {r['train_eps']:g} | {r['protocol']} | "
+                f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | {r['train_eps']:g} | {r['protocol']} | "
                 f"{r['epochs']} | {_fmt(r, 'clean')} | "
                 + " | ".join(_fmt(r, c) for c in attack_cols)
                 + " |"
@@ -237,7 +233,7 @@ def _table1(md: list[str], std_rows: list[dict], wr_rows: list[dict]) -> None:
             e = f"{eps:g}"
             md.append(
                 f"| {s['dataset']} | {s['arch']} | {e} | {_fmt(s, 'clean')} | {_fmt(s, 'fgsm@' + e)} | "
-                f"{_fmt(s, 'pgd@' + e)} | {_defense_label(b)} | {b['rounds']} | {_fmt(b, 'clean')} | "
+                f"{_fmt(s, 'pgd@' + e)} | {defense_name(b)} | {b['rounds']} | {_fmt(b, 'clean')} | "
                 f"{_fmt(b, 'fgsm@' + e)} | {_fmt(b, 'pgd@' + e)} |"
             )
     md.append("")
