@@ -8,8 +8,9 @@ folder, threads per run) and turns one spec into its ``RunRecord`` by driving
 * ``SerialExecutor``: in this process, in order (the default).
 * ``RayExecutor``: every run is a Ray task (``pip install "fgsm-studio[cluster]"``)
   asking for one GPU when the runs want CUDA, else ``cpus_per_run`` CPUs. Without
-  an address it starts a local Ray instance over this machine's cores and GPUs (so
-  a 4-GPU workstation runs four runs at once); ``address="auto"`` or
+  an address it starts a private local Ray instance over this machine's cores and
+  GPUs (so a 4-GPU workstation runs four runs at once), listening on 127.0.0.1 only
+  with token authentication on (``core/ray_local.py``); ``address="auto"`` or
   ``"ray://head:10001"`` joins a running cluster. Records come back as runs finish;
   a worker process that dies costs only its own run, which Ray retries
   (``max_retries``); a run that fails in Python is reported and the others go on.
@@ -30,6 +31,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -150,23 +152,35 @@ class RayExecutor:
         self.address, self.cpus_per_run, self.gpus_per_run = address, cpus_per_run, gpus_per_run
         self.max_retries, self.num_cpus = max_retries, num_cpus
         self._started = False
+        self._private = ExitStack()
 
     def __enter__(self) -> RayExecutor:
         import ray
 
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local instance, loopback only
+        from fgsm_studio.core import ray_local
+
         kwargs: dict = dict(
             include_dashboard=False,
             log_to_driver=False,
             ignore_reinit_error=True,
             logging_level=logging.WARNING,
         )
+        self._private = ExitStack()
         try:
             if self.address:
                 ray.init(address=self.address, **kwargs)
             else:
-                ray.init(num_cpus=self.num_cpus or os.cpu_count(), **kwargs)
+                # Our own instance: loopback only, token authentication on, never
+                # one already running here (core/ray_local.py says why and how).
+                self._private.enter_context(ray_local.private_environment())
+                ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(), **kwargs)
+                self._started = True
+                ray_local.check_private()
+        except ray_local.OpenInstanceError as exc:
+            self.__exit__()
+            raise ClusterError(str(exc)) from exc
         except (ConnectionError, RuntimeError, ValueError) as exc:
+            self.__exit__()
             where = self.address or "a local instance"
             raise ClusterError(f"Ray could not start or reach {where}: {exc}") from exc
         self._started = True
@@ -178,6 +192,7 @@ class RayExecutor:
         if self._started:
             ray.shutdown()
             self._started = False
+        self._private.close()
 
     def _gpus(self, spec: RunSpec) -> float:
         import ray
