@@ -24,8 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-AUGMENTS = ("none", "digits", "photos", "auto")
-DIGIT_DATASETS = ("mnist", "mnist-5k")
+from fgsm_studio.core.catalogue import resolve_augment as resolve
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -118,15 +117,6 @@ def photos(
     batch = torch.arange(n, device=images.device)[:, None, None]
     out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # (N, H, W, C)
     return out.permute(0, 3, 1, 2).contiguous()
-
-
-def resolve(name: str, dataset: str = "") -> str:
-    """The augmentation ``name`` stands for; ``"auto"`` decides by the dataset's name."""
-    if name not in AUGMENTS:
-        raise ValueError(f"augment must be one of {', '.join(AUGMENTS)}, not {name!r}")
-    if name == "auto":
-        return "digits" if dataset in DIGIT_DATASETS else "photos"
-    return name
 
 
 def make(name: str, dataset: str = "", **options: Any) -> Augment | None:

@@ -29,6 +29,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
+from fgsm_studio.core import catalogue
 from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format
 from fgsm_studio.core.image_files import display_name
 from fgsm_studio.core.models import ARCHS, MIN_IMAGE_SIZE, STEMS, Classifier, build
@@ -67,11 +68,15 @@ class ModelCard:
     def defense(self) -> str:
         return str(self.training.get("defense", "none"))
 
+    @property
+    def defended(self) -> bool:
+        """Trained on attacked images (any defense of ``core.catalogue``)."""
+        return catalogue.defended(self.defense)
+
     def title(self) -> str:
         if self.name:
             return self.name
-        kind = "WR_FGSM-defended" if self.defense == "wr_fgsm" else "standard"
-        return f"{self.arch} on {self.dataset} ({kind})"
+        return f"{self.arch} on {self.dataset} ({catalogue.defense(self.defense).title})"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

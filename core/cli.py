@@ -280,7 +280,7 @@ def _reproduce(args, *, sweep_only: bool) -> int:
             plan += [
                 RunSpec.of(
                     arch=arch,
-                    defense="wr_fgsm",
+                    defense=opt.PAPER,
                     a1=a1,
                     reg=args.reg,
                     epsilon=eps_list[0],
@@ -293,7 +293,7 @@ def _reproduce(args, *, sweep_only: bool) -> int:
             plan += [
                 RunSpec.of(
                     arch=arch,
-                    defense="wr_fgsm",
+                    defense=opt.PAPER,
                     a1=a1,
                     reg="literal",
                     epsilon=eps_list[0],
@@ -337,14 +337,14 @@ def _table1(args, records, base, rounds, progress, run_all) -> None:
             r
             for r in records
             if r.spec.train.arch == arch
-            and r.spec.train.defense == "wr_fgsm"
+            and r.spec.train.defense == opt.PAPER
             and r.spec.train.reg == args.reg
         ]
         best_a1 = _best_a1(swept, eps_list[0])
         extra = [
             RunSpec.of(
                 arch=arch,
-                defense="wr_fgsm",
+                defense=opt.PAPER,
                 a1=best_a1,
                 reg=args.reg,
                 epsilon=e,
@@ -367,7 +367,7 @@ def _defenses(args, base, rounds, progress, run_all) -> None:
         RunSpec.of(arch=arch, defense=d, a1=1.0, epsilon=e, fold=f, **base)
         for arch in args.archs
         for d in args.defenses
-        if d != "wr_fgsm"  # the paper's: Table 1's best pair at each epsilon
+        if d != opt.PAPER  # the paper's: Table 1's best pair at each epsilon
         for e in args.epsilon
         for f in rounds
     ]

@@ -15,21 +15,27 @@ import importlib.util
 import math
 import os
 import re
+from dataclasses import fields
 from pathlib import Path
 from typing import NoReturn
 
 from fgsm_studio import __version__
+from fgsm_studio.core.catalogue import (  # torch-free, as is train_config
+    ATTACKS,
+    AUGMENTS,
+    DATASETS,
+    DEFENSES,
+    LR_SCHEDULES,
+    PAPER,
+    SELECT_BY,
+    STEMS,
+    TRAINABLE,
+    WORST_CASE_SETTINGS,
+)
+from fgsm_studio.core.train_config import TrainConfig
 
-# Copies of core constants (importing those modules would import torch); a test
-# checks that they agree.
-DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
-TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")
-ATTACKS = ("fgsm", "bim", "pgd")
-DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")  # core.defenses
-AUGMENTS = ("none", "digits", "photos", "auto")  # core.augment
-STEMS = ("auto", "cifar", "half", "standard")  # core.models
-LR_SCHEDULES = ("constant", "cosine")  # core.train_config
-WORST_CASES = ("off", "light", "full")  # core.robustness.WORST_CASE_SETTINGS
+WORST_CASES = ("off", *WORST_CASE_SETTINGS)
+DEFAULT = TrainConfig()  # the one place a run's defaults are written
 MAX_SEED = 2**32 - 1
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 
@@ -155,6 +161,21 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     model = getattr(args, "model", None)
     if model is not None and not Path(model).is_file():
         parser.error(f"the model {display(model)} does not exist or is not a file")
+    for config in _configs(args):  # the rules of a run, as the Train form shows them
+        problems = config.problems(args.dataset)
+        if problems:
+            parser.error(problems[0])
+
+
+def _configs(args: argparse.Namespace) -> list[TrainConfig]:
+    """The training configs the command will run, as far as the rules need them."""
+    if args.command == "train":
+        names = {f.name for f in fields(TrainConfig)}
+        return [TrainConfig.from_dict({k: v for k, v in vars(args).items() if k in names})]
+    if args.command in ("sweep", "reproduce"):
+        defenses = {PAPER, *getattr(args, "defenses", ())}
+        return [TrainConfig(defense=d, epsilon=e) for d in defenses for e in args.epsilon]
+    return []
 
 
 def display(path: str | os.PathLike) -> str:
@@ -198,14 +219,22 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=10,
         help="k of the k-fold protocol; 0 = the dataset's train/test split",
     )
-    p.add_argument("--epochs", type=whole(1), default=10, help="training epochs")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
-    p.add_argument("--batch-size", type=whole(1), default=32, help="images per batch")
+    p.add_argument("--epochs", type=whole(1), default=DEFAULT.epochs, help="training epochs")
+    p.add_argument("--lr", type=positive_float, default=DEFAULT.lr, help="learning rate")
     p.add_argument(
-        "--patience", type=whole(0), default=4, help="epochs without progress before stopping"
+        "--batch-size", type=whole(1), default=DEFAULT.batch_size, help="images per batch"
     )
     p.add_argument(
-        "--seed", type=whole(0, MAX_SEED), default=0, help="seed of folds, samples and weights"
+        "--patience",
+        type=whole(0),
+        default=DEFAULT.patience,
+        help="epochs without progress before stopping",
+    )
+    p.add_argument(
+        "--seed",
+        type=whole(0, MAX_SEED),
+        default=DEFAULT.seed,
+        help="seed of folds, samples and weights",
     )
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
     p.add_argument("--limit", type=whole(1), default=None, help="train on at most this many images")
@@ -227,7 +256,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reg",
         choices=("scaled", "literal"),
-        default="scaled",
+        default=DEFAULT.reg,
         help="WR_FGSM penalty: scaled = a2 * 5e-4 * ||W||^2, literal = a2 * ||W||^2",
     )
 
@@ -243,39 +272,51 @@ def build_parser(description: str) -> Parser:
     )
     _common(t)
     t.add_argument("--arch", default="small_cnn", choices=TRAINABLE)
-    t.add_argument("--defense", choices=DEFENSES, default="none")
+    t.add_argument("--defense", choices=DEFENSES, default=DEFAULT.defense)
     t.add_argument(
         "--stem",
         choices=STEMS,
-        default="auto",
+        default=DEFAULT.stem,
         help="first layer of mobilenet_v2 / resnet50 / densenet121 on small images: cifar "
         "(stride 1), half (stride 2: 2.7x less work on 28 px digits); auto: cifar up to 64 px",
     )
     t.add_argument(
         "--augment",
         choices=AUGMENTS,
-        default="none",
+        default=DEFAULT.augment,
         help="training augmentation (auto: by dataset)",
     )
     t.add_argument(
-        "--attack-steps", type=whole(1), default=10, help="pgd / trades training attack steps"
+        "--attack-steps",
+        type=whole(1),
+        default=DEFAULT.attack_steps,
+        help="pgd / trades training attack steps",
     )
-    t.add_argument("--beta", type=positive_float, default=6.0, help="trades: weight of the KL term")
     t.add_argument(
-        "--warmup-epochs", type=float, default=0.0, help="training epsilon ramps up over these"
+        "--beta", type=positive_float, default=DEFAULT.beta, help="trades: weight of the KL term"
+    )
+    t.add_argument(
+        "--warmup-epochs",
+        type=float,
+        default=DEFAULT.warmup_epochs,
+        help="training epsilon ramps up over these",
     )
     t.add_argument(
         "--lr-schedule",
         choices=LR_SCHEDULES,
-        default="constant",
+        default=DEFAULT.lr_schedule,
         help="cosine: the learning rate falls from --lr to 0 over the run",
     )
-    t.add_argument("--a1", type=fraction, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
-    t.add_argument("--epsilon", type=fraction, default=0.1, help="training epsilon (pixel units)")
+    t.add_argument(
+        "--a1", type=fraction, default=DEFAULT.a1, help="weight of the FGSM loss; a2 = 1 - a1"
+    )
+    t.add_argument(
+        "--epsilon", type=fraction, default=DEFAULT.epsilon, help="training epsilon (pixel units)"
+    )
     t.add_argument(
         "--select-by",
-        choices=("auto", "clean", "clean+fgsm", "pgd"),
-        default="auto",
+        choices=SELECT_BY,
+        default=DEFAULT.select_by,
         help="what early stopping and the best epoch watch on the validation set "
         "(auto: clean+fgsm with a defense, clean without)",
     )
@@ -353,7 +394,7 @@ def build_parser(description: str) -> Parser:
             s.add_argument(
                 "--defenses",
                 type=choices_list(DEFENSES[1:], "defense"),
-                default=("wr_fgsm",),
+                default=(PAPER,),
                 help="defenses in the report's defense table, each trained at every --epsilon "
                 "(a1 = 1: L_ori + L_adv); wr_fgsm, the paper's, is always trained (Table 1)",
             )

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fgsm_studio.core.catalogue import defended, is_paper
 from fgsm_studio.core.checkpoint import ModelCard, save
 from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_sample
 from fgsm_studio.core.distributed import SINGLE, DistContext
@@ -52,7 +53,7 @@ _TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 
 @dataclass(frozen=True)
 class RunSpec:
-    train: TrainConfig = TrainConfig(patience=4)
+    train: TrainConfig = TrainConfig()
     dataset: str = "mnist-5k"
     root: str | None = None  # the dataset's folder (None: bundled or system copy)
     fold: int = 0
@@ -82,6 +83,10 @@ class RunSpec:
     @property
     def a2(self) -> float:
         return self.train.a2
+
+    def problems(self) -> list[str]:
+        """Why this run should not start, one sentence each (``TrainConfig.problems``)."""
+        return self.train.problems(self.dataset)
 
     def held_out(self) -> str:
         return f"fold {self.fold} of {self.folds}" if self.folds else "test split"
@@ -129,9 +134,10 @@ class RunSpec:
         """A readable name plus a digest of ``identity()``: any change gives a new key."""
         t = self.train
         split = f"f{self.fold}of{self.folds}" if self.folds else "traintest"
-        defense = {"wr_fgsm": f"wr_a1-{t.a1:.2f}-{t.reg}", "none": "std"}.get(
-            t.defense, f"{t.defense}_a1-{t.a1:.2f}"
-        )
+        if is_paper(t.defense):
+            defense = f"wr_a1-{t.a1:.2f}-{t.reg}"
+        else:
+            defense = f"{t.defense}_a1-{t.a1:.2f}" if defended(t.defense) else "std"
         lim = f"_n{self.limit}" if self.limit else ""
         digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
         return (

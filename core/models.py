@@ -33,10 +33,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")  # any input size
+from fgsm_studio.core.catalogue import STEMS, TRAINABLE
+
 ARCHS = (*TRAINABLE, "efficientnet_lite0")  # + pretrained ImageNet-only networks
 SMALL_INPUT = 64
-STEMS = ("auto", "cifar", "half", "standard")
 MIN_IMAGE_SIZE = 8  # small_cnn pools twice; smaller inputs leave nothing to classify
 
 

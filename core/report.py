@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from fgsm_studio.core.catalogue import defended, is_paper
 from fgsm_studio.core.evaluation import mean_std
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.plots import bar_chart, line_chart
@@ -27,7 +28,7 @@ def load_records(out_dir: Path) -> list[RunRecord]:
 
 
 def _group_key(r: RunRecord) -> tuple:
-    t, wr = r.spec.train, r.spec.train.defense == "wr_fgsm"
+    t, wr = r.spec.train, is_paper(r.spec.train.defense)
     return (
         r.spec.dataset,
         t.arch,
@@ -188,8 +189,8 @@ def write_report(
             )
         md.append("")
 
-    std_rows = [r for r in rows if r["defense"] == "none"]
-    wr_rows = [r for r in rows if r["defense"] == "wr_fgsm"]
+    std_rows = [r for r in rows if not defended(r["defense"])]
+    wr_rows = [r for r in rows if is_paper(r["defense"])]
     table(std_rows, "Figure 2: standard models, clean vs under attack")
     table(wr_rows, "Figure 3 and Table 1: WR_FGSM-defended models")
     _table1(md, std_rows, wr_rows)

@@ -34,80 +34,13 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from fgsm_studio.core.attacks import evaluating, fgsm, pgd
+from fgsm_studio.core.attacks import apgd_ce, apgd_t, evaluating, resolve, square  # noqa: F401 (re-exported)
 from fgsm_studio.core.evaluation import EvalResult, iterate_batches
 from fgsm_studio.core.minimal import MinimalPerturbation, cw_l2, deepfool  # noqa: F401 (re-exported)
 
-ROBUST_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t", "square")
 DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t")
 WORST_CASE = "worst-case"
 KEEP_CARD_FIGURES = ("fgsm",)  # the training CLI's own figures, which --update-card keeps
-
-
-def _attacks() -> Any:
-    """torchattacks, imported when first needed: it pulls in scipy.stats (1.2 s), which the
-    Explorer's start-up (its session imports this module for APGD-CE) must not wait for."""
-    import torchattacks
-
-    return torchattacks
-
-
-def _torchattack(attack: Any, x: torch.Tensor, y: torch.Tensor):
-    # torchattacks re-seeds torch's global generator: keep the caller's stream intact.
-    with torch.random.fork_rng(devices=[]):
-        return attack(x, y).detach()
-
-
-def apgd_ce(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epsilon: float, *, steps=100
-) -> torch.Tensor:
-    """APGD with the cross-entropy loss (L-inf), from torchattacks."""
-    return _torchattack(_attacks().APGD(model, eps=epsilon, steps=steps, loss="ce"), images, labels)
-
-
-def apgd_t(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    epsilon: float,
-    *,
-    steps: int = 100,
-    targets: int = 9,
-) -> torch.Tensor:
-    """APGD-T: the targeted DLR loss against each of the ``targets`` most likely wrong classes."""
-    with torch.no_grad():
-        num_classes = model(images[:1]).shape[1]
-    attack = _attacks().APGDT(model, eps=epsilon, steps=steps, n_classes=num_classes)
-    attack.n_target_classes = max(1, min(targets, num_classes - 1))
-    return _torchattack(attack, images, labels)
-
-
-def square(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    epsilon: float,
-    *,
-    queries: int = 1000,
-) -> torch.Tensor:
-    """Square: a black-box random search of L-inf squares (margin loss), no gradient used."""
-    return _torchattack(_attacks().Square(model, eps=epsilon, n_queries=queries), images, labels)
-
-
-def attack_fn(
-    name: str, *, pgd_steps: int = 50, apgd_steps: int = 100, targets: int = 9, queries: int = 1000
-) -> Callable[[nn.Module, torch.Tensor, torch.Tensor, float], torch.Tensor]:
-    """The attack ``name`` (one of ``ROBUST_ATTACKS``) with its options bound."""
-    table = {
-        "fgsm": lambda m, x, y, e: fgsm(m, x, y, e),
-        "pgd": lambda m, x, y, e: pgd(m, x, y, e, steps=pgd_steps),
-        "apgd-ce": lambda m, x, y, e: apgd_ce(m, x, y, e, steps=apgd_steps),
-        "apgd-t": lambda m, x, y, e: apgd_t(m, x, y, e, steps=apgd_steps, targets=targets),
-        "square": lambda m, x, y, e: square(m, x, y, e, queries=queries),
-    }
-    if name not in table:
-        raise ValueError(f"Unknown attack '{name}'. Choose from: {', '.join(ROBUST_ATTACKS)}.")
-    return table[name]
 
 
 def robust_evaluate(
@@ -130,10 +63,13 @@ def robust_evaluate(
     on the images every earlier attack left standing: they count toward the worst
     case but get no figure of their own (which would not be comparable). ``transform``
     changes the images first (e.g. a fixed random shift); ``options`` go to
-    ``attack_fn`` (``pgd_steps``, ``apgd_steps``, ...).
+    ``core.attacks.resolve`` (``pgd_steps``: PGD's steps, 50 unless given; ``apgd_steps``,
+    ``targets``, ``queries``).
     """
     attacks = [*attacks, *(a for a in survivors_only if a not in attacks)]
-    fns = {name: attack_fn(name, **options) for name in attacks}
+    bound: dict[str, Any] = dict(steps=50, apgd_steps=100, targets=9, queries=1000)
+    bound |= {"steps" if k == "pgd_steps" else k: v for k, v in options.items()}
+    fns = {name: resolve(name, **bound) for name in attacks}
     device = next(model.parameters()).device
     eps_list = [float(e) for e in epsilons]
     own = [a for a in attacks if a not in survivors_only]

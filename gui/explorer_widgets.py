@@ -335,7 +335,7 @@ class Stage(QWidget):
             return
         card = compare.card
         pred = int(probs.argmax())
-        kind = "Defended" if card.defense == "wr_fgsm" else "Standard"  # short: never clipped
+        kind = "Defended" if card.defended else "Standard"  # short: never clipped
         self.bars_cmp.set_title(
             f"{kind}: {escape(card.class_names[pred])} ({float(probs[pred]):.1%})"
         )

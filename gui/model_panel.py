@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core import catalogue
 from fgsm_studio.core.bundled import ModelEntry
 from fgsm_studio.core.checkpoint import ModelCard
 from fgsm_studio.core.evaluation import EvalResult
@@ -36,49 +37,23 @@ MAX_RECENT = 8
 RECENT_KEY = "recent_models"
 
 
-DEFENSE_WORDS = {  # core.defenses: (its name in the card's detail line, the plain sentence)
-    "none": (
-        "standard training (no defense)",
-        "Standard training, no defense: small attacks fool it.",
-    ),
-    "wr_fgsm": (
-        "WR_FGSM-defended (the paper's defense)",
-        "Trained to resist attacks (WR_FGSM): small attacks rarely fool it.",
-    ),
-    "fgsm-rs": (
-        "FGSM-RS-defended (FGSM from a random start)",
-        "Trained to resist attacks (fast FGSM with a random start): small attacks rarely fool it.",
-    ),
-    "pgd": (
-        "PGD adversarial training",
-        "Trained against the strongest usual attack (PGD): resists attacks up to the size "
-        "it was trained for.",
-    ),
-    "trades": (
-        "TRADES-defended",
-        "Trained to resist attacks (TRADES): resists attacks up to the size it was trained for.",
-    ),
-}
-
-
 def training_words(card: ModelCard) -> str:
     """The card's detail line on how it was trained, e.g. 'PGD adversarial training: 10
     steps, trained at eps=0.1'."""
-    t, defense = card.training, card.defense
-    name = DEFENSE_WORDS.get(defense, (f"{defense}-defended", ""))[0]
-    if defense == "none":
-        return name
+    t, defense = card.training, catalogue.defense(card.defense)
+    if not defense.has("defended"):
+        return defense.detail
     parts = []
-    if defense in ("wr_fgsm", "fgsm-rs"):
+    if "reg" in defense.options:
         parts.append(
             f"a1={t.get('a1', '?')}, a2={t.get('a2', '?')}, {t.get('reg', 'scaled')} penalty"
         )
-    if defense in ("pgd", "trades"):
+    if "attack_steps" in defense.options:
         parts.append(f"{t.get('attack_steps', '?')} steps")
-    if defense == "trades":
+    if "beta" in defense.options:
         parts.append(f"beta={t.get('beta', '?')}")
     parts.append(f"trained at eps={t.get('epsilon', '?')}")
-    return f"{name}: {', '.join(parts)}"
+    return f"{defense.detail}: {', '.join(parts)}"
 
 
 def card_html(card: ModelCard, path: Path) -> str:
@@ -127,7 +102,7 @@ def plain_words(card: ModelCard) -> str:
         f", right {100 * card.metrics['clean']:.0f}% of the time" if "clean" in card.metrics else ""
     )
     tested = f" on {n:,} test images" if n and seen else ""
-    how = DEFENSE_WORDS.get(card.defense, DEFENSE_WORDS["none"])[1]
+    how = catalogue.defense(card.defense).words
     return escape(f"Recognises {kind} ({card.num_classes} classes){seen}{tested}. {how}")
 
 

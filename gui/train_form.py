@@ -28,23 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core.catalogue import defended
 from fgsm_studio.core.data import FASHION_SYSTEM_DIR
 from fgsm_studio.core.devices import available_devices
 from fgsm_studio.core.experiments import RunSpec, best_so_far_path
 from fgsm_studio.core.models import TRAINABLE
 from fgsm_studio.core.paths import user_data_dir
-from fgsm_studio.core.training import TrainConfig
 from fgsm_studio.gui.train_expert import ExpertSettings, combo, note, spin
 from fgsm_studio.gui.train_options import DATASETS, DEFENSES, PRESETS, problem
 from fgsm_studio.gui.train_worker import TrainJob
-
-
-def _known(defense: str) -> bool:
-    try:
-        TrainConfig(defense=defense).validate()
-    except ValueError:
-        return False
-    return True
 
 
 class TrainForm(QWidget):
@@ -70,7 +62,7 @@ class TrainForm(QWidget):
         self.preset.addItem("Custom (the fields below)")
         self.preset.addItems(list(PRESETS))
         self.preset.setToolTip("A preset fills the fields below; change any of them after.")
-        self.defense = combo([(v, label) for v, label in DEFENSES if _known(v)])
+        self.defense = combo(DEFENSES)
         self.a1 = QSlider(Qt.Orientation.Horizontal)
         self.a1.setRange(0, 100)
         self.a1.setValue(50)
@@ -164,7 +156,7 @@ class TrainForm(QWidget):
         """After any change: a1 and the penalty need a defense; the expert rows that apply."""
         defense, arch = self.defense.currentData(), self.arch.currentText()
         for w in (self.a1, self.a1_label, self.reg):
-            w.setEnabled(defense != "none")
+            w.setEnabled(defended(defense))
         self.expert.show_for(defense, arch, DATASETS[self.dataset.currentIndex()][1])
 
     def _needs_folder(self) -> bool:
@@ -208,8 +200,8 @@ class TrainForm(QWidget):
             eval_attacks=("fgsm", "pgd"),
             eval_limit=1000,
         )
-        kind = f"{defense}_a1-{a1:.2f}" if defense != "none" else "standard"
-        label = f"{defense.upper()} a1={a1:.2f}" if defense != "none" else "standard"
+        kind = f"{defense}_a1-{a1:.2f}" if defended(defense) else "standard"
+        label = f"{defense.upper()} a1={a1:.2f}" if defended(defense) else "standard"
         name = self.name.text().strip() or f"{dataset} {spec.train.arch} ({label})"
         stem = f"{dataset}_{spec.train.arch}_{kind}_{time.strftime('%Y%m%d-%H%M%S')}"
         save_to = self._unique(stem) if reserve else Path(f"{stem}.safetensors")

@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from fgsm_studio.core.catalogue import is_paper
 from fgsm_studio.core.evaluation import MetricsError
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.plots import line_chart
@@ -52,7 +53,7 @@ def _pct(v: float | None) -> str:
 
 def table_row(r: RunRecord) -> list[str]:
     """The record as the CSV shows it (``COLUMNS``)."""
-    t, wr = r.spec.train, r.spec.train.defense == "wr_fgsm"
+    t, wr = r.spec.train, is_paper(r.spec.train.defense)
     eps = r.spec.eval_epsilons[0]
     return [
         r.name,

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core.catalogue import defended
 from fgsm_studio.core.evaluation import EvalProgress
 from fgsm_studio.core.experiments import RunRecord, best_so_far_path
 from fgsm_studio.core.paths import user_data_dir
@@ -262,8 +263,8 @@ class TrainView(QWidget):
             f"epoch {m.epoch}: loss {m.loss:.3f}, validation clean {100 * m.val_acc:.1f}%, "
             f"FGSM {100 * m.val_fgsm_acc:.1f}%, PGD {pgd}, {m.images_per_s:.0f} images/s{best}"
         )
-        defended = self.current is not None and self.current.spec.train.defense != "none"
-        self._show_findings(findings(self._history) if defended else [])
+        watch = self.current is not None and defended(self.current.spec.train.defense)
+        self._show_findings(findings(self._history) if watch else [])
 
     def _show_findings(self, found: list[Finding]) -> None:
         for f in self.warning.show_findings(found):
