@@ -171,17 +171,28 @@ class TrainForm(QWidget):
             self.folder.setText(folder)
 
     # ------------------------------------------------------------------ the job
-    def problem(self) -> str | None:
-        """Why the current settings should not start, in one sentence (None: they may)."""
-        return problem(self.job(reserve=False).spec, needs_folder=self._needs_folder())
+    def problem(self, *, defense: str | None = None) -> str | None:
+        """Why the current settings (with ``defense`` if given) should not start, in one
+        sentence (None: they may)."""
+        job = self.job(reserve=False, defense=defense)
+        return problem(job.spec, needs_folder=self._needs_folder())
 
-    def job(self, *, a1: float | None = None, sweep: str = "", reserve: bool = True) -> TrainJob:
-        """A TrainJob from the current settings (``a1`` overrides the slider, for sweeps).
+    def job(
+        self,
+        *,
+        a1: float | None = None,
+        sweep: str = "",
+        reserve: bool = True,
+        defense: str | None = None,
+    ) -> TrainJob:
+        """A TrainJob from the current settings (``a1`` overrides the slider and ``defense``
+        the menu, for sweeps; the form's fields stay as the user left them).
 
         ``reserve=False``: a job to look at only; its checkpoint name is not taken.
         """
         _, dataset, _, own_split = DATASETS[self.dataset.currentIndex()]
-        defense, arch = self.defense.currentData(), self.arch.currentText()
+        defense = defense or self.defense.currentData()
+        arch = self.arch.currentText()
         a1 = self.a1.value() / 100 if a1 is None else a1
         spec = RunSpec.of(
             dataset=dataset,
