@@ -19,7 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -88,7 +88,9 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.views, self.items, self.titles = [], [], []
+        self.views: list[pg.ViewBox] = []
+        self.items: list[pg.ImageItem] = []
+        self.titles: list[FixedLabel] = []
         self.title_size = "12pt"
         for col, title in enumerate(("Original", "Perturbation", "Adversarial")):
             label = FixedLabel(title, size=self.title_size, color="#222")
@@ -368,7 +370,3 @@ def big_font(widget: QWidget, points: int, bold: bool = True) -> None:
     font.setPointSize(points)
     font.setBold(bold)
     widget.setFont(font)
-
-
-def color(name: str) -> QColor:
-    return QColor(name)

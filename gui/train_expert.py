@@ -33,7 +33,6 @@ from fgsm_studio.core.training import TrainConfig
 from fgsm_studio.gui.train_options import AUGMENTS, NOTES, SELECT_BY, STEMS, TIPS
 
 DEFAULT = TrainConfig()
-SPECIFIC = ("attack_steps", "beta", "warmup_epochs", "stem")  # kept at DEFAULT where n/a
 
 
 def note(text: str) -> QLabel:
@@ -46,12 +45,17 @@ def note(text: str) -> QLabel:
 def spin(
     lo: float, hi: float, value: float, decimals: int = 0, step: float = 1.0
 ) -> QSpinBox | QDoubleSpinBox:
-    box = QDoubleSpinBox() if decimals else QSpinBox()
     if decimals:
-        box.setDecimals(decimals)
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setValue(value)
+        real = QDoubleSpinBox()
+        real.setDecimals(decimals)
+        real.setRange(lo, hi)
+        real.setSingleStep(step)
+        real.setValue(value)
+        return real
+    box = QSpinBox()
+    box.setRange(int(lo), int(hi))
+    box.setSingleStep(int(step))
+    box.setValue(int(value))
     return box
 
 
@@ -130,8 +134,8 @@ class ExpertSettings:
         self.button.toggled.connect(self._on_button_toggled)
         for box in (self.augment, self.stem, self.select_by, self.reg):
             box.currentIndexChanged.connect(changed)
-        for box in (self.attack_steps, self.beta, self.warmup_epochs, self.lr, self.batch):
-            box.valueChanged.connect(changed)
+        for number in (self.attack_steps, self.beta, self.warmup_epochs, self.lr, self.batch):
+            number.valueChanged.connect(changed)
 
     def show_for(self, defense: str, arch: str, dataset: str) -> None:
         """Show the rows that apply to ``defense`` and ``arch`` (open) or the summary (closed)."""

@@ -11,6 +11,8 @@ draws these and the view refuses a job that has a problem.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fgsm_studio.core import catalogue
 from fgsm_studio.core.experiments import RunSpec
 
@@ -47,7 +49,7 @@ TIPS = {
 }
 
 # name -> the fields it sets; "defense" falls back to the first one offered of a list.
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {
     "Quick look: about a minute": dict(
         defense=("wr_fgsm",),
         a1=0.5,
