@@ -27,6 +27,7 @@ from fgsm_studio.core.catalogue import (  # torch-free, as is train_config
     DEFENSES,
     LR_SCHEDULES,
     PAPER,
+    ROBUST_ATTACKS,
     SELECT_BY,
     STEMS,
     TRAINABLE,
@@ -412,6 +413,35 @@ def build_parser(description: str) -> Parser:
             help="with --executor ray: a running cluster ('auto' or ray://host:10001); "
             "default: a local Ray over this machine's cores and GPUs",
         )
+    r = sub.add_parser(
+        "robustness",
+        help="a checkpoint on its own held-out part: APGD-CE, APGD-T, Square, the worst case",
+        formatter_class=fmt,
+    )
+    r.add_argument("model", type=Path, help="a .safetensors checkpoint")
+    r.add_argument("--fold", type=whole(0), default=None, help="default: the card's held-out fold")
+    r.add_argument("--epsilons", type=fractions, default=(0.1, 0.3), help="attack sizes")
+    r.add_argument(
+        "--attacks",
+        type=choices_list(ROBUST_ATTACKS, "attack"),
+        default=ROBUST_ATTACKS[:4],
+        help=",".join(ROBUST_ATTACKS),
+    )
+    r.add_argument(
+        "--survivors-only",
+        type=lambda text: choices_list(ROBUST_ATTACKS, "attack")(text) if text.strip() else (),
+        default=(),
+        help="attacks run only on the images every earlier one left standing",
+    )
+    r.add_argument("--limit", type=whole(1), default=None, help="at most this many images")
+    r.add_argument("--varied", action="store_true", help="also on shifted/rotated/thicker copies")
+    r.add_argument("--varied-limit", type=whole(1), default=None)
+    r.add_argument("--pgd-steps", type=whole(1), default=50)
+    r.add_argument("--apgd-steps", type=whole(1), default=100)
+    r.add_argument("--targets", type=whole(1), default=9, help="APGD-T: target classes per image")
+    r.add_argument("--queries", type=whole(1), default=1000, help="Square: queries per image")
+    r.add_argument("--update-card", action="store_true", help="write the figures into the card")
+
     c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
     c.add_argument(
         "--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md"

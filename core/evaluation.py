@@ -151,7 +151,8 @@ def evaluation(
                     "The model's outputs are not numbers (NaN or infinite) for some images, "
                     "so its accuracy cannot be measured."
                 )
-            clean_correct += int((logits.argmax(1) == y).sum())
+            right = logits.argmax(1) == y
+            clean_correct += int(right.sum())
             for attack in attacks:
                 if attack == "fgsm":
                     sign = input_gradient(model, x, y).sign()
@@ -160,8 +161,9 @@ def evaluation(
                         adv = fgsm_step(x, sign, eps)
                     else:
                         adv = run_attack(attack, model, x, y, eps, steps=steps)
-                    with torch.no_grad():
-                        correct[attack][eps] += int((model(adv).argmax(1) == y).sum())
+                    with torch.no_grad():  # wrong clean stays wrong, whatever the attack did
+                        still = (model(adv).argmax(1) == y) & right
+                        correct[attack][eps] += int(still.sum())
             seen += len(y)
             yield EvalProgress(seen, total, held_out)
     if seen == 0:

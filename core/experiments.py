@@ -241,22 +241,20 @@ def load_cached(name: str, root: str | None, split: str) -> ImageDataset:
     return _CACHE[key]
 
 
-def splits(
-    spec: RunSpec, root: str | None = None
-) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
+def splits(spec: RunSpec) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
     """(train, validation, test) for the run's fold or train/test split."""
     if spec.folds:
-        ds = load_cached(spec.dataset, root, "all")
+        ds = load_cached(spec.dataset, spec.root, "all")
         if ds.subjects is not None and len(set(ds.subjects.tolist())) < spec.folds:
             ds = ds.subset(list(range(len(ds))))  # too few people for a part each: split by class
             ds.subjects = None
         f = folds(ds, k=spec.folds, seed=spec.train.seed)[spec.fold]
         train_set, val, test = ds.subset(f.train), ds.subset(f.val), ds.subset(f.test)
     else:
-        full = load_cached(spec.dataset, root, "train")
+        full = load_cached(spec.dataset, spec.root, "train")
         f = folds(full, k=10, seed=spec.train.seed)[0]
         train_set = full.subset(np.sort(np.concatenate([f.train, f.test])))
-        val, test = full.subset(f.val), load_cached(spec.dataset, root, "test")
+        val, test = full.subset(f.val), load_cached(spec.dataset, spec.root, "test")
     if spec.limit and len(train_set) > spec.limit:
         train_set = train_set.subset(stratified_sample(train_set, spec.limit, spec.train.seed))
     return train_set, val, test
@@ -297,7 +295,7 @@ def execute(
     if save_model is not None:
         save_model = check_out_path(save_model)
         partial = best_so_far_path(save_model)
-    train_set, val, test = splits(spec, spec.root)
+    train_set, val, test = splits(spec)
     card = replace(card_for(spec, train_set), name=name)
     torch.manual_seed(spec.train.seed)
     model = build(

@@ -54,6 +54,29 @@ def line_chart(
     return _save(fig, path)
 
 
+def figure3(
+    path: str | Path,
+    a1: Sequence[float],
+    series: dict[str, Sequence[float]],
+    errors: dict[str, Sequence[float]],
+    *,
+    what: str,
+    bars: str,
+) -> tuple[Path, Path]:
+    """The paper's Figure 3, the one way both the report and the Train tab draw it:
+    accuracy (%) per a1 of ``what`` (e.g. "mnist-5k small_cnn, WR_FGSM (scaled)"), one
+    line per series, and ``bars`` saying what the error bars are, in the caption."""
+    return line_chart(
+        path,
+        a1,
+        series,
+        errors=errors,
+        title=f"Figure 3: {what}, accuracy per a1 (a2 = 1 - a1)",
+        xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
+        ylabel=f"held-out accuracy % (bars: {bars})",
+    )
+
+
 def bar_chart(
     path: str | Path,
     groups: Sequence[str],

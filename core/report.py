@@ -15,7 +15,7 @@ from pathlib import Path
 from fgsm_studio.core.catalogue import defended, is_paper
 from fgsm_studio.core.evaluation import mean_std
 from fgsm_studio.core.experiments import RunRecord
-from fgsm_studio.core.plots import bar_chart, line_chart
+from fgsm_studio.core.plots import bar_chart, figure3
 from fgsm_studio.core.report_defenses import defense_name, defense_rows, defense_table
 from fgsm_studio.core.robustness import WORST_CASE, describe_setting
 
@@ -274,7 +274,7 @@ def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dic
         rs.sort(key=lambda r: r["a1"])
         tag = f"{train_eps:g}"
         name = f"figure3_{dataset}_{arch}_{reg}_eps{tag}.png".replace("/", "-")
-        _png, svg = line_chart(
+        _png, svg = figure3(
             out_dir / name,
             [r["a1"] for r in rs],
             {
@@ -287,8 +287,7 @@ def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dic
                 f"FGSM eps={tag}": [r.get(f"fgsm@{tag}_std") or 0 for r in rs],
                 f"PGD eps={tag}": [r.get(f"pgd@{tag}_std") or 0 for r in rs],
             },
-            title=f"Figure 3: {dataset} {arch}, WR_FGSM ({reg}), accuracy per a1 (a2 = 1 - a1)",
-            xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
-            ylabel="accuracy %",
+            what=f"{dataset} {arch}, WR_FGSM ({reg})",
+            bars=f"1 standard deviation over {'/'.join(sorted({str(r['rounds']) for r in rs}))} rounds",
         )
         md.extend([f"![Figure 3 {dataset} {arch} {reg}]({name}) ([SVG]({svg.name}))", ""])

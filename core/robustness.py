@@ -17,14 +17,12 @@ keeps the shape ``metrics["attacks"][attack][eps]``.
 *smallest* perturbation that flips an image and return its L2 and L-inf size per
 image (``MinimalPerturbation``).
 
-``python -m fgsm_studio.core.robustness MODEL --fold 0 --update-card`` measures a
+``fgsm-studio-cli robustness MODEL --update-card`` (``measure_card``) measures a
 bundled model on its held-out fold and writes the figures into its card.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -155,80 +153,60 @@ def worst_case(model: nn.Module, dataset, epsilons: Sequence[float], setting: st
     )
 
 
-def _main(argv: list[str] | None = None) -> int:
+def measure_card(
+    path: Path,
+    *,
+    fold: int | None = None,
+    epsilons: Sequence[float] = (0.1, 0.3),
+    attacks: Sequence[str] = DEFAULT_ATTACKS,
+    survivors_only: Sequence[str] = (),
+    limit: int | None = None,
+    varied: bool = False,
+    varied_limit: int | None = None,
+    update_card: bool = False,
+    **options: int,
+) -> tuple[EvalResult, EvalResult | None]:
+    """Measure the checkpoint at ``path`` on its own held-out part (the card's fold, or its
+    test split): plain and, with ``varied``, on shifted/rotated/thickened copies. With
+    ``update_card`` the figures go into its card (the weights stay as they are); the
+    card's own FGSM figures, measured on the whole held-out part, are kept.
+    ``fgsm-studio-cli robustness`` runs this; ``options`` go to ``robust_evaluate``."""
     from fgsm_studio.core.augment import digits
     from fgsm_studio.core.checkpoint import load, save
     from fgsm_studio.core.experiments import RunSpec, splits
 
-    ap = argparse.ArgumentParser(
-        prog="python -m fgsm_studio.core.robustness",
-        description="Measure a checkpoint on its held-out fold with APGD-CE, APGD-T and the worst case.",
-    )
-    ap.add_argument("model", type=Path)
-    ap.add_argument("--fold", type=int, default=None, help="default: the card's held-out fold")
-    ap.add_argument("--epsilons", default="0.1,0.3")
-    ap.add_argument("--attacks", default=",".join(DEFAULT_ATTACKS))
-    ap.add_argument(
-        "--survivors-only", default="", help="attacks run only on the images still standing"
-    )
-    ap.add_argument("--limit", type=int, default=None, help="at most this many held-out images")
-    ap.add_argument("--varied-limit", type=int, default=None)
-    ap.add_argument("--apgd-steps", type=int, default=100)
-    ap.add_argument("--targets", type=int, default=9, help="APGD-T: target classes per image")
-    ap.add_argument("--pgd-steps", type=int, default=50)
-    ap.add_argument("--queries", type=int, default=1000, help="Square: queries per image")
-    ap.add_argument(
-        "--varied", action="store_true", help="also on shifted/rotated/thickened copies"
-    )
-    ap.add_argument("--update-card", action="store_true", help="write the figures into the card")
-    args = ap.parse_args(argv)
-    try:
-        model, card = load(args.model)
-    except (OSError, ValueError) as exc:
-        print(f"error: could not load the model {args.model}: {exc}", file=sys.stderr)
-        return 2
-    # the card's own held-out part: a fold of the paper's protocol, or the test split (folds 0)
-    fold = card.training.get("fold", 0) if args.fold is None else args.fold
+    model, card = load(path)
+    fold = card.training.get("fold", 0) if fold is None else fold
     folds = int(card.training.get("folds", 10))
     _, _, test = splits(RunSpec(dataset=card.dataset, fold=fold, folds=folds))
-    opts = dict(
-        epsilons=[float(e) for e in args.epsilons.split(",")],
-        attacks=args.attacks.split(","),
-        survivors_only=[a for a in args.survivors_only.split(",") if a],
-        pgd_steps=args.pgd_steps,
-        apgd_steps=args.apgd_steps,
-        targets=args.targets,
-        queries=args.queries,
+    opts: dict[str, Any] = dict(
+        epsilons=list(epsilons), attacks=list(attacks), survivors_only=list(survivors_only)
     )
-    plain = robust_evaluate(model, _spread(test, args.limit), **opts)
-    print("plain", plain.to_dict(), flush=True)
+    opts |= options
+    plain = robust_evaluate(model, _spread(test, limit), **opts)
     metrics = dict(card.metrics)
     metrics.setdefault("attacks", {})
+    pgd_steps = options.get("pgd_steps", 50)
     for attack, by_eps in plain.to_dict()["attacks"].items():
         # the card's "pgd" is the training CLI's 10-step PGD: keep it, add "pgd-50" beside it
-        key = f"pgd-{args.pgd_steps}" if attack == "pgd" else attack
+        key = f"pgd-{pgd_steps}" if attack == "pgd" else attack
         figures = metrics["attacks"].setdefault(key, {})
-        if key in KEEP_CARD_FIGURES:  # measured on the whole held-out part: a --limit keeps them
+        if key in KEEP_CARD_FIGURES:  # measured on the whole held-out part: a limit keeps them
             by_eps = {e: v for e, v in by_eps.items() if e not in figures}
         figures.update(by_eps)
     metrics["robustness"] = dict(
         held_out=f"fold {fold} of {folds}" if folds else "test split",
         n=plain.n,
-        n_varied=args.varied_limit,
+        n_varied=varied_limit,
         **{k: v for k, v in opts.items() if k != "epsilons"},
     )
-    if args.varied:
+    shifted = None
+    if varied:
         gen = torch.Generator().manual_seed(1234)  # the same varied copies for every model
-        varied = robust_evaluate(
-            model, _spread(test, args.varied_limit), transform=lambda x: digits(x, gen), **opts
+        shifted = robust_evaluate(
+            model, _spread(test, varied_limit), transform=lambda x: digits(x, gen), **opts
         )
-        print("varied", varied.to_dict(), flush=True)
-        metrics["varied"] = varied.to_dict()
-    if args.update_card:
-        save(args.model, model, replace(card, metrics=metrics), half=True)
-        print(f"updated the card of {args.model}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main())
+        metrics["varied"] = shifted.to_dict()
+    if update_card:
+        save(path, model, replace(card, metrics=metrics), half=True)
+    return plain, shifted

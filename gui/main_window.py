@@ -133,14 +133,11 @@ class MainWindow(QMainWindow):
         self.loading.deleteLater()
         self.tabs.insertTab(0, self.explorer, "Explorer")
         self.tabs.setCurrentIndex(0)
-        try:
-            from fgsm_studio.gui.train_view import TrainView
-        except ImportError:  # the Train tab arrives with its own module
-            TrainView = None
-        if TrainView is not None:
-            self.trainer = TrainView(self.settings)
-            self.trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
-            self.tabs.addTab(self.trainer, "Train a defense")
+        from fgsm_studio.gui.train_view import TrainView
+
+        self.trainer = TrainView(self.settings)
+        self.trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
+        self.tabs.addTab(self.trainer, "Train a defense")
         e = self.explorer
         self.act_open_image.triggered.connect(e.open_image_dialog)
         self.act_open_model.triggered.connect(e.sidebar.panel.open_checkpoint_dialog)

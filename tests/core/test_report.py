@@ -28,13 +28,14 @@ def test_report_figures_are_png_and_svg_with_error_bars_on_every_series(tmp_path
     _write(tmp_path, records)
     assert report.load_records(tmp_path) == sorted(records, key=lambda r: r.key)
     drawn = []
-    real = report.line_chart
+    real = report.figure3
 
-    def spy(path, x, series, **kw):
-        drawn.append((series, kw["errors"]))
-        return real(path, x, series, **kw)
+    def spy(path, x, series, errors, **kw):
+        drawn.append((series, errors))
+        assert "standard deviation over 2 rounds" in kw["bars"]
+        return real(path, x, series, errors, **kw)
 
-    monkeypatch.setattr(report, "line_chart", spy)
+    monkeypatch.setattr(report, "figure3", spy)
     md = report.write_report(tmp_path).read_text()
     ((series, errors),) = drawn
     assert set(errors) == set(series) == {"clean", "FGSM eps=0.1", "PGD eps=0.1"}
