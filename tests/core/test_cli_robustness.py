@@ -15,6 +15,7 @@ from fgsm_studio.core.paths import resource_path
 def _main(argv: list[str]) -> int:
     return cli_main(["robustness", *argv])
 
+
 LIGHT = ["--pgd-steps", "2", "--apgd-steps", "2", "--targets", "1", "--epsilons", "0.1,0.3"]
 LIGHT += ["--attacks", "fgsm,pgd,apgd-ce", "--survivors-only", "apgd-t", "--update-card"]
 
