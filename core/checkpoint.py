@@ -265,7 +265,7 @@ def _read_pickle(path: Path, card: ModelCard | None) -> tuple[dict[str, torch.Te
         )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any failure on an untrusted file is this sentence)
         raise CheckpointError(
             f"{display_name(path)} could not be read as plain weights; it may contain code or be "
             f"damaged ({type(exc).__name__}: {str(exc)[:200]})."

@@ -236,7 +236,7 @@ class _DataOnlyUnpickler(pickle.Unpickler):
 def _unpickle(path: Path) -> dict:
     try:
         obj = _DataOnlyUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any failure on an untrusted file is this sentence)
         raise DatasetError(
             f"{path} is not a CIFAR-10 batch file ({type(exc).__name__}: {exc})."
         ) from None

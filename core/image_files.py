@@ -107,7 +107,7 @@ def open_image(data: bytes, name: str) -> Image.Image:
         ) from None
     except Image.DecompressionBombError:
         raise bomb(name, None) from None
-    except Exception as exc:  # PIL raises many types for malformed headers
+    except Exception as exc:  # noqa: BLE001 (PIL raises many types for malformed headers)
         raise ImageError(
             f"{name} is damaged and cannot be opened ({type(exc).__name__})."
         ) from None

@@ -148,7 +148,7 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
         raise
     except Image.DecompressionBombError:
         raise bomb(name, img.size) from None
-    except Exception as exc:  # OSError, SyntaxError, EOFError, zlib.error, ...
+    except Exception as exc:  # noqa: BLE001 (OSError, SyntaxError, EOFError, zlib.error, ...)
         raise ImageError(
             f"{name} is damaged or incomplete and cannot be decoded ({exc})."[:300]
         ) from None
@@ -156,8 +156,8 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             img = ImageOps.exif_transpose(img) or img
-    except Exception:
-        pass  # a broken EXIF block must not lose a readable image
+    except Exception:  # noqa: BLE001 (a broken EXIF block must not lose a readable image)
+        pass
     notes: list[str] = []
     try:
         arr = _to_array(img, 1.0 if background == "white" else 0.0, notes)

@@ -27,7 +27,7 @@ def _check(name: str, fn: Callable[[], str], results: list[bool]) -> None:
     t0 = time.perf_counter()
     try:
         detail = fn()
-    except Exception as exc:  # a failed check is a line, never a crash
+    except Exception as exc:  # noqa: BLE001 (a failed check is a line, never a crash)
         results.append(False)
         kind = "" if isinstance(exc, CheckFailed) else f"{type(exc).__name__}: "
         print(f"[FAIL] {name}: {kind}{exc}")

@@ -55,7 +55,7 @@ BAD_TRAIN = [
 ]
 
 
-@pytest.mark.parametrize("extra, message", BAD_TRAIN, ids=[" ".join(a) for a, _ in BAD_TRAIN])
+@pytest.mark.parametrize(("extra", "message"), BAD_TRAIN, ids=[" ".join(a) for a, _ in BAD_TRAIN])
 def test_bad_train_options_are_one_line_and_exit_2(tmp_path, capsys, extra, message):
     assert main(_train(tmp_path, *extra)) == 2
     err = capsys.readouterr().err

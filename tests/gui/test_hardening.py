@@ -91,7 +91,7 @@ def train_view(qtbot, settings):
     f.epochs.setValue(2)
     f.limit.setValue(600)
     f.device.setCurrentIndex(f.device.findData("cpu"))
-    yield view
+    return view
 
 
 def test_simulated_cuda_out_of_memory_is_a_message(qtbot, train_view, monkeypatch):
