@@ -33,11 +33,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from fgsm_studio.core.attacks import apgd_ce, apgd_t, evaluating, resolve, square  # noqa: F401 (re-exported)
-from fgsm_studio.core.evaluation import EvalResult, iterate_batches
+from fgsm_studio.core.evaluation import WORST_CASE, EvalResult, drive, evaluation  # noqa: F401
 from fgsm_studio.core.minimal import MinimalPerturbation, cw_l2, deepfool  # noqa: F401 (re-exported)
 
 DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t")
-WORST_CASE = "worst-case"
 KEEP_CARD_FIGURES = ("fgsm",)  # the training CLI's own figures, which --update-card keeps
 
 
@@ -51,64 +50,36 @@ def robust_evaluate(
     transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
     batch_size: int = 250,
     limit: int | None = None,
-    **options: int,
+    **options: Any,
 ) -> EvalResult:
-    """Accuracy clean, under each attack and in the per-image worst case, at each epsilon.
+    """Accuracy clean, under each attack and in the per-image worst case, at each epsilon:
+    ``core.evaluation``'s one loop with ``worst_case`` on and the strong attacks' settings
+    (``pgd_steps``: PGD's steps, 50 unless given; ``apgd_steps``, ``targets``, ``queries``).
 
     An image counts under an attack only if the model says its true label on the
     attacked image; under ``"worst-case"`` only if it does so for every attack
     (and clean). Attacks named in ``survivors_only`` run, as in AutoAttack, only
     on the images every earlier attack left standing: they count toward the worst
     case but get no figure of their own (which would not be comparable). ``transform``
-    changes the images first (e.g. a fixed random shift); ``options`` go to
-    ``core.attacks.resolve`` (``pgd_steps``: PGD's steps, 50 unless given; ``apgd_steps``,
-    ``targets``, ``queries``).
+    changes the images first (e.g. a fixed random shift).
     """
-    attacks = [*attacks, *(a for a in survivors_only if a not in attacks)]
-    bound: dict[str, Any] = dict(steps=50, apgd_steps=100, targets=9, queries=1000)
-    bound |= {"steps" if k == "pgd_steps" else k: v for k, v in options.items()}
-    fns = {name: resolve(name, **bound) for name in attacks}
-    device = next(model.parameters()).device
-    eps_list = [float(e) for e in epsilons]
-    own = [a for a in attacks if a not in survivors_only]
-    correct = {a: dict.fromkeys(eps_list, 0) for a in (*own, WORST_CASE)}
-    clean, seen = 0, 0
-    with evaluating(model):
-        for x, y in iterate_batches(dataset, batch_size):
-            if limit is not None:
-                x, y = x[: max(0, limit - seen)], y[: max(0, limit - seen)]
-                if len(y) == 0:
-                    break
-            x, y = x.to(device), y.to(device)
-            if transform is not None:
-                x = transform(x)
-            with torch.no_grad():
-                right = model(x).argmax(1) == y
-            clean += int(right.sum())
-            for eps in eps_list:
-                survives = right.clone()
-                for name, fn in fns.items():
-                    if name in survivors_only:
-                        idx = survives.nonzero().flatten()
-                        if len(idx):
-                            adv = fn(model, x[idx], y[idx], eps)
-                            with torch.no_grad():
-                                survives[idx] &= model(adv).argmax(1) == y[idx]
-                        continue
-                    adv = fn(model, x, y, eps)
-                    with torch.no_grad():
-                        ok = (model(adv).argmax(1) == y) & right
-                    correct[name][eps] += int(ok.sum())
-                    survives &= ok
-                correct[WORST_CASE][eps] += int(survives.sum())
-            seen += len(y)
-    if seen == 0:
-        raise ValueError("robust_evaluate() got an empty dataset")
-    return EvalResult(
-        n=seen,
-        clean=clean / seen,
-        attacks={a: {e: c / seen for e, c in d.items()} for a, d in correct.items()},
+    steps = options.pop("pgd_steps", 50)
+    result = drive(
+        evaluation(
+            model,
+            dataset,
+            attacks=attacks,
+            epsilons=epsilons,
+            steps=steps,
+            batch_size=batch_size,
+            limit=limit,
+            worst_case=True,
+            survivors_only=survivors_only,
+            transform=transform,
+            **options,
+        )
     )
+    return result
 
 
 def _spread(dataset, limit: int | None):

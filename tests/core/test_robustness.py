@@ -43,8 +43,8 @@ def test_our_pgd_equals_torchattacks_without_random_start(trained_cnn):
 
 
 @pytest.mark.parametrize("attack", [apgd_ce, apgd_t, square])
-def test_library_attacks_stay_in_the_ball_and_hurt(trained_cnn, attack):
-    model, test = trained_cnn
+def test_library_attacks_stay_in_the_ball_and_hurt(fresh_cnn, attack):
+    model, test = fresh_cnn
     x, y = test.batch(torch.arange(32))
     opts = {"queries": 100} if attack is square else {"steps": 10}
     adv = attack(model, x, y, 0.2, **opts)
@@ -153,8 +153,8 @@ def test_squeezer_levels_and_median():
 
 
 @pytest.mark.parametrize(("bits", "drop"), [(1, 0.1), (4, 0.4)])
-def test_squeezing_masks_gradients_and_bpda_defeats_it(trained_cnn, bits, drop):
-    model, test = trained_cnn
+def test_squeezing_masks_gradients_and_bpda_defeats_it(fresh_cnn, bits, drop):
+    model, test = fresh_cnn
     x, y = test.batch(torch.arange(128))
     defended = FeatureSqueezing(model, bits=bits, median=2)
     clean = _acc(defended, x, y)
