@@ -18,6 +18,7 @@ from PIL import Image
 import fgsm_studio.core.data_folder as data_folder
 from fgsm_studio.core.data import (
     DatasetError,
+    folds,
     load_cifar10,
     load_dataset,
     load_folder,
@@ -153,3 +154,11 @@ def test_a_root_that_is_a_device_is_not_a_folder(tmp_path):
         load_folder("/dev/zero")
     with pytest.raises(DatasetError, match="does not exist"):
         load_folder(tmp_path / "nothing")
+
+
+def test_more_folds_than_images_is_refused_with_a_sentence(tmp_path):
+    """Issue 20, 1: --folds 6000 on a small set made no progress."""
+    ds = load_folder(_folder(tmp_path / "data", per_class=3), image_size=8)
+    with pytest.raises(DatasetError, match="has 6 images; 7 folds need at least 7"):
+        folds(ds, k=7)
+    assert len(folds(ds, k=6)) == 6
