@@ -244,6 +244,7 @@ def _evaluate(args) -> int:
 def _reproduce(args, *, sweep_only: bool) -> int:
     from fgsm_studio.core.cluster import RunJob, make_executor
     from fgsm_studio.core.experiments import RunRecord, RunSpec
+    from fgsm_studio.core.records import FolderLock, audit
     from fgsm_studio.core.report import write_report
 
     eps_list = args.epsilon
@@ -317,12 +318,15 @@ def _reproduce(args, *, sweep_only: bool) -> int:
             out.append(record)
         return out
 
-    with executor:
-        records = run_all(plan)
-        if not sweep_only:
-            _table1(args, records, base, rounds, progress, run_all)
-            _defenses(args, base, rounds, progress, run_all)
-    report = write_report(args.out)
+    with FolderLock(args.out):  # one reproduce per --out; records checked before any work
+        for sentence in audit(args.out):
+            print(f"warning: {sentence}", file=sys.stderr)
+        with executor:
+            records = run_all(plan)
+            if not sweep_only:
+                _table1(args, records, base, rounds, progress, run_all)
+                _defenses(args, base, rounds, progress, run_all)
+        report = write_report(args.out)
     print(f"\nreport: {report}")
     return 0
 

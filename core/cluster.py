@@ -25,7 +25,6 @@ this on every node before the first run and refuses with a clear message.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -56,15 +55,15 @@ class RunJob:
 
     def finished(self, spec: RunSpec) -> RunRecord | None:
         """The saved record of a finished run, or None."""
-        from fgsm_studio.core.experiments import RunRecord
+        from fgsm_studio.core.records import RecordError, read_record
 
         path = self.record_path(spec)
         if not path.is_file():
             return None
         try:
-            return RunRecord.from_dict(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # a torn or unreadable record: run it again
+            return read_record(path, spec)  # the one reader: schema, ranges, keys
+        except RecordError:
+            return None  # a torn or untrustworthy record: run it again
 
     def __call__(
         self, spec: RunSpec, on_event: Callable[[object], None] | None = None
@@ -288,13 +287,10 @@ class RayExecutor:
     @staticmethod
     def _keep(job: RunJob, spec: RunSpec, record: RunRecord) -> None:
         """Write the record here too, in case the worker's copy is on another disk."""
-        path = job.record_path(spec)
-        if path.is_file():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record.to_dict(), indent=1))
-        os.replace(tmp, path)
+        from fgsm_studio.core.records import write_record
+
+        if job.finished(spec) is None:
+            write_record(job.record_path(spec), record)
 
 
 def make_executor(kind: str, address: str | None = None) -> SerialExecutor | RayExecutor:

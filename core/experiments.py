@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import logging
 import time
 from collections.abc import Generator
 from dataclasses import asdict, dataclass, fields, replace
@@ -284,9 +284,18 @@ def execute(
     Under torchrun (``dist`` active) every rank trains; rank 0 alone evaluates on the
     held-out part, saves and writes the record, and the other ranks return None.
     """
+    from fgsm_studio.core.records import RecordError, read_record, write_record
+
     done = Path(out_dir) / "runs" / f"{spec.key()}.json" if out_dir is not None else None
+    if done is not None and (done.is_symlink() or (done.exists() and not done.is_file())):
+        raise ValueError(  # refused before training, not when the record is written
+            f"The run record path {done} exists and is not a regular file; move or remove it."
+        )
     if done is not None and done.is_file() and save_model is None:
-        return RunRecord.from_dict(json.loads(done.read_text()))
+        try:
+            return read_record(done, spec)
+        except RecordError as exc:  # damaged: made again, and said
+            logging.getLogger(__name__).warning("%s It is made again.", exc)
     partial = None
     if save_model is not None:
         save_model = check_out_path(save_model)
@@ -348,8 +357,5 @@ def execute(
             partial.unlink(missing_ok=True)
         record = replace(record, saved_to=str(save_model))
     if done is not None:
-        done.parent.mkdir(parents=True, exist_ok=True)
-        tmp = done.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record.to_dict(), indent=1))
-        os.replace(tmp, done)
+        write_record(done, record)
     return record

@@ -8,22 +8,23 @@ form of the WR_FGSM penalty a defended row used.
 from __future__ import annotations
 
 import csv
-import json
+import logging
 from collections import defaultdict
 from pathlib import Path
 
 from fgsm_studio.core.evaluation import mean_std
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.plots import bar_chart, line_chart
+from fgsm_studio.core.records import load_folder
 from fgsm_studio.core.report_defenses import defense_name, defense_rows, defense_table
 from fgsm_studio.core.robustness import WORST_CASE, describe_setting
 
+log = logging.getLogger(__name__)
+
 
 def load_records(out_dir: Path) -> list[RunRecord]:
-    return [
-        RunRecord.from_dict(json.loads(p.read_text()))
-        for p in sorted((out_dir / "runs").glob("*.json"))
-    ]
+    """Every record under ``out_dir/runs`` that passes ``core.records``' checks."""
+    return load_folder(out_dir)[0]
 
 
 def _group_key(r: RunRecord) -> tuple:
@@ -103,7 +104,9 @@ def write_report(
     out_dir: Path, *, title: str = "FGSM Studio: reproduction of Doan & Pham (2025)"
 ) -> Path:
     out_dir = Path(out_dir)
-    records = load_records(out_dir)
+    records, rejected = load_folder(out_dir)
+    for sentence in rejected:
+        log.warning("%s It is left out of the report.", sentence)
     rows = summarize(records)
     if not rows:
         raise ValueError(f"No finished runs under {out_dir / 'runs'}")
@@ -157,6 +160,9 @@ def write_report(
         "random start. `scaled` = a2 * 5e-4 * ||W||^2, `literal` = a2 * ||W||^2 (Eq. 8 as written).",
         "",
     ]
+    if rejected:
+        md += ["Records left out (they failed the record checks):", ""]
+        md += [f"- {s}" for s in rejected] + [""]
     settings = sorted({r.spec.worst_case for r in records} - {"off"})
     setting = "; ".join(describe_setting(s) for s in settings) or "not measured"
     if settings:
