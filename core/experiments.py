@@ -155,6 +155,7 @@ class RunRecord:
     name: str = ""
     sweep: str = ""  # the GUI's sweep this run belongs to, if any
     robust: EvalResult | None = None  # the worst case (spec.worst_case), on its own images
+    num_classes: int = 0  # of the dataset (0: unknown, records made before it was kept)
 
     @property
     def key(self) -> str:
@@ -186,6 +187,7 @@ class RunRecord:
             "name": self.name,
             "sweep": self.sweep,
             "robust": None if self.robust is None else self.robust.to_dict(),
+            "num_classes": self.num_classes,
         }
 
     @classmethod
@@ -202,6 +204,7 @@ class RunRecord:
             name=str(d.get("name", "")),
             sweep=str(d.get("sweep", "")),
             robust=EvalResult.from_dict(d["robust"]) if d.get("robust") else None,
+            num_classes=int(d.get("num_classes", 0)),
         )
 
 
@@ -348,6 +351,7 @@ def execute(
         history=tuple(result.history),
         train_seconds=round(train_s, 1),
         name=name,
+        num_classes=card.num_classes,
     )
     if save_model is not None:
         info = training_info(spec.train, result.best_epoch)

@@ -43,6 +43,7 @@ OPTIONAL = (
     "name",
     "sweep",
     "robust",
+    "num_classes",
 )
 _EVAL_KEYS = {"n", "clean", "attacks", "held_out"}
 _FRACTIONS = ("train_acc", "val_acc", "val_fgsm_acc", "val_pgd_acc")
@@ -180,7 +181,7 @@ def check_record(d: Any, file_key: str | None = None) -> RunRecord:
     for name in ("n_train", "n_val"):
         _count(d[name], name)
     _count(d["best_epoch"], "best_epoch")
-    for name in ("epochs_run",):
+    for name in ("epochs_run", "num_classes"):
         if name in d:
             _count(d[name], name)
     for name in ("train_seconds", "images_per_s", "a2"):
