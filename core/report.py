@@ -237,6 +237,17 @@ def write_report(
     table(wr_rows, "Figure 3 and Table 1: WR_FGSM-defended models")
     choices = best_pairs(records)
     _table1(md, std_rows, wr_rows, choices)
+    kept = [r for r in records if r.saved_to]
+    if kept:
+        md += [
+            "## Models",
+            "",
+            f"{len(kept)} runs kept their model (`--keep-checkpoints`), each with its card, as",
+            "`models/<run key>.safetensors`; open one in the Explorer with",
+            "`fgsm-studio --model OUT/models/<run key>.safetensors`. Table 1's pair and the standard",
+            "models are the runs of the tables above.",
+            "",
+        ]
     eps_cols = sorted({float(c.split("@")[1]) for c in attack_cols})
     md.extend(defense_table(defense_rows(rows, lambda g: _best(g, choices)), eps_cols, setting))
     plots(out_dir, md, std_rows, wr_rows)

@@ -187,9 +187,10 @@ def _span(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def dry_run(args, *, sweep_only: bool, out=sys.stdout) -> int:
+def dry_run(args, *, sweep_only: bool, out=None) -> int:
     from fgsm_studio.core.records import read_record
 
+    out = out or sys.stdout
     plan = first_plan(args, sweep_only=sweep_only)
     rounds, _ = rounds_of(args)
     extra = 0 if sweep_only else len(args.archs) * len(args.epsilon) * len(rounds)
