@@ -110,6 +110,8 @@ def _train(args) -> int:
         eval_epsilons=args.eval_epsilons or (args.epsilon,),
         eval_attacks=args.attacks,
         eval_limit=args.eval_limit,
+        world_size=dist.world_size,
+        backend=dist.backend if dist.active else "",
     )
     configure_threads("cli", args.threads)
     progress = Progress(1)

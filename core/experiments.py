@@ -62,6 +62,8 @@ class RunSpec:
     eval_attacks: tuple[str, ...] = ("fgsm", "pgd")
     eval_limit: int | None = None  # evaluate on at most this many held-out images
     worst_case: str = "off"  # also the per-image worst case: "light", "full" (core.robustness)
+    world_size: int = 1  # processes training this one model (train --ddp under torchrun)
+    backend: str = ""  # their process group's backend (gloo, nccl) when world_size > 1
 
     def __post_init__(self) -> None:
         if self.worst_case not in ("off", *WORST_CASE_SETTINGS):
@@ -121,6 +123,11 @@ class RunSpec:
                 d["train"].pop(name)
         if self.worst_case == "off":
             d.pop("worst_case")
+        if self.world_size == 1:  # one process: as before DDP was recorded, so old keys hold
+            d.pop("world_size", None)
+            d.pop("backend", None)
+        else:  # the global batch decides the result as much as the per-process one
+            d["global_batch"] = self.train.batch_size * self.world_size
         if self.root is not None:
             d["root"] = str(Path(self.root).expanduser().resolve())
         return d
@@ -133,6 +140,7 @@ class RunSpec:
             t.defense, f"{t.defense}_a1-{t.a1:.2f}"
         )
         lim = f"_n{self.limit}" if self.limit else ""
+        lim += f"_ddp{self.world_size}{self.backend}" if self.world_size > 1 else ""
         digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
         return (
             f"{self.dataset}_{t.arch}_{defense}_eps{t.epsilon:g}_{split}_e{t.epochs}"
@@ -356,6 +364,12 @@ def execute(
     if save_model is not None:
         info = training_info(spec.train, result.best_epoch)
         info.update(fold=spec.fold, folds=spec.folds)
+        if spec.world_size > 1:  # train --ddp: how many processes, the batch they made together
+            info.update(
+                world_size=spec.world_size,
+                global_batch=spec.train.batch_size * spec.world_size,
+                backend=spec.backend,
+            )
         save(save_model, model, replace(card, training=info, metrics=ev.to_dict()), half=True)
         if partial is not None:  # the finished model replaces the best-so-far file
             partial.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ and the partial report is written.
 from __future__ import annotations
 
 import math
+import os
 import shlex
 import sys
 import time
@@ -221,8 +222,6 @@ def dry_run(args, *, sweep_only: bool, out=None) -> int:
 
 
 def _slots(args) -> int:
-    import os
-
     if args.address:
         return 1  # unknown until the cluster answers
     gpus = getattr(args, "gpus_per_run", None)
@@ -285,7 +284,10 @@ def run(args, *, sweep_only: bool) -> int:
             )
             if saved:
                 print(f"partial report: {write_report(args.out)}", file=sys.stderr)
-            return 3
+            # Ray's exit handlers would wait for the head that is gone: leave now.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(3)
         report = write_report(args.out)
     print(f"\nreport: {report}")
     return 0

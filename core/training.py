@@ -329,7 +329,8 @@ def train(
                 val_fgsm_acc=val_fgsm,
                 score=score,
                 is_best=is_best,
-                images_per_s=seen / max(time.perf_counter() - epoch_start, 1e-9),
+                # every rank trains an equal shard (DistributedSampler pads): the job's rate
+                images_per_s=seen * dist.world_size / max(time.perf_counter() - epoch_start, 1e-9),
                 elapsed_s=time.perf_counter() - started,
                 val_pgd_acc=val_pgd,
                 monitor_s=t_monitor,

@@ -118,3 +118,32 @@ def test_progress_lines_say_done_running_queued_and_an_eta():
     flagged = _run(a1=0.5, clean=0.1)
     p.done(flagged, trained=False)
     assert "warning: this run is flagged: at chance" in stream.getvalue()
+
+
+def test_ddp_without_torchrun_is_refused_before_torch_is_imported(tmp_path):
+    """Issue 25.20: the sentence came after torch's import (17 s under load)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from fgsm_studio.core.cli import main; "
+        f"rc = main(['train', '--ddp', '--out', {str(tmp_path / 'm.safetensors')!r}]); "
+        "print(rc, 'torch' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.split() == ["2", "False"], done.stderr
+    assert "torchrun --nproc_per_node 2" in done.stderr
+
+
+def test_a_ddp_run_has_its_own_key_and_its_card_says_how_it_ran():
+    """Issue 25.17: a 2-process batch-32 run had the key of a 1-process batch-32 run."""
+    from fgsm_studio.core.experiments import RunSpec
+
+    one = RunSpec.of(batch_size=32)
+    two = RunSpec.of(batch_size=32, world_size=2, backend="gloo")
+    assert one.key() != two.key() and "_ddp2gloo_" in two.key()
+    assert RunSpec.of(batch_size=32, world_size=1).key() == one.key()  # old keys hold
+    assert two.identity()["global_batch"] == 64
+    assert RunSpec.from_dict(two.to_dict()) == two
