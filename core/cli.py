@@ -81,6 +81,7 @@ def _train(args) -> int:
     from fgsm_studio.core.distributed import SINGLE, init_from_env, shutdown
     from fgsm_studio.core.evaluation import drive
     from fgsm_studio.core.experiments import RunSpec, execute
+    from fgsm_studio.core.training import TrainingError
 
     dist = init_from_env() if args.ddp else SINGLE  # under torchrun: join its process group
     spec = RunSpec.of(
@@ -118,8 +119,15 @@ def _train(args) -> int:
     if dist.is_main:
         progress.start(spec.key())
     try:
-        events = execute(spec, args.records, save_model=args.out, name=args.name, dist=dist)
+        events = execute(
+            spec, args.records, save_model=args.out, name=args.name, dist=dist, resume=args.resume
+        )
         record = drive(events, progress if dist.is_main else None)
+    except RuntimeError as exc:  # gloo/NCCL: another rank stopped
+        if not dist.active or isinstance(exc, TrainingError):
+            raise
+        print(_lost_rank(args, dist), file=sys.stderr)
+        return 1
     finally:
         shutdown(dist)
     if record is not None:  # rank 0 (or the only process) reports
@@ -127,6 +135,30 @@ def _train(args) -> int:
         where = f" ({dist.world_size} processes, {dist.backend})" if dist.active else ""
         print(f"saved {args.out}{where}")
     return 0
+
+
+def _lost_rank(args, dist) -> str:
+    """One sentence for a torchrun job whose other rank stopped: which, what is saved, how on."""
+    import shlex
+
+    from fgsm_studio.core.experiments import best_so_far_path
+
+    other = f"rank {1 - dist.rank}" if dist.world_size == 2 else "another rank"
+    partial = best_so_far_path(args.out)
+    argv, skip = [], False
+    for a in sys.argv[1:]:  # the same command, with --resume pointing at the best so far
+        if skip or a == "--resume":
+            skip = not skip and a == "--resume"
+            continue
+        argv.append(a)
+    again = f"torchrun --nproc_per_node {dist.world_size} -m fgsm_studio.core.cli " + " ".join(
+        shlex.quote(a) for a in argv
+    )
+    if partial.is_file():
+        saved = f"the best epoch so far is in {partial}; resume with: {again} --resume {partial}"
+    else:
+        saved = f"no epoch finished, so nothing is saved; start again with: {again}"
+    return f"error: {other} of this {dist.world_size}-process job stopped (rank {dist.rank} lost its connection to it); {saved}"
 
 
 def _evaluate(args) -> int:

@@ -176,6 +176,9 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     readme = getattr(args, "readme", None)
     if readme is not None and not Path(readme).is_file():
         parser.error(f"--readme {display(readme)} does not exist or is not a file")
+    resume = getattr(args, "resume", None)
+    if resume is not None and not Path(resume).is_file():
+        parser.error(f"--resume {display(resume)} does not exist or is not a file")
     model = getattr(args, "model", None)
     if model is not None and not Path(model).is_file():
         parser.error(f"the model {display(model)} does not exist or is not a file")

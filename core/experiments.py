@@ -216,6 +216,30 @@ class RunRecord:
         )
 
 
+_RESUME_MUST_MATCH = ("arch", "defense", "a1", "reg", "epsilon", "seed", "batch_size", "lr")
+
+
+def _resume_into(model: torch.nn.Module, path: str | Path, spec: RunSpec) -> int:
+    """Load a best-so-far file's weights into ``model``; the epoch to go on from."""
+    from fgsm_studio.core.checkpoint import load
+
+    saved, card = load(path)
+    info = card.training or {}
+    differ = [
+        f"{k} {info[k]} (not {getattr(spec.train, k)})"
+        for k in _RESUME_MUST_MATCH
+        if k in info and info[k] != getattr(spec.train, k)
+    ]
+    if card.arch != spec.train.arch or "best_epoch" not in info or differ:
+        why = ", ".join(differ) or "it does not say which epoch it holds"
+        raise ValueError(
+            f"Cannot resume from {path}: it was trained with other options ({why}); "
+            "resume with the options of the interrupted run."
+        )
+    model.load_state_dict(saved.state_dict())
+    return int(info["best_epoch"]) + 1
+
+
 def best_so_far_path(path: str | Path) -> Path:
     """Where a run keeps its best epoch until it finishes: ``x.best-so-far.safetensors``."""
     path = Path(path)
@@ -289,11 +313,14 @@ def execute(
     save_model: str | Path | None = None,
     name: str = "",
     dist: DistContext = SINGLE,
+    resume: str | Path | None = None,
 ) -> Generator[Event, None, RunRecord | None]:
     """Train and evaluate one run (a generator of its events), or return its saved record.
 
     Under torchrun (``dist`` active) every rank trains; rank 0 alone evaluates on the
     held-out part, saves and writes the record, and the other ranks return None.
+    ``resume``: a best-so-far file of this run; its weights, and training goes on
+    from the epoch after its best one (the optimizer starts afresh).
     """
     from fgsm_studio.core.records import RecordError, read_record, write_record
 
@@ -323,6 +350,9 @@ def execute(
         std=card.std,
         stem=card.stem,
     )
+    start = 1
+    if resume is not None:
+        start = _resume_into(model, resume, spec)
     started = time.perf_counter()
     result = yield from train(
         model,
@@ -332,6 +362,7 @@ def execute(
         save_path=partial if dist.is_main else None,
         card=card,
         dist=dist,
+        start_epoch=start,
     )
     train_s = time.perf_counter() - started
     if not dist.is_main:
@@ -355,14 +386,14 @@ def execute(
         test=ev,
         n_train=len(train_set),
         n_val=len(val),
-        best_epoch=result.best_epoch,
+        best_epoch=result.best_epoch or start - 1,
         history=tuple(result.history),
         train_seconds=round(train_s, 1),
         name=name,
         num_classes=card.num_classes,
     )
     if save_model is not None:
-        info = training_info(spec.train, result.best_epoch)
+        info = training_info(spec.train, result.best_epoch or start - 1)
         info.update(fold=spec.fold, folds=spec.folds)
         if spec.world_size > 1:  # train --ddp: how many processes, the batch they made together
             info.update(
