@@ -183,7 +183,9 @@ def train(
     save_path: str | Path | None = None,
     card: ModelCard | None = None,
     dist: DistContext = SINGLE,
+    start_epoch: int = 1,
 ) -> Generator[BatchProgress | EvalProgress | EpochMetrics, None, TrainResult]:
+    """Train ``model``, yielding its events; ``start_epoch`` > 1 goes on from a saved epoch."""
     config.validate()
     _check_sizes(train_set, val_set)
     device = pick_device(config.device)
@@ -215,7 +217,7 @@ def train(
     started = time.perf_counter()
     train_time, train_images = 0.0, 0
     try:
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(start_epoch, config.epochs + 1):
             model.train()
             sums = dict(loss=0.0, ori=0.0, adv=0.0, reg=0.0, correct=0, n=0)
             epoch_start, epoch_train_s = time.perf_counter(), train_time
@@ -329,7 +331,8 @@ def train(
                 val_fgsm_acc=val_fgsm,
                 score=score,
                 is_best=is_best,
-                images_per_s=seen / max(time.perf_counter() - epoch_start, 1e-9),
+                # every rank trains an equal shard (DistributedSampler pads): the job's rate
+                images_per_s=seen * dist.world_size / max(time.perf_counter() - epoch_start, 1e-9),
                 elapsed_s=time.perf_counter() - started,
                 val_pgd_acc=val_pgd,
                 monitor_s=t_monitor,
