@@ -52,8 +52,12 @@ echo "no display: $(cat "$TMP/nodisplay.txt")"
 start=$(date +%s%N)
 "${RUN[@]}" --self-test | tee "$TMP/selftest.txt"
 end=$(date +%s%N)
-grep -q "^6 passed, 0 failed$" "$TMP/selftest.txt" || { echo "SMOKE FAIL: self-test"; exit 1; }
+grep -q "^3 passed, 0 failed$" "$TMP/selftest.txt" || { echo "SMOKE FAIL: self-test"; exit 1; }
 echo "self-test: $(( (end - start) / 1000000 )) ms"
+if [ "${FULL:-0}" = 1 ]; then  # every bundled model, the sweep, a training step
+  "${RUN[@]}" --self-test=full | tee "$TMP/selftest-full.txt"
+  grep -q "^8 passed, 0 failed$" "$TMP/selftest-full.txt" || { echo "SMOKE FAIL: self-test=full"; exit 1; }
+fi
 
 start=$(date +%s%N)
 "${RUN[@]}" --screenshot "$TMP/shot.png"

@@ -125,4 +125,4 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(wheel, tmp_path):
     )
     assert int(run(py, "-c", code)) >= 7
     report = run(py, "-m", "fgsm_studio", "--self-test", timeout=600)
-    assert "6 passed, 0 failed" in report
+    assert report.splitlines()[-1] == "3 passed, 0 failed"  # the quick one: Qt, frame, data folder
