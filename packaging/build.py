@@ -26,7 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "dist"
-STAGE = ROOT / "build" / "stage"
+WORK = ROOT / "build"
+STAGE = WORK / "stage"
 HIDDEN_IMPORT_ERROR = re.compile(r"ERROR: Hidden import .* not found")
 
 DESKTOP = """[Desktop Entry]
@@ -104,14 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     stage()
     bundle = DIST / f"fgsm-studio-{args.variant}"
-    work = ROOT / "build" / f"pyinstaller-{args.variant}"
-    log = ROOT / "build" / f"pyinstaller-{args.variant}.log"
+    work = WORK / f"pyinstaller-{args.variant}"
+    log = WORK / f"pyinstaller-{args.variant}.log"
     cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(DIST)]
     cmd += ["--workpath", str(work), str(ROOT / "packaging" / "fgsm_studio.spec")]
     cmd += ["--", "--variant", args.variant]
     # Nothing on the caller's PYTHONPATH (a development overlay, another checkout) may
     # shadow the stage, which the spec puts first on PyInstaller's search path.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    WORK.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

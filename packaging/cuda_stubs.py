@@ -179,3 +179,24 @@ def replace_cuda_libraries(binaries: list, out_dir: Path) -> tuple[list, list[st
         kept.append((dest, str(stub), kind))
         stubs.append(lib)
     return kept, stubs, dropped_bytes
+
+
+def strip_torch_libraries(binaries: list, out_dir: Path) -> tuple[list, int]:
+    """Copies of torch's own libraries without their static symbol tables.
+
+    ``strip --strip-all`` drops ``.symtab``/``.strtab`` (the linker's and debugger's
+    names; the dynamic symbols that loading needs stay): 87 MB of libtorch_cpu.so,
+    74 MB of libtorch_cuda.so and 10 MB of libtorch_python.so for torch 2.14.1.
+    Returns the new list and the bytes saved.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result, saved = [], 0
+    for dest, src, kind in binaries:
+        name = dest.replace("\\", "/")
+        if name.startswith("torch/lib/") and re.match(r"lib(torch|c10)\w*\.so$", Path(name).name):
+            stripped = out_dir / Path(name).name
+            subprocess.run(["strip", "--strip-all", "-o", str(stripped), src], check=True)
+            saved += Path(src).stat().st_size - stripped.stat().st_size
+            src = str(stripped)
+        result.append((dest, src, kind))
+    return result, saved
