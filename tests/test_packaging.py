@@ -225,6 +225,39 @@ def test_a_fresh_clone_builds_a_cpu_bundle_that_starts(tmp_path):
         shutil.rmtree(clone, ignore_errors=True)  # 1+ GiB
 
 
+@pytest.mark.skipif(not shutil.which("git"), reason="needs git")
+def test_ci_builds_the_bundle_only_when_a_submission_touches_packaging(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".ci").mkdir(parents=True)
+    shutil.copy(ROOT / ".ci" / "bundle-needed", repo / ".ci" / "bundle-needed")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+
+    def commit(path: str) -> None:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(path)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", path], check=True)
+
+    def needed(*base: str) -> tuple[int, str]:
+        result = subprocess.run(
+            [str(repo / ".ci" / "bundle-needed"), *base], capture_output=True, text=True
+        )
+        return result.returncode, result.stdout
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    commit("README.md")
+    assert needed()[0] == 0  # a first commit: nothing to compare with, so build
+    commit("core/attacks.py")
+    code, out = needed()
+    assert code == 1 and out.startswith("bundle build skipped: nothing under packaging/")
+    for path in ("packaging/fgsm_studio.spec", "pyproject.toml", "gui/app.py", "core/cli.py"):
+        commit(path)
+        assert needed() == (0, path + "\n")
+    commit("tests/test_x.py")
+    assert needed()[0] == 1  # only the last commit counts...
+    assert needed("HEAD~3") == (0, "core/cli.py\ngui/app.py\n")  # ...unless told the base
+
+
 def test_ci_runs_the_readme_test_command_exactly():
     readme = (ROOT / "README.md").read_text()
     command = readme.split("run the whole test suite", 1)[1].split("```bash\n", 1)[1]
