@@ -26,10 +26,10 @@ from fgsm_studio import __version__
 # Copies of core constants (importing those modules would import torch); a test
 # checks that they agree.
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
-TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")
+TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121", "small_cnn_wide")
 ATTACKS = ("fgsm", "bim", "pgd")
 DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")  # core.defenses
-AUGMENTS = ("none", "digits", "photos", "auto")  # core.augment
+AUGMENTS = ("none", "digits", "digits-elastic", "photos", "auto")  # core.augment
 STEMS = ("auto", "cifar", "half", "standard")  # core.models
 LR_SCHEDULES = ("constant", "cosine")  # core.train_config
 WORST_CASES = ("off", "light", "full")  # core.robustness.WORST_CASE_SETTINGS
@@ -242,7 +242,7 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
         parser.error("--cpus-per-run and --gpus-per-run only make sense with --executor ray")
     if executor == "ray" and importlib.util.find_spec("ray") is None:
         parser.error("--executor ray needs Ray: pip install 'fgsm-studio[cluster]'")
-    if getattr(args, "stem", "auto") != "auto" and args.arch == "small_cnn":
+    if getattr(args, "stem", "auto") != "auto" and args.arch.startswith("small_cnn"):
         parser.error("--stem is for mobilenet_v2, resnet50 and densenet121, not small_cnn")
     readme = getattr(args, "readme", None)
     if readme is not None and not Path(readme).is_file():
@@ -453,6 +453,12 @@ def build_parser(description: str) -> Parser:
         choices=LR_SCHEDULES,
         default="constant",
         help="cosine: the learning rate falls from --lr to 0 over the run",
+    )
+    t.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="decay of a moving average of the weights, validated and saved (0: off; e.g. 0.998)",
     )
     t.add_argument("--a1", type=fraction, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
     t.add_argument("--epsilon", type=fraction, default=0.1, help="training epsilon (pixel units)")
