@@ -131,6 +131,9 @@ class EpsilonControl(QWidget):
         )
         self.spin = QDoubleSpinBox()
         self.spin.setToolTip(self.slider.toolTip())
+        # A typed value is applied on Enter or when the box loses focus, never key by key:
+        # applying "0" of "0.15" wrote "0.000" back under the cursor (issue 24, 5).
+        self.spin.setKeyboardTracking(False)
         self.units = QLabel()
         self.units.setMinimumWidth(130)
         self.units.setToolTip("Epsilon in pixel units (0 to 1) and in 1/255 steps")
@@ -180,8 +183,14 @@ class EpsilonControl(QWidget):
     def _on_state_epsilon_changed(self, eps: float) -> None:
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
             self.slider.setValue(round(eps / self.scale.step))
-            self.spin.setValue(eps * 255 if self.scale.per_255 else eps)
+            if not self._typing():  # never rewrite the text under the user's cursor
+                self.spin.setValue(eps * 255 if self.scale.per_255 else eps)
         self.units.setText(eps_text(eps))
+
+    def _typing(self) -> bool:
+        """Is the user typing in the spin box (it has the focus and text not yet applied)?"""
+        edit = self.spin.lineEdit()
+        return self.spin.hasFocus() and edit.text() != self.spin.textFromValue(self.spin.value())
 
     def _on_slider_value_changed(self, value: int) -> None:
         self.state.set_epsilon(value * self.scale.step)
