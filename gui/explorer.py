@@ -105,7 +105,8 @@ class ExplorerView(QWidget):
         self.banner.setParent(self)  # floats over the stage's top: moves nothing
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Keys no control took: Right/Space/Left step through samples, 1/2/3... the attack."""
+        """Keys no control took: Right/Space/Left step through samples, 1/2/3... the attack,
+        N random noise of the same epsilon beside the attack."""
         key = event.key()
         attacks = {Qt.Key.Key_1 + i: choice[0] for i, choice in enumerate(ATTACK_CHOICES[:9])}
         if key in (Qt.Key.Key_Right, Qt.Key.Key_Space):
@@ -114,6 +115,8 @@ class ExplorerView(QWidget):
             self.step_image(-1)
         elif key in attacks:
             self.state.set_attack(attacks[key])
+        elif key == Qt.Key.Key_N:
+            self.state.set_noise(not self.state.noise)
         else:
             super().keyPressEvent(event)
 
@@ -251,7 +254,8 @@ class ExplorerView(QWidget):
         self.state.set_session(None)  # the old model's gradient: never drawn with the new card
         self.state.set_model(loaded)
         self.state.set_loading("model", None)
-        self.state.set_status("")
+        # Until its first frame: the old model's verdict is gone (set_session(None)).
+        self.state.set_status(f"{loaded.card.title()}: attacking the image...")
         other = twin(ModelEntry(loaded.path, loaded.card), self.entries)
         self.load_compare(other.path if other else None)
         samples = samples_for(loaded.card.dataset)

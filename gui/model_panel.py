@@ -13,8 +13,9 @@ import logging
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -35,6 +36,17 @@ log = logging.getLogger(__name__)
 MAX_RECENT = 8
 RECENT_KEY = "recent_models"
 
+COMPARE_WORDS = {  # one sentence under the switch: what the compare model is shown
+    "own": "Each model is attacked with its own gradient: its own attacked image, its own verdict.",
+    "transfer": "Transfer: the compare model is shown the image made against the model "
+    "above, not attacked itself; this flatters a defense.",
+}
+TRANSFER_TIP = (
+    "<p>Off (the default): the compare model is attacked with its own gradient, as an "
+    "attacker who knows it would; the fair test of a defense. On: it judges the image "
+    "crafted against the model above (a transfer attack), which is usually weaker, so "
+    "the defense looks stronger than it is.</p>"
+)
 
 DEFENSE_WORDS = {  # core.defenses: (its name in the card's detail line, the plain sentence)
     "none": (
@@ -160,7 +172,8 @@ class ModelPanel(QWidget):
         self.combo.setToolTip("The model under attack")
         self.compare = QComboBox()
         self.compare.setToolTip(
-            "A second model fed the same adversarial image (the defended twin by default)"
+            "A second model (the defended twin by default), attacked with its own gradient "
+            "beside the model above"
         )
         for combo in (self.combo, self.compare):  # long titles: the popup shows them whole
             combo.setSizeAdjustPolicy(
@@ -190,6 +203,14 @@ class ModelPanel(QWidget):
         layout.addWidget(self.card)
         layout.addWidget(QLabel("<b>Compare with</b>"))
         layout.addWidget(self.compare)
+        self.transfer = QCheckBox("same image (transfer)")
+        self.transfer.setToolTip(TRANSFER_TIP)
+        self.transfer_words = QLabel(COMPARE_WORDS["own"])
+        self.transfer_words.setWordWrap(True)
+        self.transfer_words.setTextFormat(Qt.TextFormat.PlainText)
+        self.transfer_words.setStyleSheet("color:#555;")
+        layout.addWidget(self.transfer)
+        layout.addWidget(self.transfer_words)
         self.compare.addItem("(nothing)", None)
         for e in entries:
             self._add(e.path, e.title, entry_tip(e))
@@ -199,6 +220,8 @@ class ModelPanel(QWidget):
             self.combo.addItem(title, source)
         self.combo.activated.connect(self._on_combo_activated)
         self.compare.activated.connect(self._on_compare_activated)
+        self.transfer.toggled.connect(self._on_transfer_toggled)
+        state.compare_mode_changed.connect(self._on_state_compare_mode_changed)
         self.open_button.clicked.connect(self.open_checkpoint_dialog)
         state.model_changed.connect(self._on_state_model_changed)
         state.compare_changed.connect(self._show_compare)
@@ -296,6 +319,14 @@ class ModelPanel(QWidget):
     def _on_combo_activated(self, index: int) -> None:
         data = str(self.combo.itemData(index))
         self.model_chosen.emit(data if data.startswith("imagenet:") else Path(data))
+
+    def _on_transfer_toggled(self, on: bool) -> None:
+        self.state.set_compare_mode("transfer" if on else "own")
+
+    def _on_state_compare_mode_changed(self, mode: str) -> None:
+        with QSignalBlocker(self.transfer):
+            self.transfer.setChecked(mode == "transfer")
+        self.transfer_words.setText(COMPARE_WORDS[mode])
 
     def _on_compare_activated(self, index: int) -> None:
         data = self.compare.itemData(index)

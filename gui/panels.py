@@ -29,6 +29,8 @@ LEGEND = (
     "Red: the model's answer; green outline: the true class; orange: the target of a "
     "targeted attack; grey: the other classes."
 )
+EXTRAS = ("twin", "noise")  # ImageTriptych's optional panels, in their order after the three
+EXTRA_TITLES = ("Compare model, its own attack", "Random noise, same epsilon")
 NAME_CHARS = 18  # longer class names are cut, the full name is in the tooltip
 
 
@@ -89,12 +91,15 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("w")
         self.views, self.items, self.titles = [], [], []
-        self.title_size = "12pt"
-        for col, title in enumerate(("Original", "Perturbation", "Adversarial")):
+        self.title_size, self._ink = "12pt", "#222"
+        titles = ("Original", "Perturbation", "Adversarial", *EXTRA_TITLES)
+        for col, title in enumerate(titles):
             label = FixedLabel(title, size=self.title_size, color="#222")
-            self.addItem(label, row=0, col=col)
-            self.ci.layout.setColumnStretchFactor(col, 1)
-            vb = self.addViewBox(row=1, col=col, lockAspect=True, invertY=True, enableMenu=False)
+            vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+            if col < 3:  # the extras (the twin's own attack, the noise) come when asked for
+                self.addItem(label, row=0, col=col)
+                self.addItem(vb, row=1, col=col)
+                self.ci.layout.setColumnStretchFactor(col, 1)
             item = pg.ImageItem(axisOrder="row-major")
             vb.addItem(item)
             if self.views:
@@ -103,6 +108,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.views.append(vb)
             self.items.append(item)
             self.titles.append(label)
+        self.extras: dict[str, bool] = dict.fromkeys(EXTRAS, False)
         self._shape: tuple[int, ...] | None = None
 
     def resizeEvent(self, event) -> None:
@@ -113,13 +119,40 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             for vb in self.views:
                 vb.autoRange(padding=0.02)
 
+    def show_extra(self, key: str, image: torch.Tensor | None, title: str = "") -> None:
+        """Show (or, with None, hide) an extra panel: "twin" (the compare model's own
+        attacked image) or "noise" (random noise of the same epsilon), after the three."""
+        col = 3 + EXTRAS.index(key)
+        label, vb = self.titles[col], self.views[col]
+        if image is not None:
+            self.items[col].setImage(to_display(image), levels=(0, 255))
+            label.setText(title, size=self.title_size, color=self._ink)
+        if (image is not None) == self.extras[key]:
+            return
+        self.extras[key] = image is not None
+        layout = self.ci.layout
+        if image is not None:
+            self.addItem(label, row=0, col=col)
+            self.addItem(vb, row=1, col=col)
+            layout.setColumnStretchFactor(col, 1)
+            vb.setBorder(self.views[0].border)
+        else:
+            self.removeItem(label)
+            self.removeItem(vb)
+            layout.setColumnStretchFactor(col, 0)
+        for v in self.views:
+            v.autoRange(padding=0.02)
+
     def show_frame(self, original: torch.Tensor, adversarial: torch.Tensor, epsilon: float) -> None:
         perturbation = adversarial - original
         scale = max(float(perturbation.abs().max()), epsilon, 1e-6)
         self.items[0].setImage(to_display(original), levels=(0, 255))
         self.items[1].setImage(diverging(perturbation, scale), levels=(0, 255))
         self.items[2].setImage(to_display(adversarial), levels=(0, 255))
-        self.titles[1].setText(f"Perturbation, magnified x{1 / scale:.0f}")
+        if float(perturbation.abs().max()) == 0:  # epsilon 0 (or nothing to follow)
+            self.titles[1].setText("Perturbation: none")
+        else:
+            self.titles[1].setText(f"Perturbation, magnified x{1 / scale:.0f}")
         shape = tuple(original.shape)
         if shape != self._shape:  # new resolution: frame it
             self._shape = shape
@@ -132,7 +165,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
 
     def set_title_size(self, size: str, color: str = "#222") -> None:
         """Bigger titles in presenter mode; the text stays what it was."""
-        self.title_size = size
+        self.title_size, self._ink = size, color
         for label in self.titles:
             label.setText(label.text, size=size, color=color)
         for vb in self.views:  # a frame, so a black image shows its edge on black
@@ -246,6 +279,13 @@ class PredictionBars(QWidget):
             self._fit_names()
         lines = (f"{escape(n)}: {100 * h:.1f}%" for n, h in zip(names, self.heights, strict=True))
         self.plot.setToolTip(f"<p>{LEGEND}</p>" + "<br>".join(lines))
+
+    def clear(self) -> None:
+        """No bars (a new model is coming: the old answers never show under its name)."""
+        self.bars.setOpts(x0=[0], y=[0], width=[0], height=0.7, brushes=[GREY], pens=[None])
+        self.shown, self.heights, self.names = [], np.zeros(0), []
+        self.plot.getAxis("left").setTicks([[]])
+        self.plot.setToolTip("")
 
     def _fit_names(self) -> None:
         """The name axis as wide as the longest name shown, so none is clipped."""

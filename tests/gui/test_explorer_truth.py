@@ -9,6 +9,7 @@ a model switch clears the old verdict at once, and the smaller fixes of the issu
 from __future__ import annotations
 
 import pytest
+import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
 
@@ -62,3 +63,87 @@ def test_typing_an_epsilon_at_normal_speed_keeps_every_key(qtbot, mnist):
     assert state.epsilon == pytest.approx(0.2)
     control.slider.setValue(37)
     assert state.epsilon == pytest.approx(0.037) and control.spin.value() == pytest.approx(0.037)
+
+
+def _settled(explorer, qtbot):
+    qtbot.waitUntil(
+        lambda: explorer.idle and explorer.state.compare_frame is not None, timeout=60000
+    )
+
+
+def test_the_twin_is_attacked_with_its_own_gradient(explorer, qtbot):
+    """Its frame equals core.attacks on the twin itself, for FGSM (from the sweep cache or
+    not) and PGD; the headline gives each model's own verdict; transfer is an option."""
+    from fgsm_studio.core.attacks import fgsm
+
+    s = explorer.state
+    assert s.compare_mode == "own"
+    twin, x = s.compare.net, explorer.model_input()[None]
+    label = s.frame.label  # the sample's true label
+    for value in (40, 150, 300):
+        with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+            explorer.epsilon.slider.setValue(value)
+        _settled(explorer, qtbot)
+        eps = value / 1000
+        expected = fgsm(twin, x, torch.tensor([label]), eps)[0]
+        own = s.compare_frame
+        assert own.epsilon == pytest.approx(eps) and torch.equal(own.adversarial, expected)
+        with torch.no_grad():
+            probs = twin(expected[None]).softmax(1)[0]
+        assert torch.allclose(s.compare_probs, probs, atol=1e-5)
+        assert not torch.equal(own.adversarial, s.frame.adversarial)  # two attacked images
+        assert explorer.stage.triptych.extras["twin"]
+        text = explorer.stage.headline.text()
+        assert text.startswith("standard:") and "defended:" in text
+    # the whole sweep of the twin is its own attack's too
+    qtbot.waitUntil(lambda: "compare" in explorer.frames.sweep_seconds, timeout=60000)
+    cache = explorer.frames._compare
+    assert cache.session is explorer.frames._twin and cache.model is twin
+    i = cache.index(0.2)
+    adv = fgsm(twin, x, torch.tensor([label]), 0.2)
+    with torch.no_grad():
+        assert torch.allclose(cache.probs_at(0.2), twin(adv).softmax(1)[0], atol=1e-5)
+    assert i is not None
+    # PGD: each model its own PGD, on the worker
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=60000):
+        s.set_attack("pgd")
+    assert s.frame.attack == "pgd" and s.compare_frame.attack == "pgd"
+    # transfer: the twin judges our adversarial image, and the switch says so
+    s.set_attack("fgsm")
+    panel = explorer.sidebar.panel
+    panel.transfer.setChecked(True)
+    assert s.compare_mode == "transfer" and "Transfer" in panel.transfer_words.text()
+    qtbot.waitUntil(lambda: explorer.idle and s.compare_frame is None, timeout=30000)
+    with torch.no_grad():
+        expected = twin(s.frame.adversarial[None]).softmax(1)[0]
+    assert torch.allclose(s.compare_probs, expected, atol=1e-5)
+    assert not explorer.stage.triptych.extras["twin"]
+    assert "(same image)" in explorer.stage.headline.text()
+
+
+def test_random_noise_of_the_same_epsilon_beside_the_attack(explorer, qtbot):
+    from PySide6.QtTest import QTest
+
+    s = explorer.state
+    explorer.setFocus()
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        QTest.keyClick(explorer, Qt.Key.Key_N)  # the key
+    assert s.noise and explorer.attack.noise.isChecked()  # and the switch shows it
+    for value in (100, 250):
+        with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+            explorer.epsilon.slider.setValue(value)
+        eps = value / 1000
+        noise = s.noise_frame
+        change = noise.adversarial - noise.original
+        assert float(change.abs().max()) == pytest.approx(eps, abs=1e-6)
+        assert float(noise.adversarial.min()) >= 0 and float(noise.adversarial.max()) <= 1
+        inside = (noise.original > eps) & (noise.original < 1 - eps)
+        assert torch.allclose(change[inside].abs(), torch.full_like(change[inside], eps))
+        with torch.no_grad():
+            probs = s.model.net(noise.adversarial[None]).softmax(1)[0]
+        assert torch.allclose(noise.probs_adv, probs, atol=1e-5)
+        assert "random noise of the same size" in explorer.stage.detail.text()
+        assert explorer.stage.triptych.extras["noise"]
+    explorer.attack.noise.setChecked(False)  # the switch
+    qtbot.waitUntil(lambda: not explorer.stage.triptych.extras["noise"], timeout=10000)
+    assert s.noise_frame is None
