@@ -129,13 +129,20 @@ class FrameEngine(QObject):
         self._twin = self._twin_session(s.compare)
         self._compare = self._compare_cache(s.compare)
         self._started, self.sweep_seconds = time.perf_counter(), {}
-        # The least change that flips the model itself (the squeezer's rounding has no
-        # gradient), computed once the sweep is done: the slider comes first.
-        plain, (last_net, last_x) = s.model.net, self._flip_for
-        same = plain is last_net and torch.equal(x, last_x)
+        # The least change that flips the model the user sees: with Feature Squeezing on,
+        # the squeezed one (its rounding has no gradient: DeepFool and C&W follow BPDA's,
+        # and every flip is checked on the squeezed model itself). Computed once the
+        # sweep is done: the slider comes first. Always untargeted (the label says so).
+        flip_net = s.model.net
+        if s.squeezing:
+            flip_net = FeatureSqueezing(
+                flip_net, **squeezer_for(card.in_channels, card.image_size)
+            ).straight_through_copy()
+        key, (last_key, last_x) = (s.model.net, s.squeezing), self._flip_for
+        same = key == last_key and torch.equal(x, last_x)
         if not (same and self._ids["flip"] < 0 and self._flip_job is None):
-            self._flip_for = (plain, x)
-            self._flip_job = (session, plain, x)
+            self._flip_for = (key, x)
+            self._flip_job = (session, flip_net, x)
             s.set_flip_size(None, computing=True)
         self._submit_chunk()  # replaces a chunk of the old session still waiting
 

@@ -147,3 +147,35 @@ def test_random_noise_of_the_same_epsilon_beside_the_attack(explorer, qtbot):
     explorer.attack.noise.setChecked(False)  # the switch
     qtbot.waitUntil(lambda: not explorer.stage.triptych.extras["noise"], timeout=10000)
     assert s.noise_frame is None
+
+
+def test_smallest_flip_line_says_targeted_mode_is_untargeted(explorer, qtbot):
+    label = explorer.epsilon.flip_size
+    assert label.text().startswith("Smallest change that flips it:")
+    explorer.state.set_target((explorer.state.frame.pred_clean + 1) % 10)
+    assert label.text().startswith("Smallest change to any other class:")
+    explorer.state.set_target(None)
+    assert label.text().startswith("Smallest change that flips it:")
+
+
+def test_a_model_switch_clears_the_old_verdict_at_once(explorer, qtbot):
+    """The moment the new model is in, nothing of the old one's answer is on screen."""
+    s, stage = explorer.state, explorer.stage
+    old_headline = stage.headline.text()
+    assert "fooled" in old_headline or "holds" in old_headline
+    other = next(
+        e for e in explorer.entries if e.card.dataset == "mnist-5k" and "pgd" in e.path.name
+    )
+    seen = []
+
+    def on_model():  # what a user sees the instant the new name shows
+        seen.append((stage.headline.text(), s.frame, list(stage.bars_adv.heights)))
+
+    s.model_changed.connect(on_model, Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(s.model_changed, timeout=30000):
+        explorer.load_model(other.path)
+    headline, frame, bars = seen[0]
+    assert frame is None and bars == []
+    assert "fooled" not in headline and "holds" not in headline
+    qtbot.waitUntil(lambda: s.frame is not None, timeout=30000)
+    assert s.frame.probs_clean.numel() == 10 and "attacking" not in stage.headline.text()
