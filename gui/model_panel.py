@@ -97,25 +97,30 @@ def card_html(card: ModelCard, path: Path) -> str:
     """The card as rich text; every value from the file is escaped (a name may hold HTML)."""
     m = EvalResult.from_card(card.metrics)
     how = escape(training_words(card))
+    # One line per attack, not a table: lines wrap in the sidebar's width, a table with
+    # four epsilons did not and was clipped ("right 97% o", issue 24, 14).
     rows = []
     if m is not None:
-        rows.append(f"<tr><td>clean</td><td colspan=9><b>{100 * m.clean:.1f}%</b></td></tr>")
+        rows.append(f"clean: <b>{100 * m.clean:.1f}%</b>")
         for attack, per in m.attacks.items():
-            cells = " ".join(f"<td>{e:g}: <b>{100 * v:.1f}%</b></td>" for e, v in per.items())
+            cells = " &middot; ".join(f"{e:g}&nbsp;<b>{100 * v:.1f}%</b>" for e, v in per.items())
             name = "worst case" if attack == "worst-case" else attack.upper()
-            rows.append(f"<tr><td>{escape(name)}</td>{cells}</tr>")
+            rows.append(f"{escape(name)}: {cells}")
     robust = card.metrics.get("robustness")
     subset = ""
     if m is not None and isinstance(robust, dict) and robust.get("n") not in (None, m.n):
         subset = f"; the worst case and the stronger attacks on n={robust['n']}"
     table = (
-        f"<table cellspacing=3>{''.join(rows)}</table>"
-        f"<i>held-out: {escape(m.held_out)}, n={m.n}{escape(subset)}</i>"
+        f"{'<br>'.join(rows)}<br><i>held-out: {escape(m.held_out)}, n={m.n}{escape(subset)}</i>"
         if m is not None
         else "<i>no measured accuracies in this card</i>"
     )
+    warned = "".join(
+        f"<br><span style='color:#8a5300'><b>&#9888;</b> {escape(w)}</span>"
+        for w in card_warnings(card)
+    )
     return (
-        f"<b>{escape(card.title())}</b><br>{plain_words(card)}<br>"
+        f"<b>{escape(card.title())}</b><br>{plain_words(card)}{warned}<br>"
         f"<small>{escape(card.arch)}, {card.num_classes} classes, "
         f"{card.in_channels}x{card.image_size}x{card.image_size} input, "
         f"dataset {escape(card.dataset)}<br>{how}<br>{table}<br>{escape(path.name)}</small>"
@@ -131,16 +136,72 @@ KINDS = {  # first match wins: "fashion-mnist" is clothing
 
 
 def plain_words(card: ModelCard) -> str:
-    """The card in a sentence a newcomer reads first, e.g. "Recognises handwritten digits
-    (10 classes); defended with WR_FGSM: resists small attacks"."""
+    """The card in words a newcomer reads first, e.g. "Recognises handwritten digits
+    (10 classes), right 97% of the time on 500 test images. Under the strongest attack
+    measured it is right 53% of the time at epsilon 0.1 and 0% at 0.3: attacks of 0.3
+    fool it almost always." From the card's measurements, never from the defense's name."""
     kind = next((v for k, v in KINDS.items() if k in card.dataset.lower()), "its images")
     n = card.metrics.get("n")
     seen = (
         f", right {100 * card.metrics['clean']:.0f}% of the time" if "clean" in card.metrics else ""
     )
     tested = f" on {n:,} test images" if n and seen else ""
-    how = DEFENSE_WORDS.get(card.defense, DEFENSE_WORDS["none"])[1]
-    return escape(f"Recognises {kind} ({card.num_classes} classes){seen}{tested}. {how}")
+    return escape(
+        f"Recognises {kind} ({card.num_classes} classes){seen}{tested}. {attack_words(card)}"
+    )
+
+
+def strongest_measured(card: ModelCard) -> tuple[str, dict[float, float]] | None:
+    """The card's strongest measured attack: the worst case over several attacks, else PGD
+    (the most steps), as (its name in words, {epsilon: accuracy}); None if neither."""
+    attacks = card.metrics.get("attacks")
+    if not isinstance(attacks, dict):
+        return None
+    pgd = sorted((k for k in attacks if str(k).startswith("pgd")), key=lambda k: (len(k), k))
+    for key, words in (
+        ("worst-case", "the strongest attack measured"),
+        *((k, "PGD") for k in reversed(pgd)),
+    ):
+        per = attacks.get(key)
+        if isinstance(per, dict) and per:
+            try:
+                return words, {float(e): float(v) for e, v in per.items()}
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def attack_words(card: ModelCard) -> str:
+    """What the measured worst case (or PGD) says about attacks, in one sentence."""
+    found = strongest_measured(card)
+    if found is None:
+        return "No strong attack was measured on it: how well it resists attacks is unknown."
+    words, per = found
+    points = sorted(per.items())[:3]
+    said = " and ".join(
+        f"{100 * v:.0f}% of the time at epsilon {e:g}" if i == 0 else f"{100 * v:.0f}% at {e:g}"
+        for i, (e, v) in enumerate(points)
+    )
+    fooling = [(e, v) for e, v in points if v < 0.5]
+    if not fooling:
+        top = points[-1][0]
+        verdict = f"attacks up to {top:g} rarely fool it"
+    else:
+        e, v = fooling[0]
+        how = "almost always" if v < 0.1 else "more often than not"
+        verdict = f"attacks of {e:g} fool it {how}"
+        held = [p for p in points if p[0] < e]
+        if held:  # (each at least 50%: the first below is the one that fools it)
+            verdict += f"; at {held[-1][0]:g} it mostly holds"
+    return f"Under {words} it is right {said}: {verdict}."
+
+
+def card_warnings(card: ModelCard) -> list[str]:
+    """The robustness monitor's warnings saved in the card by the Train tab (plain text)."""
+    warned = card.training.get("warnings")
+    if not isinstance(warned, list):
+        return []
+    return [str(w.get("text", "")) for w in warned if isinstance(w, dict) and w.get("text")]
 
 
 def entry_tip(entry: ModelEntry) -> str:
