@@ -43,7 +43,10 @@ FOOLED, HOLDS = "#e53935", "#43a047"  # readable on white and on black
 
 
 def is_mnist_like(card) -> bool:
-    return card.in_channels == 1 and card.image_size == 28
+    """A model of handwritten digits (MNIST-style input): not Fashion-MNIST's clothes,
+    whose images are grey 28 px too (no "Draw a digit", no digit-photo conversion)."""
+    digits = "fashion" not in card.dataset.lower()
+    return card.in_channels == 1 and card.image_size == 28 and digits
 
 
 class Banner(QLabel):

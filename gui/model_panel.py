@@ -204,6 +204,21 @@ def card_warnings(card: ModelCard) -> list[str]:
     return [str(w.get("text", "")) for w in warned if isinstance(w, dict) and w.get("text")]
 
 
+def fit_popup(combo: QComboBox, most: int = 900) -> None:
+    """The list as wide as its longest name (up to ``most`` px, beyond which a name is
+    elided in the middle, whole in its tooltip): long names are never cut off."""
+    view = combo.view()
+    metrics = view.fontMetrics()
+    widest = max(
+        (metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0
+    )
+    view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    view.setMinimumWidth(min(max(420, widest + 48), most))
+    for i in range(combo.count()):  # every row has its full name on hover
+        if not combo.itemData(i, Qt.ItemDataRole.ToolTipRole):
+            combo.setItemData(i, combo.itemText(i), Qt.ItemDataRole.ToolTipRole)
+
+
 def entry_tip(entry: ModelEntry) -> str:
     """A model's tooltip in the lists: its title, plain words, figures and file, as rich
     text with every value from the file escaped (a card named ``<b>x</b>`` shows as typed)."""
@@ -279,6 +294,7 @@ class ModelPanel(QWidget):
 
         for source, title in virtual_sources():
             self.combo.addItem(title, source)
+        fit_popup(self.combo)
         self.combo.activated.connect(self._on_combo_activated)
         self.compare.activated.connect(self._on_compare_activated)
         self.transfer.toggled.connect(self._on_transfer_toggled)
@@ -293,6 +309,7 @@ class ModelPanel(QWidget):
         for combo in (self.combo, self.compare):
             combo.addItem(title, path)
             combo.setItemData(combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+            fit_popup(combo)
         return self.combo.count() - 1
 
     def index_of(self, source: Path | str) -> int:
@@ -313,6 +330,7 @@ class ModelPanel(QWidget):
             entry = ModelEntry(loaded.path, loaded.card)
             i = self._add(loaded.path, f"{entry.title} (opened)", entry_tip(entry))
         self.combo.setCurrentIndex(i)
+        self.combo.setToolTip(f"The model under attack: {self.combo.itemText(i)}")
         self.card.setText(card_html(loaded.card, loaded.path))
 
     def _show_compare(self) -> None:

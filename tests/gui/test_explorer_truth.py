@@ -179,3 +179,38 @@ def test_a_model_switch_clears_the_old_verdict_at_once(explorer, qtbot):
     assert "fooled" not in headline and "holds" not in headline
     qtbot.waitUntil(lambda: s.frame is not None, timeout=30000)
     assert s.frame.probs_clean.numel() == 10 and "attacking" not in stage.headline.text()
+
+
+def test_fashion_models_offer_no_digit_tools_and_epsilon_0_is_not_magnified(explorer, qtbot):
+    side, s = explorer.sidebar, explorer.state
+    assert side.draw_button.isVisible() and side.mnist_style.isVisible()  # digits
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.epsilon.slider.setValue(0)
+    assert explorer.stage.triptych.titles[1].text == "Perturbation: none"
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.epsilon.slider.setValue(100)
+    assert explorer.stage.triptych.titles[1].text.startswith("Perturbation, magnified x")
+    fashion = next(e for e in explorer.entries if e.card.dataset == "fashion-mnist")
+    with qtbot.waitSignal(s.model_changed, timeout=30000):
+        explorer.load_model(fashion.path)
+    assert not side.draw_button.isVisible() and not side.mnist_style.isVisible()
+
+
+def test_long_model_names_are_whole_in_the_list_and_the_card_fits_the_sidebar(explorer):
+    panel = explorer.sidebar.panel
+    view, metrics = panel.combo.view(), panel.combo.view().fontMetrics()
+    widest = max(
+        metrics.horizontalAdvance(panel.combo.itemText(i)) for i in range(panel.combo.count())
+    )
+    assert view.minimumWidth() >= min(widest + 48, 900)
+    assert view.textElideMode() == Qt.TextElideMode.ElideMiddle
+    for i in range(panel.combo.count()):
+        assert panel.combo.itemData(i, Qt.ItemDataRole.ToolTipRole)
+    # the standard model's card lists four epsilons for FGSM and PGD: it wraps, nothing clipped
+    side = explorer.sidebar
+    scroll = side.findChild(type(side.layout().itemAt(0).widget()))
+    viewport = scroll.viewport().width()
+    assert scroll.widget().width() <= viewport
+    for w in (panel.card, side.copy_button):
+        right = w.mapTo(scroll.widget(), w.rect().topRight()).x()
+        assert right <= viewport, (w, right, viewport)
