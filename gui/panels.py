@@ -310,7 +310,6 @@ class EpsilonCurve(pg.PlotWidget):
         self.attack = "fgsm"
         self._flip: float | None = None  # the sweep's flip epsilon, labelled by _label_flip
         self._flip_target: int | None = None
-        self.setTitle(self.TITLE, color="#222", size="10pt")
         self.setLabel("bottom", "epsilon")
         self.getAxis("bottom").enableAutoSIPrefix(False)
         self.setYRange(0, 1, padding=0.02)
@@ -318,15 +317,16 @@ class EpsilonCurve(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setMenuEnabled(False)
-        # Middle right: the curves run near 1 (the top class) and 0 (the original class after
-        # a flip) there, so the legend covers neither them nor the "flips at" label at the top.
-        self.legend = self.addLegend(offset=(-5, 48), labelTextColor="#222")
-        self.original = self.plot([], [], pen=pg.mkPen(TRUE, width=2), name="original class")
-        self.target = self.plot([], [], pen=pg.mkPen(TARGET, width=2), name="target class")
-        self.winner = self.plot(
-            [], [], pen=pg.mkPen(PRED, width=2, style=Qt.PenStyle.DashLine), name="top class"
-        )
-        self.legend.removeItem(self.target)  # listed while a target is shown
+        # The legend sits outside the plot area, below the epsilon axis: it never covers
+        # the curves or the flip point (issue 24, 11); two short names a row (three did
+        # not fit the curve's quarter of the row at 1280 px).
+        self.legend = pg.LegendItem(colCount=2, labelTextColor="#222", labelTextSize="8pt")
+        self.plotItem.layout.addItem(self.legend, 4, 1)
+        self.original = self.plot([], [], pen=pg.mkPen(TRUE, width=2))
+        self.target = self.plot([], [], pen=pg.mkPen(TARGET, width=2))
+        self.winner = self.plot([], [], pen=pg.mkPen(PRED, width=2, style=Qt.PenStyle.DashLine))
+        self.legend.addItem(self.original, "original")
+        self.legend.addItem(self.winner, "top class")  # "target" joins while a target is shown
         self.updating = pg.TextItem("", color="#555", anchor=(0.5, 0.5))
         self.updating.setPos(0.25, 0.5)
         self.addItem(self.updating)
@@ -334,11 +334,14 @@ class EpsilonCurve(pg.PlotWidget):
         self.flip = pg.InfiniteLine(
             pos=0, angle=90, pen=pg.mkPen(PRED, width=1, style=Qt.PenStyle.DotLine)
         )
-        self.flip_text = pg.TextItem("", color=PRED, anchor=(0, 0))
-        for item in (self.current, self.flip, self.flip_text):
+        for item in (self.current, self.flip):
             self.addItem(item)
         self.flip.hide()
-        self.flip_text.hide()
+        # "flips at" is the title's second line, outside the plot: never over a curve or
+        # the legend, never cut at the plot's edge; the line is always there (a blank one
+        # while there is no flip) so the plot never moves.
+        self.flip_words = ""
+        self._title()
 
     def clear_sweep(self, message: str = "Updating the curve for the new image...") -> None:
         """The old image's curve is gone at once; ``message`` says a new one is coming."""
@@ -346,7 +349,8 @@ class EpsilonCurve(pg.PlotWidget):
             line.setData([], [])
         self._flip = None
         self.flip.hide()
-        self.flip_text.hide()
+        self.flip_words = ""
+        self._title()
         self.updating.setText(message)
         self.updating.setVisible(bool(message))
 
@@ -371,19 +375,15 @@ class EpsilonCurve(pg.PlotWidget):
         self.legend.removeItem(self.target)
         if target is not None:
             self.target.setData(e, probs[:, target].numpy())
-            self.legend.addItem(self.target, "target class")
+            self.legend.addItem(self.target, "target")
         else:
             self.target.setData([], [])
         self.winner.setData(e, probs.max(1).values.numpy())
         self.set_range(float(e[-1]))
         self.flip.setVisible(flip is not None)
-        self.flip_text.setVisible(flip is not None)
         self._flip, self._flip_target = flip, target
         if flip is not None:
             self.flip.setPos(flip)
-            self.flip_text.setPos(flip, 0.98)
-            right = self.getViewBox().viewRange()[0][1]
-            self.flip_text.setAnchor((1, 0) if flip > 0.6 * right else (0, 0))  # never cut off
         self._label_flip()
 
     def set_attack(self, attack: str) -> None:
@@ -394,10 +394,18 @@ class EpsilonCurve(pg.PlotWidget):
     def _label_flip(self) -> None:
         flip = self._flip
         if flip is None:
-            return
-        word = "reaches the target at" if self._flip_target is not None else "flips at"
-        who = "" if self.attack == "fgsm" else "FGSM "
-        self.flip_text.setText(f"{who}{word} {flip:.3f}")
+            self.flip_words = ""
+        else:
+            word = "reaches the target at" if self._flip_target is not None else "flips at"
+            who = "" if self.attack == "fgsm" else "FGSM "
+            self.flip_words = f"{who}{word} {flip:.3f}"
+        self._title()
+
+    def _title(self) -> None:
+        second = self.flip_words or "&nbsp;"
+        self.setTitle(
+            f"{self.TITLE}<br><span style='color:{PRED}'>{second}</span>", color="#222", size="10pt"
+        )
 
     def set_epsilon(self, epsilon: float) -> None:
         self.current.setPos(epsilon)

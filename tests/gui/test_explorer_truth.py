@@ -214,3 +214,27 @@ def test_long_model_names_are_whole_in_the_list_and_the_card_fits_the_sidebar(ex
     for w in (panel.card, side.copy_button):
         right = w.mapTo(scroll.widget(), w.rect().topRight()).x()
         assert right <= viewport, (w, right, viewport)
+
+
+def test_the_curve_legend_and_flip_words_are_outside_the_plot_area(explorer, qtbot):
+    """Issue 24, 11: nothing is drawn over the curves, nothing is cut at the plot's edge."""
+    s, curve = explorer.state, explorer.curve
+    qtbot.waitUntil(lambda: s.sweep is not None and s.sweep.flip_epsilon is not None, timeout=60000)
+    plot = curve.plotItem.vb.sceneBoundingRect()
+    legend = curve.legend.sceneBoundingRect()
+    title = curve.plotItem.titleLabel.sceneBoundingRect()
+    assert not legend.intersects(plot) and not title.intersects(plot)
+    assert curve.flip_words == f"flips at {s.sweep.flip_epsilon:.3f}"
+    assert curve.flip_words in curve.plotItem.titleLabel.text
+    s.set_target((s.frame.pred_clean + 1) % 10)
+    qtbot.waitUntil(lambda: explorer.idle and s.sweep is not None, timeout=60000)
+    words = curve.flip_words
+    assert words == "" or words.startswith("reaches the target at")
+    # the title's two lines fit the curve's width (not clipped): its text is narrower
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument()
+    doc.setHtml(curve.plotItem.titleLabel.text)
+    doc.setDefaultFont(curve.plotItem.titleLabel.item.font())
+    assert doc.idealWidth() <= curve.width()
+    assert curve.legend.sceneBoundingRect().right() <= curve.sceneRect().right() + 1
