@@ -125,10 +125,12 @@ class ExplorerView(QWidget):
         self._place_banner()
 
     def _place_banner(self) -> None:
+        """Over the top of the images, below the verdict's two lines: never over the verdict."""
         top = self.stage.geometry()
+        below = self.stage.detail.geometry().bottom() + 2  # in the stage's coordinates
         self.banner.setFixedWidth(max(200, top.width() - 40))
         self.banner.adjustSize()
-        self.banner.move(top.x() + 20, top.y() + 4)
+        self.banner.move(top.x() + 20, top.y() + below)
 
     def _connect(self) -> None:
         s, side = self.state, self.sidebar
@@ -322,7 +324,7 @@ class ExplorerView(QWidget):
             photo = next((t for src, t in virtual_sources()), None)
             offer = f" Try {photo} in the Model list." if photo else ""
             self.show_error(
-                f"{image.name} is a colour photo, not like the small grey images "
+                f"{image.name} is a colour picture, not like the small grey images "
                 f"{card.title()} was trained on, so its answer means little.{offer}"
             )
 

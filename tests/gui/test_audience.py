@@ -131,7 +131,7 @@ def test_a_photo_on_the_mnist_model_is_called_out(explorer, qtbot):
 
     with qtbot.waitSignal(explorer.error_shown, timeout=20000) as shown:
         explorer.set_image(resource_path("samples", "photos", "orange.jpg"))
-    assert "orange.jpg is a colour photo" in shown.args[0]
+    assert "orange.jpg is a colour picture" in shown.args[0]
 
 
 def test_compare_list_offers_only_models_of_the_same_classes(explorer):

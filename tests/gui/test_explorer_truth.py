@@ -238,3 +238,22 @@ def test_the_curve_legend_and_flip_words_are_outside_the_plot_area(explorer, qtb
     doc.setDefaultFont(curve.plotItem.titleLabel.item.font())
     assert doc.idealWidth() <= curve.width()
     assert curve.legend.sceneBoundingRect().right() <= curve.sceneRect().right() + 1
+
+
+def test_a_logo_on_a_digit_model_is_called_out_below_the_verdict(explorer, qtbot, tmp_path):
+    import numpy as np
+    from PIL import Image as PILImage
+
+    from tests.core.test_out_of_domain import logo
+
+    path = tmp_path / "logo.png"
+    PILImage.fromarray((logo().permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(path)
+    with qtbot.waitSignal(explorer.error_shown, timeout=10000) as shown:
+        explorer.set_image(path)
+    assert "logo.png is a colour picture" in shown.args[0]
+    qtbot.waitUntil(lambda: explorer.idle, timeout=30000)
+    banner, stage = explorer.banner, explorer.stage
+    assert banner.isVisible()
+    for line in (stage.headline, stage.detail):  # the verdict stays readable
+        rect = line.geometry().translated(stage.pos())
+        assert not banner.geometry().intersects(rect), (line.text(), banner.geometry(), rect)
