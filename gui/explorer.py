@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from fgsm_studio.core.bundled import ModelEntry, bundled_models, samples_for, twin
 from fgsm_studio.core.checkpoint import load
 from fgsm_studio.core.devices import configure_threads
-from fgsm_studio.core.imagenet import resolve, virtual_sources
+from fgsm_studio.core.imagenet import NAMES, VIRTUAL_PREFIX, resolve, virtual_sources
 from fgsm_studio.core.images import looks_like_paper, read_image, to_mnist_style, to_model_input
 from fgsm_studio.core.opening import (
     Opening,
@@ -361,9 +361,11 @@ class ExplorerView(QWidget):
     def _on_loader_failed(self, channel: str, message: str) -> None:
         s = self.state
         if channel == "model":
+            source = s.loading("model")
             s.set_loading("model", None)  # the panel shows the model still loaded again
             s.set_status("" if s.model is not None else "No model loaded: choose one on the left")
-            self.show_error(f"Could not open the model: {message}")
+            if not self._say_download_failed(source, message):
+                self.show_error(f"Could not open the model: {message}")
         elif channel == "compare":
             s.set_loading("compare", None)
             self.show_error(f"Could not open the compare model: {message}")
@@ -371,6 +373,24 @@ class ExplorerView(QWidget):
             self.show_error(message)
             if s.model is not None and (s.session is None or s.session.model is not s.model.net):
                 self.frames.new_session()  # a model came in while this image was being read
+
+    def _say_download_failed(self, source: object, message: str) -> bool:
+        """An ImageNet model whose weights could not be downloaded (offline): one sentence
+        that stays in the model panel, offering the model that needs no download."""
+        text = str(source)
+        if not text.startswith(VIRTUAL_PREFIX) or "Could not download" not in message:
+            return False
+        name = NAMES.get(text[len(VIRTUAL_PREFIX) :], text)
+        offline = next(((src, t) for src, t in virtual_sources() if "(offline)" in t), None)
+        instead = f" {offline[1]} needs no connection." if offline else ""
+        log.warning("download failed: %s", message)
+        self.sidebar.panel.show_notice(
+            f"{name} needs its weights from the internet, and they could not be downloaded: "
+            f"this computer seems to be offline.{instead}",
+            offer=offline,
+            details=message,
+        )
+        return True
 
     # ------------------------------------------------------------------ user intent
     def open_image_dialog(self) -> None:

@@ -276,6 +276,20 @@ class ModelPanel(QWidget):
         layout.addWidget(QLabel("<b>Model</b>"))
         layout.addWidget(self.combo)
         layout.addLayout(row)
+        # A sentence that stays (not a banner that goes): why a model could not be used
+        # and what to do instead, e.g. an ImageNet model whose download failed offline.
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setStyleSheet(
+            "QLabel { background:#fff3cd; color:#5c3c00; border:1px solid #e0a800; padding:4px; }"
+        )
+        self.notice.hide()
+        self.offer = QPushButton()
+        self.offer.hide()
+        self._offered: str | None = None
+        layout.addWidget(self.notice)
+        layout.addWidget(self.offer)
         layout.addWidget(self.card)
         layout.addWidget(QLabel("<b>Compare with</b>"))
         layout.addWidget(self.compare)
@@ -298,6 +312,7 @@ class ModelPanel(QWidget):
         self.combo.activated.connect(self._on_combo_activated)
         self.compare.activated.connect(self._on_compare_activated)
         self.transfer.toggled.connect(self._on_transfer_toggled)
+        self.offer.clicked.connect(self._on_offer_clicked)
         state.compare_mode_changed.connect(self._on_state_compare_mode_changed)
         self.open_button.clicked.connect(self.open_checkpoint_dialog)
         state.model_changed.connect(self._on_state_model_changed)
@@ -357,6 +372,7 @@ class ModelPanel(QWidget):
             view.setRowHidden(i, not fits)
 
     def _on_state_model_changed(self) -> None:
+        self.clear_notice()
         self._show_model()
         self._offer_compatible()
         if self.state.model.path not in self._bundled:
@@ -398,6 +414,28 @@ class ModelPanel(QWidget):
     def _on_combo_activated(self, index: int) -> None:
         data = str(self.combo.itemData(index))
         self.model_chosen.emit(data if data.startswith("imagenet:") else Path(data))
+
+    def show_notice(
+        self, text: str, *, offer: tuple[str, str] | None = None, details: str = ""
+    ) -> None:
+        """A sentence that stays until the next model loads, and (``offer``: source, title)
+        a button that loads another model instead."""
+        self.notice.setText(text)
+        self.notice.setToolTip(details)
+        self.notice.show()
+        self._offered = None if offer is None else offer[0]
+        self.offer.setVisible(offer is not None)
+        if offer is not None:
+            self.offer.setText(f"Use {offer[1]}")
+
+    def clear_notice(self) -> None:
+        self.notice.hide()
+        self.offer.hide()
+        self._offered = None
+
+    def _on_offer_clicked(self) -> None:
+        if self._offered is not None:
+            self.model_chosen.emit(self._offered)
 
     def _on_transfer_toggled(self, on: bool) -> None:
         self.state.set_compare_mode("transfer" if on else "own")

@@ -257,3 +257,33 @@ def test_a_logo_on_a_digit_model_is_called_out_below_the_verdict(explorer, qtbot
     for line in (stage.headline, stage.detail):  # the verdict stays readable
         rect = line.geometry().translated(stage.pos())
         assert not banner.geometry().intersects(rect), (line.text(), banner.geometry(), rect)
+
+
+def test_an_imagenet_download_offline_says_so_in_a_sentence_that_stays(
+    explorer, qtbot, monkeypatch
+):
+    """Issue 24, 15: not a URLError in a banner that vanishes; one sentence in the model
+    panel until another model loads, and a button for the model that needs no download."""
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    panel, s = explorer.sidebar.panel, explorer.state
+    old = s.model
+    with qtbot.waitSignal(
+        s.loading_changed, timeout=30000, check_params_cb=lambda w, src: src is None
+    ):
+        explorer.load_model("imagenet:resnet50")
+    assert s.model is old  # what was on screen stays
+    assert not panel.notice.isHidden() and not explorer.banner.isVisible()
+    text = panel.notice.text()
+    assert text.startswith("ResNet50 needs its weights from the internet") and "offline" in text
+    assert "URLError" not in text and "URLError" in panel.notice.toolTip()  # details on hover
+    assert not panel.offer.isHidden() and "EfficientNet-Lite0 (offline)" in panel.offer.text()
+    explorer.banner.hide()  # (nothing times the sentence out: it is no banner)
+    with qtbot.waitSignal(explorer.model_loaded, timeout=120000):
+        panel.offer.click()
+    assert s.card.image_size == 224 and panel.notice.isHidden() and panel.offer.isHidden()
