@@ -347,6 +347,17 @@ class ModelPanel(QWidget):
         self.combo.setCurrentIndex(i)
         self.combo.setToolTip(f"The model under attack: {self.combo.itemText(i)}")
         self.card.setText(card_html(loaded.card, loaded.path))
+        self._fit_card()
+
+    def _fit_card(self) -> None:
+        """The card's whole height at its width: a wrapped label in a scrolled column was
+        given less and lost its last lines (issue 24, 14); the sidebar scrolls instead."""
+        width = self.card.width() if self.card.width() > 50 else self.width()
+        self.card.setMinimumHeight(max(0, self.card.heightForWidth(width)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_card()
 
     def _show_compare(self) -> None:
         compare = self.state.compare

@@ -19,7 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -118,6 +118,8 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         ):  # keep the images filling their panels (presenter mode)
             for vb in self.views:
                 vb.autoRange(padding=0.02)
+        if getattr(self, "extras", None) is not None:
+            self._fit_titles()
 
     def show_extra(self, key: str, image: torch.Tensor | None, title: str = "") -> None:
         """Show (or, with None, hide) an extra panel: "twin" (the compare model's own
@@ -142,6 +144,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             layout.setColumnStretchFactor(col, 0)
         for v in self.views:
             v.autoRange(padding=0.02)
+        self._fit_titles()
 
     def show_frame(self, original: torch.Tensor, adversarial: torch.Tensor, epsilon: float) -> None:
         perturbation = adversarial - original
@@ -153,6 +156,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.titles[1].setText("Perturbation: none")
         else:
             self.titles[1].setText(f"Perturbation, magnified x{1 / scale:.0f}")
+        self._fit_titles()
         shape = tuple(original.shape)
         if shape != self._shape:  # new resolution: frame it
             self._shape = shape
@@ -162,12 +166,33 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
     def set_titles(self, original: str, adversarial: str) -> None:
         self.titles[0].setText(original)
         self.titles[2].setText(adversarial)
+        self._fit_titles()
+
+    def _fit_titles(self) -> None:
+        """Each title in its size, or smaller where it would be wider than its column (four
+        or five panels at 1280 px): titles never run into each other."""
+        shown = [t for i, t in enumerate(self.titles) if i < 3 or self.extras[EXTRAS[i - 3]]]
+        room = max(40.0, self.width() / len(shown) - 12)
+        base = float(self.title_size.removesuffix("pt"))
+        doc, font = QTextDocument(), QFont()
+        for label in shown:
+            doc.setHtml(label.text)
+            size = base
+            while size > 8:
+                font.setPointSizeF(size)
+                doc.setDefaultFont(font)
+                if doc.idealWidth() <= room:
+                    break
+                size -= 1
+            if label.opts.get("size") != f"{size:g}pt":
+                label.setText(label.text, size=f"{size:g}pt", color=self._ink)
 
     def set_title_size(self, size: str, color: str = "#222") -> None:
         """Bigger titles in presenter mode; the text stays what it was."""
         self.title_size, self._ink = size, color
         for label in self.titles:
             label.setText(label.text, size=size, color=color)
+        self._fit_titles()
         for vb in self.views:  # a frame, so a black image shows its edge on black
             vb.setBorder(pg.mkPen("#888", width=1) if color != "#222" else None)
 

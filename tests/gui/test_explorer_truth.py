@@ -214,6 +214,11 @@ def test_long_model_names_are_whole_in_the_list_and_the_card_fits_the_sidebar(ex
     for w in (panel.card, side.copy_button):
         right = w.mapTo(scroll.widget(), w.rect().topRight()).x()
         assert right <= viewport, (w, right, viewport)
+    panel.transfer.setChecked(True)  # its sentence takes three lines: the card keeps all of its
+    explorer.resize(1280, 720)
+    QApplication.processEvents()
+    assert panel.card.height() >= panel.card.heightForWidth(panel.card.width())
+    assert "worst case" in panel.card.text()
 
 
 def test_the_curve_legend_and_flip_words_are_outside_the_plot_area(explorer, qtbot):
