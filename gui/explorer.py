@@ -105,7 +105,7 @@ class ExplorerView(QWidget):
         self.banner.setParent(self)  # floats over the stage's top: moves nothing
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Keys no control took: Right/Space/Left step through samples, 1/2/3... the attack."""
+        """Keys no control took: Right/Space/Left step through samples, 1/2/3/4... the attack."""
         key = event.key()
         attacks = {Qt.Key.Key_1 + i: choice[0] for i, choice in enumerate(ATTACK_CHOICES[:9])}
         if key in (Qt.Key.Key_Right, Qt.Key.Key_Space):

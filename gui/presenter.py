@@ -3,7 +3,7 @@
 ``PRESENTER_STYLE``: light on black, large type, high contrast (the spin boxes'
 arrows included), for a 1280x720 projector read from the back of a room.
 ``ExplorerKeys``: in the Explorer tab, Left/Right/Space step through the samples
-and 1/2/3 choose the attack even when the focus is on the tab bar or a button
+and 1-4 choose the attack even when the focus is on the tab bar or a button
 (which would otherwise take the arrows); text and spin fields and the epsilon
 slider keep the keys they use. This module imports only Qt (the window paints
 before torch is imported).
