@@ -12,11 +12,15 @@ builds the views that need torch and loads the first model off the GUI thread.
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import math
+import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSettings, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QScreen, QShortcut
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
@@ -43,6 +47,23 @@ def fitted_size(screen: QScreen | QRect | None) -> QSize:
 
 
 TITLE_BAR = 40  # title bar and borders, drawn by the window manager outside our size
+TRAIN_MODULE = "fgsm_studio.gui.train_view"
+log = logging.getLogger(__name__)
+
+
+def _warm_up_training() -> None:
+    """On the runner, after the first frame: the trainer's module and its first optimizer."""
+    from fgsm_studio.core.training import warm_up
+
+    warm_up()
+
+
+def _import_quietly(name: str) -> None:
+    """Import ``name`` ahead of its use (a thread's target); a failure shows when it is used."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        log.debug("pre-import of %s failed", name, exc_info=True)
 
 
 class MainWindow(QMainWindow):
@@ -59,7 +80,8 @@ class MainWindow(QMainWindow):
         self.loading = StartupPanel()
         self.tabs.addTab(self.loading, "Explorer")
         self.explorer: ExplorerView | None = None
-        self.trainer: TrainView | None = None
+        self._trainer: TrainView | None = None
+        self._train_slot: StartupPanel | None = None  # the Train tab until it is built
         self.runner: TaskRunner | None = None
         self._presenter = False
         self._base_font = QFont(QApplication.font())
@@ -133,14 +155,12 @@ class MainWindow(QMainWindow):
         self.loading.deleteLater()
         self.tabs.insertTab(0, self.explorer, "Explorer")
         self.tabs.setCurrentIndex(0)
-        try:
-            from fgsm_studio.gui.train_view import TrainView
-        except ImportError:  # the Train tab arrives with its own module
-            TrainView = None
-        if TrainView is not None:
-            self.trainer = TrainView(self.settings)
-            self.trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
-            self.tabs.addTab(self.trainer, "Train a defense")
+        # The Train tab (matplotlib, the trainer: ~1.5 s) is built when first opened; its
+        # modules are imported on a thread once the first frame's sweep is done.
+        self._train_slot = StartupPanel(steps=0)
+        self._train_slot.show_step(0, "Loading the Train tab...")
+        self.tabs.addTab(self._train_slot, "Train a defense")
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         e = self.explorer
         self.act_open_image.triggered.connect(e.open_image_dialog)
         self.act_open_model.triggered.connect(e.sidebar.panel.open_checkpoint_dialog)
@@ -178,11 +198,50 @@ class MainWindow(QMainWindow):
         self.ready.emit()
 
     def _warm_up_once(self) -> None:
-        """After the first frame, while the user looks at it: import what training needs."""
-        from fgsm_studio.core.training import warm_up
-
+        """After the first frame, while the user looks at it: import what training needs
+        (the optimizer on the runner; the Train tab's modules on a thread of their own once
+        the first image's sweep is done, so the curve comes first)."""
         self.explorer.frame_rendered.disconnect(self._warm_up_once)
-        self.runner.submit("warmup", warm_up)
+        self.runner.submit("warmup", _warm_up_training)
+        self._import_train_when_idle()
+
+    def _import_train_when_idle(self) -> None:
+        if self.explorer is not None and not self.explorer.idle:
+            QTimer.singleShot(200, self._import_train_when_idle)
+            return
+        threading.Thread(target=_import_quietly, args=(TRAIN_MODULE,), daemon=True).start()
+
+    @property
+    def trainer(self) -> TrainView | None:
+        """The Train tab's view, built on first use (opening the tab, or asking for it);
+        None where its module cannot be imported."""
+        if self._trainer is None and self._train_slot is not None:
+            self._build_trainer()
+        return self._trainer
+
+    def _on_tabs_current_changed(self, index: int) -> None:
+        if self._train_slot is not None and self.tabs.widget(index) is self._train_slot:
+            self._train_slot.repaint()  # "Loading the Train tab..." while it is built
+            self._build_trainer()
+
+    def _build_trainer(self) -> None:
+        slot, self._train_slot = self._train_slot, None
+        index = self.tabs.indexOf(slot)
+        try:
+            from fgsm_studio.gui.train_view import TrainView
+        except ImportError:  # a build without the Train tab's module
+            log.exception("the Train tab could not be built")
+            self.tabs.removeTab(index)
+            slot.deleteLater()
+            return
+        current = self.tabs.currentIndex()
+        self._trainer = TrainView(self.settings)
+        self._trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
+        with QSignalBlocker(self.tabs):
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, self._trainer, "Train a defense")
+            self.tabs.setCurrentIndex(current)
+        slot.deleteLater()
 
     def _apply_target(self, _path: str) -> None:
         e, target = self.explorer, str(self.args.target)
@@ -259,7 +318,7 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.trainer is not None and not self.trainer.confirm_close(self):
+        if self._trainer is not None and not self._trainer.confirm_close(self):
             event.ignore()
             return
         self.shutdown()
@@ -267,8 +326,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background threads cleanly (close, quit or --screenshot exit alike)."""
-        if self.trainer is not None:
-            self.trainer.shutdown()
+        if self._trainer is not None:
+            self._trainer.shutdown()
         if self.explorer is not None:
             self.explorer.shutdown()
         if self.runner is not None:
@@ -299,5 +358,20 @@ class MainWindow(QMainWindow):
             else:
                 QTimer.singleShot(200, grab)
 
+        def give_up() -> None:
+            print(
+                f"fgsm-studio: --screenshot timed out: no attacked frame was ready after "
+                f"{timeout_s:.0f} s, so {path} was not saved (see the log: {_log_path()}).",
+                file=sys.stderr,
+                flush=True,
+            )
+            QApplication.instance().exit(1)
+
         self.ready.connect(lambda: self.explorer.frame_rendered.connect(on_frame))
-        QTimer.singleShot(int(timeout_s * 1000), lambda: QApplication.instance().exit(1))
+        QTimer.singleShot(int(timeout_s * 1000), give_up)
+
+
+def _log_path() -> Path:
+    from fgsm_studio.gui.errors import log_path
+
+    return log_path()
