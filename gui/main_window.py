@@ -20,8 +20,16 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRect, QSettings, QSignalBlocker, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QScreen, QShortcut
+from PySide6.QtCore import QByteArray, QRect, QSettings, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QFont,
+    QGuiApplication,
+    QKeySequence,
+    QScreen,
+    QShortcut,
+)
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
 from fgsm_studio.gui.presenter import PRESENTER_STYLE, ExplorerKeys
@@ -84,6 +92,7 @@ class MainWindow(QMainWindow):
         self._train_slot: StartupPanel | None = None  # the Train tab until it is built
         self.runner: TaskRunner | None = None
         self._presenter = False
+        self._normal_geometry, self._normal_rect = QByteArray(), None  # before presenter mode
         self._base_font = QFont(QApplication.font())
         self._build_menus()
         self._keys = ExplorerKeys(self)
@@ -114,11 +123,21 @@ class MainWindow(QMainWindow):
         self.act_presenter = QAction("Presenter mode", self, shortcut="F11", checkable=True)
         self.act_presenter.toggled.connect(self.set_presenter)
         view.addAction(self.act_presenter)
+        self.screen_menu = view.addMenu("Presenter mode on screen")
+        self.screen_menu.aboutToShow.connect(self._fill_screen_menu)
+        # (key C in presenter mode: ExplorerKeys, so that a text field keeps its letter)
+        self.act_curve = QAction("Curve in presenter mode (C)", self, checkable=True)
+        self.act_curve.setToolTip("Show the confidence-vs-epsilon curve in presenter mode (C)")
+        self.act_curve.toggled.connect(self._on_act_curve_toggled)
+        view.addAction(self.act_curve)
         help_ = self.menuBar().addMenu("&Help")
         help_.addAction(
             QAction("What am I seeing?", self, shortcut="F1", triggered=self.show_guide)
         )
         help_.addAction(QAction("About FGSM Studio", self, triggered=self._on_about_triggered))
+        # The menu bar is hidden in full screen: the window keeps the actions' shortcuts.
+        for menu in (file, view, help_):
+            self.addActions(menu.actions())
         leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         leave.activated.connect(lambda: self.act_presenter.setChecked(False))
         # Ctrl+Tab switches tabs (QTabWidget); Ctrl+PgDown/PgUp too, as in browsers
@@ -264,20 +283,88 @@ class MainWindow(QMainWindow):
         self.explorer.load_model(Path(path))
 
     def set_presenter(self, on: bool) -> None:
-        """Presenter mode: full screen and the presenter look; off: the fitted window."""
-        self.set_presenter_look(on)
+        """Presenter mode: full screen (on the screen chosen in View > Presenter mode on
+        screen), the presenter look, no menu bar or tab bar; off: the window exactly where
+        and as large as it was before, never larger than its screen."""
         if on:
+            if not self.isFullScreen():
+                self._normal_geometry = self.saveGeometry()
+                self._normal_rect = self.geometry()
+            self.set_presenter_look(True)
+            screen = self.presenter_screen()
+            handle = self.windowHandle()
+            if handle is not None and screen is not None and screen is not self.screen():
+                handle.setScreen(screen)
+                self.move(screen.geometry().topLeft())
+            for bar in (self.menuBar(), self.tabs.tabBar(), self.statusBar()):
+                bar.setVisible(False)
             self.showFullScreen()
         else:
+            self.set_presenter_look(False)
+            for bar in (self.menuBar(), self.tabs.tabBar(), self.statusBar()):
+                bar.setVisible(True)
             self.showNormal()
+            self._restore_normal_geometry()
+
+    def _restore_normal_geometry(self) -> None:
+        """The geometry from before presenter mode (its title bar on screen), fitted into
+        the screen's available area; without one, the fitted size, centred."""
+        saved = self._normal_rect
+        if saved is None or not self.restoreGeometry(self._normal_geometry):
             self.resize(fitted_size(self.screen()))
-            # Centred with its title bar on the screen (the window manager put the window
-            # at the screen's corner, its title bar above the top edge, after full screen).
             area = self.screen().availableGeometry()
             self.move(
                 area.x() + max(0, (area.width() - self.width()) // 2),
                 area.y() + max(0, (area.height() - self.height() - TITLE_BAR) // 2),
             )
+        else:
+            self.setGeometry(saved)
+        self.keep_on_screen()
+
+    def keep_on_screen(self) -> None:
+        """Never wider or taller than the screen's available area, its title bar on it."""
+        area = self.screen().availableGeometry()
+        rect = self.geometry()
+        width = min(rect.width(), area.width())
+        height = min(rect.height(), area.height() - TITLE_BAR)
+        if (width, height) != (rect.width(), rect.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        dx = max(area.left() - frame.left(), min(0, area.right() - frame.right()))
+        dy = max(area.top() - frame.top(), min(0, area.bottom() - frame.bottom()))
+        if dx or dy:
+            self.move(self.x() + dx, self.y() + dy)
+
+    def presenter_screen(self) -> QScreen | None:
+        """The screen presenter mode uses: the one chosen (by name, remembered), else this
+        window's."""
+        name = self.settings.value("presenter/screen", "", str)
+        chosen = next((s for s in QGuiApplication.screens() if s.name() == name), None)
+        return chosen or self.screen()
+
+    def _fill_screen_menu(self) -> None:
+        self.screen_menu.clear()
+        current = self.presenter_screen()
+        for screen in QGuiApplication.screens():
+            size = screen.geometry()
+            label = f"{screen.name() or 'screen'} ({size.width()}x{size.height()})"
+            if screen is QGuiApplication.primaryScreen():
+                label += ", primary"
+            action = self.screen_menu.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(screen is current)
+            action.triggered.connect(lambda _=False, s=screen: self.choose_presenter_screen(s))
+
+    def choose_presenter_screen(self, screen: QScreen) -> None:
+        """Presenter mode from now on goes full screen on ``screen`` (at once if it is on)."""
+        self.settings.setValue("presenter/screen", screen.name())
+        if self.isFullScreen() and screen is not self.screen():
+            self.showNormal()
+            self.set_presenter(True)
+
+    def _on_act_curve_toggled(self, on: bool) -> None:
+        if self.explorer is not None:
+            self.explorer.set_curve_in_presenter(on)
 
     def set_presenter_look(self, on: bool) -> None:
         """Large type, light on black, high contrast (or the normal look)."""
@@ -288,8 +375,8 @@ class MainWindow(QMainWindow):
             font.setPointSizeF(self._base_font.pointSizeF() * 1.4)
         app.setFont(font)
         app.setStyleSheet(PRESENTER_STYLE if on else "")
-        self.menuBar().setVisible(True)
         if self.explorer is not None:
+            self.explorer.set_curve_in_presenter(self.act_curve.isChecked())
             self.explorer.set_presenter(on)
 
     def dragEnterEvent(self, event) -> None:
