@@ -107,6 +107,11 @@ class MainWindow(QMainWindow):
         )
         self.act_card = QAction("Save demo card...", self)
         self.act_copy = QAction("Copy demo card", self, shortcut="Ctrl+Shift+C")
+        self.act_slides = QAction("Export for slides (GIF, WebP, strip)...", self)
+        self.act_slides.setToolTip(
+            "The epsilon sweep as an animation with the verdicts written on it, and a "
+            "picture of five epsilons side by side, for slides"
+        )
         quit_ = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
         for a in (
             self.act_open_image,
@@ -114,6 +119,7 @@ class MainWindow(QMainWindow):
             self.act_save,
             self.act_card,
             self.act_copy,
+            self.act_slides,
         ):
             a.setEnabled(False)
             file.addAction(a)
@@ -188,12 +194,14 @@ class MainWindow(QMainWindow):
         self.act_save.triggered.connect(lambda: share.save_adversarial_dialog(e))
         self.act_card.triggered.connect(lambda: share.save_demo_card_dialog(e))
         self.act_copy.triggered.connect(lambda: share.copy_demo_card(e))
+        self.act_slides.triggered.connect(lambda: share.export_for_slides_dialog(e))
         for a in (
             self.act_open_image,
             self.act_open_model,
             self.act_save,
             self.act_card,
             self.act_copy,
+            self.act_slides,
         ):
             a.setEnabled(True)
         args = self.args
