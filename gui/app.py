@@ -52,10 +52,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+# Not needed for the first attacked frame: imported later (the Train tab, reports, Ray).
+NOT_BEFORE_FIRST_FRAME = (
+    "matplotlib",
+    "scipy",
+    "torchattacks",
+    "ray",
+    "fgsm_studio.gui.train_view",
+    "fgsm_studio.core.training",
+)
+
+
 def _timing(event: str) -> None:
-    """With FGSM_STUDIO_TIMING=1, print wall-clock marks for the cold-start benchmark."""
+    """With FGSM_STUDIO_TIMING=1, print wall-clock marks for the cold-start benchmark
+    (at the first frame also which of ``NOT_BEFORE_FIRST_FRAME`` were imported)."""
     if os.environ.get("FGSM_STUDIO_TIMING"):
         print(f"TIMING {event} {time.time():.4f}", file=sys.stderr, flush=True)
+        if event == "frame":
+            early = [name for name in NOT_BEFORE_FIRST_FRAME if name in sys.modules]
+            print(f"IMPORTED_EARLY {','.join(early) or '-'}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,6 +89,7 @@ class ExplorerView(QWidget):
         self.frame_rendered = self.frames.frame_rendered
         self.compare_shown = self.frames.compare_shown
         self._presenter = False
+        self._curve_in_presenter = False
         self._place()
         self._connect()
         self.setAcceptDrops(True)
@@ -105,7 +106,7 @@ class ExplorerView(QWidget):
         self.banner.setParent(self)  # floats over the stage's top: moves nothing
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Keys no control took: Right/Space/Left step through samples, 1/2/3... the attack,
+        """Keys no control took: Right/Space/Left step through samples, 1/2/3/4... the attack,
         N random noise of the same epsilon beside the attack."""
         key = event.key()
         attacks = {Qt.Key.Key_1 + i: choice[0] for i, choice in enumerate(ATTACK_CHOICES[:9])}
@@ -172,10 +173,10 @@ class ExplorerView(QWidget):
         Previous / Next image (and the arrow keys) step through the samples."""
         self._presenter = on
         self.sidebar.setVisible(not on)
-        self.curve.setVisible(not on)
+        self.curve.setVisible(not on or self._curve_in_presenter)
         self.attack.set_presenter(on)
         self.epsilon.set_presenter(on)
-        self.stage.set_headline_size(30 if on else 20)
+        self.stage.set_headline_size(26 if on else 20)
         self.stage.set_presenter(on)
         ink, paper = ("#fff", "#000") if on else ("#222", "w")
         for bars in (self.stage.bars_clean, self.stage.bars_adv, self.stage.bars_cmp):
@@ -185,6 +186,12 @@ class ExplorerView(QWidget):
         if on:
             self.setFocus()  # the arrow keys step through samples, not the slider
         self._place_banner()
+
+    def set_curve_in_presenter(self, on: bool) -> None:
+        """Presenter mode shows the curve beside the bars (key C), or leaves it out."""
+        self._curve_in_presenter = on
+        if self._presenter:
+            self.curve.setVisible(on)
 
     def show_error(self, message: str) -> None:
         log.warning("shown to user: %s", message)

@@ -40,6 +40,7 @@ from fgsm_studio.gui.model_panel import ModelPanel
 from fgsm_studio.gui.panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
 
 FOOLED, HOLDS = "#e53935", "#43a047"  # readable on white and on black
+PRESENTER_CHART = 118  # px: a chart's height in presenter mode (the top 3 classes)
 
 
 def is_mnist_like(card) -> bool:
@@ -236,9 +237,20 @@ class Stage(QWidget):
         self.curve.set_attack(state.attack)
 
     def set_presenter(self, on: bool) -> None:
-        """Presenter mode gives the charts more height, for names in large type."""
-        self._layout.setStretch(2, 4 if on else 5)
-        self._layout.setStretch(3, 5 if on else 4)
+        """Presenter mode: the pictures are the demo, so they take most of the height
+        (at 1280x720, at least 40% of the screen); the charts keep what their bars need."""
+        self._layout.setStretch(2, 1 if on else 5)
+        self._layout.setStretch(3, 0 if on else 4)
+        for bars in (self.bars_clean, self.bars_adv, self.bars_cmp):
+            # the top 3 classes (and the true and target ones) in large type, not all ten
+            bars.max_all, bars.top_k = (0, 3) if on else (10, 5)
+            bars.setMinimumHeight(PRESENTER_CHART if on else 150)
+            bars.setMaximumHeight(PRESENTER_CHART if on else 16777215)
+        self.curve.setMinimumHeight(PRESENTER_CHART if on else 0)
+        self.curve.setMaximumHeight(PRESENTER_CHART if on else 16777215)
+        self.curve.set_presenter_look(on)
+        if self.state.frame is not None and self.state.card is not None:
+            self._on_state_frame_changed()
 
     def _keep_compare_room(self) -> None:
         """The compare chart keeps its room while hidden only when a compare model is

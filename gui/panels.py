@@ -435,6 +435,21 @@ class EpsilonCurve(pg.PlotWidget):
     def set_epsilon(self, epsilon: float) -> None:
         self.current.setPos(epsilon)
 
+    def set_presenter_look(self, on: bool) -> None:
+        """Presenter mode: light on black, larger type (key C shows it there)."""
+        ink, paper = ("#fff", "#000") if on else ("#222", "w")
+        self.setBackground(paper)
+        self.setTitle(self.TITLE, color=ink, size="13pt" if on else "10pt")
+        font = QFont()
+        font.setPointSize(11 if on else 9)
+        for name in ("left", "bottom"):
+            axis = self.getAxis(name)
+            axis.setTickFont(font)
+            axis.setPen(ink)
+            axis.setTextPen(ink)
+        self.current.setPen(pg.mkPen(ink, width=2))
+        self.getAxis("left").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]] if on else None)
+
 
 def big_font(widget: QWidget, points: int, bold: bool = True) -> None:
     font = QFont(widget.font())
