@@ -195,6 +195,11 @@ AUGMENT_ENTRIES = (
     Entry("none", "none", "Every training image as it is."),
     Entry("digits", "digits: shift, turn, pen", "Shifts, small turns and scaling, pen width."),
     Entry(
+        "digits-elastic",
+        "digits + elastic bends",
+        "digits, then every stroke bent a little (Simard et al. 2003's elastic distortion).",
+    ),
+    Entry(
         "photos",
         "photos: crop and flip",
         "Random crops and left-right flips.",
@@ -219,8 +224,8 @@ SELECTION_ENTRIES = (
     Entry("pgd", "PGD accuracy", "PGD accuracy: the honest choice for a defense."),
 )
 
-TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")  # core.models
-BIG_NETWORKS = TRAINABLE[1:]  # the paper's ImageNet networks: a stem to choose
+TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121", "small_cnn_wide")
+BIG_NETWORKS = ("mobilenet_v2", "resnet50", "densenet121")  # ImageNet's: a stem to choose
 LR_SCHEDULES = ("constant", "cosine")
 WORST_CASE_SETTINGS = ("light", "full")  # core.robustness
 
@@ -239,6 +244,7 @@ EXPLORER_ATTACKS = _names(ATTACK_ENTRIES, "explorer")
 ROBUST_ATTACKS = _names(ATTACK_ENTRIES, "robust")
 MULTI_STEP = _names(DEFENSE_ENTRIES, "multi_step")  # defenses with attack_steps
 DIGIT_DATASETS = _names(DATASET_ENTRIES, "digits")
+NEEDS_FOLDER = _names(DATASET_ENTRIES, "needs_folder")
 PAPER = _names(DEFENSE_ENTRIES, "paper")[0]  # the paper's defense: the sweep, Table 1
 
 _TABLES = {

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -19,6 +20,12 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Tests marked cuda need an NVIDIA GPU (benchmarks/gpu_check.sh runs them on one).
+    if not torch.cuda.is_available():
+        no_gpu = pytest.mark.skip(reason="cuda: no CUDA GPU here")
+        for item in items:
+            if "cuda" in item.keywords:
+                item.add_marker(no_gpu)
     if config.getoption("--run-slow") or os.environ.get("FGSM_STUDIO_SLOW"):
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow or FGSM_STUDIO_SLOW=1")
@@ -62,8 +69,6 @@ def fresh_cnn(mnist_1k):
     Less sure of itself than the bundled model, which trained on these digits: for the
     tests whose attacks must visibly hurt a model with a budget this small (Square with
     100 queries, BPDA through 1-bit squeezing). Training costs seconds; only they pay."""
-    import torch
-
     from fgsm_studio.core.data import folds
     from fgsm_studio.core.models import build
     from fgsm_studio.core.training import TrainConfig, run
