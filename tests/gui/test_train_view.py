@@ -269,7 +269,7 @@ def test_stop_mid_epoch_says_where_and_the_stopped_run_is_in_the_table(view, qtb
         view.train_button.click()
     assert not view.confirm_close(view)  # no epoch done yet: nothing to keep
     assert "nothing will be saved" in asked[-1] and "is kept" not in asked[-1]
-    qtbot.waitUntil(lambda: len(view._history) == 1, timeout=120000)
+    qtbot.waitUntil(lambda: len(view.state.history) == 1, timeout=120000)
     assert not view.confirm_close(view)
     assert "The best checkpoint so far is kept." in asked[-1]
     qtbot.waitUntil(lambda: view._last_batch.epoch == 2, timeout=60000)
