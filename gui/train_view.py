@@ -77,7 +77,6 @@ class TrainView(QWidget):
         self.worker: ClosingGeneratorWorker | None = None
         self._closing = False
         self._t0 = 0.0
-        self._last_batch: BatchProgress | None = None  # where a stopped run really was
         self._build()
         self.state.history_changed.connect(self._on_state_history_changed)
         self.state.records_changed.connect(self.table.add_record)
@@ -233,7 +232,6 @@ class TrainView(QWidget):
 
     # ------------------------------------------------------------------ the run's signals
     def _on_run_started(self, job: TrainJob) -> None:
-        self._last_batch = None
         self._t0 = time.perf_counter()
         self.progress.setFormat("%p%")
         self.progress.setValue(0)
@@ -257,7 +255,7 @@ class TrainView(QWidget):
             self.evaluation_shown.emit(event.done)
 
     def _on_batch(self, p: BatchProgress) -> None:
-        self._last_batch = p
+        self.state.last_batch = p
         epochs = self.current.epochs if self.current else 1
         done = (p.epoch - 1) * p.batches + p.batch
         total = epochs * p.batches
@@ -316,7 +314,7 @@ class TrainView(QWidget):
             kept = self._keep_partial(job)
             if not kept:
                 self._say("Stopped before the first epoch finished: nothing was saved.")
-            where_ = self._where_stopped(job)
+            where_ = self.state.where_stopped(job)
             self._say(where_)
             self.progress.setFormat(f"stopped at {self._percent()}%")  # the status's figure
             self.status.setText(
@@ -332,25 +330,6 @@ class TrainView(QWidget):
             )
         self._done()
         self.run_ended.emit(how, job, value)
-
-    def _where_stopped(self, job: TrainJob) -> str:
-        """Where the worker really was (every event it sent has arrived by now): the
-        epoch, its batches, and whether that epoch's validation was reached."""
-        p = self._last_batch
-        if p is None:
-            return "Stopped before the first batch"
-        done = self.state.history[-1].epoch if self.state.history else 0
-        if p.epoch == done:  # its validation finished: stopped after it, or in held-out eval
-            return f"Stopped after epoch {done} of {job.epochs} (all its {p.batches} batches)"
-        if p.batch == p.batches:
-            return (
-                f"Stopped in epoch {p.epoch} of {job.epochs} after all its {p.batches} "
-                "batches, while it was being validated (it is not in the curves)"
-            )
-        return (
-            f"Stopped in epoch {p.epoch} of {job.epochs} after {p.batch} of its {p.batches} "
-            "batches, before its validation (so it is not in the curves)"
-        )
 
     def _keep_partial(self, job: TrainJob) -> bool:
         partial = best_so_far_path(job.save_to)
