@@ -212,6 +212,7 @@ def test_spec_names_what_the_bundle_needs():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)  # the suite's 600 s would stop the build (18 min at load 20)
 def test_a_fresh_clone_builds_a_cpu_bundle_that_starts(tmp_path):
     """What issue 21 found: a first build from a clean checkout gave a bundle that could
     not start. Clone, build the CPU variant (build.py runs its self-test with env -i),
