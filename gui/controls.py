@@ -238,6 +238,9 @@ class AttackControls(QWidget):
         self.help = QPushButton("What am I seeing?")
         self.help.setToolTip("A short guide to every part of this window, in plain words (F1)")
         layout.addWidget(self.help)
+        self.tour = QPushButton("Walk-through")
+        self.tour.setToolTip("Six steps, in plain words, through what this window shows")
+        layout.addWidget(self.tour)
         self.steps.setVisible(False)
         self._presenter = False
         self.attack.currentIndexChanged.connect(self._on_attack_current_index_changed)
