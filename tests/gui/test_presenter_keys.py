@@ -152,12 +152,12 @@ def test_the_curve_says_it_is_the_fgsm_sweep_when_another_attack_is_chosen(windo
     assert "FGSM" in curve.plotItem.titleLabel.text
     flip = e.state.sweep.flip_epsilon
     assert flip is not None, "the opening sample should flip within the slider's range"
-    assert curve.flip_text.toPlainText() == f"flips at {flip:.3f}"
+    assert curve.flip_words == f"flips at {flip:.3f}"
     e.state.set_attack("pgd")
-    assert curve.flip_text.toPlainText() == f"FGSM flips at {flip:.3f}"
+    assert curve.flip_words == f"FGSM flips at {flip:.3f}"
     assert "FGSM" in curve.plotItem.titleLabel.text
     e.state.set_attack("fgsm")
-    assert curve.flip_text.toPlainText() == f"flips at {flip:.3f}"
+    assert curve.flip_words == f"flips at {flip:.3f}"
 
 
 @pytest.mark.parametrize("presenter", [False, True])
