@@ -249,8 +249,24 @@ class Stage(QWidget):
         self.curve.setMinimumHeight(PRESENTER_CHART if on else 0)
         self.curve.setMaximumHeight(PRESENTER_CHART if on else 16777215)
         self.curve.set_presenter_look(on)
-        if self.state.frame is not None and self.state.card is not None:
-            self._on_state_frame_changed()
+        self._redraw_bars()
+
+    def _redraw_bars(self) -> None:
+        """The frame's bars again, with the classes the presenter look shows (top 3 or all)."""
+        frame, card = self.state.frame, self.state.card
+        if frame is None or card is None or frame.probs_clean.numel() != card.num_classes:
+            return
+        names = card.class_names
+        true = self.state.true_label(len(names))
+        for bars, probs, pred in (
+            (self.bars_clean, frame.probs_clean, frame.pred_clean),
+            (self.bars_adv, frame.probs_adv, frame.pred_adv),
+        ):
+            bars.show_probs(probs, names, pred=pred, true=true, target=frame.target)
+        compare, probs = self.state.compare, self.state.compare_probs
+        if compare is not None and probs is not None and probs.numel() == len(names):
+            pred = int(probs.argmax())
+            self.bars_cmp.show_probs(probs, names, pred=pred, true=true, target=frame.target)
 
     def _keep_compare_room(self) -> None:
         """The compare chart keeps its room while hidden only when a compare model is
