@@ -1,7 +1,7 @@
 """Entry point of the desktop app (``fgsm-studio``).
 
     fgsm-studio [--model PATH] [--image PATH] [--epsilon E] [--attack fgsm|bim|pgd]
-                [--target CLASS] [--screenshot OUT.png] [--self-test] [--version]
+                [--target CLASS] [--screenshot OUT.png] [--self-test[=full]] [--version]
 
 The window appears and paints before torch is imported (torch is imported on a
 thread while the window shows progress; the views are built when it is in); with
@@ -40,7 +40,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="render the first frame, save the window, exit",
     )
     ap.add_argument(
-        "--self-test", action="store_true", help="check this installation and exit 0 or 1"
+        "--self-test",
+        nargs="?",
+        const="quick",
+        choices=("quick", "full"),
+        default=None,
+        help="check this installation in seconds and exit 0 or 1; --self-test=full checks "
+        "every bundled model, the sweep and a training step too",
     )
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return ap.parse_args(argv)
@@ -58,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_test:
         from fgsm_studio.gui.selftest import run_self_test
 
-        return run_self_test()
+        return run_self_test(args.self_test)
     from fgsm_studio.gui.platform_check import platform_problem
 
     problem = platform_problem()
