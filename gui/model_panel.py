@@ -10,10 +10,12 @@ what another window saved meanwhile; a value of the wrong type there is reset.
 from __future__ import annotations
 
 import logging
+import math
 from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -229,6 +231,26 @@ def entry_tip(entry: ModelEntry) -> str:
     )
 
 
+class CardLabel(QLabel):
+    """The card: wrapped rich text that always gets its whole height at its width. A
+    wrapped label in a scrolled column was given less and lost its last lines, or drew
+    them over the next widget (issue 24, 14); the sidebar scrolls instead."""
+
+    def fit(self) -> None:
+        width = self.width() if self.width() > 50 else self.parentWidget().width()
+        doc = QTextDocument()  # (QLabel's own heightForWidth came out a line short)
+        doc.setDefaultFont(self.font())
+        doc.setHtml(self.text())
+        doc.setTextWidth(width)
+        needed = math.ceil(doc.size().height()) + 4
+        self.setMinimumHeight(max(needed, self.heightForWidth(width), 0))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.fit()
+
+
 class ModelPanel(QWidget):
     model_chosen = Signal(object)  # Path
     compare_chosen = Signal(object)  # Path or None
@@ -263,7 +285,7 @@ class ModelPanel(QWidget):
         self.recent_button.setToolTip("Model files you opened before")
         self.recent_menu = QMenu(self)
         self.recent_button.setMenu(self.recent_menu)
-        self.card = QLabel()
+        self.card = CardLabel()
         self.card.setTextFormat(Qt.TextFormat.RichText)
         self.card.setWordWrap(True)
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -347,17 +369,7 @@ class ModelPanel(QWidget):
         self.combo.setCurrentIndex(i)
         self.combo.setToolTip(f"The model under attack: {self.combo.itemText(i)}")
         self.card.setText(card_html(loaded.card, loaded.path))
-        self._fit_card()
-
-    def _fit_card(self) -> None:
-        """The card's whole height at its width: a wrapped label in a scrolled column was
-        given less and lost its last lines (issue 24, 14); the sidebar scrolls instead."""
-        width = self.card.width() if self.card.width() > 50 else self.width()
-        self.card.setMinimumHeight(max(0, self.card.heightForWidth(width)))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit_card()
+        self.card.fit()
 
     def _show_compare(self) -> None:
         compare = self.state.compare
