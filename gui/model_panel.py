@@ -39,9 +39,9 @@ MAX_RECENT = 8
 RECENT_KEY = "recent_models"
 
 COMPARE_WORDS = {  # one sentence under the switch: what the compare model is shown
-    "own": "Each model is attacked with its own gradient: its own attacked image, its own verdict.",
-    "transfer": "Transfer: the compare model is shown the image made against the model "
-    "above, not attacked itself; this flatters a defense.",
+    "own": "Each model is attacked with its own gradient.",
+    "transfer": "Transfer: it only judges the image made against the model above, "
+    "which flatters a defense.",
 }
 TRANSFER_TIP = (
     "<p>Off (the default): the compare model is attacked with its own gradient, as an "
@@ -125,7 +125,7 @@ def card_html(card: ModelCard, path: Path) -> str:
         f"<b>{escape(card.title())}</b><br>{plain_words(card)}{warned}<br>"
         f"<small>{escape(card.arch)}, {card.num_classes} classes, "
         f"{card.in_channels}x{card.image_size}x{card.image_size} input, "
-        f"dataset {escape(card.dataset)}<br>{how}<br>{table}<br>{escape(path.name)}</small>"
+        f"dataset {escape(card.dataset)}<br>{how}<br>{table}</small>"
     )
 
 
@@ -192,9 +192,6 @@ def attack_words(card: ModelCard) -> str:
         e, v = fooling[0]
         how = "almost always" if v < 0.1 else "more often than not"
         verdict = f"attacks of {e:g} fool it {how}"
-        held = [p for p in points if p[0] < e]
-        if held:  # (each at least 50%: the first below is the one that fools it)
-            verdict += f"; at {held[-1][0]:g} it mostly holds"
     return f"Under {words} it is right {said}: {verdict}."
 
 
@@ -313,15 +310,18 @@ class ModelPanel(QWidget):
         layout.addWidget(self.notice)
         layout.addWidget(self.offer)
         layout.addWidget(self.card)
-        layout.addWidget(QLabel("<b>Compare with</b>"))
-        layout.addWidget(self.compare)
         self.transfer = QCheckBox("same image (transfer)")
         self.transfer.setToolTip(TRANSFER_TIP)
+        heading = QHBoxLayout()  # the switch beside the heading: the sidebar fits 720 px
+        heading.addWidget(QLabel("<b>Compare with</b>"))
+        heading.addStretch(1)
+        heading.addWidget(self.transfer)
+        layout.addLayout(heading)
+        layout.addWidget(self.compare)
         self.transfer_words = QLabel(COMPARE_WORDS["own"])
         self.transfer_words.setWordWrap(True)
         self.transfer_words.setTextFormat(Qt.TextFormat.PlainText)
         self.transfer_words.setStyleSheet("color:#555;")
-        layout.addWidget(self.transfer)
         layout.addWidget(self.transfer_words)
         self.compare.addItem("(nothing)", None)
         for e in entries:
@@ -369,6 +369,7 @@ class ModelPanel(QWidget):
         self.combo.setCurrentIndex(i)
         self.combo.setToolTip(f"The model under attack: {self.combo.itemText(i)}")
         self.card.setText(card_html(loaded.card, loaded.path))
+        self.card.setToolTip(f"<p>{escape(str(loaded.path))}</p>")  # the file, on hover
         self.card.fit()
 
     def _show_compare(self) -> None:
