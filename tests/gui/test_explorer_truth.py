@@ -295,3 +295,25 @@ def test_an_imagenet_download_offline_says_so_in_a_sentence_that_stays(
     with qtbot.waitSignal(explorer.model_loaded, timeout=120000):
         panel.offer.click()
     assert s.card.image_size == 224 and panel.notice.isHidden() and panel.offer.isHidden()
+
+
+def test_the_image_titles_never_run_into_each_other(explorer, qtbot):
+    """Four or five panels at 1280 px: each title fits its column, frame after frame."""
+    from PySide6.QtGui import QTextDocument
+
+    explorer.resize(1280, 720)
+    explorer.state.set_noise(True)
+    for value in (150, 90):
+        with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+            explorer.epsilon.slider.setValue(value)
+        qtbot.waitUntil(lambda: explorer.idle, timeout=30000)
+        tri = explorer.stage.triptych
+        shown = [t for i, t in enumerate(tri.titles) if i < 3 or list(tri.extras.values())[i - 3]]
+        assert len(shown) == 5
+        for label in shown:
+            doc = QTextDocument()
+            doc.setHtml(label.text)
+            font = label.item.font()
+            font.setPointSizeF(float(label.opts["size"].removesuffix("pt")))
+            doc.setDefaultFont(font)
+            assert doc.idealWidth() <= tri.width() / len(shown), label.text
