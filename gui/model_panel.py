@@ -229,18 +229,36 @@ def entry_tip(entry: ModelEntry) -> str:
 
 
 class CardLabel(QLabel):
-    """The card: wrapped rich text that always gets its whole height at its width. A
-    wrapped label in a scrolled column was given less and lost its last lines, or drew
-    them over the next widget (issue 24, 14); the sidebar scrolls instead."""
+    """Wrapped text that always gets its whole height at its width (the card, the notice).
+
+    A wrapped QLabel in a scrolled column got less than its height-for-width (the
+    layout's minimum ignored it) and drew its last lines over the next widget (issue 24,
+    14). This one says it has no height-for-width and sets its minimum height to its
+    text's real height at its width instead, again whenever its width or text changes;
+    the sidebar scrolls when they do not fit.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.fit()
 
     def fit(self) -> None:
-        width = self.width() if self.width() > 50 else self.parentWidget().width()
+        parent = self.parentWidget()
+        width = self.width() if self.width() > 50 or parent is None else parent.width()
         doc = QTextDocument()  # (QLabel's own heightForWidth came out a line short)
         doc.setDefaultFont(self.font())
-        doc.setHtml(self.text())
-        doc.setTextWidth(width)
-        needed = math.ceil(doc.size().height()) + 4
-        self.setMinimumHeight(max(needed, self.heightForWidth(width), 0))
+        if self.textFormat() == Qt.TextFormat.PlainText:
+            doc.setPlainText(self.text())
+        else:
+            doc.setHtml(self.text())
+        margins = self.contentsMargins()
+        doc.setTextWidth(max(10, width - margins.left() - margins.right()))
+        needed = math.ceil(doc.size().height()) + margins.top() + margins.bottom() + 4
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -297,7 +315,7 @@ class ModelPanel(QWidget):
         layout.addLayout(row)
         # A sentence that stays (not a banner that goes): why a model could not be used
         # and what to do instead, e.g. an ImageNet model whose download failed offline.
-        self.notice = QLabel()
+        self.notice = CardLabel()
         self.notice.setWordWrap(True)
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setStyleSheet(
@@ -370,7 +388,6 @@ class ModelPanel(QWidget):
         self.combo.setToolTip(f"The model under attack: {self.combo.itemText(i)}")
         self.card.setText(card_html(loaded.card, loaded.path))
         self.card.setToolTip(f"<p>{escape(str(loaded.path))}</p>")  # the file, on hover
-        self.card.fit()
 
     def _show_compare(self) -> None:
         compare = self.state.compare

@@ -291,6 +291,10 @@ def test_an_imagenet_download_offline_says_so_in_a_sentence_that_stays(
     assert text.startswith("ResNet50 needs its weights from the internet") and "offline" in text
     assert "URLError" not in text and "URLError" in panel.notice.toolTip()  # details on hover
     assert not panel.offer.isHidden() and "EfficientNet-Lite0 (offline)" in panel.offer.text()
+    for _ in range(3):
+        QApplication.processEvents()
+    assert panel.notice.geometry().bottom() < panel.offer.geometry().top()
+    assert panel.card.geometry().bottom() < panel.compare.geometry().top()  # nothing overlaps
     explorer.banner.hide()  # (nothing times the sentence out: it is no banner)
     with qtbot.waitSignal(explorer.model_loaded, timeout=120000):
         panel.offer.click()
