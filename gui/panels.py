@@ -132,6 +132,8 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.items[col].setImage(to_display(image), levels=(0, 255))
             label.setText(title, size=self.title_size, color=self._ink)
         if (image is not None) == self.extras[key]:
+            if image is not None:
+                self._fit_titles()
             return
         self.extras[key] = image is not None
         layout = self.ci.layout
