@@ -46,6 +46,7 @@ from fgsm_studio.core.models import (
     build,
     max_image_size,
 )
+from fgsm_studio.core.names import strip_bidi
 
 FORMAT_VERSION = 1
 CARD_KEY = "fgsm_studio_card"
@@ -147,7 +148,7 @@ class ModelCard:
             )
         if not isinstance(self.class_names, list) or len(self.class_names) != self.num_classes:
             raise bad(f"class_names must list {self.num_classes} names")
-        self.class_names = [str(c) for c in self.class_names]
+        self.class_names = [strip_bidi(str(c)) for c in self.class_names]
         for name in ("mean", "std"):
             value = getattr(self, name)
             if (
@@ -163,6 +164,7 @@ class ModelCard:
         for name in ("dataset", "name", "created"):
             if not isinstance(getattr(self, name), str):
                 raise bad(f"{name} must be text")
+        self.name, self.dataset = strip_bidi(self.name), strip_bidi(self.dataset)
         if not isinstance(self.training, dict) or not isinstance(self.metrics, dict):
             raise bad("training and metrics must be JSON objects")
         _validate_metrics(self.metrics, bad)

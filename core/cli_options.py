@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from fgsm_studio import __version__
+from fgsm_studio.core.names import strip_bidi
 
 # Copies of core constants (importing those modules would import torch); a test
 # checks that they agree.
@@ -233,7 +234,7 @@ def _check_root(args: argparse.Namespace, parser: Parser) -> None:
 
 def display(path: str | os.PathLike) -> str:
     """A path for a message: quoted, undecodable bytes escaped, long ones shortened."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    text = strip_bidi(os.fsencode(path).decode("utf-8", "backslashreplace"))
     return f"'{text[:40]}...{text[-30:]}'" if len(text) > 80 else f"'{text}'"
 
 

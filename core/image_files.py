@@ -27,6 +27,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from fgsm_studio.core.names import strip_bidi
+
 MAX_PIXELS = 40_000_000  # 40 megapixels: more than any camera photo a demo needs
 MAX_FILE_BYTES = 200 * 1024 * 1024
 SUPPORTED = "PNG, JPEG, BMP, GIF, WebP or TIFF"
@@ -60,7 +62,7 @@ class ImageError(ValueError):
 def display_name(path: str | os.PathLike) -> str:
     """A file's name as a message can print it: quoted, undecodable bytes escaped, short."""
     raw = os.fsencode(Path(path).name)
-    name = raw.decode("utf-8", "backslashreplace")
+    name = strip_bidi(raw.decode("utf-8", "backslashreplace"))
     return f"'{name[:60]}...'" if len(name) > 64 else f"'{name}'"
 
 

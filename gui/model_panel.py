@@ -10,7 +10,6 @@ what another window saved meanwhile; a value of the wrong type there is reset.
 from __future__ import annotations
 
 import logging
-from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -27,9 +26,10 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.bundled import ModelEntry
 from fgsm_studio.core.checkpoint import ModelCard
-from fgsm_studio.core.evaluation import EvalResult
+from fgsm_studio.core.evaluation import EvalResult, MetricsError
 from fgsm_studio.gui import explorer_inputs
 from fgsm_studio.gui.explorer_state import ExplorerState
+from fgsm_studio.gui.safe_text import escape
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 8
@@ -228,8 +228,12 @@ class ModelPanel(QWidget):
         if i < 0:
             entry = ModelEntry(loaded.path, loaded.card)
             i = self._add(loaded.path, f"{entry.title} (opened)", entry_tip(entry))
+        try:  # cards are checked at load; should one still fail, never show the last one's
+            text = card_html(loaded.card, loaded.path)
+        except (MetricsError, ValueError, TypeError):
+            text = f"<b>{escape(loaded.card.title())}</b><br><i>its card could not be read</i>"
+        self.card.setText(text)
         self.combo.setCurrentIndex(i)
-        self.card.setText(card_html(loaded.card, loaded.path))
 
     def _show_compare(self) -> None:
         compare = self.state.compare

@@ -27,7 +27,6 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
@@ -47,6 +46,7 @@ from fgsm_studio.gui.generator_worker import (
     start_generator,
     wait_for_workers,
 )
+from fgsm_studio.gui.safe_text import PlainLabel
 from fgsm_studio.gui.train_form import TrainForm
 from fgsm_studio.gui.train_plots import TrainPlots
 from fgsm_studio.gui.train_results import ResultStore, export, figure3_points, latest_sweep
@@ -103,9 +103,10 @@ class TrainView(QWidget):
         self.explorer_button.setEnabled(False)
         self.export_button = QPushButton("Export results...")
         self.progress = QProgressBar()
-        self.status = QLabel("Idle. Choose settings and press Train.")
+        # Plain text: a run's failure names class folders, and a folder name may hold HTML.
+        self.status = PlainLabel("Idle. Choose settings and press Train.")
         self.status.setWordWrap(True)
-        self.saved = QLabel()
+        self.saved = PlainLabel()
         self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.saved.setWordWrap(True)
         self.warning = RobustnessBanner()
