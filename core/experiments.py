@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Generator
 from dataclasses import asdict, dataclass, fields, replace
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fgsm_studio.core.atomic import write_atomic
 from fgsm_studio.core.checkpoint import ModelCard, save
 from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_sample
 from fgsm_studio.core.distributed import SINGLE, DistContext
@@ -349,7 +349,6 @@ def execute(
         record = replace(record, saved_to=str(save_model))
     if done is not None:
         done.parent.mkdir(parents=True, exist_ok=True)
-        tmp = done.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record.to_dict(), indent=1))
-        os.replace(tmp, done)
+        what = f"the record of run {spec.key()} (it will be trained again next time)"
+        write_atomic(done, json.dumps(record.to_dict(), indent=1), what)
     return record
