@@ -145,3 +145,28 @@ def test_a_png_text_chunk_bomb_is_too_large_not_damaged(after_image):
     with pytest.raises(ImageError, match="is too large to open: its text") as caught:
         load_image(data)
     assert "damaged" not in str(caught.value)
+
+
+def test_a_zip_bomb_checkpoint_is_too_large_not_damaged(tmp_path):
+    """A 50 KB .pth whose one member inflates to 50 MB (300 MB took 10 s and 830 MB)."""
+    import zipfile
+
+    import torch
+
+    from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, load
+    from fgsm_studio.core.models import build
+
+    model = build("small_cnn", num_classes=2, in_channels=1, image_size=8, mean=[0.5], std=[0.5])
+    card = ModelCard("small_cnn", 2, ["a", "b"], 1, 8, [0.5], [0.5])
+    good, bomb = tmp_path / "good.pth", tmp_path / "bomb.pth"
+    torch.save(model.state_dict(), good)
+    assert load(good, card=card)[1].arch == "small_cnn"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w") as dst:
+        for i, info in enumerate(src.infolist()):
+            if i == 0:
+                dst.writestr("good/data/999", b"\0" * (50 * 2**20), zipfile.ZIP_DEFLATED)
+            dst.writestr(info, src.read(info.filename))
+    assert bomb.stat().st_size < 2 * good.stat().st_size + 100_000
+    with pytest.raises(CheckpointError, match=r"is too large to open: its \d+ member\(s\) expand to 51 MB") as caught:
+        load(bomb, card=card)
+    assert "damaged" not in str(caught.value)
