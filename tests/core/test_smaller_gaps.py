@@ -167,6 +167,8 @@ def test_a_zip_bomb_checkpoint_is_too_large_not_damaged(tmp_path):
                 dst.writestr("good/data/999", b"\0" * (50 * 2**20), zipfile.ZIP_DEFLATED)
             dst.writestr(info, src.read(info.filename))
     assert bomb.stat().st_size < 2 * good.stat().st_size + 100_000
-    with pytest.raises(CheckpointError, match=r"is too large to open: its \d+ member\(s\) expand to 51 MB") as caught:
+    with pytest.raises(
+        CheckpointError, match=r"is too large to open: its \d+ member\(s\) expand to 51 MB"
+    ) as caught:
         load(bomb, card=card)
     assert "damaged" not in str(caught.value)
