@@ -13,12 +13,12 @@ numpy: ``--help`` and every usage error answer in a fraction of a second.
 from __future__ import annotations
 
 import argparse
-import copy
 import importlib.util
 import math
 import os
 import re
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import NoReturn
 
@@ -28,10 +28,10 @@ from fgsm_studio.core.names import strip_bidi
 # Copies of core constants (importing those modules would import torch); a test
 # checks that they agree.
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
-TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")
+TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121", "small_cnn_wide")
 ATTACKS = ("fgsm", "bim", "pgd")
 DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")  # core.defenses
-AUGMENTS = ("none", "digits", "photos", "auto")  # core.augment
+AUGMENTS = ("none", "digits", "digits-elastic", "photos", "auto")  # core.augment
 STEMS = ("auto", "cifar", "half", "standard")  # core.models
 LR_SCHEDULES = ("constant", "cosine")  # core.train_config
 WORST_CASES = ("off", "light", "full")  # core.robustness.WORST_CASE_SETTINGS
@@ -53,15 +53,28 @@ class UsageError(Exception):
     """An option is wrong; the message is one line for the user."""
 
 
-class Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """``--help`` with each number's range (from its type's ``span``) before its default."""
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` with each number's range (from its type's ``span``), then its default.
+
+    "(default: X)" is added only where there is a default and the help does not already
+    say it; tuples show in the comma syntax the option takes.
+    """
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
         span = getattr(action.type, "span", None)
         if span:
-            action = copy.copy(action)
-            action.help = f"{action.help or ''} [{span}]".strip()
-        return super()._get_help_string(action)
+            text = f"{text} [{span}]".strip()
+        default = action.default
+        if (
+            default is None
+            or default is False
+            or default == argparse.SUPPRESS
+            or not action.option_strings
+            or "default" in (action.help or "")
+        ):
+            return text
+        return f"{text} (default: {_shown(default).replace('%', '%%')})"
 
 
 class Parser(argparse.ArgumentParser):
@@ -146,6 +159,19 @@ def whole(low: int, high: int):
     return parse
 
 
+def gpu_share(text: str) -> float:
+    """A GPU share per run: a fraction of one GPU (0 < x <= 1) or whole GPUs up to 16."""
+    value = positive_float(text)
+    if value > 1 and (value != int(value) or value > 16):
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction of one GPU (0 < x <= 1) or whole GPUs up to 16, not {text!r}"
+        )
+    return value
+
+
+gpu_share.span = "above 0, up to 1, or whole GPUs up to 16"  # type: ignore[attr-defined]
+
+
 def folds(text: str) -> int:
     value = whole(0, MAX_FOLDS)(text)
     if value in (1, 2):
@@ -213,6 +239,15 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     records = getattr(args, "records", None)
     if records is not None and (problem := _unwritable(Path(records), folder=True)):
         parser.error(f"--records {display(records)} {problem}")
+    if getattr(args, "ddp", False):  # before torch is imported: a second, not 17 s
+        missing = [
+            v for v in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if v not in os.environ
+        ]
+        if missing:
+            parser.error(
+                "--ddp needs to be started by torchrun (e.g. torchrun --nproc_per_node 2 "
+                f"-m fgsm_studio.core.cli train ... --ddp); missing {', '.join(missing)}"
+            )
     executor = getattr(args, "executor", "serial")
     address = getattr(args, "address", None)
     if address and executor != "ray":
@@ -222,13 +257,20 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
             f"--address {display(address)} is not a Ray address: use auto, host:port or "
             "ray://host:port (a host name or IP address and a port from 1 to 65535)"
         )
+    if executor != "ray" and (
+        getattr(args, "cpus_per_run", 1) != 1 or getattr(args, "gpus_per_run", None) is not None
+    ):
+        parser.error("--cpus-per-run and --gpus-per-run only make sense with --executor ray")
     if executor == "ray" and importlib.util.find_spec("ray") is None:
         parser.error("--executor ray needs Ray: pip install 'fgsm-studio[cluster]'")
-    if getattr(args, "stem", "auto") != "auto" and args.arch == "small_cnn":
+    if getattr(args, "stem", "auto") != "auto" and args.arch.startswith("small_cnn"):
         parser.error("--stem is for mobilenet_v2, resnet50 and densenet121, not small_cnn")
     readme = getattr(args, "readme", None)
     if readme is not None and not Path(readme).is_file():
         parser.error(f"--readme {display(readme)} does not exist or is not a file")
+    resume = getattr(args, "resume", None)
+    if resume is not None and not Path(resume).is_file():
+        parser.error(f"--resume {display(resume)} does not exist or is not a file")
     model = getattr(args, "model", None)
     if model is not None and not Path(model).is_file():
         parser.error(f"the model {display(model)} does not exist or is not a file")
@@ -362,18 +404,66 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _shown(value: object) -> str:
+    """A default as the option takes it: tuples in the comma syntax, paths as text."""
+    if isinstance(value, tuple | list):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) or '""'
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+EXAMPLES = {
+    "train": """examples:
+  fgsm-studio-cli train --defense wr_fgsm --a1 0.5 --epochs 10 --out wr.safetensors
+  fgsm-studio-cli train --dataset fashion-mnist --folds 0 --arch mobilenet_v2 --out fm.safetensors
+  torchrun --nproc_per_node 2 -m fgsm_studio.core.cli train --ddp --out ddp.safetensors""",
+    "evaluate": """examples:
+  fgsm-studio-cli evaluate wr.safetensors --epsilons 0.05,0.1,0.2 --limit 1000""",
+    "sweep": """examples:
+  fgsm-studio-cli sweep --a1s 0,0.5,1 --rounds 3 --out results/sweep""",
+    "reproduce": """examples:
+  fgsm-studio-cli reproduce --out results/mnist --dry-run      # the runs, and a time estimate
+  fgsm-studio-cli reproduce --rounds 1 --limit 1000 --defenses wr_fgsm,pgd --out results/quick
+  fgsm-studio-cli reproduce --out results/mnist --executor ray --cpus-per-run 2
+  fgsm-studio-cli reproduce --out /shared/results --executor ray --address ray://head:10001""",
+}
+
+
 def build_parser(description: str) -> Parser:
     fmt = Formatter
+    description = description.replace("``", "")  # the module docstring is reST
     ap = Parser(prog="fgsm-studio-cli", description=description, formatter_class=fmt)
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser(
-        "train", help="train one model and save it with its model card", formatter_class=fmt
+        "train",
+        help="train one model and save it with its model card",
+        description=textwrap.fill(
+            "Train one model on one fold (or the train/test split) and save it with its "
+            "model card (architecture, classes, how it was trained, its accuracies).",
+            78,
+        ),
+        epilog=EXAMPLES["train"],
+        formatter_class=fmt,
     )
     _common(t)
-    t.add_argument("--arch", default="small_cnn", choices=TRAINABLE)
-    t.add_argument("--defense", choices=DEFENSES, default="none")
+    t.add_argument(
+        "--arch", default="small_cnn", choices=TRAINABLE, help="network: " + ", ".join(TRAINABLE)
+    )
+    t.add_argument(
+        "--defense",
+        choices=DEFENSES,
+        default="none",
+        help="none (standard training), wr_fgsm (the paper's: a1 * FGSM loss + a2 * ||W||^2), "
+        "fgsm-rs (Wong et al.), pgd (Madry et al.), trades (Zhang et al.)",
+    )
+    t.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="start from this best-so-far file (X.best-so-far.safetensors of an interrupted "
+        "train --out X): its weights and the epoch it reached; every rank under --ddp",
+    )
     t.add_argument(
         "--stem",
         choices=STEMS,
@@ -408,6 +498,12 @@ def build_parser(description: str) -> Parser:
         default="constant",
         help="cosine: the learning rate falls from --lr to 0 over the run",
     )
+    t.add_argument(
+        "--ema",
+        type=number(0, 0.99999),
+        default=0.0,
+        help="decay of a moving average of the weights, validated and saved (0: off; e.g. 0.998)",
+    )
     t.add_argument("--a1", type=fraction, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
     t.add_argument("--epsilon", type=fraction, default=0.1, help="training epsilon (pixel units)")
     t.add_argument(
@@ -437,7 +533,10 @@ def build_parser(description: str) -> Parser:
     )
 
     e = sub.add_parser(
-        "evaluate", help="accuracy of a checkpoint, clean and under attack", formatter_class=fmt
+        "evaluate",
+        help="accuracy of a checkpoint, clean and under attack",
+        epilog=EXAMPLES["evaluate"],
+        formatter_class=fmt,
     )
     e.add_argument("model", type=Path, help="a .safetensors checkpoint")
     e.add_argument(
@@ -455,11 +554,29 @@ def build_parser(description: str) -> Parser:
     e.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="seed of that sample")
     e.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
 
-    for name, helptext in (
-        ("sweep", "Figure 3: WR_FGSM accuracy per (a1, a2)"),
-        ("reproduce", "Figures 2 and 3 and Table 1 of the paper"),
+    for name, helptext, about in (
+        (
+            "sweep",
+            "Figure 3: WR_FGSM accuracy per (a1, a2)",
+            "Train WR_FGSM at each a1 of --a1s (a2 = 1 - a1) for --sweep-rounds rounds and "
+            "write the report. Finished runs in OUT/runs are skipped: run again to resume.",
+        ),
+        (
+            "reproduce",
+            "Figures 2 and 3 and Table 1 of the paper",
+            "The paper's protocol: the standard models (Figure 2), the (a1, a2) sweep "
+            "(Figure 3), the best pair chosen on validation at every epsilon and round "
+            "(Table 1) and each of --defenses; then report.md, CSVs and figures in OUT. "
+            "Finished runs in OUT/runs are skipped: run again to resume.",
+        ),
     ):
-        s = sub.add_parser(name, help=helptext, formatter_class=fmt)
+        s = sub.add_parser(
+            name,
+            help=helptext,
+            description=textwrap.fill(about, 78),
+            epilog=EXAMPLES[name],
+            formatter_class=fmt,
+        )
         _common(s)
         s.add_argument(
             "--archs",
@@ -502,6 +619,33 @@ def build_parser(description: str) -> Parser:
                 "(a1 = 1: L_ori + L_adv); wr_fgsm, the paper's, is always trained (Table 1)",
             )
         s.add_argument("--out", type=Path, required=True, help="output folder")
+        s.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="list the runs (done or to run) and estimate their time from one measured "
+            "epoch, then stop: nothing of the plan is trained",
+        )
+        s.add_argument(
+            "--keep-checkpoints",
+            action="store_true",
+            help="also keep each run's model as OUT/models/<run key>.safetensors (with its "
+            "card), to open in the Explorer (fgsm-studio --model FILE); runs already "
+            "finished keep none",
+        )
+        s.add_argument(
+            "--cpus-per-run",
+            type=whole(1, 256),
+            default=1,
+            help="with --executor ray: CPUs each run asks for (and threads it uses)",
+        )
+        s.add_argument(
+            "--gpus-per-run",
+            type=gpu_share,
+            default=None,
+            help="with --executor ray: GPUs each run asks for; a fraction packs runs on one "
+            "GPU (0.25: four small_cnn runs share a GPU, each needs ~1 GB); default: 1 when "
+            "runs use CUDA, else 0",
+        )
         s.add_argument(
             "--executor",
             choices=("serial", "ray"),
