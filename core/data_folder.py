@@ -86,7 +86,7 @@ def load_folder(
             subj.append(subject)
         if len(images) == before:
             raise DatasetError(
-                f"The class folder '{cls}' in {root} has no image FGSM Studio can read "
+                f"The class folder '{strip_bidi(cls)}' in {root} has no image FGSM Studio can read "
                 f"({len(listing[cls])} candidate file(s)); add images or remove the folder."
             )
     if _list_images(root, classes, inside, []) != listing:

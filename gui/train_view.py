@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.evaluation import EvalProgress
 from fgsm_studio.core.experiments import RunRecord, best_so_far_path
+from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.core.robust_monitor import Finding, findings
 from fgsm_studio.core.training import MONITOR, BatchProgress, EpochMetrics
@@ -425,4 +426,4 @@ class TrainView(QWidget):
         return problem is not None
 
     def _say(self, text: str) -> None:
-        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {strip_bidi(text)}")

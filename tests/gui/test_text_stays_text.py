@@ -74,6 +74,8 @@ def test_a_hostile_class_folder_stays_text_in_the_train_tab(qtbot, settings, tmp
     try:
         _assert_text_stays_text(view, "HACKED")
         assert "gnpexe" in view.status.text()  # the override removed, the name as stored
+        assert "gnpexe" in view.log.toPlainText()
+        assert not any(ch in view.log.toPlainText() for ch in BIDI_CONTROLS)
     finally:
         assert view.shutdown(60000)
 
