@@ -60,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
             from fgsm_studio.core.bundled import cards_markdown
 
             text = cards_markdown()
-            if args.out:
-                args.out.write_text(text)
+            if args.out:  # whole or not at all: a full disk once left a 0-byte file here
+                from fgsm_studio.core.atomic import write_atomic
+
+                write_atomic(args.out, text, f"the cards table {opt.display(args.out)}")
             elif not args.readme:
                 print(text)
             if args.readme:

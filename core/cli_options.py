@@ -17,6 +17,7 @@ import importlib.util
 import math
 import os
 import re
+import tempfile
 import textwrap
 from dataclasses import fields
 from pathlib import Path
@@ -37,6 +38,7 @@ from fgsm_studio.core.catalogue import (  # torch-free, as is train_config
     TRAINABLE,
     WORST_CASE_SETTINGS,
 )
+from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.train_config import TrainConfig
 
 WORST_CASES = ("off", *WORST_CASE_SETTINGS)
@@ -205,6 +207,19 @@ def choices_list(allowed: tuple[str, ...], what: str):
     return parse
 
 
+def out_file(text: str) -> Path:
+    """A file to write (``--out`` of train): a name ending in "/" is a folder, not a file."""
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(
+            f"{display(text)} ends in '/', so it names a folder; give a file such as "
+            f"{display(text + 'model.safetensors')}"
+        )
+    return Path(text)
+
+
+out_file.__name__ = "file name"
+
+
 def device(text: str) -> str:
     if not DEVICE.fullmatch(text.lower()):
         raise argparse.ArgumentTypeError(
@@ -239,8 +254,14 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
                 f"-m fgsm_studio.core.cli train ... --ddp); missing {', '.join(missing)}"
             )
     executor = getattr(args, "executor", "serial")
-    if getattr(args, "address", None) and executor != "ray":
+    address = getattr(args, "address", None)
+    if address and executor != "ray":
         parser.error("--address only makes sense with --executor ray")
+    if address and not ray_address(address):
+        parser.error(
+            f"--address {display(address)} is not a Ray address: use auto, host:port or "
+            "ray://host:port (a host name or IP address and a port from 1 to 65535)"
+        )
     if executor != "ray" and (
         getattr(args, "cpus_per_run", 1) != 1 or getattr(args, "gpus_per_run", None) is not None
     ):
@@ -293,9 +314,26 @@ def _check_root(args: argparse.Namespace, parser: Parser) -> None:
         parser.error(f"--root {display(root)} is not a folder")
 
 
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+
+
+def ray_address(text: str) -> bool:
+    """True for "auto", "host:port" (a cluster's head) or "ray://host:port" (Ray Client)."""
+    if text == "auto":
+        return True
+    rest = text.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    return (
+        bool(sep)
+        and HOST.fullmatch(host) is not None
+        and port.isdigit()
+        and (1 <= int(port) <= 65535)
+    )
+
+
 def display(path: str | os.PathLike) -> str:
     """A path for a message: quoted, undecodable bytes escaped, long ones shortened."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    text = strip_bidi(os.fsencode(path).decode("utf-8", "backslashreplace"))
     return f"'{text[:40]}...{text[-30:]}'" if len(text) > 80 else f"'{text}'"
 
 
@@ -314,8 +352,14 @@ def _unwritable(path: Path, *, folder: bool) -> str | None:
         return f"cannot be used: {exc.strerror or exc}"
     if not probe.is_dir():
         return f"cannot be created: {display(probe)} is a file, not a folder"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"cannot be written: the folder {display(probe)} is not writable"
+    # Create and remove a file: os.access says yes to root for /proc and /sys, where
+    # nothing can be created, and knows nothing of read-only mounts or quotas.
+    try:
+        fd, name = tempfile.mkstemp(prefix=".fgsm-studio-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        return f"cannot be written: no file can be created in {display(probe)} ({exc.strerror})"
     if any(len(os.fsencode(part)) > 255 for part in path.parts):
         return "has a name longer than 255 bytes"
     return None
@@ -511,7 +555,7 @@ def build_parser(description: str) -> Parser:
     )
     t.add_argument("--fold", type=whole(0, MAX_FOLDS - 1), default=0, help="up to --folds - 1")
     t.add_argument("--name", default="", help="display name stored in the card")
-    t.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
+    t.add_argument("--out", type=out_file, required=True, help="checkpoint path (.safetensors)")
     t.add_argument(
         "--records",
         type=Path,

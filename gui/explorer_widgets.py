@@ -14,8 +14,6 @@ titles) are escaped wherever Qt would read them as HTML.
 
 from __future__ import annotations
 
-from html import escape
-
 import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QFont, QTextDocument
@@ -32,12 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from fgsm_studio.core.bundled import ModelEntry, samples_for
+from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.session import AttackFrame
 from fgsm_studio.gui.controls import eps_text
 from fgsm_studio.gui.explorer_state import ExplorerState
 from fgsm_studio.gui.inputs import SampleGallery, camera_available
 from fgsm_studio.gui.model_panel import ModelPanel
 from fgsm_studio.gui.panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
+from fgsm_studio.gui.safe_text import escape
 
 FOOLED, HOLDS = "#e53935", "#43a047"  # readable on white and on black
 PRESENTER_CHART = 118  # px: a chart's height in presenter mode (the top 3 classes)
@@ -78,7 +78,7 @@ class Banner(QLabel):
     def show_message(self, message: str, kind: str = "error") -> None:
         self.kind = kind
         self._style()
-        self.setText(message)
+        self.setText(strip_bidi(message))
         self.show()
         self.raise_()
         self._timer.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal
@@ -31,9 +30,10 @@ from PySide6.QtWidgets import (
 from fgsm_studio.core import catalogue
 from fgsm_studio.core.bundled import ModelEntry
 from fgsm_studio.core.checkpoint import ModelCard
-from fgsm_studio.core.evaluation import EvalResult
+from fgsm_studio.core.evaluation import EvalResult, MetricsError
 from fgsm_studio.gui import explorer_inputs
 from fgsm_studio.gui.explorer_state import ExplorerState
+from fgsm_studio.gui.safe_text import escape, tooltip
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 8
@@ -360,10 +360,14 @@ class ModelPanel(QWidget):
         if i < 0:
             entry = ModelEntry(loaded.path, loaded.card)
             i = self._add(loaded.path, f"{entry.title} (opened)", entry_tip(entry))
+        try:  # cards are checked at load; should one still fail, never show the last one's
+            text = card_html(loaded.card, loaded.path)
+        except (MetricsError, ValueError, TypeError):
+            text = f"<b>{escape(loaded.card.title())}</b><br><i>its card could not be read</i>"
+        self.card.setText(text)
         self.combo.setCurrentIndex(i)
-        self.combo.setToolTip(f"The model under attack: {self.combo.itemText(i)}")
-        self.card.setText(card_html(loaded.card, loaded.path))
-        self.card.setToolTip(f"<p>{escape(str(loaded.path))}</p>")  # the file, on hover
+        self.combo.setToolTip(tooltip(f"The model under attack: {self.combo.itemText(i)}"))
+        self.card.setToolTip(tooltip(str(loaded.path)))  # the file, on hover
 
     def _show_compare(self) -> None:
         compare = self.state.compare
@@ -438,7 +442,7 @@ class ModelPanel(QWidget):
         """A sentence that stays until the next model loads, and (``offer``: source, title)
         a button that loads another model instead."""
         self.notice.setText(text)
-        self.notice.setToolTip(details)
+        self.notice.setToolTip(tooltip(details))
         self.notice.show()
         self._offered = None if offer is None else offer[0]
         self.offer.setVisible(offer is not None)
