@@ -227,7 +227,9 @@ class RayExecutor:
             # wait longer and let _wait notice first, to save what is done and say so.
             os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", "600")
         try:
-            if self.address:
+            if self.address and self.address.startswith("ray://"):
+                self._client_init(kwargs)
+            elif self.address:
                 ray.init(address=self.address, **kwargs)
             else:
                 # Our own instance: loopback only, token authentication on, never
@@ -256,6 +258,19 @@ class RayExecutor:
         except Exception:  # noqa: BLE001 - a Ray Client context has none: errors tell instead
             self._gcs = ""
         return self
+
+    def _client_init(self, kwargs: dict) -> None:
+        """Ray Client: the head starts a server per client, which can miss its first start
+        on a busy head ("Starting Ray client server failed"); try once more."""
+        import ray
+
+        try:
+            ray.init(address=self.address, **kwargs)
+        except (ConnectionError, RuntimeError) as exc:
+            if "client server failed" not in str(exc):
+                raise
+            ray.shutdown()
+            ray.init(address=self.address, **kwargs)
 
     def __exit__(self, *exc: object) -> None:
         import ray
