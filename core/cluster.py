@@ -206,7 +206,7 @@ class RayExecutor:
         self.max_retries, self.num_cpus = max_retries, num_cpus
         self._started = False
         self._private = ExitStack()
-        self._gcs, self._lost_polls = "", 0
+        self._gcs, self._lost_polls, self._events_ok = "", 0, True
         self.parallel = 1
 
     def __enter__(self) -> RayExecutor:
@@ -372,15 +372,19 @@ class RayExecutor:
             spec = pending.pop(done[0])
             try:
                 record = ray.get(done[0])
-            except ray.exceptions.RayTaskError as exc:  # the run raised: say which, go on
-                cause = exc.cause if getattr(exc, "cause", None) else exc
-                failures.append(f"{spec.key()}: {cause}")
-                continue
-            except ray.exceptions.WorkerCrashedError:
-                failures.append(f"{spec.key()}: its worker died {self.max_retries + 1} times")
-                continue
             except (ConnectionError, ray.exceptions.RaySystemError) as exc:
                 raise HeadLost(f"lost the connection to Ray ({type(exc).__name__})") from exc
+            except ray.exceptions.RayError as exc:
+                if not self._head_alive():  # the runs failed because the head went away
+                    raise HeadLost(f"the Ray head at {self._gcs} stopped answering") from exc
+                if isinstance(exc, ray.exceptions.RayTaskError):  # the run raised: go on
+                    cause = exc.cause if getattr(exc, "cause", None) else exc
+                    failures.append(f"{spec.key()}: {cause}")
+                elif isinstance(exc, ray.exceptions.WorkerCrashedError):
+                    failures.append(f"{spec.key()}: its worker died {self.max_retries + 1} times")
+                else:
+                    failures.append(f"{spec.key()}: {type(exc).__name__}: {exc}"[:300])
+                continue
             self._keep(job, spec, record)
             yield record
             for new in more(record) if more else ():
@@ -409,12 +413,16 @@ class RayExecutor:
 
         try:
             done, _ = ray.wait(refs, num_returns=1, timeout=POLL_S)
-            if events is not None and on_event is not None:
-                n = events.qsize()
-                for event in events.get_nowait_batch(n) if n else ():
-                    on_event(event)
         except (ConnectionError, ray.exceptions.RaySystemError) as exc:
             raise HeadLost(f"lost the connection to Ray ({type(exc).__name__})") from exc
+        if events is not None and on_event is not None and self._events_ok:
+            try:
+                n = events.qsize()
+                batch = events.get_nowait_batch(n) if n else []
+            except Exception:  # noqa: BLE001 - its actor is gone: progress lines stop, runs go on
+                self._events_ok, batch = False, []
+            for event in batch:
+                on_event(event)
         if not done and not self._head_alive():
             self._lost_polls += 1
             if self._lost_polls >= LOST_POLLS:
