@@ -7,6 +7,10 @@ Two kinds, both taking (N, C, H, W) images in [0, 1] and a ``torch.Generator``
   and scaling (one ``affine_grid`` + ``grid_sample`` for the whole batch), and
   stroke thickness: a 3x3 max-pool (dilation: a thicker pen) or min-pool
   (erosion: a thinner one), blended in by a random amount per image.
+* ``digits-elastic``: ``digits`` followed by an elastic distortion (Simard et
+  al. 2003): a random displacement field, smoothed by a Gaussian of ``sigma``
+  px and scaled by ``alpha`` px, bends every stroke a little differently, as
+  another hand would.
 * ``photos``: the usual random crop (zero padding of ``pad`` px, then a crop back
   to the original size) and horizontal flip.
 
@@ -24,7 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-AUGMENTS = ("none", "digits", "photos", "auto")
+AUGMENTS = ("none", "digits", "digits-elastic", "photos", "auto")
 DIGIT_DATASETS = ("mnist", "mnist-5k")
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -102,6 +106,53 @@ def digits(
     return out.clamp(0, 1)
 
 
+def _gaussian_kernel(sigma: float) -> torch.Tensor:
+    radius = max(1, int(math.ceil(3 * sigma)))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    k = torch.exp(-(t**2) / (2 * sigma**2))
+    return k / k.sum()
+
+
+def elastic(
+    images: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    alpha: float = 34.0,
+    sigma: float = 4.0,
+) -> torch.Tensor:
+    """Simard et al.'s elastic distortion: each pixel moves by a smoothed random field.
+
+    The field is uniform in [-1, 1] per pixel and direction, blurred by a Gaussian
+    of ``sigma`` px (separable, zero padded) and scaled by ``alpha`` px (the
+    paper's MNIST values: sigma 4, alpha 34); ``alpha = 0`` returns the images.
+    """
+    n, _, h, w = images.shape
+    field = torch.rand(n, 2, h, w, generator=generator) * 2 - 1
+    k = _gaussian_kernel(sigma)
+    r = len(k) // 2
+    field = F.conv2d(F.pad(field, (r, r, 0, 0)), k.view(1, 1, 1, -1).expand(2, 1, 1, -1), groups=2)
+    field = F.conv2d(F.pad(field, (0, 0, r, r)), k.view(1, 1, -1, 1).expand(2, 1, -1, 1), groups=2)
+    field = field.to(images) * alpha  # (N, 2, H, W) in px: dx, dy
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=images.device, dtype=images.dtype),
+        torch.arange(w, device=images.device, dtype=images.dtype),
+        indexing="ij",
+    )
+    # grid_sample's units with align_corners=False: pixel centre i is (2 i + 1) / size - 1
+    gx = (2 * (xs + field[:, 0]) + 1) / w - 1
+    gy = (2 * (ys + field[:, 1]) + 1) / h - 1
+    grid = torch.stack([gx, gy], -1)
+    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out.clamp(0, 1)
+
+
+def digits_elastic(
+    images: torch.Tensor, generator: torch.Generator, **options: Any
+) -> torch.Tensor:
+    """``digits`` (shift, rotation, scale, pen), then ``elastic`` (Simard et al. 2003)."""
+    return elastic(digits(images, generator, **options), generator)
+
+
 def photos(
     images: torch.Tensor, generator: torch.Generator, *, pad: int = 4, flip: bool = True
 ) -> torch.Tensor:
@@ -134,4 +185,5 @@ def make(name: str, dataset: str = "", **options: Any) -> Augment | None:
     kind = resolve(name, dataset)
     if kind == "none":
         return None
-    return partial(digits if kind == "digits" else photos, **options)
+    fn = {"digits": digits, "digits-elastic": digits_elastic, "photos": photos}[kind]
+    return partial(fn, **options)

@@ -108,6 +108,7 @@ def _train(args) -> int:
         beta=args.beta,
         warmup_epochs=args.warmup_epochs,
         lr_schedule=args.lr_schedule,
+        ema=args.ema,
         eval_epsilons=args.eval_epsilons or (args.epsilon,),
         eval_attacks=args.attacks,
         eval_limit=args.eval_limit,

@@ -2,10 +2,12 @@
 
 Every value is validated by its argparse ``type`` (a number from 0 to 1, a
 whole number of at least 1, a known attack, a device name) and the options
-that depend on each other (``--fold`` and ``--folds``, a writable ``--out``) by
-``check``, so a typo costs one clear line and exit code 2, never a traceback
-and never a finished training run. This module imports neither torch nor
-numpy: ``--help`` starts in a fraction of a second.
+that depend on each other (``--fold`` and ``--folds``, a writable ``--out``, a
+``--root`` that is a folder) by ``check``, so a typo costs one clear line and
+exit code 2, never a traceback and never a finished training run. Every number
+has a range (shown in ``--help``), so no option can ask for unbounded work;
+lists are de-duplicated and ``-0`` is 0. This module imports neither torch nor
+numpy: ``--help`` and every usage error answer in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -24,19 +26,53 @@ from fgsm_studio import __version__
 # Copies of core constants (importing those modules would import torch); a test
 # checks that they agree.
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
-TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121")
+TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121", "small_cnn_wide")
 ATTACKS = ("fgsm", "bim", "pgd")
 DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")  # core.defenses
-AUGMENTS = ("none", "digits", "photos", "auto")  # core.augment
+AUGMENTS = ("none", "digits", "digits-elastic", "photos", "auto")  # core.augment
 STEMS = ("auto", "cifar", "half", "standard")  # core.models
 LR_SCHEDULES = ("constant", "cosine")  # core.train_config
 WORST_CASES = ("off", "light", "full")  # core.robustness.WORST_CASE_SETTINGS
 MAX_SEED = 2**32 - 1
+CORES = os.cpu_count() or 1
+# Ranges of the numbers: generous for real work, and each bounds what one option can cost.
+MAX_EPOCHS = 1000
+MAX_FOLDS = 100
+MAX_STEPS = 1000  # attack steps: the paper's PGD uses 10-50
+MAX_BATCH = 65536
+MAX_IMAGES = 10_000_000  # --limit, --eval-limit: far beyond any dataset here
+MAX_ROUNDS = MAX_FOLDS
+MAX_LIST = 32  # epsilons or a1s in one list, after removing repeats
+NEED_ROOT = ("mnist", "cifar10", "folder")  # core.data.load_dataset needs a folder for these
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 
 
 class UsageError(Exception):
     """An option is wrong; the message is one line for the user."""
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` with each number's range (from its type's ``span``), then its default.
+
+    "(default: X)" is added only where there is a default and the help does not already
+    say it; tuples show in the comma syntax the option takes.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        span = getattr(action.type, "span", None)
+        if span:
+            text = f"{text} [{span}]".strip()
+        default = action.default
+        if (
+            default is None
+            or default is False
+            or default == argparse.SUPPRESS
+            or not action.option_strings
+            or "default" in (action.help or "")
+        ):
+            return text
+        return f"{text} (default: {_shown(default).replace('%', '%%')})"
 
 
 class Parser(argparse.ArgumentParser):
@@ -47,52 +83,77 @@ class Parser(argparse.ArgumentParser):
 
 
 def fraction(text: str) -> float:
-    """A number from 0 to 1 (epsilons, a1)."""
+    """A number from 0 to 1 (epsilons, a1); ``-0`` is 0 (one resume key for one value)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, not {text!r}") from None
     if not math.isfinite(value) or not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
-    return value
+    return value + 0.0  # -0.0 + 0.0 is 0.0
+
+
+fraction.span = "0 to 1"  # type: ignore[attr-defined]
 
 
 def fractions(text: str) -> tuple[float, ...]:
-    """Comma-separated numbers from 0 to 1, at least one."""
-    values = tuple(fraction(v.strip()) for v in text.split(",") if v.strip())
+    """Comma-separated numbers from 0 to 1, at least one; repeats are dropped."""
+    values = tuple(dict.fromkeys(fraction(v.strip()) for v in text.split(",") if v.strip()))
     if not values:
         raise argparse.ArgumentTypeError(f"expected numbers from 0 to 1 like 0.1,0.3, not {text!r}")
+    if len(values) > MAX_LIST:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LIST} different numbers, not {len(values)}")
     return values
+
+
+fractions.span = f"0 to 1 each, at most {MAX_LIST}"  # type: ignore[attr-defined]
 
 
 def optional_fractions(text: str) -> tuple[float, ...]:
     return fractions(text) if text.strip(", ") else ()
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
-    return value
+optional_fractions.span = fractions.span  # type: ignore[attr-defined]
 
 
-def whole(low: int, high: int | None = None):
-    """An argparse type: a whole number from ``low`` (to ``high``)."""
+def number(low: float, high: float, *, above: bool = False):
+    """An argparse type: a finite number from ``low`` (or above it) to ``high``."""
+    span = f"above {low:g}, up to {high:g}" if above else f"{low:g} to {high:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text) + 0.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+        in_range = (low < value if above else low <= value) and value <= high
+        if not math.isfinite(value) or not in_range:
+            raise argparse.ArgumentTypeError(f"must be a number {span}, not {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    parse.span = span  # type: ignore[attr-defined]
+    return parse
+
+
+positive_float = number(0, 1e6, above=True)
+
+
+def whole(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-        if value < low or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            raise argparse.ArgumentTypeError(f"must be a whole number {span}, not {text!r}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, not {text!r}"
+            )
         return value
 
     parse.__name__ = "whole number"
+    parse.span = f"{low} to {high}"  # type: ignore[attr-defined]
     return parse
 
 
@@ -106,13 +167,19 @@ def gpu_share(text: str) -> float:
     return value
 
 
+gpu_share.span = "above 0, up to 1, or whole GPUs up to 16"  # type: ignore[attr-defined]
+
+
 def folds(text: str) -> int:
-    value = whole(0)(text)
+    value = whole(0, MAX_FOLDS)(text)
     if value in (1, 2):
         raise argparse.ArgumentTypeError(
             "must be 0 (the dataset's train/test split) or at least 3 folds, not " + repr(text)
         )
     return value
+
+
+folds.span = f"0, or 3 to {MAX_FOLDS}"  # type: ignore[attr-defined]
 
 
 def choices_list(allowed: tuple[str, ...], what: str):
@@ -144,6 +211,10 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     if hasattr(args, "fold") and folds is not None and not 0 <= args.fold < max(folds, 1):
         top = max(folds, 1) - 1
         parser.error(f"--fold must be from 0 to {top} with --folds {folds}, not {args.fold}")
+    warmup = getattr(args, "warmup_epochs", 0.0)
+    if warmup > getattr(args, "epochs", warmup):
+        parser.error(f"--warmup-epochs must be at most --epochs ({args.epochs}), not {warmup:g}")
+    _check_root(args, parser)
     out = getattr(args, "out", None)
     if out is not None:
         folder = args.command in ("sweep", "reproduce")
@@ -171,7 +242,7 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
         parser.error("--cpus-per-run and --gpus-per-run only make sense with --executor ray")
     if executor == "ray" and importlib.util.find_spec("ray") is None:
         parser.error("--executor ray needs Ray: pip install 'fgsm-studio[cluster]'")
-    if getattr(args, "stem", "auto") != "auto" and args.arch == "small_cnn":
+    if getattr(args, "stem", "auto") != "auto" and args.arch.startswith("small_cnn"):
         parser.error("--stem is for mobilenet_v2, resnet50 and densenet121, not small_cnn")
     readme = getattr(args, "readme", None)
     if readme is not None and not Path(readme).is_file():
@@ -182,6 +253,24 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     model = getattr(args, "model", None)
     if model is not None and not Path(model).is_file():
         parser.error(f"the model {display(model)} does not exist or is not a file")
+
+
+def _check_root(args: argparse.Namespace, parser: Parser) -> None:
+    """--root names what exists (a folder where a folder is read); some datasets need one."""
+    dataset, root = getattr(args, "dataset", None), getattr(args, "root", None)
+    if root is None:
+        if dataset in NEED_ROOT:
+            parser.error(f"--dataset {dataset} needs --root, the dataset's folder")
+        return
+    path = Path(root)
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError as exc:
+        parser.error(f"--root {display(root)} cannot be used: {exc.strerror or exc}")
+    if not exists:
+        parser.error(f"--root {display(root)} does not exist")
+    if dataset in NEED_ROOT and not is_dir:
+        parser.error(f"--root {display(root)} is not a folder")
 
 
 def display(path: str | os.PathLike) -> str:
@@ -225,19 +314,30 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=10,
         help="k of the k-fold protocol; 0 = the dataset's train/test split",
     )
-    p.add_argument("--epochs", type=whole(1), default=10, help="training epochs")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
-    p.add_argument("--batch-size", type=whole(1), default=32, help="images per batch")
+    p.add_argument("--epochs", type=whole(1, MAX_EPOCHS), default=10, help="training epochs")
+    p.add_argument("--lr", type=number(0, 10, above=True), default=1e-3, help="learning rate")
+    p.add_argument("--batch-size", type=whole(1, MAX_BATCH), default=32, help="images per batch")
     p.add_argument(
-        "--patience", type=whole(0), default=4, help="epochs without progress before stopping"
+        "--patience",
+        type=whole(0, MAX_EPOCHS),
+        default=4,
+        help="epochs without progress before stopping",
     )
     p.add_argument(
         "--seed", type=whole(0, MAX_SEED), default=0, help="seed of folds, samples and weights"
     )
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    p.add_argument("--limit", type=whole(1), default=None, help="train on at most this many images")
     p.add_argument(
-        "--eval-limit", type=whole(1), default=None, help="evaluate on at most this many images"
+        "--limit",
+        type=whole(1, MAX_IMAGES),
+        default=None,
+        help="train on at most this many images",
+    )
+    p.add_argument(
+        "--eval-limit",
+        type=whole(1, MAX_IMAGES),
+        default=None,
+        help="evaluate on at most this many images",
     )
     p.add_argument(
         "--attacks",
@@ -247,9 +347,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--threads",
-        type=whole(1),
+        type=whole(1, CORES),
         default=None,
-        help="CPU threads per run (default: the cores free now; with Ray: the task's CPUs)",
+        help="CPU threads per run, at most this machine's cores; none: the cores free now "
+        "(with Ray: the task's CPUs)",
     )
     p.add_argument(
         "--reg",
@@ -264,23 +365,6 @@ def _shown(value: object) -> str:
     if isinstance(value, tuple | list):
         return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) or '""'
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Adds "(default: X)" only where there is a default and the help does not say it."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        default = action.default
-        if (
-            default is None
-            or default is False
-            or default == argparse.SUPPRESS
-            or not action.option_strings
-            or "default" in text
-        ):
-            return text
-        return f"{text} (default: {_shown(default).replace('%', '%%')})"
 
 
 EXAMPLES = {
@@ -301,7 +385,7 @@ EXAMPLES = {
 
 
 def build_parser(description: str) -> Parser:
-    fmt = HelpFormatter
+    fmt = Formatter
     description = description.replace("``", "")  # the module docstring is reST
     ap = Parser(prog="fgsm-studio-cli", description=description, formatter_class=fmt)
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -350,17 +434,31 @@ def build_parser(description: str) -> Parser:
         help="training augmentation (auto: by dataset)",
     )
     t.add_argument(
-        "--attack-steps", type=whole(1), default=10, help="pgd / trades training attack steps"
+        "--attack-steps",
+        type=whole(1, MAX_STEPS),
+        default=10,
+        help="pgd / trades training attack steps",
     )
-    t.add_argument("--beta", type=positive_float, default=6.0, help="trades: weight of the KL term")
     t.add_argument(
-        "--warmup-epochs", type=float, default=0.0, help="training epsilon ramps up over these"
+        "--beta", type=number(0, 100, above=True), default=6.0, help="trades: weight of the KL term"
+    )
+    t.add_argument(
+        "--warmup-epochs",
+        type=number(0, MAX_EPOCHS),
+        default=0.0,
+        help="training epsilon ramps up over these (at most --epochs)",
     )
     t.add_argument(
         "--lr-schedule",
         choices=LR_SCHEDULES,
         default="constant",
         help="cosine: the learning rate falls from --lr to 0 over the run",
+    )
+    t.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="decay of a moving average of the weights, validated and saved (0: off; e.g. 0.998)",
     )
     t.add_argument("--a1", type=fraction, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
     t.add_argument("--epsilon", type=fraction, default=0.1, help="training epsilon (pixel units)")
@@ -374,7 +472,7 @@ def build_parser(description: str) -> Parser:
     t.add_argument(
         "--eval-epsilons", type=fractions, default=None, help="default: the training epsilon"
     )
-    t.add_argument("--fold", type=whole(0), default=0, help="0 to --folds - 1")
+    t.add_argument("--fold", type=whole(0, MAX_FOLDS - 1), default=0, help="up to --folds - 1")
     t.add_argument("--name", default="", help="display name stored in the card")
     t.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
     t.add_argument(
@@ -406,7 +504,9 @@ def build_parser(description: str) -> Parser:
     e.add_argument(
         "--attacks", type=choices_list(ATTACKS, "attack"), default=ATTACKS, help="fgsm,bim,pgd"
     )
-    e.add_argument("--limit", type=whole(1), default=None, help="a stratified sample of this size")
+    e.add_argument(
+        "--limit", type=whole(1, MAX_IMAGES), default=None, help="a stratified sample of this size"
+    )
     e.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="seed of that sample")
     e.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
 
@@ -446,8 +546,12 @@ def build_parser(description: str) -> Parser:
         s.add_argument(
             "--a1s", type=fractions, default=(0.0, 0.25, 0.5, 0.75, 1.0), help="a1 of the sweep"
         )
-        s.add_argument("--rounds", type=whole(1), default=None, help="run only the first N rounds")
-        s.add_argument("--sweep-rounds", type=whole(1), default=3, help="rounds per sweep point")
+        s.add_argument(
+            "--rounds", type=whole(1, MAX_ROUNDS), default=None, help="run only the first N rounds"
+        )
+        s.add_argument(
+            "--sweep-rounds", type=whole(1, MAX_ROUNDS), default=3, help="rounds per sweep point"
+        )
         s.add_argument(
             "--literal-a1s",
             type=optional_fractions,

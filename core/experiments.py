@@ -37,6 +37,7 @@ from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_
 from fgsm_studio.core.distributed import SINGLE, DistContext
 from fgsm_studio.core.evaluation import EvalProgress, EvalResult, evaluation
 from fgsm_studio.core.models import build
+from fgsm_studio.core.robust_monitor import findings
 from fgsm_studio.core.robustness import WORST_CASE_SETTINGS, worst_case
 from fgsm_studio.core.training import (
     BatchProgress,
@@ -401,6 +402,9 @@ def execute(
                 global_batch=spec.train.batch_size * spec.world_size,
                 backend=spec.backend,
             )
+        warned = run_warnings(record)
+        if warned:  # "only looks robust" and the like: the card says it too (issue 24, 3)
+            info["warnings"] = warned
         save(save_model, model, replace(card, training=info, metrics=ev.to_dict()), half=True)
         if partial is not None:  # the finished model replaces the best-so-far file
             partial.unlink(missing_ok=True)
@@ -408,3 +412,11 @@ def execute(
     if done is not None:
         write_record(done, record)
     return record
+
+
+def run_warnings(record: RunRecord) -> list[dict[str, str]]:
+    """What ``core.robust_monitor`` found in the run's history (only looks robust, label
+    leaking, PGD collapse), as ``{"kind", "text"}``: for the card, the table and the CSV."""
+    if record.spec.train.defense == "none":
+        return []
+    return [{"kind": f.kind, "text": f.sentence()} for f in findings(record.history)]

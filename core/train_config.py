@@ -50,6 +50,7 @@ class TrainConfig:
     select_by: str = "auto"  # "clean", "clean+fgsm", "pgd"; auto: clean+fgsm with a defense
     monitor_images: int = 0  # PGD monitor's validation images (0: auto, see monitor_size)
     monitor_steps: int = 5  # PGD monitor's steps
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: off)
 
     @property
     def selection(self) -> str:
@@ -66,7 +67,7 @@ class TrainConfig:
         if self.defense not in DEFENSES:
             raise ValueError(f"defense must be one of {', '.join(DEFENSES)}, not {self.defense!r}")
         augment.resolve(self.augment)
-        if self.stem not in STEMS or (self.arch == "small_cnn" and self.stem != "auto"):
+        if self.stem not in STEMS or (self.arch.startswith("small_cnn") and self.stem != "auto"):
             raise ValueError(f"stem must be one of {', '.join(STEMS)} (auto for small_cnn)")
         if self.attack_steps < 1 or self.beta < 0 or self.warmup_epochs < 0:
             raise ValueError("attack_steps >= 1, beta >= 0 and warmup_epochs >= 0 are required")
@@ -88,6 +89,8 @@ class TrainConfig:
             raise ValueError(
                 f"select_by must be one of {', '.join(SELECT_BY)}, not {self.select_by!r}"
             )
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must be 0 (off) or a decay below 1, not {self.ema}")
         if self.monitor_images < 0 or self.monitor_steps < 1:
             raise ValueError("monitor_images >= 0 and monitor_steps >= 1 are required")
 

@@ -30,8 +30,16 @@ seed, so training draws the same random numbers with or without it). FGSM
 accuracy far above PGD accuracy is what a defense that only looks robust shows
 (``core.robust_monitor``). ``select_by`` says what early stopping and the best
 epoch watch: clean accuracy, the mean of clean and FGSM, or PGD accuracy (Wong
-et al. 2020, Rice et al. 2020). ``lr_schedule="cosine"`` lowers the learning rate
+et al. 2020, Rice et al. 2020); whatever it watches, an epoch whose PGD accuracy
+collapsed while the monitor saw it (``pgd_collapsed``: catastrophic overfitting) is
+never the best epoch of a defended run. ``lr_schedule="cosine"`` lowers the learning rate
 from ``lr`` to 0 over the run's batches (``TrainConfig.learning_rate``).
+
+``ema > 0`` keeps an exponential moving average of the weights (decay ``ema``,
+warmed up as ``min(ema, (1 + t) / (10 + t))`` after t steps; BatchNorm buffers
+copied): the averaged weights are what is validated, chosen and saved, since
+weight averaging is known to help robust generalization (Gowal et al. 2020,
+Rebuffi et al. 2021).
 """
 
 from __future__ import annotations
@@ -121,6 +129,16 @@ def _adversarial_loss(
     )
 
 
+@torch.no_grad()
+def _ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+    """One step of the weights' moving average (buffers such as BatchNorm's are copied)."""
+    d = min(decay, (1 + step) / (10 + step))
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+        e.lerp_(p.detach(), 1 - d)
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
+        e.copy_(b)
+
+
 def _check_sizes(train_set: Dataset, val_set: Dataset) -> None:
     if size(train_set) < 2:
         raise TrainingError(
@@ -166,6 +184,15 @@ def _monitor(
             held_out=MONITOR,
         )
     return ev.acc("pgd", config.epsilon)
+
+
+COLLAPSE_DROP = 0.2  # core.robust_monitor's "pgd-collapse": at least this much, and over half
+
+
+def pgd_collapsed(pgd: float, peak: float, *, drop: float = COLLAPSE_DROP) -> bool:
+    """Has PGD accuracy ``pgd`` collapsed from the ``peak`` the monitor saw before it
+    (lost at least ``drop`` and more than half of it: catastrophic overfitting)?"""
+    return peak - pgd >= drop and pgd < peak / 2
 
 
 def _score(selection: str, clean: float, fgsm: float, pgd: float) -> float:
@@ -214,6 +241,11 @@ def train(
     watched = _subset(val_set, monitor_size(size(train_set), size(val_set), config))
     result = TrainResult()
     best_state = None
+    # With EMA, the averaged copy is what each epoch validates, selects and saves.
+    averaged = copy.deepcopy(model).eval() if config.ema > 0 else None
+    scored = averaged if averaged is not None else model
+    ema_steps = 0
+    peak_pgd = 0.0  # the best PGD accuracy the monitor has seen so far
     started = time.perf_counter()
     train_time, train_images = 0.0, 0
     try:
@@ -279,6 +311,9 @@ def train(
                 for group in opt.param_groups:  # the config's schedule, set per batch
                     group["lr"] = config.learning_rate((epoch - 1) * batches + b, steps)
                 opt.step()
+                if averaged is not None:
+                    _ema_update(averaged, model, config.ema, ema_steps)
+                    ema_steps += 1
                 n = len(y)
                 sums["loss"] += float(total) * n
                 sums["ori"] += float(loss_ori.detach()) * n
@@ -298,7 +333,7 @@ def train(
                     time.perf_counter() - started,
                 )
             ev = yield from evaluation(
-                model,
+                scored,
                 val_set,
                 attacks=("fgsm",),
                 epsilons=(config.epsilon,),
@@ -306,18 +341,22 @@ def train(
             )
             val_fgsm = ev.acc("fgsm", config.epsilon)
             t_monitor = time.perf_counter()
-            val_pgd = yield from _monitor(model, watched, config, device)
+            val_pgd = yield from _monitor(scored, watched, config, device)
             t_monitor = time.perf_counter() - t_monitor
             score = _score(config.selection, ev.clean, val_fgsm, val_pgd)
-            is_best = score > result.best_score
+            # A defended epoch whose PGD accuracy collapsed is never the best, whatever
+            # the score watches (clean + FGSM rises while PGD falls: issue 24, 3).
+            collapsed = wr and config.epsilon > 0 and pgd_collapsed(val_pgd, peak_pgd)
+            peak_pgd = max(peak_pgd, val_pgd)
+            is_best = score > result.best_score and not collapsed
             if is_best:
                 result.best_epoch, result.best_score = epoch, score
-                best_state = copy.deepcopy(model.state_dict())
+                best_state = copy.deepcopy(scored.state_dict())
                 if save_path is not None and card is not None:
                     saved = replace(
                         card, training=training_info(config, epoch), metrics=ev.to_dict()
                     )
-                    result.saved_to = save(save_path, model, saved)
+                    result.saved_to = save(save_path, scored, saved)
             seen = sums["n"]
             metrics = EpochMetrics(
                 epoch=epoch,

@@ -39,6 +39,7 @@ AUGMENTS = [
     ("auto", "auto: by dataset"),
     ("none", "none"),
     ("digits", "digits: shift, turn, pen"),
+    ("digits-elastic", "digits + elastic bends"),
     ("photos", "photos: crop and flip"),
 ]
 STEMS = [

@@ -79,3 +79,23 @@ def test_make_and_resolve():
     assert make("auto", "fashion-mnist").func is photos
     with pytest.raises(ValueError, match="augment must be one of"):
         resolve("rotate")
+
+
+def test_elastic_bends_strokes_but_keeps_digits(mnist_1k):
+    from fgsm_studio.core.augment import elastic
+
+    x, _ = mnist_1k.batch(torch.arange(32))
+    a, b = elastic(x, _gen(3)), elastic(x, _gen(3))
+    assert a.shape == x.shape and a.min() >= 0 and a.max() <= 1
+    assert torch.equal(a, b) and not torch.equal(a, elastic(x, _gen(4)))
+    moved = (a - x).abs().sum((1, 2, 3)) / x.sum((1, 2, 3))
+    assert moved.min() > 0.05  # every digit bent ...
+    ink = a.sum((1, 2, 3)) / x.sum((1, 2, 3))
+    assert ink.min() > 0.6 and ink.max() < 1.5  # ... but not wiped out or smeared
+    assert torch.allclose(elastic(x, _gen(3), alpha=0.0), x, atol=1e-5)
+
+
+def test_digits_elastic_is_a_choice():
+    assert resolve("digits-elastic") == "digits-elastic"
+    out = make("digits-elastic")(_dot(2), _gen(0))
+    assert out.shape == (2, 1, 28, 28)

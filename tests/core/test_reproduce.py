@@ -43,15 +43,17 @@ def test_help_is_plain_text_with_useful_defaults_and_examples(capsys):
         assert "``" not in text and "(default: None)" not in text and "(default: False)" not in text
         assert "(default: ('" not in text and "(default: (0" not in text
     assert "examples:" in text and "--dry-run" in text
-    assert "(default: 0,0.25,0.5,0.75,1)" in text  # the comma syntax the option takes
-    assert "free now; with Ray: the task's CPUs)" in " ".join(text.split())
+    assert "(default: 0,0.25,0.5,0.75,1)" in " ".join(text.split())  # the comma syntax
+    assert "free now (with Ray: the task's CPUs)" in " ".join(text.split())
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = capsys.readouterr().out.split("options:")[1]
     arch = text.split("--arch {")[1].split("--defense")[0]
     assert "network:" in arch
     assert "(Madry et al.)" in text.split("--defense {")[1]
-    assert "seed of folds, samples and weights (default: 0)" in " ".join(text.split())
+    assert "seed of folds, samples and weights [0 to 4294967295] (default: 0)" in " ".join(
+        text.split()
+    )
 
 
 def test_ray_only_options_are_refused_without_ray(capsys):

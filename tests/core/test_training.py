@@ -204,3 +204,39 @@ def test_config_validation():
         with pytest.raises(ValueError):
             TrainConfig(**bad).validate()
     assert TrainConfig(a1=0.3).a2 == 0.7
+
+
+def test_ema_weights_are_what_is_validated_and_saved(split, tmp_path):
+    from fgsm_studio.core.training import _ema_update
+
+    # the average moves toward the weights by (1 - decay) per step (after its warm-up)
+    a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    before = a.weight.detach().clone()
+    _ema_update(a, b, 0.9, step=1000)
+    assert torch.allclose(a.weight, 0.9 * before + 0.1 * b.weight)
+    train_set, val, _ = split
+    card = ModelCard(
+        arch="small_cnn_wide",
+        num_classes=10,
+        class_names=[str(i) for i in range(10)],
+        in_channels=1,
+        image_size=28,
+        mean=[0.13],
+        std=[0.31],
+        dataset="mnist-1k",
+    )
+    torch.manual_seed(0)
+    model = build(
+        "small_cnn_wide", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31]
+    )
+    path = tmp_path / "ema.safetensors"
+    config = TrainConfig(epochs=1, ema=0.99, augment="digits-elastic")
+    result = run(model, train_set, val, config, save_path=path, card=card)
+    loaded, saved = load(path)
+    assert saved.arch == "small_cnn_wide" and saved.training["ema"] == 0.99
+    assert EvalResult.from_dict(saved.metrics).clean == pytest.approx(result.history[0].val_acc)
+    x, _ = val.batch(torch.arange(16))
+    with torch.no_grad():  # the model leaves with the saved (averaged) weights
+        assert torch.equal(model(x), loaded(x)) or torch.allclose(model(x), loaded(x), atol=1e-2)
+    with pytest.raises(ValueError, match="ema"):
+        TrainConfig(ema=1.0).validate()
