@@ -142,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "measure":
+            from fgsm_studio.core.measure_report import main as measure_main
+
+            return measure_main(args)
         if args.command == "cards":
             from fgsm_studio.core.bundled import cards_markdown
 
