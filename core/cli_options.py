@@ -2,10 +2,12 @@
 
 Every value is validated by its argparse ``type`` (a number from 0 to 1, a
 whole number of at least 1, a known attack, a device name) and the options
-that depend on each other (``--fold`` and ``--folds``, a writable ``--out``) by
-``check``, so a typo costs one clear line and exit code 2, never a traceback
-and never a finished training run. This module imports neither torch nor
-numpy: ``--help`` starts in a fraction of a second.
+that depend on each other (``--fold`` and ``--folds``, a writable ``--out``, a
+``--root`` that is a folder) by ``check``, so a typo costs one clear line and
+exit code 2, never a traceback and never a finished training run. Every number
+has a range (shown in ``--help``), so no option can ask for unbounded work;
+lists are de-duplicated and ``-0`` is 0. This module imports neither torch nor
+numpy: ``--help`` and every usage error answer in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import importlib.util
 import math
 import os
 import re
+import textwrap
 from pathlib import Path
 from typing import NoReturn
 
@@ -32,11 +35,45 @@ STEMS = ("auto", "cifar", "half", "standard")  # core.models
 LR_SCHEDULES = ("constant", "cosine")  # core.train_config
 WORST_CASES = ("off", "light", "full")  # core.robustness.WORST_CASE_SETTINGS
 MAX_SEED = 2**32 - 1
+CORES = os.cpu_count() or 1
+# Ranges of the numbers: generous for real work, and each bounds what one option can cost.
+MAX_EPOCHS = 1000
+MAX_FOLDS = 100
+MAX_STEPS = 1000  # attack steps: the paper's PGD uses 10-50
+MAX_BATCH = 65536
+MAX_IMAGES = 10_000_000  # --limit, --eval-limit: far beyond any dataset here
+MAX_ROUNDS = MAX_FOLDS
+MAX_LIST = 32  # epsilons or a1s in one list, after removing repeats
+NEED_ROOT = ("mnist", "cifar10", "folder")  # core.data.load_dataset needs a folder for these
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 
 
 class UsageError(Exception):
     """An option is wrong; the message is one line for the user."""
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` with each number's range (from its type's ``span``), then its default.
+
+    "(default: X)" is added only where there is a default and the help does not already
+    say it; tuples show in the comma syntax the option takes.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        span = getattr(action.type, "span", None)
+        if span:
+            text = f"{text} [{span}]".strip()
+        default = action.default
+        if (
+            default is None
+            or default is False
+            or default == argparse.SUPPRESS
+            or not action.option_strings
+            or "default" in (action.help or "")
+        ):
+            return text
+        return f"{text} (default: {_shown(default).replace('%', '%%')})"
 
 
 class Parser(argparse.ArgumentParser):
@@ -47,62 +84,103 @@ class Parser(argparse.ArgumentParser):
 
 
 def fraction(text: str) -> float:
-    """A number from 0 to 1 (epsilons, a1)."""
+    """A number from 0 to 1 (epsilons, a1); ``-0`` is 0 (one resume key for one value)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, not {text!r}") from None
     if not math.isfinite(value) or not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
-    return value
+    return value + 0.0  # -0.0 + 0.0 is 0.0
+
+
+fraction.span = "0 to 1"  # type: ignore[attr-defined]
 
 
 def fractions(text: str) -> tuple[float, ...]:
-    """Comma-separated numbers from 0 to 1, at least one."""
-    values = tuple(fraction(v.strip()) for v in text.split(",") if v.strip())
+    """Comma-separated numbers from 0 to 1, at least one; repeats are dropped."""
+    values = tuple(dict.fromkeys(fraction(v.strip()) for v in text.split(",") if v.strip()))
     if not values:
         raise argparse.ArgumentTypeError(f"expected numbers from 0 to 1 like 0.1,0.3, not {text!r}")
+    if len(values) > MAX_LIST:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LIST} different numbers, not {len(values)}")
     return values
+
+
+fractions.span = f"0 to 1 each, at most {MAX_LIST}"  # type: ignore[attr-defined]
 
 
 def optional_fractions(text: str) -> tuple[float, ...]:
     return fractions(text) if text.strip(", ") else ()
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
-    return value
+optional_fractions.span = fractions.span  # type: ignore[attr-defined]
 
 
-def whole(low: int, high: int | None = None):
-    """An argparse type: a whole number from ``low`` (to ``high``)."""
+def number(low: float, high: float, *, above: bool = False):
+    """An argparse type: a finite number from ``low`` (or above it) to ``high``."""
+    span = f"above {low:g}, up to {high:g}" if above else f"{low:g} to {high:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text) + 0.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+        in_range = (low < value if above else low <= value) and value <= high
+        if not math.isfinite(value) or not in_range:
+            raise argparse.ArgumentTypeError(f"must be a number {span}, not {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    parse.span = span  # type: ignore[attr-defined]
+    return parse
+
+
+positive_float = number(0, 1e6, above=True)
+
+
+def whole(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-        if value < low or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            raise argparse.ArgumentTypeError(f"must be a whole number {span}, not {text!r}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, not {text!r}"
+            )
         return value
 
     parse.__name__ = "whole number"
+    parse.span = f"{low} to {high}"  # type: ignore[attr-defined]
     return parse
 
 
+def gpu_share(text: str) -> float:
+    """A GPU share per run: a fraction of one GPU (0 < x <= 1) or whole GPUs up to 16."""
+    value = positive_float(text)
+    if value > 1 and (value != int(value) or value > 16):
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction of one GPU (0 < x <= 1) or whole GPUs up to 16, not {text!r}"
+        )
+    return value
+
+
+gpu_share.span = "above 0, up to 1, or whole GPUs up to 16"  # type: ignore[attr-defined]
+
+
 def folds(text: str) -> int:
-    value = whole(0)(text)
+    value = whole(0, MAX_FOLDS)(text)
     if value in (1, 2):
         raise argparse.ArgumentTypeError(
             "must be 0 (the dataset's train/test split) or at least 3 folds, not " + repr(text)
         )
     return value
+
+
+folds.span = f"0, or 3 to {MAX_FOLDS}"  # type: ignore[attr-defined]
 
 
 def choices_list(allowed: tuple[str, ...], what: str):
@@ -134,6 +212,10 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     if hasattr(args, "fold") and folds is not None and not 0 <= args.fold < max(folds, 1):
         top = max(folds, 1) - 1
         parser.error(f"--fold must be from 0 to {top} with --folds {folds}, not {args.fold}")
+    warmup = getattr(args, "warmup_epochs", 0.0)
+    if warmup > getattr(args, "epochs", warmup):
+        parser.error(f"--warmup-epochs must be at most --epochs ({args.epochs}), not {warmup:g}")
+    _check_root(args, parser)
     out = getattr(args, "out", None)
     if out is not None:
         folder = args.command in ("sweep", "reproduce")
@@ -143,9 +225,22 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     records = getattr(args, "records", None)
     if records is not None and (problem := _unwritable(Path(records), folder=True)):
         parser.error(f"--records {display(records)} {problem}")
+    if getattr(args, "ddp", False):  # before torch is imported: a second, not 17 s
+        missing = [
+            v for v in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if v not in os.environ
+        ]
+        if missing:
+            parser.error(
+                "--ddp needs to be started by torchrun (e.g. torchrun --nproc_per_node 2 "
+                f"-m fgsm_studio.core.cli train ... --ddp); missing {', '.join(missing)}"
+            )
     executor = getattr(args, "executor", "serial")
     if getattr(args, "address", None) and executor != "ray":
         parser.error("--address only makes sense with --executor ray")
+    if executor != "ray" and (
+        getattr(args, "cpus_per_run", 1) != 1 or getattr(args, "gpus_per_run", None) is not None
+    ):
+        parser.error("--cpus-per-run and --gpus-per-run only make sense with --executor ray")
     if executor == "ray" and importlib.util.find_spec("ray") is None:
         parser.error("--executor ray needs Ray: pip install 'fgsm-studio[cluster]'")
     if getattr(args, "stem", "auto") != "auto" and args.arch.startswith("small_cnn"):
@@ -156,9 +251,30 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     for path in getattr(args, "models", None) or ():
         if not Path(path).is_file():
             parser.error(f"the model {display(path)} does not exist or is not a file")
+    resume = getattr(args, "resume", None)
+    if resume is not None and not Path(resume).is_file():
+        parser.error(f"--resume {display(resume)} does not exist or is not a file")
     model = getattr(args, "model", None)
     if model is not None and not Path(model).is_file():
         parser.error(f"the model {display(model)} does not exist or is not a file")
+
+
+def _check_root(args: argparse.Namespace, parser: Parser) -> None:
+    """--root names what exists (a folder where a folder is read); some datasets need one."""
+    dataset, root = getattr(args, "dataset", None), getattr(args, "root", None)
+    if root is None:
+        if dataset in NEED_ROOT:
+            parser.error(f"--dataset {dataset} needs --root, the dataset's folder")
+        return
+    path = Path(root)
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError as exc:
+        parser.error(f"--root {display(root)} cannot be used: {exc.strerror or exc}")
+    if not exists:
+        parser.error(f"--root {display(root)} does not exist")
+    if dataset in NEED_ROOT and not is_dir:
+        parser.error(f"--root {display(root)} is not a folder")
 
 
 def display(path: str | os.PathLike) -> str:
@@ -202,19 +318,30 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=10,
         help="k of the k-fold protocol; 0 = the dataset's train/test split",
     )
-    p.add_argument("--epochs", type=whole(1), default=10, help="training epochs")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
-    p.add_argument("--batch-size", type=whole(1), default=32, help="images per batch")
+    p.add_argument("--epochs", type=whole(1, MAX_EPOCHS), default=10, help="training epochs")
+    p.add_argument("--lr", type=number(0, 10, above=True), default=1e-3, help="learning rate")
+    p.add_argument("--batch-size", type=whole(1, MAX_BATCH), default=32, help="images per batch")
     p.add_argument(
-        "--patience", type=whole(0), default=4, help="epochs without progress before stopping"
+        "--patience",
+        type=whole(0, MAX_EPOCHS),
+        default=4,
+        help="epochs without progress before stopping",
     )
     p.add_argument(
         "--seed", type=whole(0, MAX_SEED), default=0, help="seed of folds, samples and weights"
     )
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    p.add_argument("--limit", type=whole(1), default=None, help="train on at most this many images")
     p.add_argument(
-        "--eval-limit", type=whole(1), default=None, help="evaluate on at most this many images"
+        "--limit",
+        type=whole(1, MAX_IMAGES),
+        default=None,
+        help="train on at most this many images",
+    )
+    p.add_argument(
+        "--eval-limit",
+        type=whole(1, MAX_IMAGES),
+        default=None,
+        help="evaluate on at most this many images",
     )
     p.add_argument(
         "--attacks",
@@ -224,9 +351,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--threads",
-        type=whole(1),
+        type=whole(1, CORES),
         default=None,
-        help="CPU threads per run (default: the cores free now; with Ray: the task's CPUs)",
+        help="CPU threads per run, at most this machine's cores; none: the cores free now "
+        "(with Ray: the task's CPUs)",
     )
     p.add_argument(
         "--reg",
@@ -236,18 +364,66 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _shown(value: object) -> str:
+    """A default as the option takes it: tuples in the comma syntax, paths as text."""
+    if isinstance(value, tuple | list):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) or '""'
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+EXAMPLES = {
+    "train": """examples:
+  fgsm-studio-cli train --defense wr_fgsm --a1 0.5 --epochs 10 --out wr.safetensors
+  fgsm-studio-cli train --dataset fashion-mnist --folds 0 --arch mobilenet_v2 --out fm.safetensors
+  torchrun --nproc_per_node 2 -m fgsm_studio.core.cli train --ddp --out ddp.safetensors""",
+    "evaluate": """examples:
+  fgsm-studio-cli evaluate wr.safetensors --epsilons 0.05,0.1,0.2 --limit 1000""",
+    "sweep": """examples:
+  fgsm-studio-cli sweep --a1s 0,0.5,1 --rounds 3 --out results/sweep""",
+    "reproduce": """examples:
+  fgsm-studio-cli reproduce --out results/mnist --dry-run      # the runs, and a time estimate
+  fgsm-studio-cli reproduce --rounds 1 --limit 1000 --defenses wr_fgsm,pgd --out results/quick
+  fgsm-studio-cli reproduce --out results/mnist --executor ray --cpus-per-run 2
+  fgsm-studio-cli reproduce --out /shared/results --executor ray --address ray://head:10001""",
+}
+
+
 def build_parser(description: str) -> Parser:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = Formatter
+    description = description.replace("``", "")  # the module docstring is reST
     ap = Parser(prog="fgsm-studio-cli", description=description, formatter_class=fmt)
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser(
-        "train", help="train one model and save it with its model card", formatter_class=fmt
+        "train",
+        help="train one model and save it with its model card",
+        description=textwrap.fill(
+            "Train one model on one fold (or the train/test split) and save it with its "
+            "model card (architecture, classes, how it was trained, its accuracies).",
+            78,
+        ),
+        epilog=EXAMPLES["train"],
+        formatter_class=fmt,
     )
     _common(t)
-    t.add_argument("--arch", default="small_cnn", choices=TRAINABLE)
-    t.add_argument("--defense", choices=DEFENSES, default="none")
+    t.add_argument(
+        "--arch", default="small_cnn", choices=TRAINABLE, help="network: " + ", ".join(TRAINABLE)
+    )
+    t.add_argument(
+        "--defense",
+        choices=DEFENSES,
+        default="none",
+        help="none (standard training), wr_fgsm (the paper's: a1 * FGSM loss + a2 * ||W||^2), "
+        "fgsm-rs (Wong et al.), pgd (Madry et al.), trades (Zhang et al.)",
+    )
+    t.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="start from this best-so-far file (X.best-so-far.safetensors of an interrupted "
+        "train --out X): its weights and the epoch it reached; every rank under --ddp",
+    )
     t.add_argument(
         "--stem",
         choices=STEMS,
@@ -262,11 +438,19 @@ def build_parser(description: str) -> Parser:
         help="training augmentation (auto: by dataset)",
     )
     t.add_argument(
-        "--attack-steps", type=whole(1), default=10, help="pgd / trades training attack steps"
+        "--attack-steps",
+        type=whole(1, MAX_STEPS),
+        default=10,
+        help="pgd / trades training attack steps",
     )
-    t.add_argument("--beta", type=positive_float, default=6.0, help="trades: weight of the KL term")
     t.add_argument(
-        "--warmup-epochs", type=float, default=0.0, help="training epsilon ramps up over these"
+        "--beta", type=number(0, 100, above=True), default=6.0, help="trades: weight of the KL term"
+    )
+    t.add_argument(
+        "--warmup-epochs",
+        type=number(0, MAX_EPOCHS),
+        default=0.0,
+        help="training epsilon ramps up over these (at most --epochs)",
     )
     t.add_argument(
         "--lr-schedule",
@@ -292,7 +476,7 @@ def build_parser(description: str) -> Parser:
     t.add_argument(
         "--eval-epsilons", type=fractions, default=None, help="default: the training epsilon"
     )
-    t.add_argument("--fold", type=whole(0), default=0, help="0 to --folds - 1")
+    t.add_argument("--fold", type=whole(0, MAX_FOLDS - 1), default=0, help="up to --folds - 1")
     t.add_argument("--name", default="", help="display name stored in the card")
     t.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
     t.add_argument(
@@ -309,7 +493,10 @@ def build_parser(description: str) -> Parser:
     )
 
     e = sub.add_parser(
-        "evaluate", help="accuracy of a checkpoint, clean and under attack", formatter_class=fmt
+        "evaluate",
+        help="accuracy of a checkpoint, clean and under attack",
+        epilog=EXAMPLES["evaluate"],
+        formatter_class=fmt,
     )
     e.add_argument("model", type=Path, help="a .safetensors checkpoint")
     e.add_argument(
@@ -321,15 +508,35 @@ def build_parser(description: str) -> Parser:
     e.add_argument(
         "--attacks", type=choices_list(ATTACKS, "attack"), default=ATTACKS, help="fgsm,bim,pgd"
     )
-    e.add_argument("--limit", type=whole(1), default=None, help="a stratified sample of this size")
+    e.add_argument(
+        "--limit", type=whole(1, MAX_IMAGES), default=None, help="a stratified sample of this size"
+    )
     e.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="seed of that sample")
     e.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
 
-    for name, helptext in (
-        ("sweep", "Figure 3: WR_FGSM accuracy per (a1, a2)"),
-        ("reproduce", "Figures 2 and 3 and Table 1 of the paper"),
+    for name, helptext, about in (
+        (
+            "sweep",
+            "Figure 3: WR_FGSM accuracy per (a1, a2)",
+            "Train WR_FGSM at each a1 of --a1s (a2 = 1 - a1) for --sweep-rounds rounds and "
+            "write the report. Finished runs in OUT/runs are skipped: run again to resume.",
+        ),
+        (
+            "reproduce",
+            "Figures 2 and 3 and Table 1 of the paper",
+            "The paper's protocol: the standard models (Figure 2), the (a1, a2) sweep "
+            "(Figure 3), the best pair chosen on validation at every epsilon and round "
+            "(Table 1) and each of --defenses; then report.md, CSVs and figures in OUT. "
+            "Finished runs in OUT/runs are skipped: run again to resume.",
+        ),
     ):
-        s = sub.add_parser(name, help=helptext, formatter_class=fmt)
+        s = sub.add_parser(
+            name,
+            help=helptext,
+            description=textwrap.fill(about, 78),
+            epilog=EXAMPLES[name],
+            formatter_class=fmt,
+        )
         _common(s)
         s.add_argument(
             "--archs",
@@ -343,8 +550,12 @@ def build_parser(description: str) -> Parser:
         s.add_argument(
             "--a1s", type=fractions, default=(0.0, 0.25, 0.5, 0.75, 1.0), help="a1 of the sweep"
         )
-        s.add_argument("--rounds", type=whole(1), default=None, help="run only the first N rounds")
-        s.add_argument("--sweep-rounds", type=whole(1), default=3, help="rounds per sweep point")
+        s.add_argument(
+            "--rounds", type=whole(1, MAX_ROUNDS), default=None, help="run only the first N rounds"
+        )
+        s.add_argument(
+            "--sweep-rounds", type=whole(1, MAX_ROUNDS), default=3, help="rounds per sweep point"
+        )
         s.add_argument(
             "--literal-a1s",
             type=optional_fractions,
@@ -368,6 +579,33 @@ def build_parser(description: str) -> Parser:
                 "(a1 = 1: L_ori + L_adv); wr_fgsm, the paper's, is always trained (Table 1)",
             )
         s.add_argument("--out", type=Path, required=True, help="output folder")
+        s.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="list the runs (done or to run) and estimate their time from one measured "
+            "epoch, then stop: nothing of the plan is trained",
+        )
+        s.add_argument(
+            "--keep-checkpoints",
+            action="store_true",
+            help="also keep each run's model as OUT/models/<run key>.safetensors (with its "
+            "card), to open in the Explorer (fgsm-studio --model FILE); runs already "
+            "finished keep none",
+        )
+        s.add_argument(
+            "--cpus-per-run",
+            type=whole(1, 256),
+            default=1,
+            help="with --executor ray: CPUs each run asks for (and threads it uses)",
+        )
+        s.add_argument(
+            "--gpus-per-run",
+            type=gpu_share,
+            default=None,
+            help="with --executor ray: GPUs each run asks for; a fraction packs runs on one "
+            "GPU (0.25: four small_cnn runs share a GPU, each needs ~1 GB); default: 1 when "
+            "runs use CUDA, else 0",
+        )
         s.add_argument(
             "--executor",
             choices=("serial", "ray"),
@@ -393,14 +631,14 @@ def build_parser(description: str) -> Parser:
         default=MEASURE_SETS,
         help="optdigits, fonts (never trained on) and own (the card's held-out part)",
     )
-    m.add_argument("--limit", type=whole(1), default=200, help="images per set (stratified)")
+    m.add_argument("--limit", type=whole(1, MAX_IMAGES), default=200, help="images per set (stratified)")
     m.add_argument("--epsilons", type=fractions, default=(0.1, 0.3), help="attack sizes")
-    m.add_argument("--pgd-steps", type=whole(1), default=50)
-    m.add_argument("--apgd-steps", type=whole(1), default=100, help="APGD-CE and APGD-T steps")
+    m.add_argument("--pgd-steps", type=whole(1, MAX_STEPS), default=50)
+    m.add_argument("--apgd-steps", type=whole(1, MAX_STEPS), default=100, help="APGD-CE and APGD-T steps")
     m.add_argument("--targets", type=whole(1, 9), default=3, help="APGD-T: target classes")
-    m.add_argument("--queries", type=whole(1), default=1000, help="Square: queries per image")
+    m.add_argument("--queries", type=whole(1, 100_000), default=1000, help="Square: queries per image")
     m.add_argument("--no-square", action="store_true", help="leave out Square (the slowest)")
-    m.add_argument("--threads", type=whole(1), default=None, help="CPU threads")
+    m.add_argument("--threads", type=whole(1, CORES), default=None, help="CPU threads")
     m.add_argument(
         "--results",
         type=Path,

@@ -25,11 +25,11 @@ this on every node before the first run and refuses with a clear message.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -40,8 +40,19 @@ if TYPE_CHECKING:  # experiments imports torch: only where a run really starts
     from fgsm_studio.core.experiments import RunRecord, RunSpec
 
 
+POLL_S = 2.0  # how often the driver relays progress and checks the head
+LOST_POLLS = 5  # polls in a row without the head's port: the head is gone
+
+
 class ClusterError(RuntimeError):
     """The cluster could not run the plan; the message is meant for the user."""
+
+
+class HeadLost(ClusterError):
+    """The Ray head (or the client connection to it) went away while runs were out."""
+
+
+More = Callable[["RunRecord"], Iterable["RunSpec"]]
 
 
 @dataclass(frozen=True)
@@ -50,21 +61,25 @@ class RunJob:
 
     out_dir: str
     threads: int | None = None  # per run; None: the cores free (serial) or the task's CPUs (Ray)
+    keep_models: bool = False  # also keep each run's model: OUT/models/<key>.safetensors
+
+    def model_path(self, spec: RunSpec) -> Path:
+        return Path(self.out_dir) / "models" / f"{spec.key()}.safetensors"
 
     def record_path(self, spec: RunSpec) -> Path:
         return Path(self.out_dir) / "runs" / f"{spec.key()}.json"
 
     def finished(self, spec: RunSpec) -> RunRecord | None:
         """The saved record of a finished run, or None."""
-        from fgsm_studio.core.experiments import RunRecord
+        from fgsm_studio.core.records import RecordError, read_record
 
         path = self.record_path(spec)
         if not path.is_file():
             return None
         try:
-            return RunRecord.from_dict(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # a torn or unreadable record: run it again
+            return read_record(path, spec)  # the one reader: schema, ranges, keys
+        except RecordError:
+            return None  # a torn or untrustworthy record: run it again
 
     def __call__(
         self, spec: RunSpec, on_event: Callable[[object], None] | None = None
@@ -74,7 +89,11 @@ class RunJob:
         from fgsm_studio.core.experiments import execute
 
         configure_threads("cli", self.threads)
-        record = drive(execute(spec, self.out_dir), on_event)
+        model = None
+        if self.keep_models:
+            model = self.model_path(spec)
+            model.parent.mkdir(parents=True, exist_ok=True)
+        record = drive(execute(spec, self.out_dir, save_model=model), on_event)
         assert record is not None  # only a torchrun rank other than 0 gets None
         return record
 
@@ -83,6 +102,7 @@ class SerialExecutor:
     """Runs one after another in this process."""
 
     name = "serial"
+    parallel = 1
 
     def __enter__(self) -> SerialExecutor:
         return self
@@ -97,11 +117,23 @@ class SerialExecutor:
         *,
         on_start: Callable[[RunSpec], None] | None = None,
         on_event: Callable[[object], None] | None = None,
+        more: More | None = None,
     ) -> Iterator[RunRecord]:
-        for spec in dict.fromkeys(specs):  # drop duplicates, keep order
-            if on_start:
-                on_start(spec)
-            yield job(spec, on_event)
+        """Each spec's record in turn; ``more(record)`` may add specs (e.g. Table 1's)."""
+        queue = deque(dict.fromkeys(specs))  # drop duplicates, keep order
+        seen = set(queue)
+        while queue:
+            spec = queue.popleft()
+            record = job.finished(spec)
+            if record is None:
+                if on_start:
+                    on_start(spec)
+                record = job(spec, on_event)
+            yield record
+            for new in more(record) if more else ():
+                if new not in seen:
+                    seen.add(new)
+                    queue.append(new)
 
 
 def _probe_write(out_dir: str) -> tuple[str, str | None]:
@@ -117,14 +149,35 @@ def _probe_write(out_dir: str) -> tuple[str, str | None]:
     return host, None
 
 
-def _run_remote(job: RunJob, spec: RunSpec) -> RunRecord:
-    """A Ray task's body: one run on the CPUs (or the GPU) Ray gave this task."""
+def _run_remote(job: RunJob, spec: RunSpec, events=None) -> RunRecord:
+    """A Ray task's body: one run on the CPUs (or the GPU) Ray gave this task.
+
+    ``events`` (a ``ray.util.queue.Queue``) carries "started" and each epoch's
+    metrics back to the driver, for its progress lines.
+    """
     import ray
+
+    from fgsm_studio.core.progress import RunEvent
+    from fgsm_studio.core.training import EpochMetrics
 
     if job.threads is None:
         cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
         job = replace(job, threads=max(1, int(cpus)))
-    return job(spec)
+    key = spec.key()
+
+    def relay(event: object) -> None:
+        if events is not None and isinstance(event, EpochMetrics):
+            try:
+                events.put_nowait(RunEvent(key, event))
+            except Exception:  # noqa: BLE001 - progress is best effort, the run is not
+                pass
+
+    if events is not None:
+        try:
+            events.put_nowait(RunEvent(key, "started"))
+        except Exception:  # noqa: BLE001
+            pass
+    return job(spec, relay)
 
 
 class RayExecutor:
@@ -153,6 +206,8 @@ class RayExecutor:
         self.max_retries, self.num_cpus = max_retries, num_cpus
         self._started = False
         self._private = ExitStack()
+        self._gcs, self._lost_polls = "", 0
+        self.parallel = 1
 
     def __enter__(self) -> RayExecutor:
         import ray
@@ -166,6 +221,11 @@ class RayExecutor:
             logging_level=logging.WARNING,
         )
         self._private = ExitStack()
+        if self.address:
+            warn_if_open(self.address)
+            # Ray ends a driver whose head is gone after 60 s (a C++ log line, exit 1);
+            # wait longer and let _wait notice first, to save what is done and say so.
+            os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", "600")
         try:
             if self.address:
                 ray.init(address=self.address, **kwargs)
@@ -184,14 +244,25 @@ class RayExecutor:
             where = self.address or "a local instance"
             raise ClusterError(f"Ray could not start or reach {where}: {exc}") from exc
         self._started = True
+        try:
+            total = ray.cluster_resources()
+            per = self.gpus_per_run or 0
+            slots = total.get("GPU", 0) / per if per else total.get("CPU", 1) / self.cpus_per_run
+            self.parallel = max(1, int(slots))
+        except Exception:  # noqa: BLE001 - only the ETA uses it
+            self.parallel = 1
+        try:
+            self._gcs = ray.get_runtime_context().gcs_address or ""
+        except Exception:  # noqa: BLE001 - a Ray Client context has none: errors tell instead
+            self._gcs = ""
         return self
 
     def __exit__(self, *exc: object) -> None:
         import ray
 
-        if self._started:
-            ray.shutdown()
-            self._started = False
+        if self._started and not (exc and isinstance(exc[1], HeadLost)):
+            ray.shutdown()  # (after a lost head, shutting down would wait for it)
+        self._started = False
         self._private.close()
 
     def _gpus(self, spec: RunSpec) -> float:
@@ -237,36 +308,52 @@ class RayExecutor:
         *,
         on_start: Callable[[RunSpec], None] | None = None,
         on_event: Callable[[object], None] | None = None,
+        more: More | None = None,
     ) -> Iterator[RunRecord]:
+        """Every spec's record as runs finish; all runs are out at once.
+
+        ``more(record)`` may add specs that depend on a finished run (Table 1's
+        best pair); they go out as soon as they are known. ``on_event`` receives
+        ``RunEvent``s ("started", each epoch) relayed from the workers.
+        """
         import ray
 
         if not self._started:
             raise ClusterError("RayExecutor.run needs 'with RayExecutor(...) as ex:'.")
         out = str(Path(job.out_dir).resolve())
         job = replace(job, out_dir=out)
+        todo = deque(dict.fromkeys(specs))
+        seen = set(todo)
         pending: dict = {}
-        todo = list(dict.fromkeys(specs))
-        for spec in todo:  # finished runs are yielded at once, never sent out again
-            record = job.finished(spec)
-            if record is not None:
-                yield record
-        todo = [s for s in todo if job.finished(s) is None]
-        if not todo:
-            return
-        self.check_storage(out)
-        task = ray.remote(_run_remote)
-        for spec in todo:
-            if on_start:
-                on_start(spec)
-            options = dict(
-                num_cpus=self.cpus_per_run,
-                num_gpus=self._gpus(spec),
-                max_retries=self.max_retries,
-            )
-            pending[task.options(**options).remote(job, spec)] = spec
         failures: list[str] = []
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+        task = events = None
+        while todo or pending:
+            while todo:  # finished runs are yielded at once, the others all go out
+                spec = todo.popleft()
+                record = job.finished(spec)
+                if record is None:
+                    if task is None:
+                        self.check_storage(out)
+                        task, events = ray.remote(_run_remote), self._event_queue()
+                    if on_start:
+                        on_start(spec)
+                    options = dict(
+                        num_cpus=self.cpus_per_run,
+                        num_gpus=self._gpus(spec),
+                        max_retries=self.max_retries,
+                    )
+                    pending[task.options(**options).remote(job, spec, events)] = spec
+                    continue
+                yield record
+                for new in more(record) if more else ():
+                    if new not in seen:
+                        seen.add(new)
+                        todo.append(new)
+            if not pending:
+                break
+            done = self._wait(list(pending), events, on_event)
+            if not done:
+                continue
             spec = pending.pop(done[0])
             try:
                 record = ray.get(done[0])
@@ -277,8 +364,14 @@ class RayExecutor:
             except ray.exceptions.WorkerCrashedError:
                 failures.append(f"{spec.key()}: its worker died {self.max_retries + 1} times")
                 continue
+            except (ConnectionError, ray.exceptions.RaySystemError) as exc:
+                raise HeadLost(f"lost the connection to Ray ({type(exc).__name__})") from exc
             self._keep(job, spec, record)
             yield record
+            for new in more(record) if more else ():
+                if new not in seen:
+                    seen.add(new)
+                    todo.append(new)
         if failures:
             raise ClusterError(
                 f"{len(failures)} run(s) failed (the others are saved; run again to retry): "
@@ -286,22 +379,92 @@ class RayExecutor:
             )
 
     @staticmethod
+    def _event_queue():
+        """A queue the workers put progress on (None if it cannot be made)."""
+        try:
+            from ray.util.queue import Queue
+
+            return Queue(actor_options={"num_cpus": 0})
+        except Exception:  # noqa: BLE001 - progress lines are optional, the runs are not
+            return None
+
+    def _wait(self, refs: list, events, on_event) -> list:
+        """Wait up to ``POLL_S`` for a run to finish, relaying progress; HeadLost if gone."""
+        import ray
+
+        try:
+            done, _ = ray.wait(refs, num_returns=1, timeout=POLL_S)
+            if events is not None and on_event is not None:
+                n = events.qsize()
+                for event in events.get_nowait_batch(n) if n else ():
+                    on_event(event)
+        except (ConnectionError, ray.exceptions.RaySystemError) as exc:
+            raise HeadLost(f"lost the connection to Ray ({type(exc).__name__})") from exc
+        if not done and not self._head_alive():
+            self._lost_polls += 1
+            if self._lost_polls >= LOST_POLLS:
+                raise HeadLost(f"the Ray head at {self._gcs} stopped answering")
+        else:
+            self._lost_polls = 0
+        return done
+
+    def _head_alive(self) -> bool:
+        """Whether the head's GCS port still accepts a connection (True when unknown)."""
+        if not self._gcs or ":" not in self._gcs:
+            return True
+        host, port = self._gcs.rsplit(":", 1)
+        try:
+            with socket.create_connection((host, int(port)), timeout=2):
+                return True
+        except (OSError, ValueError):
+            return False
+
+    @staticmethod
     def _keep(job: RunJob, spec: RunSpec, record: RunRecord) -> None:
         """Write the record here too, in case the worker's copy is on another disk."""
-        path = job.record_path(spec)
-        if path.is_file():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record.to_dict(), indent=1))
-        os.replace(tmp, path)
+        from fgsm_studio.core.records import write_record
+
+        if job.finished(spec) is None:
+            write_record(job.record_path(spec), record)
 
 
-def make_executor(kind: str, address: str | None = None) -> SerialExecutor | RayExecutor:
+_WARNED: set[str] = set()
+
+
+def is_local_address(address: str) -> bool:
+    """Whether a ``--address`` names this machine ("auto", loopback, localhost)."""
+    if address in ("auto", "local"):
+        return True
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def warn_if_open(address: str) -> None:
+    """Warn once when joining a head on another machine without token authentication."""
+    if is_local_address(address) or address in _WARNED:
+        return
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "token":
+        return
+    _WARNED.add(address)
+    logging.getLogger(__name__).warning(
+        "Joining the Ray head %s without token authentication (RAY_AUTH_MODE=token): anyone "
+        "who can reach it can run code on every node; see docs/cluster.md, 'Protect the "
+        "cluster'.",
+        address,
+    )
+
+
+def make_executor(
+    kind: str,
+    address: str | None = None,
+    *,
+    cpus_per_run: int = 1,
+    gpus_per_run: float | None = None,
+) -> SerialExecutor | RayExecutor:
     if kind == "serial":
         if address:
             raise ClusterError("--address only makes sense with --executor ray.")
         return SerialExecutor()
     if kind == "ray":
-        return RayExecutor(address)
+        return RayExecutor(address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     raise ClusterError(f"unknown executor {kind!r}: serial or ray")

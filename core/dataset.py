@@ -125,6 +125,11 @@ def folds(dataset: ImageDataset, k: int = 10, seed: int = 0) -> list[Fold]:
     """
     if k < 3:
         raise ValueError("k must be at least 3 (one part each for test, validation and training)")
+    if k > len(dataset):
+        raise DatasetError(
+            f"{dataset.name} has {len(dataset)} images; {k} folds need at least {k} "
+            "(one per part): use fewer --folds."
+        )
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[] for _ in range(k)]
     if dataset.subjects is not None:

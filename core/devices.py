@@ -82,12 +82,12 @@ def threads_for(role: str, threads: int | None = None) -> int:
     if threads is not None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, not {threads}")
-        return threads
+        return min(threads, os.cpu_count() or 1)  # more threads than cores only thrash
     if role in ("gui", "explorer-worker"):
         return 1
     override = os.environ.get("FGSM_STUDIO_TRAIN_THREADS", "")
     if override.isdigit() and int(override) > 0:
-        return int(override)
+        return min(int(override), os.cpu_count() or 1)
     # The window's own thread sleeps between a run's events: keeping a core for it cost
     # the window 43% of the CLI's speed on two cores (issue 14.10), so it trains on them too.
     return free_cores()

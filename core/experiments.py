@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import logging
 import time
 from collections.abc import Generator
 from dataclasses import asdict, dataclass, fields, replace
@@ -37,6 +37,7 @@ from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_
 from fgsm_studio.core.distributed import SINGLE, DistContext
 from fgsm_studio.core.evaluation import EvalProgress, EvalResult, evaluation
 from fgsm_studio.core.models import build
+from fgsm_studio.core.robust_monitor import findings
 from fgsm_studio.core.robustness import WORST_CASE_SETTINGS, worst_case
 from fgsm_studio.core.training import (
     BatchProgress,
@@ -62,6 +63,8 @@ class RunSpec:
     eval_attacks: tuple[str, ...] = ("fgsm", "pgd")
     eval_limit: int | None = None  # evaluate on at most this many held-out images
     worst_case: str = "off"  # also the per-image worst case: "light", "full" (core.robustness)
+    world_size: int = 1  # processes training this one model (train --ddp under torchrun)
+    backend: str = ""  # their process group's backend (gloo, nccl) when world_size > 1
 
     def __post_init__(self) -> None:
         if self.worst_case not in ("off", *WORST_CASE_SETTINGS):
@@ -121,6 +124,11 @@ class RunSpec:
                 d["train"].pop(name)
         if self.worst_case == "off":
             d.pop("worst_case")
+        if self.world_size == 1:  # one process: as before DDP was recorded, so old keys hold
+            d.pop("world_size", None)
+            d.pop("backend", None)
+        else:  # the global batch decides the result as much as the per-process one
+            d["global_batch"] = self.train.batch_size * self.world_size
         if self.root is not None:
             d["root"] = str(Path(self.root).expanduser().resolve())
         return d
@@ -133,6 +141,7 @@ class RunSpec:
             t.defense, f"{t.defense}_a1-{t.a1:.2f}"
         )
         lim = f"_n{self.limit}" if self.limit else ""
+        lim += f"_ddp{self.world_size}{self.backend}" if self.world_size > 1 else ""
         digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
         return (
             f"{self.dataset}_{t.arch}_{defense}_eps{t.epsilon:g}_{split}_e{t.epochs}"
@@ -155,6 +164,7 @@ class RunRecord:
     name: str = ""
     sweep: str = ""  # the GUI's sweep this run belongs to, if any
     robust: EvalResult | None = None  # the worst case (spec.worst_case), on its own images
+    num_classes: int = 0  # of the dataset (0: unknown, records made before it was kept)
 
     @property
     def key(self) -> str:
@@ -186,6 +196,7 @@ class RunRecord:
             "name": self.name,
             "sweep": self.sweep,
             "robust": None if self.robust is None else self.robust.to_dict(),
+            "num_classes": self.num_classes,
         }
 
     @classmethod
@@ -202,7 +213,32 @@ class RunRecord:
             name=str(d.get("name", "")),
             sweep=str(d.get("sweep", "")),
             robust=EvalResult.from_dict(d["robust"]) if d.get("robust") else None,
+            num_classes=int(d.get("num_classes", 0)),
         )
+
+
+_RESUME_MUST_MATCH = ("arch", "defense", "a1", "reg", "epsilon", "seed", "batch_size", "lr")
+
+
+def _resume_into(model: torch.nn.Module, path: str | Path, spec: RunSpec) -> int:
+    """Load a best-so-far file's weights into ``model``; the epoch to go on from."""
+    from fgsm_studio.core.checkpoint import load
+
+    saved, card = load(path)
+    info = card.training or {}
+    differ = [
+        f"{k} {info[k]} (not {getattr(spec.train, k)})"
+        for k in _RESUME_MUST_MATCH
+        if k in info and info[k] != getattr(spec.train, k)
+    ]
+    if card.arch != spec.train.arch or "best_epoch" not in info or differ:
+        why = ", ".join(differ) or "it does not say which epoch it holds"
+        raise ValueError(
+            f"Cannot resume from {path}: it was trained with other options ({why}); "
+            "resume with the options of the interrupted run."
+        )
+    model.load_state_dict(saved.state_dict())
+    return int(info["best_epoch"]) + 1
 
 
 def best_so_far_path(path: str | Path) -> Path:
@@ -278,15 +314,27 @@ def execute(
     save_model: str | Path | None = None,
     name: str = "",
     dist: DistContext = SINGLE,
+    resume: str | Path | None = None,
 ) -> Generator[Event, None, RunRecord | None]:
     """Train and evaluate one run (a generator of its events), or return its saved record.
 
     Under torchrun (``dist`` active) every rank trains; rank 0 alone evaluates on the
     held-out part, saves and writes the record, and the other ranks return None.
+    ``resume``: a best-so-far file of this run; its weights, and training goes on
+    from the epoch after its best one (the optimizer starts afresh).
     """
+    from fgsm_studio.core.records import RecordError, read_record, write_record
+
     done = Path(out_dir) / "runs" / f"{spec.key()}.json" if out_dir is not None else None
+    if done is not None and (done.is_symlink() or (done.exists() and not done.is_file())):
+        raise ValueError(  # refused before training, not when the record is written
+            f"The run record path {done} exists and is not a regular file; move or remove it."
+        )
     if done is not None and done.is_file() and save_model is None:
-        return RunRecord.from_dict(json.loads(done.read_text()))
+        try:
+            return read_record(done, spec)
+        except RecordError as exc:  # damaged: made again, and said
+            logging.getLogger(__name__).warning("%s It is made again.", exc)
     partial = None
     if save_model is not None:
         save_model = check_out_path(save_model)
@@ -303,6 +351,9 @@ def execute(
         std=card.std,
         stem=card.stem,
     )
+    start = 1
+    if resume is not None:
+        start = _resume_into(model, resume, spec)
     started = time.perf_counter()
     result = yield from train(
         model,
@@ -312,6 +363,7 @@ def execute(
         save_path=partial if dist.is_main else None,
         card=card,
         dist=dist,
+        start_epoch=start,
     )
     train_s = time.perf_counter() - started
     if not dist.is_main:
@@ -335,21 +387,36 @@ def execute(
         test=ev,
         n_train=len(train_set),
         n_val=len(val),
-        best_epoch=result.best_epoch,
+        best_epoch=result.best_epoch or start - 1,
         history=tuple(result.history),
         train_seconds=round(train_s, 1),
         name=name,
+        num_classes=card.num_classes,
     )
     if save_model is not None:
-        info = training_info(spec.train, result.best_epoch)
+        info = training_info(spec.train, result.best_epoch or start - 1)
         info.update(fold=spec.fold, folds=spec.folds)
+        if spec.world_size > 1:  # train --ddp: how many processes, the batch they made together
+            info.update(
+                world_size=spec.world_size,
+                global_batch=spec.train.batch_size * spec.world_size,
+                backend=spec.backend,
+            )
+        warned = run_warnings(record)
+        if warned:  # "only looks robust" and the like: the card says it too (issue 24, 3)
+            info["warnings"] = warned
         save(save_model, model, replace(card, training=info, metrics=ev.to_dict()), half=True)
         if partial is not None:  # the finished model replaces the best-so-far file
             partial.unlink(missing_ok=True)
         record = replace(record, saved_to=str(save_model))
     if done is not None:
-        done.parent.mkdir(parents=True, exist_ok=True)
-        tmp = done.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record.to_dict(), indent=1))
-        os.replace(tmp, done)
+        write_record(done, record)
     return record
+
+
+def run_warnings(record: RunRecord) -> list[dict[str, str]]:
+    """What ``core.robust_monitor`` found in the run's history (only looks robust, label
+    leaking, PGD collapse), as ``{"kind", "text"}``: for the card, the table and the CSV."""
+    if record.spec.train.defense == "none":
+        return []
+    return [{"kind": f.kind, "text": f.sentence()} for f in findings(record.history)]

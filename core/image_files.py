@@ -9,8 +9,12 @@ PostScript inside it runs. The size an image claims is checked from its header
 alone before anything is decoded: more than ``MAX_PIXELS`` is a decompression
 bomb, and fewer bytes than any complete file of that size needs is a forged
 or truncated header (a 333-byte JPEG claiming 6300x6300 would otherwise be
-decoded into a gigabyte). Every failure is an ``ImageError`` with a sentence
-for the user that names the file.
+decoded into a gigabyte). Beyond ``FREE_PIXELS`` every format must also hold
+at least one byte per ``MAX_PIXELS_PER_BYTE[format]`` pixels, whatever its
+coder (arithmetic JPEG, lossless WebP, GIF's LZW and TIFF's deflate have no
+useful lower bound of their own), and a JPEG may have at most ``MAX_JPEG_SCANS``
+scans (each progressive scan is one more pass over every block). Every failure
+is an ``ImageError`` with a sentence for the user that names the file.
 """
 
 from __future__ import annotations
@@ -31,6 +35,20 @@ SUPPORTED = "PNG, JPEG, BMP, GIF, WebP or TIFF"
 # the PostScript inside can write files), whatever the file's name says. JPEG
 # includes multi-picture (MPO) camera files.
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
+# Up to 2048x2048 (4.2 megapixels, many times any model's input) an image may be as
+# compressible as its coder allows: decoding it costs at most ~50 ms and 50 MB.
+FREE_PIXELS = 2048 * 2048
+# Beyond that, a file must hold one byte per this many pixels. Photographs hold one
+# per 1-10 pixels and screenshots one per 10-50; the forged files of issue 20 held one
+# per 26,000 (lossless WebP), 700-1,300 (GIF, deflate TIFF) and 312,000 (arithmetic
+# JPEG). A Huffman JPEG cannot go past 512 (one bit per 8x8 block) nor PNG past
+# ~8,000 (deflate's 1032:1 on 1-bit rows), but those bounds are proofs, not budgets.
+MAX_PIXELS_PER_BYTE = {"JPEG": 256, "MPO": 256, "PNG": 256, "BMP": 256, "GIF": 256}
+MAX_PIXELS_PER_BYTE |= {"WEBP": 256, "TIFF": 256}
+# libjpeg writes 10 scans (6 for grey) and mozjpeg's scan optimiser ~20; each scan is
+# one more decoding pass over every block, so 100 leaves room and bounds the work
+# (2,000 repeats of one AC scan took 43 s to decode).
+MAX_JPEG_SCANS = 100
 
 Source = str | os.PathLike | bytes | bytearray | memoryview
 
@@ -121,6 +139,20 @@ def open_image(data: bytes, name: str) -> Image.Image:
         raise ImageError(
             f"{name} claims {w}x{h} pixels but holds only {len(data)} bytes, fewer than "
             f"any such {img.format} file needs ({need}): it is truncated or forged."
+        )
+    scans = data.count(b"\xff\xda") if img.format in ("JPEG", "MPO") else 0
+    if scans > MAX_JPEG_SCANS:
+        raise ImageError(
+            f"{name} is too large to decode: it has {scans} JPEG scans, and FGSM Studio "
+            f"decodes JPEGs of up to {MAX_JPEG_SCANS} (photographs have 1-20)."
+        )
+    per_byte = MAX_PIXELS_PER_BYTE.get(img.format or "", 1)
+    if w * h > FREE_PIXELS and w * h > len(data) * per_byte:
+        raise ImageError(
+            f"{name} is too large for its size: it claims {w}x{h} pixels from only "
+            f"{len(data)} bytes. Above {FREE_PIXELS // 1_000_000} megapixels FGSM Studio "
+            f"needs one byte per {per_byte} pixels (photographs hold one per 1-10). "
+            "Scale it down first."
         )
     return img
 

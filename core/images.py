@@ -8,7 +8,10 @@ choice), because a transparent sticker or a drawn digit is meant to be seen on
 paper. EXIF orientation is applied. Anything that cannot be read raises
 ``ImageError`` with a sentence a non-programmer understands. Files are read and
 handed to Pillow by ``core.image_files`` (regular files only, a decoder
-allow-list, bombs and forged headers refused before decoding). Float and 32-bit
+allow-list, bombs and forged headers refused before decoding). An image far
+larger than any model's input is decoded reduced (Pillow's ``draft`` for JPEG,
+which scales in the DCT) and then reduced to ``MAX_WORK_SIDE`` on its longer
+side, so the float tensor never holds more than ~50 MB. Float and 32-bit
 images are scaled by their own range; ``read_image`` returns a note saying so.
 
 ``to_model_input`` then makes the image what a model expects: the right number
@@ -45,6 +48,10 @@ from fgsm_studio.core.image_files import (
     read_regular_file,
     read_source,
 )
+
+# Four times the largest model input (512 px) on the longer side: the image keeps all
+# the detail any model sees, and its float tensor stays under 50 MB.
+MAX_WORK_SIDE = 2048
 
 __all__ = [
     "FORMATS",
@@ -143,6 +150,7 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             img.seek(0)  # first frame of an animated GIF / WebP / multi-page TIFF
+            _draft(img)
             img.load()
     except ImageError:
         raise
@@ -158,6 +166,7 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
             img = ImageOps.exif_transpose(img) or img
     except Exception:
         pass  # a broken EXIF block must not lose a readable image
+    img = _reduce(img)
     notes: list[str] = []
     try:
         arr = _to_array(img, 1.0 if background == "white" else 0.0, notes)
@@ -167,6 +176,28 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
         raise ImageError(f"{name} could not be converted ({type(exc).__name__}: {exc}).") from None
     tensor = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
     return LoadedImage(tensor, tuple(n.replace("This", f"{name}: this", 1) for n in notes))
+
+
+def _draft(img: Image.Image) -> None:
+    """Ask a large JPEG to decode at 1/2, 1/4 or 1/8 scale, still >= MAX_WORK_SIDE."""
+    w, h = img.size
+    if img.format in ("JPEG", "MPO") and max(w, h) > MAX_WORK_SIDE:
+        scale = MAX_WORK_SIDE / max(w, h)
+        img.draft(img.mode, (max(1, int(w * scale)), max(1, int(h * scale))))
+
+
+def _reduce(img: Image.Image) -> Image.Image:
+    """Shrink by a whole factor (box filter) so the longer side is at most MAX_WORK_SIDE."""
+    factor = -(-max(img.size) // MAX_WORK_SIDE)
+    if factor <= 1:
+        return img
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif img.mode == "1":
+        img = img.convert("L")
+    elif img.mode.startswith("I;16"):  # through 32-bit and back: still scaled by 65535
+        return img.convert("I").reduce(factor).convert("I;16")
+    return img.reduce(factor)
 
 
 def to_channels(image: torch.Tensor, channels: int) -> torch.Tensor:

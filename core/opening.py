@@ -13,6 +13,7 @@ and units (photos flip at a few /255, small digits at tenths).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,11 +122,26 @@ def pick_sample(
             continue
         if float(session.probs_clean.max()) < 0.95:  # a confident start makes the flip convincing
             continue
-        flip = session.sweep(epsilons).flip_epsilon
+        flip = first_flip(session, epsilons, below=smallest)
         if flip is not None and 0.02 <= flip < smallest:
             smallest = flip
             best = (s, min(0.5, round(flip + 0.015, 2)))
     return best
+
+
+def first_flip(
+    session: AttackSession, epsilons: torch.Tensor, *, below: float = math.inf, chunk: int = 16
+) -> float | None:
+    """The smallest of ``epsilons`` below ``below`` at which FGSM flips the session's
+    model, or None: the sweep's ``flip_epsilon`` (when under ``below``), computed from the
+    smallest epsilon up, ``chunk`` at a time, stopping at the first flip (the opening's
+    pick needs ~4x fewer forward passes than a full sweep of every sample)."""
+    eps = torch.as_tensor(epsilons, dtype=torch.float32).sort().values
+    for part in eps[eps < below].split(chunk):
+        flip = session.sweep_result(part, session.probs_of(part)).flip_epsilon
+        if flip is not None:
+            return flip
+    return None
 
 
 def image_after_model(
@@ -153,5 +169,23 @@ def out_of_domain(raw: torch.Tensor, *, in_channels: int, image_size: int) -> bo
     """
     if in_channels != 1 or image_size > PHOTO_SIZE or raw.shape[0] < 3:
         return False
-    spread = raw[:3].amax(0) - raw[:3].amin(0)  # 0 on grey pixels
-    return float((spread > 0.15).float().mean()) > 0.2
+    rgb = raw[:3].float()
+    spread = rgb.amax(0) - rgb.amin(0)  # 0 on grey pixels
+    colour = spread > 0.15
+    if float(colour.float().mean()) > 0.2:
+        return True
+    # A colour picture on a plain background (a logo on white): little colour over the
+    # whole image, but the picture itself is colour. Its content is what differs from
+    # the border's colour; a pen stroke is thin and one hue, a logo is not (issue 24, 12).
+    border = torch.cat([rgb[:, 0], rgb[:, -1], rgb[:, :, 0], rgb[:, :, -1]], dim=1)
+    paper = border.median(dim=1).values[:, None, None]
+    content = (rgb - paper).abs().amax(0) > 0.2
+    share = float(content.float().mean())
+    if share < 0.01:
+        return False
+    coloured = colour & content
+    if float(coloured.sum()) < 0.5 * float(content.sum()):
+        return False  # mostly grey or black ink
+    hue = rgb.argmax(0)[coloured]  # the strongest channel: red, green or blue
+    hues = sum(int((hue == c).sum()) >= 0.1 * hue.numel() for c in range(3))
+    return hues >= 2 or share > 0.25

@@ -1,29 +1,42 @@
 """Turn run records (``experiments.RunRecord``) into CSV, PNG/SVG figures and markdown.
 
-Groups runs that differ only by fold, and reports mean +- std over the rounds.
-Every table names the epsilon its attack numbers were measured at, and which
-form of the WR_FGSM penalty a defended row used.
+Groups runs that differ only by fold, and reports mean +- std over two or more
+rounds, or the 95% Wilson interval over the images with one round. Every table
+names the epsilon its attack numbers were measured at, and which form of the
+WR_FGSM penalty a defended row used; runs at chance or whose loss did not fall
+are flagged beside their row, and Table 1's best pair is chosen on validation
+with its margin and noise stated (``core.report_stats``). Records are read
+through ``core.records``: one that fails its checks is left out and listed.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import logging
 from collections import defaultdict
 from pathlib import Path
 
 from fgsm_studio.core.evaluation import mean_std
 from fgsm_studio.core.experiments import RunRecord
-from fgsm_studio.core.plots import bar_chart, line_chart
+from fgsm_studio.core.records import load_folder
 from fgsm_studio.core.report_defenses import defense_name, defense_rows, defense_table
+from fgsm_studio.core.report_figures import plots
+from fgsm_studio.core.report_stats import (
+    CHANCE_MARGIN,
+    Choice,
+    chance,
+    choose_best,
+    run_flags,
+    wilson,
+)
 from fgsm_studio.core.robustness import WORST_CASE, describe_setting
+
+log = logging.getLogger(__name__)
 
 
 def load_records(out_dir: Path) -> list[RunRecord]:
-    return [
-        RunRecord.from_dict(json.loads(p.read_text()))
-        for p in sorted((out_dir / "runs").glob("*.json"))
-    ]
+    """Every record under ``out_dir/runs`` that passes ``core.records``' checks."""
+    return load_folder(out_dir)[0]
 
 
 def _group_key(r: RunRecord) -> tuple:
@@ -70,6 +83,13 @@ def summarize(records: list[RunRecord]) -> list[dict]:
             "limit": limit,
             "train_s": round(sum(r.train_seconds for r in rs) / len(rs), 1),
         }
+        row["n_images"] = min(r.test.n for r in rs)
+        row["epochs_run"] = max(r.epochs_run for r in rs)
+        row["chance"] = chance(rs[0])
+        flags = [
+            f"{f} (fold {r.spec.fold})" if len(rs) > 1 else f for r in rs for f in run_flags(r)
+        ]
+        row["flags"] = "; ".join(flags)
         row["clean"], row["clean_std"] = mean_std([100 * r.test.clean for r in rs])
         for attack, per_eps in rs[0].test.attacks.items():
             for e in per_eps:
@@ -93,17 +113,30 @@ def summarize(records: list[RunRecord]) -> list[dict]:
 
 
 def _fmt(row: dict, col: str) -> str:
+    """Mean +- std over 2 or more rounds; one round: the value and its 95% Wilson interval."""
     v = row.get(col)
     if v is None:
         return "-"
-    return f"{v:.2f} +- {row.get(col + '_std', 0):.2f}"
+    if row["rounds"] >= 2:
+        return f"{v:.2f} +- {row.get(col + '_std', 0):.2f}"
+    lo, hi = interval(row, col)
+    return f"{v:.2f} [{lo:.1f}, {hi:.1f}]"
+
+
+def interval(row: dict, col: str) -> tuple[float, float]:
+    """The 95% Wilson interval (in %) of a one-round cell, over the images it was measured on."""
+    n = row.get("worst_n") if col.startswith("worst") else row["n_images"]
+    lo, hi = wilson(row[col] / 100, int(n or 0))
+    return 100 * lo, 100 * hi
 
 
 def write_report(
     out_dir: Path, *, title: str = "FGSM Studio: reproduction of Doan & Pham (2025)"
 ) -> Path:
     out_dir = Path(out_dir)
-    records = load_records(out_dir)
+    records, rejected = load_folder(out_dir)
+    for sentence in rejected:
+        log.warning("%s It is left out of the report.", sentence)
     rows = summarize(records)
     if not rows:
         raise ValueError(f"No finished runs under {out_dir / 'runs'}")
@@ -133,15 +166,16 @@ def write_report(
         )
         for r in records:
             t = r.spec.train
-            base = [
+            wr, std = t.defense == "wr_fgsm", t.defense == "none"
+            base = [  # options that do not apply to a run are left empty
                 r.key,
                 r.spec.dataset,
                 t.arch,
                 t.defense,
-                t.a1,
-                t.a2,
-                t.reg,
-                t.epsilon,
+                "" if std else t.a1,
+                t.a2 if wr else "",
+                t.reg if wr else "",
+                "" if std else t.epsilon,
                 r.spec.fold,
                 r.test.clean,
             ]
@@ -152,11 +186,19 @@ def write_report(
     md = [
         f"# {title}",
         "",
-        f"{len(records)} runs. Accuracies in % on held-out data, mean +- std over rounds.",
-        "Attack numbers name their epsilon (pixel units, images in [0, 1]). PGD: 10 steps, step 2.5*eps/10,",
-        "random start. `scaled` = a2 * 5e-4 * ||W||^2, `literal` = a2 * ||W||^2 (Eq. 8 as written).",
+        f"{len(records)} runs. Accuracies in % on held-out data never used for training or for",
+        "choosing a model. A group of two or more rounds shows `mean +- std` (sample standard",
+        "deviation over its rounds); a group of one round shows the value and its 95% Wilson",
+        "interval over the held-out images, `[low, high]` (a standard deviation of one value is",
+        "undefined). Attack numbers name their epsilon (pixel units, images in [0, 1]). PGD: 10",
+        "steps, step 2.5*eps/10, random start. `scaled` = a2 * 5e-4 * ||W||^2, `literal` =",
+        f"a2 * ||W||^2 (Eq. 8 as written). **Flagged**: clean accuracy within {CHANCE_MARGIN:g}",
+        "points of chance (1 / classes), or a training loss that never fell below its first epoch's.",
         "",
     ]
+    if rejected:
+        md += ["Records left out (they failed the record checks):", ""]
+        md += [f"- {s}" for s in rejected] + [""]
     settings = sorted({r.spec.worst_case for r in records} - {"off"})
     setting = "; ".join(describe_setting(s) for s in settings) or "not measured"
     if settings:
@@ -173,18 +215,19 @@ def write_report(
             [
                 f"## {heading}",
                 "",
-                "| dataset | model | defense | train eps | protocol | epochs | clean | "
+                "| dataset | model | defense | train eps | protocol | epochs | images | clean | "
                 + " | ".join(attack_cols)
-                + " |",
-                "|" + "---|" * (7 + len(attack_cols)),
+                + " | flagged |",
+                "|" + "---|" * (9 + len(attack_cols)),
             ]
         )
         for r in sel:
+            eps = "-" if r["defense"] == "none" else f"{r['train_eps']:g}"
             md.append(
-                f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | {r['train_eps']:g} | {r['protocol']} | "
-                f"{r['epochs']} | {_fmt(r, 'clean')} | "
+                f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | {eps} | {r['protocol']} | "
+                f"{r['epochs']} | {r['n_images']} | {_fmt(r, 'clean')} | "
                 + " | ".join(_fmt(r, c) for c in attack_cols)
-                + " |"
+                + f" | {'**' + r['flags'] + '**' if r['flags'] else ''} |"
             )
         md.append("")
 
@@ -192,102 +235,92 @@ def write_report(
     wr_rows = [r for r in rows if r["defense"] == "wr_fgsm"]
     table(std_rows, "Figure 2: standard models, clean vs under attack")
     table(wr_rows, "Figure 3 and Table 1: WR_FGSM-defended models")
-    _table1(md, std_rows, wr_rows)
+    choices = best_pairs(records)
+    _table1(md, std_rows, wr_rows, choices)
+    kept = [r for r in records if r.saved_to]
+    if kept:
+        md += [
+            "## Models",
+            "",
+            f"{len(kept)} runs kept their model (`--keep-checkpoints`), each with its card, as",
+            "`models/<run key>.safetensors`; open one in the Explorer with",
+            "`fgsm-studio --model OUT/models/<run key>.safetensors`. Table 1's pair and the standard",
+            "models are the runs of the tables above.",
+            "",
+        ]
     eps_cols = sorted({float(c.split("@")[1]) for c in attack_cols})
-    md.extend(defense_table(defense_rows(rows, _best), eps_cols, setting))
-    _plots(out_dir, md, std_rows, wr_rows)
+    md.extend(defense_table(defense_rows(rows, lambda g: _best(g, choices)), eps_cols, setting))
+    plots(out_dir, md, std_rows, wr_rows)
     path = out_dir / "report.md"
     path.write_text("\n".join(md) + "\n")
     return path
 
 
-def _best(wr: list[dict]) -> dict:
-    first = sorted({c for r in wr for c in r if c.startswith("fgsm@") and not c.endswith("_std")})[
-        0
-    ]
-    # Table 1's runs cover every round; the sweep's cover fewer. Prefer the former.
-    return max(wr, key=lambda r: (r["rounds"], r["clean"] + (r.get(first) or 0)))
+def _where(r) -> tuple:
+    """What Table 1 compares within: dataset, model, training limit, training epsilon."""
+    if isinstance(r, dict):
+        return r["dataset"], r["arch"], r["limit"], r["train_eps"]
+    return r.spec.dataset, r.spec.train.arch, r.spec.limit, r.spec.train.epsilon
 
 
-def _table1(md: list[str], std_rows: list[dict], wr_rows: list[dict]) -> None:
+def best_pairs(records: list[RunRecord]) -> dict[tuple, Choice]:
+    """Per ``_where``: the WR_FGSM pair chosen on validation, over the rounds every pair has."""
+    wr: dict[tuple, list[RunRecord]] = defaultdict(list)
+    for r in records:
+        if r.spec.train.defense == "wr_fgsm":
+            wr[_where(r)].append(r)
+    out = {}
+    for where, rs in wr.items():
+        regs = [r.spec.train.reg for r in rs]  # the sweep's penalty: the one most runs have
+        reg = max(sorted(set(regs)), key=regs.count)
+        rs = [r for r in rs if r.spec.train.reg == reg]
+        by_a1: dict[float, set[int]] = defaultdict(set)
+        for r in rs:
+            by_a1[r.spec.train.a1].add(r.spec.fold)
+        common = set.intersection(*by_a1.values())
+        choice = choose_best(r for r in rs if r.spec.fold in common)
+        if choice is not None:
+            out[where] = choice
+    return out
+
+
+def _best(group: list[dict], choices: dict[tuple, Choice]) -> dict:
+    """The row of the chosen pair (its penalty's), with the most rounds."""
+    choice = choices.get(_where(group[0]))
+    mine = [r for r in group if choice is not None and r["a1"] == choice.a1] or group
+    return max(mine, key=lambda r: (r["rounds"], r["reg"] == "scaled"))
+
+
+def _table1(
+    md: list[str], std_rows: list[dict], wr_rows: list[dict], choices: dict[tuple, Choice]
+) -> None:
     md.extend(
         [
             "## Table 1: standard vs best WR_FGSM pair",
             "",
-            "Best pair: highest clean + FGSM accuracy at its training epsilon (chosen on the same",
-            "held-out rounds, as in the paper).",
+            "Best pair: the highest *validation* clean + FGSM accuracy at its training epsilon (each",
+            "run's best epoch, on the validation part of its round; the held-out test numbers below",
+            "played no part), over the rounds every pair was trained on. Noise: two standard errors",
+            "of the difference (of the rounds' spread with two or more rounds, else binomial over",
+            "the validation images).",
             "",
             "| dataset | model | eps | standard clean | standard FGSM | standard PGD | defense | rounds | defended clean | defended FGSM | defended PGD |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
     )
+    said = []
     for s in std_rows:
-        mine = [
-            w
-            for w in wr_rows
-            if (w["dataset"], w["arch"], w["limit"]) == (s["dataset"], s["arch"], s["limit"])
-        ]
+        mine = [w for w in wr_rows if _where(w)[:3] == _where(s)[:3]]
         for eps in sorted({w["train_eps"] for w in mine}):
             at = [w for w in mine if w["train_eps"] == eps]
-            b = _best(at)
+            b = _best(at, choices)
             e = f"{eps:g}"
             md.append(
                 f"| {s['dataset']} | {s['arch']} | {e} | {_fmt(s, 'clean')} | {_fmt(s, 'fgsm@' + e)} | "
                 f"{_fmt(s, 'pgd@' + e)} | {defense_name(b)} | {b['rounds']} | {_fmt(b, 'clean')} | "
                 f"{_fmt(b, 'fgsm@' + e)} | {_fmt(b, 'pgd@' + e)} |"
             )
-    md.append("")
-
-
-def _plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dict]) -> None:
-    if std_rows:
-        eps = sorted(
-            {
-                float(c.split("@")[1])
-                for r in std_rows
-                for c in r
-                if c.startswith("fgsm@") and not c.endswith("_std")
-            }
-        )
-        groups = [f"{r['dataset']} {r['arch']}" for r in std_rows]
-        series = {"clean": [r["clean"] for r in std_rows]}
-        errors = {"clean": [r["clean_std"] for r in std_rows]}
-        for e in eps:
-            series[f"FGSM eps={e:g}"] = [r.get(f"fgsm@{e:g}") or 0 for r in std_rows]
-            errors[f"FGSM eps={e:g}"] = [r.get(f"fgsm@{e:g}_std") or 0 for r in std_rows]
-        bar_chart(
-            out_dir / "figure2.png",
-            groups,
-            series,
-            errors=errors,
-            title="Figure 2: standard models, clean vs FGSM",
-            ylabel="accuracy %",
-        )
-        md.extend(["![Figure 2](figure2.png) ([SVG](figure2.svg))", ""])
-    sweeps: dict[tuple, list[dict]] = defaultdict(list)
-    for r in wr_rows:
-        sweeps[(r["dataset"], r["arch"], r["reg"], r["train_eps"])].append(r)
-    for _i, ((dataset, arch, reg, train_eps), rs) in enumerate(sorted(sweeps.items())):
-        if len(rs) < 3:
-            continue
-        rs.sort(key=lambda r: r["a1"])
-        tag = f"{train_eps:g}"
-        name = f"figure3_{dataset}_{arch}_{reg}_eps{tag}.png".replace("/", "-")
-        _png, svg = line_chart(
-            out_dir / name,
-            [r["a1"] for r in rs],
-            {
-                "clean": [r["clean"] for r in rs],
-                f"FGSM eps={tag}": [r.get(f"fgsm@{tag}") or 0 for r in rs],
-                f"PGD eps={tag}": [r.get(f"pgd@{tag}") or 0 for r in rs],
-            },
-            errors={
-                "clean": [r["clean_std"] for r in rs],
-                f"FGSM eps={tag}": [r.get(f"fgsm@{tag}_std") or 0 for r in rs],
-                f"PGD eps={tag}": [r.get(f"pgd@{tag}_std") or 0 for r in rs],
-            },
-            title=f"Figure 3: {dataset} {arch}, WR_FGSM ({reg}), accuracy per a1 (a2 = 1 - a1)",
-            xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
-            ylabel="accuracy %",
-        )
-        md.extend([f"![Figure 3 {dataset} {arch} {reg}]({name}) ([SVG]({svg.name}))", ""])
+            choice = choices.get(_where(b))
+            if choice is not None and choice.runner_up is not None:
+                said.append(f"- {s['dataset']} {s['arch']}, eps {e}: {choice.sentence()}")
+    md.extend(["", *said, ""] if said else [""])

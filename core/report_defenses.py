@@ -79,6 +79,11 @@ def _images(row: dict) -> str:
     return f"{row['worst_n']} images (clean {row['worst_clean']:.1f})"
 
 
+def _flagged(row: dict) -> str:
+    """The row's flags (at chance, loss did not fall), in bold before its sentence."""
+    return f"**Flagged: {row['flags']}.** " if row.get("flags") else ""
+
+
 def defense_rows(rows: list[dict], best) -> list[dict]:
     """The rows of the table: every non-WR_FGSM row, and WR_FGSM's best pair per epsilon."""
     out = [r for r in rows if r["defense"] != "wr_fgsm"]
@@ -124,7 +129,8 @@ def defense_table(rows: list[dict], epsilons: list[float], setting: str) -> list
             f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | {r['train_eps']:g} | "
             f"{r['rounds']} | {_fmt(r, 'clean')} | "
             + " | ".join(_fmt(r, c) for c, _ in cols)
-            + f" | {_images(r)} | {r['train_s'] / 60:.1f} min | {holds_sentence(r, epsilons)} |"
+            + f" | {_images(r)} | {r['train_s'] / 60:.1f} min | {_flagged(r)}"
+            + f"{holds_sentence(r, epsilons)} |"
         )
     md.append("")
     return md

@@ -17,6 +17,11 @@ what the attacker differentiates, e.g. the squeezer with a BPDA gradient); a
 ``detector`` marks each frame's adversarial image as flagged or not. APGD-CE
 frames (torchattacks, untargeted) also run in the worker.
 
+``noise_frame(eps)`` is the baseline a newcomer asks for ("isn't that just
+noise?"): the image plus random signs of the same size epsilon (a fixed random
+pattern per session, so the slider does not flicker), and the model's answer:
+the attack's *direction* fools the model, not its size.
+
 With no ``label``, the model's own clean prediction is the label (what a user
 dragging in a photo expects: "make the model change its mind"). With a
 ``target``, the attack is targeted: it walks down the target's loss.
@@ -35,6 +40,8 @@ from torch import nn
 
 from fgsm_studio.core.attacks import evaluating, fgsm_step, run_attack
 from fgsm_studio.core.robustness import apgd_ce
+
+NOISE_SEED = 0  # one random sign pattern per image, the same on every run
 
 if TYPE_CHECKING:
     from fgsm_studio.core.sweep_cache import SweepCache
@@ -113,6 +120,7 @@ class AttackSession:
         # Untargeted: climb the label's loss. Targeted: descend the target's.
         self.direction = (grad.sign() if target is None else -grad.sign()).detach()
         self._original_cpu = self.x[0].cpu()
+        self._noise: torch.Tensor | None = None
         self._modules = list(
             {id(m): m for m in (*model.modules(), *self.attacker.modules())}.values()
         )
@@ -174,6 +182,37 @@ class AttackSession:
             attack=attack,
             original=self._original_cpu,
             adversarial=adv[0].cpu(),
+            probs_clean=self.probs_clean,
+            probs_adv=probs,
+            pred_clean=self.pred_clean,
+            pred_adv=int(probs.argmax()),
+            label=self.label,
+            target=self.target,
+            flagged=flagged,
+        )
+
+    @property
+    def noise_direction(self) -> torch.Tensor:
+        """(1, C, H, W) random signs (+1 or -1 per pixel), the same for every epsilon."""
+        if self._noise is None:
+            gen = torch.Generator().manual_seed(NOISE_SEED)
+            signs = torch.randint(0, 2, tuple(self.x.shape), generator=gen) * 2 - 1
+            self._noise = signs.to(self.device, self.x.dtype)
+        return self._noise
+
+    @torch.no_grad()
+    def noise_frame(self, epsilon: float) -> AttackFrame:
+        """The image plus random sign noise of size ``epsilon`` (clamped to [0, 1]) and what
+        the model says about it: the baseline beside the attack (``attack`` is "noise")."""
+        noisy = fgsm_step(self.x, self.noise_direction, float(epsilon))
+        with self._eval():
+            probs = F.softmax(self.model(noisy), dim=1)[0].cpu()
+            flagged = None if self.detector is None else bool(self.detector(noisy)[0])
+        return AttackFrame(
+            epsilon=float(epsilon),
+            attack="noise",
+            original=self._original_cpu,
+            adversarial=noisy[0].cpu(),
             probs_clean=self.probs_clean,
             probs_adv=probs,
             pred_clean=self.pred_clean,

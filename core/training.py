@@ -30,7 +30,9 @@ seed, so training draws the same random numbers with or without it). FGSM
 accuracy far above PGD accuracy is what a defense that only looks robust shows
 (``core.robust_monitor``). ``select_by`` says what early stopping and the best
 epoch watch: clean accuracy, the mean of clean and FGSM, or PGD accuracy (Wong
-et al. 2020, Rice et al. 2020). ``lr_schedule="cosine"`` lowers the learning rate
+et al. 2020, Rice et al. 2020); whatever it watches, an epoch whose PGD accuracy
+collapsed while the monitor saw it (``pgd_collapsed``: catastrophic overfitting) is
+never the best epoch of a defended run. ``lr_schedule="cosine"`` lowers the learning rate
 from ``lr`` to 0 over the run's batches (``TrainConfig.learning_rate``).
 
 ``ema > 0`` keeps an exponential moving average of the weights (decay ``ema``,
@@ -184,6 +186,15 @@ def _monitor(
     return ev.acc("pgd", config.epsilon)
 
 
+COLLAPSE_DROP = 0.2  # core.robust_monitor's "pgd-collapse": at least this much, and over half
+
+
+def pgd_collapsed(pgd: float, peak: float, *, drop: float = COLLAPSE_DROP) -> bool:
+    """Has PGD accuracy ``pgd`` collapsed from the ``peak`` the monitor saw before it
+    (lost at least ``drop`` and more than half of it: catastrophic overfitting)?"""
+    return peak - pgd >= drop and pgd < peak / 2
+
+
 def _score(selection: str, clean: float, fgsm: float, pgd: float) -> float:
     if selection == "pgd":
         return pgd
@@ -199,7 +210,9 @@ def train(
     save_path: str | Path | None = None,
     card: ModelCard | None = None,
     dist: DistContext = SINGLE,
+    start_epoch: int = 1,
 ) -> Generator[BatchProgress | EvalProgress | EpochMetrics, None, TrainResult]:
+    """Train ``model``, yielding its events; ``start_epoch`` > 1 goes on from a saved epoch."""
     config.validate()
     _check_sizes(train_set, val_set)
     device = pick_device(config.device)
@@ -232,10 +245,11 @@ def train(
     averaged = copy.deepcopy(model).eval() if config.ema > 0 else None
     scored = averaged if averaged is not None else model
     ema_steps = 0
+    peak_pgd = 0.0  # the best PGD accuracy the monitor has seen so far
     started = time.perf_counter()
     train_time, train_images = 0.0, 0
     try:
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(start_epoch, config.epochs + 1):
             model.train()
             sums = dict(loss=0.0, ori=0.0, adv=0.0, reg=0.0, correct=0, n=0)
             epoch_start, epoch_train_s = time.perf_counter(), train_time
@@ -330,7 +344,11 @@ def train(
             val_pgd = yield from _monitor(scored, watched, config, device)
             t_monitor = time.perf_counter() - t_monitor
             score = _score(config.selection, ev.clean, val_fgsm, val_pgd)
-            is_best = score > result.best_score
+            # A defended epoch whose PGD accuracy collapsed is never the best, whatever
+            # the score watches (clean + FGSM rises while PGD falls: issue 24, 3).
+            collapsed = wr and config.epsilon > 0 and pgd_collapsed(val_pgd, peak_pgd)
+            peak_pgd = max(peak_pgd, val_pgd)
+            is_best = score > result.best_score and not collapsed
             if is_best:
                 result.best_epoch, result.best_score = epoch, score
                 best_state = copy.deepcopy(scored.state_dict())
@@ -352,7 +370,8 @@ def train(
                 val_fgsm_acc=val_fgsm,
                 score=score,
                 is_best=is_best,
-                images_per_s=seen / max(time.perf_counter() - epoch_start, 1e-9),
+                # every rank trains an equal shard (DistributedSampler pads): the job's rate
+                images_per_s=seen * dist.world_size / max(time.perf_counter() - epoch_start, 1e-9),
                 elapsed_s=time.perf_counter() - started,
                 val_pgd_acc=val_pgd,
                 monitor_s=t_monitor,

@@ -78,6 +78,13 @@ ADAPTIVE_TIP = (
     "epsilon).</p>"
 )
 
+NOISE_TIP = (
+    "<p>Random noise of the same size (key N): every pixel moved by epsilon up or down "
+    "at random, instead of in the direction the attack computed. Shown beside the "
+    "attack with the model's answer: the noise rarely changes it, the attack does. "
+    "It is the direction that fools the model, not the size of the change.</p>"
+)
+
 
 def eps_text(eps: float) -> str:
     return f"{eps:.3f} = {eps * 255:.1f}/255".replace(".0/255", "/255")
@@ -131,6 +138,9 @@ class EpsilonControl(QWidget):
         )
         self.spin = QDoubleSpinBox()
         self.spin.setToolTip(self.slider.toolTip())
+        # A typed value is applied on Enter or when the box loses focus, never key by key:
+        # applying "0" of "0.15" wrote "0.000" back under the cursor (issue 24, 5).
+        self.spin.setKeyboardTracking(False)
         self.units = QLabel()
         self.units.setMinimumWidth(130)
         self.units.setToolTip("Epsilon in pixel units (0 to 1) and in 1/255 steps")
@@ -180,8 +190,14 @@ class EpsilonControl(QWidget):
     def _on_state_epsilon_changed(self, eps: float) -> None:
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
             self.slider.setValue(round(eps / self.scale.step))
-            self.spin.setValue(eps * 255 if self.scale.per_255 else eps)
+            if not self._typing():  # never rewrite the text under the user's cursor
+                self.spin.setValue(eps * 255 if self.scale.per_255 else eps)
         self.units.setText(eps_text(eps))
+
+    def _typing(self) -> bool:
+        """Is the user typing in the spin box (it has the focus and text not yet applied)?"""
+        edit = self.spin.lineEdit()
+        return self.spin.hasFocus() and edit.text() != self.spin.textFromValue(self.spin.value())
 
     def _on_slider_value_changed(self, value: int) -> None:
         self.state.set_epsilon(value * self.scale.step)
@@ -223,6 +239,8 @@ class AttackControls(QWidget):
         self.target.setToolTip("The class a targeted attack aims for")
         self.target.setEnabled(False)
         self.target.setMinimumWidth(110)
+        self.noise = QCheckBox("random noise")
+        self.noise.setToolTip(NOISE_TIP)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.previous)
@@ -234,6 +252,7 @@ class AttackControls(QWidget):
         layout.addWidget(self.steps)
         layout.addWidget(self.targeted)
         layout.addWidget(self.target)
+        layout.addWidget(self.noise)
         layout.addStretch(1)
         self.help = QPushButton("What am I seeing?")
         self.help.setToolTip("A short guide to every part of this window, in plain words (F1)")
@@ -244,6 +263,8 @@ class AttackControls(QWidget):
         self.steps.valueChanged.connect(state.set_steps)
         self.targeted.toggled.connect(self._on_targeted_toggled)
         self.target.currentIndexChanged.connect(self._on_target_current_index_changed)
+        self.noise.toggled.connect(state.set_noise)
+        state.noise_changed.connect(self._on_state_noise_changed)
         state.attack_changed.connect(self._on_state_attack_changed)
         state.steps_changed.connect(self._on_state_steps_changed)
         state.target_changed.connect(self._on_state_target_changed)
@@ -271,6 +292,10 @@ class AttackControls(QWidget):
         with QSignalBlocker(self.attack):
             self.attack.setCurrentIndex(self.attack.findData(name))
         self.steps.setVisible(not self._presenter and name != "fgsm")
+
+    def _on_state_noise_changed(self, on: bool) -> None:
+        with QSignalBlocker(self.noise):
+            self.noise.setChecked(on)
 
     def _on_state_steps_changed(self, steps: int) -> None:
         with QSignalBlocker(self.steps):

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from fgsm_studio.core.bundled import ModelEntry, bundled_models, samples_for, twin
 from fgsm_studio.core.checkpoint import load
 from fgsm_studio.core.devices import configure_threads
-from fgsm_studio.core.imagenet import resolve, virtual_sources
+from fgsm_studio.core.imagenet import NAMES, VIRTUAL_PREFIX, resolve, virtual_sources
 from fgsm_studio.core.images import looks_like_paper, read_image, to_mnist_style, to_model_input
 from fgsm_studio.core.opening import (
     Opening,
@@ -89,6 +89,7 @@ class ExplorerView(QWidget):
         self.frame_rendered = self.frames.frame_rendered
         self.compare_shown = self.frames.compare_shown
         self._presenter = False
+        self._curve_in_presenter = False
         self._place()
         self._connect()
         self.setAcceptDrops(True)
@@ -105,7 +106,8 @@ class ExplorerView(QWidget):
         self.banner.setParent(self)  # floats over the stage's top: moves nothing
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Keys no control took: Right/Space/Left step through samples, 1/2/3... the attack."""
+        """Keys no control took: Right/Space/Left step through samples, 1/2/3/4... the attack,
+        N random noise of the same epsilon beside the attack."""
         key = event.key()
         attacks = {Qt.Key.Key_1 + i: choice[0] for i, choice in enumerate(ATTACK_CHOICES[:9])}
         if key in (Qt.Key.Key_Right, Qt.Key.Key_Space):
@@ -114,6 +116,8 @@ class ExplorerView(QWidget):
             self.step_image(-1)
         elif key in attacks:
             self.state.set_attack(attacks[key])
+        elif key == Qt.Key.Key_N:
+            self.state.set_noise(not self.state.noise)
         else:
             super().keyPressEvent(event)
 
@@ -122,10 +126,12 @@ class ExplorerView(QWidget):
         self._place_banner()
 
     def _place_banner(self) -> None:
+        """Over the top of the images, below the verdict's two lines: never over the verdict."""
         top = self.stage.geometry()
+        below = self.stage.detail.geometry().bottom() + 2  # in the stage's coordinates
         self.banner.setFixedWidth(max(200, top.width() - 40))
         self.banner.adjustSize()
-        self.banner.move(top.x() + 20, top.y() + 4)
+        self.banner.move(top.x() + 20, top.y() + below)
 
     def _connect(self) -> None:
         s, side = self.state, self.sidebar
@@ -167,10 +173,10 @@ class ExplorerView(QWidget):
         Previous / Next image (and the arrow keys) step through the samples."""
         self._presenter = on
         self.sidebar.setVisible(not on)
-        self.curve.setVisible(not on)
+        self.curve.setVisible(not on or self._curve_in_presenter)
         self.attack.set_presenter(on)
         self.epsilon.set_presenter(on)
-        self.stage.set_headline_size(30 if on else 20)
+        self.stage.set_headline_size(26 if on else 20)
         self.stage.set_presenter(on)
         ink, paper = ("#fff", "#000") if on else ("#222", "w")
         for bars in (self.stage.bars_clean, self.stage.bars_adv, self.stage.bars_cmp):
@@ -180,6 +186,12 @@ class ExplorerView(QWidget):
         if on:
             self.setFocus()  # the arrow keys step through samples, not the slider
         self._place_banner()
+
+    def set_curve_in_presenter(self, on: bool) -> None:
+        """Presenter mode shows the curve beside the bars (key C), or leaves it out."""
+        self._curve_in_presenter = on
+        if self._presenter:
+            self.curve.setVisible(on)
 
     def show_error(self, message: str) -> None:
         log.warning("shown to user: %s", message)
@@ -251,7 +263,8 @@ class ExplorerView(QWidget):
         self.state.set_session(None)  # the old model's gradient: never drawn with the new card
         self.state.set_model(loaded)
         self.state.set_loading("model", None)
-        self.state.set_status("")
+        # Until its first frame: the old model's verdict is gone (set_session(None)).
+        self.state.set_status(f"{loaded.card.title()}: attacking the image...")
         other = twin(ModelEntry(loaded.path, loaded.card), self.entries)
         self.load_compare(other.path if other else None)
         samples = samples_for(loaded.card.dataset)
@@ -318,7 +331,7 @@ class ExplorerView(QWidget):
             photo = next((t for src, t in virtual_sources()), None)
             offer = f" Try {photo} in the Model list." if photo else ""
             self.show_error(
-                f"{image.name} is a colour photo, not like the small grey images "
+                f"{image.name} is a colour picture, not like the small grey images "
                 f"{card.title()} was trained on, so its answer means little.{offer}"
             )
 
@@ -355,9 +368,11 @@ class ExplorerView(QWidget):
     def _on_loader_failed(self, channel: str, message: str) -> None:
         s = self.state
         if channel == "model":
+            source = s.loading("model")
             s.set_loading("model", None)  # the panel shows the model still loaded again
             s.set_status("" if s.model is not None else "No model loaded: choose one on the left")
-            self.show_error(f"Could not open the model: {message}")
+            if not self._say_download_failed(source, message):
+                self.show_error(f"Could not open the model: {message}")
         elif channel == "compare":
             s.set_loading("compare", None)
             self.show_error(f"Could not open the compare model: {message}")
@@ -365,6 +380,24 @@ class ExplorerView(QWidget):
             self.show_error(message)
             if s.model is not None and (s.session is None or s.session.model is not s.model.net):
                 self.frames.new_session()  # a model came in while this image was being read
+
+    def _say_download_failed(self, source: object, message: str) -> bool:
+        """An ImageNet model whose weights could not be downloaded (offline): one sentence
+        that stays in the model panel, offering the model that needs no download."""
+        text = str(source)
+        if not text.startswith(VIRTUAL_PREFIX) or "Could not download" not in message:
+            return False
+        name = NAMES.get(text[len(VIRTUAL_PREFIX) :], text)
+        offline = next(((src, t) for src, t in virtual_sources() if "(offline)" in t), None)
+        instead = f" {offline[1]} needs no connection." if offline else ""
+        log.warning("download failed: %s", message)
+        self.sidebar.panel.show_notice(
+            f"{name} needs its weights from the internet, and they could not be downloaded: "
+            f"this computer seems to be offline.{instead}",
+            offer=offline,
+            details=message,
+        )
+        return True
 
     # ------------------------------------------------------------------ user intent
     def open_image_dialog(self) -> None:

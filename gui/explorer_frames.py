@@ -12,7 +12,16 @@ BIM/PGD frames and the sweep run on the runner, and an answer for a session
 that is no longer the state's is dropped. The frame and the compare model's
 bars go into the ``ExplorerState``; the widgets draw them.
 
-The sweep computes the model's (and the compare model's) answer at every slider
+The compare model (the defended twin) is attacked with its **own** gradient by
+default: its own ``AttackSession`` on the same image, its own frame beside the
+main one (a defense judged on images made against another model, a transfer
+attack, looks 5-50 points stronger than it is: issue 24). The "transfer" mode
+shows it the main model's adversarial image instead, as a labelled option. With
+the noise switch on, each frame also has the random-sign-noise baseline of the
+same epsilon (``AttackSession.noise_frame``).
+
+The sweep computes the model's (and the compare model's, under its own attack or
+the transfer images) answer at every slider
 position (``SweepCache``), in chunks of ~0.3 s on the runner, the positions
 nearest the slider first, after the curve's coarse view; a new session or
 compare model starts over. An FGSM frame at a filled position then needs no
@@ -62,7 +71,9 @@ class FrameEngine(QObject):
         self._scheduled = False
         self._ids = {"attack": -1, "sweep": -1, "flip": -1}
         self._main: SweepCache | None = None  # the session model's answers at the slider's places
-        self._compare: SweepCache | None = None  # the compare model's, on the same images
+        self._compare: SweepCache | None = None  # the compare model's (own attack or transfer)
+        self._twin: AttackSession | None = None  # the compare model's own attack ("own" mode)
+        self._x: torch.Tensor | None = None  # the session's model input
         self._coarse = torch.zeros(0, dtype=torch.long)  # the curve's first view (indices)
         self._per_image: dict[int, float] = {}  # seconds per image in a chunk, per model (id)
         self._started = 0.0
@@ -86,7 +97,9 @@ class FrameEngine(QObject):
             state.compare_changed,
         ):
             changed.connect(self.schedule)
+        state.noise_changed.connect(self.schedule)
         state.compare_changed.connect(self._on_state_compare_changed)
+        state.compare_mode_changed.connect(self._on_state_compare_changed)
         runner.finished.connect(self._on_finished)
         runner.failed.connect(self._on_failed)
 
@@ -110,24 +123,45 @@ class FrameEngine(QObject):
         session = AttackSession(net, x, label=label, target=s.target, **defense)
         scale = epsilon_scale(card.image_size)
         s.set_session(session)
+        self._x = x
         self._main = SweepCache(session, scale.grid())
         self._coarse = scale.curve_indices()
+        self._twin = self._twin_session(s.compare)
         self._compare = self._compare_cache(s.compare)
         self._started, self.sweep_seconds = time.perf_counter(), {}
-        # The least change that flips the model itself (the squeezer's rounding has no
-        # gradient), computed once the sweep is done: the slider comes first.
-        plain, (last_net, last_x) = s.model.net, self._flip_for
-        same = plain is last_net and torch.equal(x, last_x)
+        # The least change that flips the model the user sees: with Feature Squeezing on,
+        # the squeezed one (its rounding has no gradient: DeepFool and C&W follow BPDA's,
+        # and every flip is checked on the squeezed model itself). Computed once the
+        # sweep is done: the slider comes first. Always untargeted (the label says so).
+        flip_net = s.model.net
+        if s.squeezing:
+            flip_net = FeatureSqueezing(
+                flip_net, **squeezer_for(card.in_channels, card.image_size)
+            ).straight_through_copy()
+        key, (last_key, last_x) = (s.model.net, s.squeezing), self._flip_for
+        same = key == last_key and torch.equal(x, last_x)
         if not (same and self._ids["flip"] < 0 and self._flip_job is None):
-            self._flip_for = (plain, x)
-            self._flip_job = (session, plain, x)
+            self._flip_for = (key, x)
+            self._flip_job = (session, flip_net, x)
             s.set_flip_size(None, computing=True)
         self._submit_chunk()  # replaces a chunk of the old session still waiting
+
+    def _twin_session(self, compare: LoadedModel | None) -> AttackSession | None:
+        """The compare model's own attack on the same image ("own" mode), else None."""
+        s, x = self.state, self._x
+        if compare is None or x is None or s.compare_mode != "own":
+            return None
+        card = compare.card
+        xt = to_model_input(x, card.in_channels, card.image_size)
+        label = s.true_label(card.num_classes)
+        return AttackSession(compare.net, xt, label=label, target=s.target)
 
     def _compare_cache(self, compare: LoadedModel | None) -> SweepCache | None:
         main = self._main
         if compare is None or main is None or main.session is not self.state.session:
             return None
+        if self._twin is not None:  # its answers under its own attack
+            return SweepCache(self._twin, main.epsilons)
         card = compare.card
 
         def prepare(advs: torch.Tensor) -> torch.Tensor:  # as _show prepares one image
@@ -136,8 +170,10 @@ class FrameEngine(QObject):
         return SweepCache(main.session, main.epsilons, model=compare.net, prepare=prepare)
 
     def _on_state_compare_changed(self) -> None:
+        self._twin = self._twin_session(self.state.compare)
         self._compare = self._compare_cache(self.state.compare)
         self.sweep_seconds.pop("compare", None)
+        self.schedule()
         if self._ids["sweep"] == -1:  # else the chunk under way submits the next one
             self._submit_chunk()
 
@@ -166,11 +202,12 @@ class FrameEngine(QObject):
             self._submit_flip()
             return
         cache, indices = job
+        owner = self.state.session  # the twin's cache has its own session: judge by the state's
 
         def run() -> tuple[AttackSession, tuple[SweepCache, torch.Tensor, torch.Tensor, float]]:
             t0 = time.perf_counter()
             probs = cache.compute(indices)
-            return cache.session, (cache, indices, probs, time.perf_counter() - t0)
+            return owner, (cache, indices, probs, time.perf_counter() - t0)
 
         self._ids["sweep"] = self.runner.submit("sweep", run)
 
@@ -217,11 +254,30 @@ class FrameEngine(QObject):
             self._show(session.frame(eps, cache=main))
         else:
             s.set_status(f"Running {attack.upper()} ({steps} steps)...")
-            self._ids["attack"] = self.runner.submit(
-                "attack", lambda: (session, session.frame(eps, attack=attack, steps=steps))
-            )
+            twin = self._twin
 
-    def _show(self, frame: AttackFrame) -> None:
+            def run() -> tuple[AttackSession, tuple]:
+                frame = session.frame(eps, attack=attack, steps=steps)
+                own = None if twin is None else twin.frame(eps, attack=attack, steps=steps)
+                return session, (frame, own, twin)
+
+            self._ids["attack"] = self.runner.submit("attack", run)
+
+    def _twin_frame(self, frame: AttackFrame) -> AttackFrame | None:
+        """The compare model's own FGSM frame at ``frame``'s epsilon: from its sweep when
+        filled, the last one while the slider is held, else one forward pass."""
+        twin, cache = self._twin, self._compare
+        if twin is None or frame.attack != "fgsm":
+            return None
+        cache = cache if cache is not None and cache.session is twin else None
+        if cache is not None and cache.probs_at(frame.epsilon) is not None:
+            return twin.frame(frame.epsilon, cache=cache)
+        last = self.state.compare_frame
+        if self._dragging() and last is not None:
+            return last  # while dragging: the release redraws it
+        return twin.frame(frame.epsilon)
+
+    def _show(self, frame: AttackFrame, twin_frame: AttackFrame | None = None) -> None:
         """Put ``frame`` on screen, with the compare model's belief about its adversarial image.
 
         From the compare model's sweep when it has this FGSM frame's epsilon; else,
@@ -230,6 +286,19 @@ class FrameEngine(QObject):
         but raises p95, since the two threads then contend for the GIL and both cores).
         """
         compare, probs = self.state.compare, None
+        session = self.state.session
+        noise = None
+        if self.state.noise and session is not None:
+            noise = session.noise_frame(frame.epsilon)
+        if self._twin is not None and compare is not None:  # "own": its own attack
+            twin_frame = twin_frame if twin_frame is not None else self._twin_frame(frame)
+            probs = None if twin_frame is None else twin_frame.probs_adv
+            self.state.set_status("")
+            self.state.set_frame(frame, probs, compare_frame=twin_frame, noise_frame=noise)
+            self.frame_rendered.emit()
+            if probs is not None:
+                self.compare_shown.emit()
+            return
         cached = self._compare
         if compare is not None and cached is not None and frame.attack == "fgsm":
             if cached.session is self.state.session and cached.model is compare.net:
@@ -243,7 +312,7 @@ class FrameEngine(QObject):
             with torch.no_grad():
                 probs = compare.net(x[None]).softmax(1)[0]
         self.state.set_status("")
-        self.state.set_frame(frame, probs)
+        self.state.set_frame(frame, probs, noise_frame=noise)
         self.frame_rendered.emit()
         if probs is not None:
             self.compare_shown.emit()
@@ -263,7 +332,11 @@ class FrameEngine(QObject):
             self._ids["flip"] = -1
             self.state.set_flip_size(answer)
             return
-        self._show(answer)
+        self._ids["attack"] = -1
+        frame, own, twin = answer
+        if twin is not self._twin:
+            own = None  # the compare model or its mode changed meanwhile: recomputed below
+        self._show(frame, own)
 
     def _on_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
         if channel == "flip" and task_id == self._ids[channel]:

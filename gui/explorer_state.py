@@ -5,7 +5,10 @@ the compare model, the image (its name and true label), the attack, its steps,
 the target, epsilon, the MNIST-style switch, the Feature Squeezing defense (and
 whether the attacker knows it), the attack session, the FGSM sweep, the smallest
 flip DeepFool and C&W found, the last frame (with the compare model's belief
-about it), what is loading and the status line. Nothing else holds a copy. It changes only through the ``set_*``
+about it: by default the compare model attacked with its own gradient, its own
+frame; or, as a labelled option, "transfer": its answer on the main model's
+adversarial image), the random-noise baseline switch and its frame, what is
+loading and the status line. Nothing else holds a copy. It changes only through the ``set_*``
 methods; each emits the signal of what changed, once, and only if the value
 really changed (setting a value to what it already is emits nothing). Widgets
 draw from these signals and send the user's intent to the methods; the
@@ -33,6 +36,7 @@ from fgsm_studio.core.session import AttackFrame, AttackSession, SweepResult
 MAX_EPS = 0.5
 ATTACKS = ("fgsm", "bim", "pgd", "apgd-ce")
 MAX_STEPS = 200
+COMPARE_MODES = ("own", "transfer")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class ExplorerState(QObject):
     session_changed = Signal()
     sweep_changed = Signal()
     frame_changed = Signal()
+    compare_mode_changed = Signal(str)  # "own" (each model its own attack) or "transfer"
+    noise_changed = Signal(bool)  # the random-noise baseline shown beside the attack
     loading_changed = Signal(str, object)  # "model" or "compare", the source or None
     status_changed = Signal(str)  # "" when the frame speaks for itself
 
@@ -90,6 +96,10 @@ class ExplorerState(QObject):
         self._sweep: SweepResult | None = None
         self._frame: AttackFrame | None = None
         self._compare_probs: torch.Tensor | None = None
+        self._compare_frame: AttackFrame | None = None
+        self._compare_mode = "own"
+        self._noise = False
+        self._noise_frame: AttackFrame | None = None
         self._loading: dict[str, Path | str | None] = {"model": None, "compare": None}
         self._status = ""
 
@@ -160,6 +170,26 @@ class ExplorerState(QObject):
     @property
     def compare_probs(self) -> torch.Tensor | None:
         return self._compare_probs
+
+    @property
+    def compare_frame(self) -> AttackFrame | None:
+        """The compare model's own attacked frame ("own" mode; None in "transfer" mode)."""
+        return self._compare_frame
+
+    @property
+    def compare_mode(self) -> str:
+        """ "own": the compare model is attacked with its own gradient; "transfer": it is
+        shown the image crafted against the model under attack."""
+        return self._compare_mode
+
+    @property
+    def noise(self) -> bool:
+        """Is random sign noise of the same epsilon shown beside the attack?"""
+        return self._noise
+
+    @property
+    def noise_frame(self) -> AttackFrame | None:
+        return self._noise_frame
 
     @property
     def status(self) -> str:
@@ -254,23 +284,53 @@ class ExplorerState(QObject):
             self.flip_size_changed.emit()
 
     def set_session(self, session: AttackSession | None) -> None:
-        """A new attack session (its gradient); the sweep of the old one no longer applies."""
+        """A new attack session (its gradient); the sweep of the old one no longer applies.
+
+        None (a new model is coming) also drops the frame: the old model's verdict is
+        never shown under the new model's name."""
         if session is self._session:
             return
         self._session = session
         self.session_changed.emit()
+        if session is None and self._frame is not None:
+            self._frame = self._compare_probs = self._compare_frame = self._noise_frame = None
+            self.frame_changed.emit()
 
     def set_sweep(self, sweep: SweepResult) -> None:
         if sweep is not self._sweep:
             self._sweep = sweep
             self.sweep_changed.emit()
 
-    def set_frame(self, frame: AttackFrame, compare_probs: torch.Tensor | None = None) -> None:
-        """The frame on screen and the compare model's probabilities for it (if any)."""
-        if frame is self._frame and compare_probs is self._compare_probs:
+    def set_frame(
+        self,
+        frame: AttackFrame,
+        compare_probs: torch.Tensor | None = None,
+        *,
+        compare_frame: AttackFrame | None = None,
+        noise_frame: AttackFrame | None = None,
+    ) -> None:
+        """The frame on screen, the compare model's probabilities (on its own attacked
+        image ``compare_frame`` in "own" mode, else on ``frame``'s) and the noise baseline."""
+        new = (frame, compare_probs, compare_frame, noise_frame)
+        if all(a is b for a, b in zip(new, self._frame_parts(), strict=True)):
             return
-        self._frame, self._compare_probs = frame, compare_probs
+        self._frame, self._compare_probs, self._compare_frame, self._noise_frame = new
         self.frame_changed.emit()
+
+    def _frame_parts(self) -> tuple:
+        return (self._frame, self._compare_probs, self._compare_frame, self._noise_frame)
+
+    def set_compare_mode(self, mode: str) -> None:
+        if mode not in COMPARE_MODES:
+            raise ValueError(f"unknown compare mode {mode!r}: choose one of {COMPARE_MODES}")
+        if mode != self._compare_mode:
+            self._compare_mode = mode
+            self.compare_mode_changed.emit(mode)
+
+    def set_noise(self, on: bool) -> None:
+        if bool(on) != self._noise:
+            self._noise = bool(on)
+            self.noise_changed.emit(self._noise)
 
     def set_loading(self, what: str, source: Path | str | None) -> None:
         """``source`` is being loaded as the model or the compare model (None: done)."""

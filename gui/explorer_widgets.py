@@ -40,10 +40,14 @@ from fgsm_studio.gui.model_panel import ModelPanel
 from fgsm_studio.gui.panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
 
 FOOLED, HOLDS = "#e53935", "#43a047"  # readable on white and on black
+PRESENTER_CHART = 118  # px: a chart's height in presenter mode (the top 3 classes)
 
 
 def is_mnist_like(card) -> bool:
-    return card.in_channels == 1 and card.image_size == 28
+    """A model of handwritten digits (MNIST-style input): not Fashion-MNIST's clothes,
+    whose images are grey 28 px too (no "Draw a digit", no digit-photo conversion)."""
+    digits = "fashion" not in card.dataset.lower()
+    return card.in_channels == 1 and card.image_size == 28 and digits
 
 
 class Banner(QLabel):
@@ -233,9 +237,20 @@ class Stage(QWidget):
         self.curve.set_attack(state.attack)
 
     def set_presenter(self, on: bool) -> None:
-        """Presenter mode gives the charts more height, for names in large type."""
-        self._layout.setStretch(2, 4 if on else 5)
-        self._layout.setStretch(3, 5 if on else 4)
+        """Presenter mode: the pictures are the demo, so they take most of the height
+        (at 1280x720, at least 40% of the screen); the charts keep what their bars need."""
+        self._layout.setStretch(2, 1 if on else 5)
+        self._layout.setStretch(3, 0 if on else 4)
+        for bars in (self.bars_clean, self.bars_adv, self.bars_cmp):
+            # the top 3 classes (and the true and target ones) in large type, not all ten
+            bars.max_all, bars.top_k = (0, 3) if on else (10, 5)
+            bars.setMinimumHeight(PRESENTER_CHART if on else 150)
+            bars.setMaximumHeight(PRESENTER_CHART if on else 16777215)
+        self.curve.setMinimumHeight(PRESENTER_CHART if on else 0)
+        self.curve.setMaximumHeight(PRESENTER_CHART if on else 16777215)
+        self.curve.set_presenter_look(on)
+        if self.state.frame is not None and self.state.card is not None:
+            self._on_state_frame_changed()
 
     def _keep_compare_room(self) -> None:
         """The compare chart keeps its room while hidden only when a compare model is
@@ -294,13 +309,22 @@ class Stage(QWidget):
 
     def _on_state_frame_changed(self) -> None:
         frame, card = self.state.frame, self.state.card
+        if frame is None:  # a new model is coming: nothing of the old one stays on screen
+            self._clear()
+            return
         names = card.class_names
         p0, p1 = frame.probs_clean[frame.pred_clean], frame.probs_adv[frame.pred_adv]
         self.triptych.show_frame(frame.original, frame.adversarial, frame.epsilon)
+        who = (
+            f"{model_kind(card)}, attacked"
+            if self.state.compare_frame is not None
+            else "Adversarial"
+        )
         self.triptych.set_titles(
             f"Original: {escape(names[frame.pred_clean])} ({p0:.1%})",
-            f"Adversarial: {escape(names[frame.pred_adv])} ({p1:.1%})",
+            f"{who}: {escape(names[frame.pred_adv])} ({p1:.1%})",
         )
+        self._show_extras()
         true = self.state.true_label(len(names))
         for bars, probs, pred in (
             (self.bars_clean, frame.probs_clean, frame.pred_clean),
@@ -311,22 +335,77 @@ class Stage(QWidget):
             self._show_verdict(frame)
         self._show_compare(self.state.compare_probs)
 
+    def _clear(self) -> None:
+        for bars in (self.bars_clean, self.bars_adv):
+            bars.clear()
+        self.bars_cmp.hide()
+        self.triptych.set_titles("Original", "Adversarial")
+        for key in ("twin", "noise"):
+            self.triptych.show_extra(key, None)
+        if not self.state.status:
+            self._set_lines("", "")
+
+    def _show_extras(self) -> None:
+        """The compare model's own attacked image and the noise baseline, when there."""
+        s = self.state
+        twin, noise = s.compare_frame, s.noise_frame
+        title = ""
+        if twin is not None:
+            names = s.compare.card.class_names
+            p = float(twin.probs_adv[twin.pred_adv])
+            title = (
+                f"{model_kind(s.compare.card)}, attacked: {escape(names[twin.pred_adv])} ({p:.1%})"
+            )
+        self.triptych.show_extra("twin", None if twin is None else twin.adversarial, title)
+        title = ""
+        if noise is not None:
+            names = s.card.class_names
+            p = float(noise.probs_adv[noise.pred_adv])
+            title = f"Random noise: {escape(names[noise.pred_adv])} ({p:.1%})"
+        self.triptych.show_extra("noise", None if noise is None else noise.adversarial, title)
+
     def _show_verdict(self, frame: AttackFrame) -> None:
-        self._set_lines(self._verdict(frame), verdict_detail(frame, self.state.card.class_names))
+        detail = verdict_detail(frame, self.state.card.class_names)
+        noise = self.state.noise_frame
+        if noise is not None:
+            detail += noise_words(noise, self.state.card.class_names)
+        self._set_lines(self._verdict(frame), detail)
 
     def _verdict(self, frame: AttackFrame) -> str:
-        names = self.state.card.class_names
+        """The model's verdict; with a compare model, each model's own side by side
+        ("standard: 7 -> 3 fooled / defended: 7 -> 7 holds")."""
+        s = self.state
+        names = s.card.class_names
         p0, p1 = frame.probs_clean[frame.pred_clean], frame.probs_adv[frame.pred_adv]
         color = FOOLED if frame.flipped else HOLDS
-        if frame.target is not None:
-            verdict = "target reached" if frame.flipped else "target not reached"
-        else:
-            verdict = "fooled" if frame.flipped else "holds"
-        return (
+        main = (
             f"{escape(names[frame.pred_clean])} ({p0:.1%}) &rarr; "
             f"<span style='color:{color}'>{escape(names[frame.pred_adv])} ({p1:.1%}): "
-            f"{verdict}</span>{detector_words(frame)}"
+            f"{verdict_word(frame)}</span>{detector_words(frame)}"
         )
+        other = self._compare_verdict(frame)
+        if not other:
+            return main
+        return f"{model_kind(s.card).lower()}: {main} &nbsp;/&nbsp; {other}"
+
+    def _compare_verdict(self, frame: AttackFrame) -> str:
+        """The compare model's verdict: on its own attacked image, or (transfer) on ours."""
+        s = self.state
+        if s.compare is None or s.compare_probs is None:
+            return ""
+        card, twin = s.compare.card, s.compare_frame
+        kind = model_kind(card).lower()
+        if twin is not None:
+            fooled, word = twin.flipped, verdict_word(twin)
+            pred = twin.pred_adv
+        else:  # transfer: the same image; fooled if its answer is not its clean answer
+            pred = int(s.compare_probs.argmax())
+            fooled = pred == frame.target if frame.target is not None else pred != frame.pred_clean
+            word = verdict_word(frame, flipped=fooled)
+            kind += " (same image)"
+        color = FOOLED if fooled else HOLDS
+        name = escape(card.class_names[pred])
+        return f"{kind}: <span style='color:{color}'>{name}, {word}</span>"
 
     def _show_compare(self, probs: torch.Tensor | None) -> None:
         compare = self.state.compare
@@ -335,14 +414,36 @@ class Stage(QWidget):
             return
         card = compare.card
         pred = int(probs.argmax())
-        kind = "Defended" if card.defense == "wr_fgsm" else "Standard"  # short: never clipped
-        self.bars_cmp.set_title(
-            f"{kind}: {escape(card.class_names[pred])} ({float(probs[pred]):.1%})"
+        how = "own attack" if self.state.compare_frame is not None else "same image"
+        self.bars_cmp.set_title(  # short: never clipped
+            f"{model_kind(card)} ({how}): {escape(card.class_names[pred])} "
+            f"({float(probs[pred]):.1%})"
         )
         self.bars_cmp.setToolTip(f"<p>{escape(card.title())}</p>")
         self.bars_cmp.show()
         true = self.state.true_label(card.num_classes)
-        self.bars_cmp.show_probs(probs, card.class_names, pred=pred, true=true)
+        target = self.state.target
+        self.bars_cmp.show_probs(probs, card.class_names, pred=pred, true=true, target=target)
+
+
+def model_kind(card) -> str:
+    """ "Standard" (no defense) or "Defended" (trained on attacked images, any defense)."""
+    return "Standard" if card.defense == "none" else "Defended"
+
+
+def verdict_word(frame: AttackFrame, *, flipped: bool | None = None) -> str:
+    flipped = frame.flipped if flipped is None else flipped
+    if frame.target is not None:
+        return "target reached" if flipped else "target not reached"
+    return "fooled" if flipped else "holds"
+
+
+def noise_words(noise: AttackFrame, names: list[str]) -> str:
+    """After the detail line: what random noise of the same size does (usually nothing)."""
+    said = escape(names[noise.pred_adv])
+    if noise.pred_adv == noise.pred_clean:
+        return f"; random noise of the same size: still {said}"
+    return f"; random noise of the same size: {said} (it changed the answer too)"
 
 
 def fit_font(label: QLabel, points: int) -> None:

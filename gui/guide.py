@@ -34,7 +34,7 @@ and gets through where a change survives the squeezing (on digits: at larger eps
 the attack first wins.</li>
 </ul>
 <p>Keys: Left/Right or Space step through the sample images; 1, 2, 3, 4 choose FGSM, BIM,
-PGD, APGD-CE; F11 presenter mode, Esc leaves it.</p>"""
+PGD, APGD-CE; F11 presenter mode (C there shows the curve), Esc leaves it.</p>"""
 
 
 def show_guide(parent: QWidget) -> QMessageBox:

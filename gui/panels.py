@@ -19,7 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -29,6 +29,8 @@ LEGEND = (
     "Red: the model's answer; green outline: the true class; orange: the target of a "
     "targeted attack; grey: the other classes."
 )
+EXTRAS = ("twin", "noise")  # ImageTriptych's optional panels, in their order after the three
+EXTRA_TITLES = ("Compare model, its own attack", "Random noise, same epsilon")
 NAME_CHARS = 18  # longer class names are cut, the full name is in the tooltip
 
 
@@ -89,12 +91,15 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("w")
         self.views, self.items, self.titles = [], [], []
-        self.title_size = "12pt"
-        for col, title in enumerate(("Original", "Perturbation", "Adversarial")):
+        self.title_size, self._ink = "12pt", "#222"
+        titles = ("Original", "Perturbation", "Adversarial", *EXTRA_TITLES)
+        for col, title in enumerate(titles):
             label = FixedLabel(title, size=self.title_size, color="#222")
-            self.addItem(label, row=0, col=col)
-            self.ci.layout.setColumnStretchFactor(col, 1)
-            vb = self.addViewBox(row=1, col=col, lockAspect=True, invertY=True, enableMenu=False)
+            vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+            if col < 3:  # the extras (the twin's own attack, the noise) come when asked for
+                self.addItem(label, row=0, col=col)
+                self.addItem(vb, row=1, col=col)
+                self.ci.layout.setColumnStretchFactor(col, 1)
             item = pg.ImageItem(axisOrder="row-major")
             vb.addItem(item)
             if self.views:
@@ -103,6 +108,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.views.append(vb)
             self.items.append(item)
             self.titles.append(label)
+        self.extras: dict[str, bool] = dict.fromkeys(EXTRAS, False)
         self._shape: tuple[int, ...] | None = None
 
     def resizeEvent(self, event) -> None:
@@ -112,6 +118,33 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         ):  # keep the images filling their panels (presenter mode)
             for vb in self.views:
                 vb.autoRange(padding=0.02)
+        if getattr(self, "extras", None) is not None:
+            self._fit_titles()
+
+    def show_extra(self, key: str, image: torch.Tensor | None, title: str = "") -> None:
+        """Show (or, with None, hide) an extra panel: "twin" (the compare model's own
+        attacked image) or "noise" (random noise of the same epsilon), after the three."""
+        col = 3 + EXTRAS.index(key)
+        label, vb = self.titles[col], self.views[col]
+        if image is not None:
+            self.items[col].setImage(to_display(image), levels=(0, 255))
+            label.setText(title, size=self.title_size, color=self._ink)
+        if (image is not None) == self.extras[key]:
+            return
+        self.extras[key] = image is not None
+        layout = self.ci.layout
+        if image is not None:
+            self.addItem(label, row=0, col=col)
+            self.addItem(vb, row=1, col=col)
+            layout.setColumnStretchFactor(col, 1)
+            vb.setBorder(self.views[0].border)
+        else:
+            self.removeItem(label)
+            self.removeItem(vb)
+            layout.setColumnStretchFactor(col, 0)
+        for v in self.views:
+            v.autoRange(padding=0.02)
+        self._fit_titles()
 
     def show_frame(self, original: torch.Tensor, adversarial: torch.Tensor, epsilon: float) -> None:
         perturbation = adversarial - original
@@ -119,7 +152,11 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         self.items[0].setImage(to_display(original), levels=(0, 255))
         self.items[1].setImage(diverging(perturbation, scale), levels=(0, 255))
         self.items[2].setImage(to_display(adversarial), levels=(0, 255))
-        self.titles[1].setText(f"Perturbation, magnified x{1 / scale:.0f}")
+        if float(perturbation.abs().max()) == 0:  # epsilon 0 (or nothing to follow)
+            self.titles[1].setText("Perturbation: none")
+        else:
+            self.titles[1].setText(f"Perturbation, magnified x{1 / scale:.0f}")
+        self._fit_titles()
         shape = tuple(original.shape)
         if shape != self._shape:  # new resolution: frame it
             self._shape = shape
@@ -129,12 +166,33 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
     def set_titles(self, original: str, adversarial: str) -> None:
         self.titles[0].setText(original)
         self.titles[2].setText(adversarial)
+        self._fit_titles()
+
+    def _fit_titles(self) -> None:
+        """Each title in its size, or smaller where it would be wider than its column (four
+        or five panels at 1280 px): titles never run into each other."""
+        shown = [t for i, t in enumerate(self.titles) if i < 3 or self.extras[EXTRAS[i - 3]]]
+        room = max(40.0, self.width() / len(shown) - 12)
+        base = float(self.title_size.removesuffix("pt"))
+        doc, font = QTextDocument(), QFont()
+        for label in shown:
+            doc.setHtml(label.text)
+            size = base
+            while size > 8:
+                font.setPointSizeF(size)
+                doc.setDefaultFont(font)
+                if doc.idealWidth() <= room:
+                    break
+                size -= 1
+            if label.opts.get("size") != f"{size:g}pt":
+                label.setText(label.text, size=f"{size:g}pt", color=self._ink)
 
     def set_title_size(self, size: str, color: str = "#222") -> None:
         """Bigger titles in presenter mode; the text stays what it was."""
-        self.title_size = size
+        self.title_size, self._ink = size, color
         for label in self.titles:
             label.setText(label.text, size=size, color=color)
+        self._fit_titles()
         for vb in self.views:  # a frame, so a black image shows its edge on black
             vb.setBorder(pg.mkPen("#888", width=1) if color != "#222" else None)
 
@@ -247,6 +305,13 @@ class PredictionBars(QWidget):
         lines = (f"{escape(n)}: {100 * h:.1f}%" for n, h in zip(names, self.heights, strict=True))
         self.plot.setToolTip(f"<p>{LEGEND}</p>" + "<br>".join(lines))
 
+    def clear(self) -> None:
+        """No bars (a new model is coming: the old answers never show under its name)."""
+        self.bars.setOpts(x0=[0], y=[0], width=[0], height=0.7, brushes=[GREY], pens=[None])
+        self.shown, self.heights, self.names = [], np.zeros(0), []
+        self.plot.getAxis("left").setTicks([[]])
+        self.plot.setToolTip("")
+
     def _fit_names(self) -> None:
         """The name axis as wide as the longest name shown, so none is clipped."""
         axis = self.plot.getAxis("left")
@@ -270,7 +335,6 @@ class EpsilonCurve(pg.PlotWidget):
         self.attack = "fgsm"
         self._flip: float | None = None  # the sweep's flip epsilon, labelled by _label_flip
         self._flip_target: int | None = None
-        self.setTitle(self.TITLE, color="#222", size="10pt")
         self.setLabel("bottom", "epsilon")
         self.getAxis("bottom").enableAutoSIPrefix(False)
         self.setYRange(0, 1, padding=0.02)
@@ -278,15 +342,16 @@ class EpsilonCurve(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setMenuEnabled(False)
-        # Middle right: the curves run near 1 (the top class) and 0 (the original class after
-        # a flip) there, so the legend covers neither them nor the "flips at" label at the top.
-        self.legend = self.addLegend(offset=(-5, 48), labelTextColor="#222")
-        self.original = self.plot([], [], pen=pg.mkPen(TRUE, width=2), name="original class")
-        self.target = self.plot([], [], pen=pg.mkPen(TARGET, width=2), name="target class")
-        self.winner = self.plot(
-            [], [], pen=pg.mkPen(PRED, width=2, style=Qt.PenStyle.DashLine), name="top class"
-        )
-        self.legend.removeItem(self.target)  # listed while a target is shown
+        # The legend sits outside the plot area, below the epsilon axis: it never covers
+        # the curves or the flip point (issue 24, 11); two short names a row (three did
+        # not fit the curve's quarter of the row at 1280 px).
+        self.legend = pg.LegendItem(colCount=2, labelTextColor="#222", labelTextSize="8pt")
+        self.plotItem.layout.addItem(self.legend, 4, 1)
+        self.original = self.plot([], [], pen=pg.mkPen(TRUE, width=2))
+        self.target = self.plot([], [], pen=pg.mkPen(TARGET, width=2))
+        self.winner = self.plot([], [], pen=pg.mkPen(PRED, width=2, style=Qt.PenStyle.DashLine))
+        self.legend.addItem(self.original, "original")
+        self.legend.addItem(self.winner, "top class")  # "target" joins while a target is shown
         self.updating = pg.TextItem("", color="#555", anchor=(0.5, 0.5))
         self.updating.setPos(0.25, 0.5)
         self.addItem(self.updating)
@@ -294,11 +359,14 @@ class EpsilonCurve(pg.PlotWidget):
         self.flip = pg.InfiniteLine(
             pos=0, angle=90, pen=pg.mkPen(PRED, width=1, style=Qt.PenStyle.DotLine)
         )
-        self.flip_text = pg.TextItem("", color=PRED, anchor=(0, 0))
-        for item in (self.current, self.flip, self.flip_text):
+        for item in (self.current, self.flip):
             self.addItem(item)
         self.flip.hide()
-        self.flip_text.hide()
+        # "flips at" is the title's second line, outside the plot: never over a curve or
+        # the legend, never cut at the plot's edge; the line is always there (a blank one
+        # while there is no flip) so the plot never moves.
+        self.flip_words = ""
+        self._title()
 
     def clear_sweep(self, message: str = "Updating the curve for the new image...") -> None:
         """The old image's curve is gone at once; ``message`` says a new one is coming."""
@@ -306,7 +374,8 @@ class EpsilonCurve(pg.PlotWidget):
             line.setData([], [])
         self._flip = None
         self.flip.hide()
-        self.flip_text.hide()
+        self.flip_words = ""
+        self._title()
         self.updating.setText(message)
         self.updating.setVisible(bool(message))
 
@@ -331,19 +400,15 @@ class EpsilonCurve(pg.PlotWidget):
         self.legend.removeItem(self.target)
         if target is not None:
             self.target.setData(e, probs[:, target].numpy())
-            self.legend.addItem(self.target, "target class")
+            self.legend.addItem(self.target, "target")
         else:
             self.target.setData([], [])
         self.winner.setData(e, probs.max(1).values.numpy())
         self.set_range(float(e[-1]))
         self.flip.setVisible(flip is not None)
-        self.flip_text.setVisible(flip is not None)
         self._flip, self._flip_target = flip, target
         if flip is not None:
             self.flip.setPos(flip)
-            self.flip_text.setPos(flip, 0.98)
-            right = self.getViewBox().viewRange()[0][1]
-            self.flip_text.setAnchor((1, 0) if flip > 0.6 * right else (0, 0))  # never cut off
         self._label_flip()
 
     def set_attack(self, attack: str) -> None:
@@ -354,13 +419,36 @@ class EpsilonCurve(pg.PlotWidget):
     def _label_flip(self) -> None:
         flip = self._flip
         if flip is None:
-            return
-        word = "reaches the target at" if self._flip_target is not None else "flips at"
-        who = "" if self.attack == "fgsm" else "FGSM "
-        self.flip_text.setText(f"{who}{word} {flip:.3f}")
+            self.flip_words = ""
+        else:
+            word = "reaches the target at" if self._flip_target is not None else "flips at"
+            who = "" if self.attack == "fgsm" else "FGSM "
+            self.flip_words = f"{who}{word} {flip:.3f}"
+        self._title()
+
+    def _title(self) -> None:
+        second = self.flip_words or "&nbsp;"
+        self.setTitle(
+            f"{self.TITLE}<br><span style='color:{PRED}'>{second}</span>", color="#222", size="10pt"
+        )
 
     def set_epsilon(self, epsilon: float) -> None:
         self.current.setPos(epsilon)
+
+    def set_presenter_look(self, on: bool) -> None:
+        """Presenter mode: light on black, larger type (key C shows it there)."""
+        ink, paper = ("#fff", "#000") if on else ("#222", "w")
+        self.setBackground(paper)
+        self.setTitle(self.TITLE, color=ink, size="13pt" if on else "10pt")
+        font = QFont()
+        font.setPointSize(11 if on else 9)
+        for name in ("left", "bottom"):
+            axis = self.getAxis(name)
+            axis.setTickFont(font)
+            axis.setPen(ink)
+            axis.setTextPen(ink)
+        self.current.setPen(pg.mkPen(ink, width=2))
+        self.getAxis("left").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]] if on else None)
 
 
 def big_font(widget: QWidget, points: int, bold: bool = True) -> None:

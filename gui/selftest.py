@@ -1,22 +1,30 @@
-"""``fgsm-studio --self-test``: is this installation (or copied bundle) sound?
+"""``fgsm-studio --self-test[=full]``: is this installation (or copied bundle) sound?
 
-Prints one line per check and exits 0 when all pass, 1 otherwise: versions,
-the compute device, every bundled model (load, predict its first sample), one
-live attack, one short WR_FGSM training step, and a Qt widget drawn on the
+Prints one line per check and exits 0 when all pass, 1 otherwise. The quick test
+(``--self-test``, a few seconds) is what a start needs: a Qt widget drawn on the
 platform the app itself will use (X11 on a Linux desktop; offscreen only when
 ``QT_QPA_PLATFORM=offscreen`` says so), after the same check the app makes that
-Qt can load that platform. Lab admins run it after copying the bundle to a
-workstation.
+Qt can load that platform; the default bundled model's FGSM frame on its first
+sample against the answer stored in ``resources/models/selftest_expected.json``;
+and the data folder writable. ``--self-test=full`` adds versions, the compute
+device, every bundled model, the epsilon sweep and one short WR_FGSM training
+step. Lab admins run it after copying the bundle to a workstation;
+``packaging/build.py`` runs the quick one on every bundle it builds.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
+
+EXPECTED = ("models", "selftest_expected.json")  # under resources/
+PROB_TOLERANCE = 1e-3  # another CPU, BLAS or the GPU sums in another order
 
 
 class CheckFailed(RuntimeError):
@@ -137,18 +145,92 @@ def _qt() -> str:
     return f"Qt {app.platformName()} platform draws widgets"
 
 
-def run_self_test() -> int:
+def frame_answer() -> dict:
+    """The default bundled model's FGSM frame on its first sample, at the stored epsilon."""
+    from fgsm_studio.core.bundled import default_model, samples_for
+    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.images import load_image, to_model_input
+    from fgsm_studio.core.paths import resource_path
+    from fgsm_studio.core.session import AttackSession
+
+    expected = json.loads(resource_path(*EXPECTED).read_text())
+    entry = default_model()
+    if entry is None:
+        raise CheckFailed("no bundled models found in the resources folder")
+    model, card = load(entry.path)
+    sample = samples_for(card.dataset)[0]
+    image = to_model_input(load_image(sample.path), card.in_channels, card.image_size)
+    frame = AttackSession(model, image).frame(expected["epsilon"])
+    return {
+        "model": entry.path.name,
+        "sample": sample.path.name,
+        "epsilon": expected["epsilon"],
+        "pred_clean": frame.pred_clean,
+        "pred_adv": frame.pred_adv,
+        "prob_clean": round(float(frame.probs_clean[frame.pred_clean]), 6),
+        "prob_adv": round(float(frame.probs_adv[frame.pred_adv]), 6),
+        "linf": round(float(frame.perturbation.abs().max()), 6),
+    }
+
+
+def _frame() -> str:
+    from fgsm_studio.core.paths import resource_path
+
+    expected = json.loads(resource_path(*EXPECTED).read_text())
+    got = frame_answer()
+    wrong = [
+        f"{key} {got[key]} (expected {want})"
+        for key, want in expected.items()
+        if (abs(got[key] - want) > PROB_TOLERANCE if isinstance(want, float) else got[key] != want)
+    ]
+    if wrong:
+        raise CheckFailed(f"{got['model']} on {got['sample']}: " + ", ".join(wrong))
+    return (
+        f"{got['model']} on {got['sample']}: class {got['pred_clean']} "
+        f"({got['prob_clean']:.3f}) becomes {got['pred_adv']} ({got['prob_adv']:.3f}) "
+        f"at eps {got['epsilon']}, as stored"
+    )
+
+
+def _data_folder() -> str:
+    from fgsm_studio.core.paths import unwritable_folders, user_data_dir
+
+    problems = unwritable_folders()
+    if problems:
+        raise CheckFailed(" ".join(problems))
+    folder = user_data_dir()
+    probe = folder / f".selftest-{os.getpid()}.tmp"
+    probe.write_text("ok")
+    os.replace(probe, probe.with_suffix(".done"))  # what saving a model does
+    probe.with_suffix(".done").unlink()
+    return f"{folder} is writable"
+
+
+QUICK = (("Qt", "_qt"), ("frame", "_frame"), ("data folder", "_data_folder"))
+FULL = (
+    ("versions", "_versions"),
+    ("device", "_device"),
+    ("bundled models", "_models"),
+    ("attack", "_attack"),
+    ("training step", "_training"),
+)
+
+
+def run_self_test(mode: str = "quick") -> int:
+    """``quick``: what a start needs, in seconds; ``full``: everything the app can do."""
     results: list[bool] = []
-    print("FGSM Studio self-test")
-    for name, fn in (
-        ("versions", _versions),
-        ("device", _device),
-        ("bundled models", _models),
-        ("attack", _attack),
-        ("training step", _training),
-        ("Qt", _qt),
-    ):
-        _check(name, fn, results)
+    print(f"FGSM Studio self-test ({mode})")
+    checks = QUICK + FULL if mode == "full" else QUICK
+    module = sys.modules[__name__]
+    for name, fn in checks:
+        _check(name, getattr(module, fn), results)
     ok = all(results)
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if ok else 1
+
+
+def write_expected(path: Path) -> dict:
+    """Store this checkout's answer (run after retraining the default model)."""
+    answer = frame_answer()
+    path.write_text(json.dumps(answer, indent=2) + "\n")
+    return answer

@@ -4,7 +4,8 @@
 user data folder after each change (``train_results.json``), so the table comes
 back after a restart. The results table (``TABLE_COLUMNS``, ``table_cells``: the
 name and clean / FGSM / PGD first, narrow enough for 1280x720), the exported CSV
-(``table_row``, every column) and Figure 3 (``figure3_points``: the runs of ONE
+(``table_row``, every column, with the robustness monitor's warnings; the
+table marks such a run with a warning sign) and Figure 3 (``figure3_points``: the runs of ONE
 sweep, by a1, with error bars: the standard error of each accuracy over its n
 held-out images) all read records, never widget cells. No Qt here.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fgsm_studio.core.evaluation import MetricsError
-from fgsm_studio.core.experiments import RunRecord
+from fgsm_studio.core.experiments import RunRecord, run_warnings
 from fgsm_studio.core.plots import line_chart
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ COLUMNS = [
     "epochs",
     "seconds",
     "checkpoint",
+    "warnings",
 ]
+WARNED = "\u26a0 "  # before a run's name in the table: the robustness monitor found something
 # What the window's table shows (the CSV has every column; the rest is in a row's tooltip).
 TABLE_COLUMNS = ["name", "clean %", "FGSM %", "PGD %", "eps", "defense"]
 
@@ -70,14 +73,20 @@ def table_row(r: RunRecord) -> list[str]:
         str(r.epochs_run),
         f"{r.train_seconds:.0f}",
         r.saved_to or "",
+        " | ".join(w["text"] for w in run_warnings(r)),
     ]
 
 
 def table_cells(r: RunRecord) -> tuple[list[str], str]:
     """The window's row (``TABLE_COLUMNS``) and a tooltip with every other column."""
     row = dict(zip(COLUMNS, table_row(r), strict=True))
+    warned = row.pop("warnings")
     tip = "\n".join(f"{k}: {v}" for k, v in row.items() if k not in TABLE_COLUMNS)
-    return [row[c] for c in TABLE_COLUMNS], tip
+    cells = [row[c] for c in TABLE_COLUMNS]
+    if warned:  # the mark, and the warning first in the tooltip
+        cells[0] = WARNED + cells[0]
+        tip = f"{WARNED}{warned}\n\n{tip}"
+    return cells, tip
 
 
 @dataclass(frozen=True)

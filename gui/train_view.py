@@ -193,10 +193,17 @@ class TrainView(QWidget):
     def confirm_close(self, parent: QWidget) -> bool:
         if not self.running:
             return True
+        job = self.current
+        kept = job is not None and best_so_far_path(job.save_to).is_file()
         answer = QMessageBox.question(
             parent,
             "Training is running",
-            "A model is training. Stop it and quit? The best checkpoint so far is kept.",
+            "A model is training. Stop it and quit? "
+            + (
+                "The best checkpoint so far is kept."
+                if kept
+                else "No epoch has finished yet, so nothing will be saved."
+            ),
         )
         return answer == QMessageBox.StandardButton.Yes
 
@@ -216,6 +223,7 @@ class TrainView(QWidget):
     # ------------------------------------------------------------------ the run's signals
     def _on_run_started(self, job: TrainJob) -> None:
         self._history.clear()
+        self._last_batch: BatchProgress | None = None
         self.plots.show_epochs(self._history)
         self._show_findings([])
         self._t0 = time.perf_counter()
@@ -241,6 +249,7 @@ class TrainView(QWidget):
             self.evaluation_shown.emit(event.done)
 
     def _on_batch(self, p: BatchProgress) -> None:
+        self._last_batch = p
         epochs = self.current.epochs if self.current else 1
         done = (p.epoch - 1) * p.batches + p.batch
         total = epochs * p.batches
@@ -295,14 +304,38 @@ class TrainView(QWidget):
             kept = self._keep_partial(job)
             if not kept:
                 self._say("Stopped before the first epoch finished: nothing was saved.")
+            where_ = self._where_stopped(job)
+            self._say(where_)
             self.progress.setFormat(f"stopped at {self._percent()}%")  # the status's figure
             self.status.setText(
-                f"Stopped after {self.progress.value()} of {self.progress.maximum()} batches "
-                f"({self._percent()}%); "
+                f"{where_}; {self.progress.value()} of {self.progress.maximum()} batches of "
+                f"the run ({self._percent()}%); "
                 + ("the best epoch so far is kept." if kept else "nothing was saved.")
+            )
+            self.table.add_stopped(
+                job.name, where_, str(best_so_far_path(job.save_to)) if kept else "", self._history
             )
         self._done()
         self.run_ended.emit(how, job, value)
+
+    def _where_stopped(self, job: TrainJob) -> str:
+        """Where the worker really was (every event it sent has arrived by now): the
+        epoch, its batches, and whether that epoch's validation was reached."""
+        p = self._last_batch
+        if p is None:
+            return "Stopped before the first batch"
+        done = self._history[-1].epoch if self._history else 0
+        if p.epoch == done:  # its validation finished: stopped after it, or in held-out eval
+            return f"Stopped after epoch {done} of {job.epochs} (all its {p.batches} batches)"
+        if p.batch == p.batches:
+            return (
+                f"Stopped in epoch {p.epoch} of {job.epochs} after all its {p.batches} "
+                "batches, while it was being validated (it is not in the curves)"
+            )
+        return (
+            f"Stopped in epoch {p.epoch} of {job.epochs} after {p.batch} of its {p.batches} "
+            "batches, before its validation (so it is not in the curves)"
+        )
 
     def _keep_partial(self, job: TrainJob) -> bool:
         partial = best_so_far_path(job.save_to)

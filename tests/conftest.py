@@ -20,6 +20,12 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Tests marked cuda need an NVIDIA GPU (benchmarks/gpu_check.sh runs them on one).
+    if not torch.cuda.is_available():
+        no_gpu = pytest.mark.skip(reason="cuda: no CUDA GPU here")
+        for item in items:
+            if "cuda" in item.keywords:
+                item.add_marker(no_gpu)
     if config.getoption("--run-slow") or os.environ.get("FGSM_STUDIO_SLOW"):
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow or FGSM_STUDIO_SLOW=1")

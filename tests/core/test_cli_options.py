@@ -38,20 +38,36 @@ BAD_TRAIN = [
     (["--epsilon", "1.5"], "--epsilon: must be a number from 0 to 1"),
     (["--eval-epsilons", ","], "--eval-epsilons: expected numbers from 0 to 1"),
     (["--a1", "2"], "--a1: must be a number from 0 to 1"),
-    (["--fold", "-1"], "--fold: must be a whole number of at least 0"),
+    (["--fold", "-1"], "--fold: must be a whole number from 0 to 99"),
     (["--fold", "10"], "--fold must be from 0 to 9 with --folds 10, not 10"),
     (["--folds", "5", "--fold", "5"], "--fold must be from 0 to 4"),
     (["--folds", "2"], "--folds: must be 0 (the dataset's train/test split) or at least 3"),
-    (["--limit", "0"], "--limit: must be a whole number of at least 1"),
-    (["--limit", "-5"], "--limit: must be a whole number of at least 1"),
-    (["--eval-limit", "0"], "--eval-limit: must be a whole number of at least 1"),
+    (["--limit", "0"], "--limit: must be a whole number from 1 to 10000000"),
+    (["--limit", "-5"], "--limit: must be a whole number from 1 to"),
+    (["--eval-limit", "0"], "--eval-limit: must be a whole number from 1 to"),
     (["--attacks", "fgsm,cw"], "--attacks: unknown attack 'cw'; choose from fgsm,bim,pgd"),
     (["--device", "foo"], "--device: unknown device 'foo'"),
     (["--device", "meta"], "--device: unknown device 'meta'"),
     (["--seed", str(2**64)], "--seed: must be a whole number from 0 to 4294967295"),
-    (["--epochs", "0"], "--epochs: must be a whole number of at least 1"),
-    (["--lr", "nan"], "--lr: must be a positive number"),
+    (["--epochs", "0"], "--epochs: must be a whole number from 1 to 1000"),
+    (["--lr", "nan"], "--lr: must be a number above 0, up to 10"),
     (["--arch", "vgg"], "--arch: invalid choice: 'vgg'"),
+    # issue 20, 1: every number has a range, checked before any work
+    (["--folds", "1000000000"], "--folds: must be a whole number from 0 to 100"),
+    (["--threads", "100000"], "--threads: must be a whole number from 1 to"),
+    (["--attack-steps", str(10**12)], "--attack-steps: must be a whole number from 1 to 1000"),
+    (["--epochs", str(10**12)], "--epochs: must be a whole number from 1 to 1000"),
+    (["--warmup-epochs", "nan"], "--warmup-epochs: must be a number 0 to 1000, not 'nan'"),
+    (["--warmup-epochs", "inf"], "--warmup-epochs: must be a number 0 to 1000"),
+    (["--warmup-epochs", "-5"], "--warmup-epochs: must be a number 0 to 1000, not '-5'"),
+    (["--warmup-epochs", "11"], "--warmup-epochs must be at most --epochs (10), not 11"),
+    (["--batch-size", str(10**9)], "--batch-size: must be a whole number from 1 to 65536"),
+    (["--beta", "1e300"], "--beta: must be a number above 0, up to 100"),
+    (["--patience", str(10**9)], "--patience: must be a whole number from 0 to 1000"),
+    (["--root", "/nonexistent"], "--root '/nonexistent' does not exist"),
+    (["--dataset", "folder"], "--dataset folder needs --root"),
+    (["--dataset", "folder", "--root", "/dev/zero"], "--root '/dev/zero' is not a folder"),
+    (["--eval-epsilons", ",".join(f"0.{i:02d}" for i in range(40))], "at most 32 different"),
 ]
 
 
@@ -164,3 +180,62 @@ def test_progress_on_a_terminal_draws_a_bar():
         and "/3 [" in text
         and text.endswith("FGSM 60.0% PGD 40.0% 100 img/s (best)\n")
     )
+
+
+USAGE_ERRORS = [
+    ["train", "--out", "m.safetensors", "--root", "/nonexistent"],
+    ["train", "--out", "m.safetensors", "--dataset", "folder"],
+    ["train", "--out", "m.safetensors", "--epochs", str(10**12)],
+    ["train", "--out", "m.safetensors", "--warmup-epochs", "-5"],
+    ["reproduce", "--out", "r", "--folds", "1000000000"],
+]
+
+
+def test_usage_errors_answer_before_torch_is_imported(tmp_path):
+    """Issue 20, 1: these took 16-45 s under load, importing torch before saying no."""
+    code = (
+        "import sys\nfrom fgsm_studio.core.cli import main\n"
+        f"codes = [main(argv) for argv in {USAGE_ERRORS!r}]\n"
+        "print(codes, 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert out.stdout.strip() == "[2, 2, 2, 2, 2] False", out.stdout + out.stderr
+    assert out.stderr.count("\n") == len(USAGE_ERRORS)
+
+
+def test_every_numeric_option_shows_its_range_in_help():
+    parser = cli_options.build_parser("x")
+    subs = parser._subparsers._group_actions[0].choices  # noqa: SLF001
+    for name, sub in subs.items():
+        help_text = " ".join(sub.format_help().split())
+        for action in sub._actions:  # noqa: SLF001
+            if action.type in (int, float):
+                raise AssertionError(f"{name} {action.option_strings}: a number with no range")
+            span = getattr(action.type, "span", None)
+            if span:
+                assert f"[{span}]" in help_text, (name, action.option_strings)
+    epochs = [a for a in subs["train"]._actions if "--epochs" in a.option_strings][0]  # noqa: SLF001
+    assert epochs.type.span == "1 to 1000"
+
+
+def test_lists_are_deduplicated_and_minus_zero_is_zero(tmp_path):
+    """Issue 20, 1: 101 copies of 0.1 were each evaluated; -0 gave another resume key."""
+    parser = cli_options.build_parser("x")
+    args = parser.parse_args(
+        _train(tmp_path, "--eval-epsilons", ",".join(["0.1"] * 101), "--epsilon", "-0")
+    )
+    assert args.eval_epsilons == (0.1,)
+    assert args.epsilon == 0.0 and str(args.epsilon) == "0.0"
+    sweep = parser.parse_args(["reproduce", "--out", "r", "--epsilon=-0,0,0.1,0.10"])
+    assert sweep.epsilon == (0.0, 0.1) and str(sweep.epsilon[0]) == "0.0"
+    from fgsm_studio.core.experiments import RunSpec
+
+    keys = {RunSpec.of(epsilon=e).key() for e in (args.epsilon, 0.0)}
+    assert len(keys) == 1

@@ -151,6 +151,11 @@ def test_train_ddp_two_gloo_processes(tmp_path):
     model, card = load(out)
     assert card.metrics["clean"] > 0.3  # it learned: chance is 0.1
     assert card.training["best_epoch"] >= 1
+    # issue 25.17: how it ran is in the card and the key
+    assert (card.training["world_size"], card.training["global_batch"]) == (2, 64)
+    assert card.training["backend"] == "gloo"
+    (record,) = (records / "runs").glob("*.json")
+    assert "_ddp2gloo_" in record.name
 
 
 def test_ddp_outside_torchrun_says_how_to_start_it(tmp_path):

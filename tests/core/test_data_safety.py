@@ -18,6 +18,7 @@ from PIL import Image
 import fgsm_studio.core.data_folder as data_folder
 from fgsm_studio.core.data import (
     DatasetError,
+    folds,
     load_cifar10,
     load_dataset,
     load_folder,
@@ -125,3 +126,39 @@ def test_a_folder_that_changes_while_loading_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(data_folder, "load_image", adding)
     with pytest.raises(DatasetError, match="changed while it was being read.*added, removed"):
         load_folder(root, image_size=8)
+
+
+def test_links_leading_out_of_the_dataset_are_not_followed_and_counted(tmp_path, caplog):
+    """Issue 20, 1: a class folder linked to / was walked; a file linked out was read."""
+    root = _folder(tmp_path / "data")
+    secret = tmp_path / "elsewhere"
+    secret.mkdir()
+    Image.new("RGB", (10, 10), (255, 0, 0)).save(secret / "private.png")
+    (root / "cats" / "leak.png").symlink_to(secret / "private.png")
+    (root / "everything").symlink_to("/")
+    (root / "dogs" / "sub").symlink_to(secret)
+    (root / "dogs" / "same.png").symlink_to(root / "dogs" / "0.png")  # inside: kept
+    with caplog.at_level(logging.WARNING):
+        ds = load_folder(root, image_size=8)
+    assert ds.class_names == ["cats", "dogs"] and len(ds) == 5
+    assert (
+        "3 symbolic link(s) in " in caplog.text
+        and "lead out of the dataset folder and were not followed" in caplog.text
+    )
+    for name in ("'everything'", "'leak.png'", "'sub'"):
+        assert name in caplog.text
+
+
+def test_a_root_that_is_a_device_is_not_a_folder(tmp_path):
+    with pytest.raises(DatasetError, match="/dev/zero is not a folder"):
+        load_folder("/dev/zero")
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_folder(tmp_path / "nothing")
+
+
+def test_more_folds_than_images_is_refused_with_a_sentence(tmp_path):
+    """Issue 20, 1: --folds 6000 on a small set made no progress."""
+    ds = load_folder(_folder(tmp_path / "data", per_class=3), image_size=8)
+    with pytest.raises(DatasetError, match="has 6 images; 7 folds need at least 7"):
+        folds(ds, k=7)
+    assert len(folds(ds, k=6)) == 6

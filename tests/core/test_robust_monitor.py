@@ -157,3 +157,27 @@ def test_a_real_pgd_trained_run_does_not_raise_the_warning():
     )
     record = drive(execute(spec))
     assert findings(record.history) == []
+
+
+def test_the_default_best_epoch_is_never_one_whose_pgd_accuracy_collapsed(split, monkeypatch):
+    """Issue 24, 3: clean + FGSM rising while the monitor sees PGD collapse (catastrophic
+    overfitting) must not make the collapsed epoch the best one."""
+    from fgsm_studio.core import training
+    from fgsm_studio.core.training import pgd_collapsed
+
+    assert pgd_collapsed(0.04, 0.52) and not pgd_collapsed(0.45, 0.52)
+    assert not pgd_collapsed(0.05, 0.2)  # a fall of less than 0.2 is noise, not a collapse
+    seen = [0.45, 0.52, 0.04]  # what the monitor reports, epoch by epoch (COLLAPSE above)
+
+    def monitor(*args):
+        return seen.pop(0)
+        yield  # (a generator, as the real one)
+
+    scores = [0.80, 0.85, 0.90]  # clean + FGSM, rising to the last epoch (as in COLLAPSE)
+    monkeypatch.setattr(training, "_monitor", monitor)
+    monkeypatch.setattr(training, "_score", lambda *args: scores.pop(0))
+    train_set, val = split
+    cfg = TrainConfig(defense="wr_fgsm", a1=1.0, epochs=3, epsilon=0.3, patience=3)
+    result = run(_model(), train_set, val, cfg)
+    assert [h.val_pgd_acc for h in result.history] == [0.45, 0.52, 0.04]
+    assert result.best_epoch == 2 and not result.history[2].is_best

@@ -17,6 +17,14 @@ def test_the_window_trains_on_every_free_core(monkeypatch):
     assert devices.threads_for("trainer") == devices.threads_for("cli") == 1
     monkeypatch.setattr(os, "getloadavg", lambda: (7.0, 0.0, 0.0))
     assert devices.threads_for("trainer") == 1  # never fewer than one
-    monkeypatch.setenv("FGSM_STUDIO_TRAIN_THREADS", "3")
-    assert devices.threads_for("trainer") == 3 and devices.threads_for("trainer", 2) == 2
+    monkeypatch.setenv("FGSM_STUDIO_TRAIN_THREADS", "1")
+    assert devices.threads_for("trainer") == 1 and devices.threads_for("trainer", 2) == 2
     assert devices.threads_for("gui") == 1
+
+
+def test_threads_are_capped_at_the_cores_there_are(monkeypatch):
+    """Issue 20, 1: --threads 100000 drove the load to 280 and segfaulted."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert devices.threads_for("cli", 100_000) == 2
+    monkeypatch.setenv("FGSM_STUDIO_TRAIN_THREADS", "100000")
+    assert devices.threads_for("trainer") == 2

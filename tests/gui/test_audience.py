@@ -71,10 +71,10 @@ def test_targeted_curve_shows_original_target_and_top_class_each_labelled(explor
     np.testing.assert_allclose(curve.target.getData()[1], probs[:, target].numpy())
     np.testing.assert_allclose(curve.winner.getData()[1], probs.max(1).values.numpy())
     labels = [label.text for _sample, label in curve.legend.items]
-    assert labels == ["original class", "top class", "target class"]
+    assert labels == ["original", "top class", "target"]
     s.set_target(None)
     wait_sweep(explorer, qtbot)
-    assert [label.text for _s, label in curve.legend.items] == ["original class", "top class"]
+    assert [label.text for _s, label in curve.legend.items] == ["original", "top class"]
     assert len(curve.target.getData()[0] if curve.target.getData()[0] is not None else []) == 0
 
 
@@ -131,7 +131,7 @@ def test_a_photo_on_the_mnist_model_is_called_out(explorer, qtbot):
 
     with qtbot.waitSignal(explorer.error_shown, timeout=20000) as shown:
         explorer.set_image(resource_path("samples", "photos", "orange.jpg"))
-    assert "orange.jpg is a colour photo" in shown.args[0]
+    assert "orange.jpg is a colour picture" in shown.args[0]
 
 
 def test_compare_list_offers_only_models_of_the_same_classes(explorer):

@@ -222,10 +222,11 @@ def test_a_model_trained_in_the_window_is_compared_with_its_bundled_twin(explore
 
 
 def test_compare_bars_follow_the_adversarial_image(explorer, qtbot):
+    """The compare model's bars are its answer on its own attacked image (issue 24, 1)."""
     with qtbot.waitSignal(explorer.compare_shown, timeout=20000):
         explorer.epsilon.slider.setValue(150)
     qtbot.waitUntil(lambda: explorer.idle, timeout=20000)
     model = explorer.state.compare.net
     with torch.no_grad():
-        expected = model(explorer.state.frame.adversarial[None]).softmax(1)[0]
+        expected = model(explorer.state.compare_frame.adversarial[None]).softmax(1)[0]
     assert np.allclose(explorer.stage.bars_cmp.heights, expected.numpy(), atol=1e-6)

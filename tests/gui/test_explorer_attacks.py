@@ -67,12 +67,22 @@ def test_squeezing_switch_gives_the_squeezed_models_frames(explorer, qtbot):
     size = explorer.state.flip_size
     with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
         explorer.epsilon.defense.squeezing.setChecked(True)
-    # the same model and image: the smallest flip (of the model itself) is not recomputed
-    assert explorer.state.flip_size is size and not explorer.state.flip_computing
+    # the smallest flip is now the squeezed model's (issue 24, 4), and says so
+    assert explorer.state.flip_computing and explorer.state.flip_size is not size
+    assert "squeezed model" in explorer.epsilon.flip_size.text()
     assert explorer.state.squeezing and explorer.epsilon.defense.adaptive.isEnabled()
     f = explorer.state.frame
     card, net = explorer.state.card, explorer.state.model.net
     squeezed = FeatureSqueezing(net, **squeezer_for(card.in_channels, card.image_size))
+    qtbot.waitUntil(lambda: _flip_done(explorer), timeout=60000)
+    expected_flip = smallest_flip(squeezed.straight_through_copy(), explorer.model_input())
+    got = explorer.state.flip_size
+    assert (got.l2, got.linf) == (
+        pytest.approx(expected_flip.l2),
+        pytest.approx(expected_flip.linf),
+    )
+    if got.linf is not None:  # a flip it reports is a flip of the squeezed model itself
+        assert got.linf != pytest.approx(size.linf)
     with torch.no_grad():
         expected = squeezed(f.adversarial[None]).softmax(1)[0]
     assert torch.allclose(f.probs_adv, expected, atol=1e-6)

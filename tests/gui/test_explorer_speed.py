@@ -45,7 +45,10 @@ def check_against_direct(explorer):
     assert torch.allclose(
         frame.probs_adv, direct(s.model.net, s.card, frame.adversarial), atol=1e-5
     )
-    expected = direct(s.compare.net, s.compare.card, frame.adversarial)
+    # the compare model's answer on its own attacked image (issue 24, 1)
+    own = s.compare_frame
+    assert own is not None and own.epsilon == frame.epsilon and own.attack == frame.attack
+    expected = direct(s.compare.net, s.compare.card, own.adversarial)
     assert torch.allclose(s.compare_probs, expected, atol=1e-5)
     assert int(s.compare_probs.argmax()) == int(expected.argmax())
 

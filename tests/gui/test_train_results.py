@@ -80,3 +80,34 @@ def test_figure3_error_bars_are_the_standard_error_over_the_held_out_images():
     fig = figure3_points(RECORDS, "s1")
     assert fig.n == [100, 100, 100]
     assert fig.stderr(fig.clean) == pytest.approx([0.03, 0.04, (0.7 * 0.3 / 100) ** 0.5])
+
+
+def test_a_run_that_only_looks_robust_is_marked_in_the_table_and_the_csv(tmp_path):
+    """Issue 24, 3: the Train tab's "only looks robust" warning reaches the results row
+    (a mark) and the CSV (and the card: ``core.experiments.execute`` saves it)."""
+    import dataclasses
+
+    from fgsm_studio.core.experiments import run_warnings
+    from fgsm_studio.core.training import EpochMetrics
+
+    def epoch(i, clean, fgsm, pgd):
+        return EpochMetrics(
+            i, 2, 1.0, 1.0, 1.0, 0.0, clean, clean, fgsm, clean, False, 1.0, 1.0, pgd
+        )
+
+    looks = dataclasses.replace(
+        record(1.0, 0.9),
+        name="fgsm 0.3",
+        history=(epoch(1, 0.8, 0.4, 0.1), epoch(2, 0.9, 0.9, 0.0)),
+    )
+    healthy = dataclasses.replace(record(0.5, 0.9), history=(epoch(1, 0.9, 0.6, 0.5),))
+    assert [w["kind"] for w in run_warnings(looks)] == ["fgsm-only"]
+    assert run_warnings(healthy) == []
+    cells, tip = table_cells(looks)
+    assert cells[0] == "\u26a0 fgsm 0.3" and "only looks robust" in tip
+    assert not table_cells(healthy)[0][0].startswith("\u26a0")
+    path = export([looks, healthy], "", tmp_path / "runs.csv")[0]
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert "only looks robust" in rows[0]["warnings"] and rows[1]["warnings"] == ""
+    assert table_row(looks)[-1] == rows[0]["warnings"]

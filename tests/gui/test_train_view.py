@@ -253,3 +253,33 @@ def test_results_table_fits_1280x720_without_scrolling_sideways(view):
     headers = [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
     assert headers[:4] == ["name", "clean %", "FGSM %", "PGD %"]
     assert t.item(0, 1).text() == "90.00" and "dataset" in t.item(0, 0).toolTip()
+
+
+def test_stop_mid_epoch_says_where_and_the_stopped_run_is_in_the_table(view, qtbot, monkeypatch):
+    """Issue 24, 13: the true epoch and batch (not "96 of 96 (100%)"), a row in the results
+    table, and "the best checkpoint so far is kept" only once one exists."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a: asked.append(a[2]) or QMessageBox.StandardButton.No
+    )
+    _configure(view, epochs=3, limit=2000)
+    with qtbot.waitSignal(view.progress_shown, timeout=60000):
+        view.train_button.click()
+    assert not view.confirm_close(view)  # no epoch done yet: nothing to keep
+    assert "nothing will be saved" in asked[-1] and "is kept" not in asked[-1]
+    qtbot.waitUntil(lambda: len(view._history) == 1, timeout=120000)
+    assert not view.confirm_close(view)
+    assert "The best checkpoint so far is kept." in asked[-1]
+    qtbot.waitUntil(lambda: view._last_batch.epoch == 2, timeout=60000)
+    with qtbot.waitSignal(view.run_ended, timeout=30000):
+        view.stop()
+    p = view._last_batch  # the last batch the worker really did (all its events are in)
+    assert view.progress.value() == (p.epoch - 1) * p.batches + p.batch
+    if p.batch < p.batches:
+        said = f"Stopped in epoch 2 of 3 after {p.batch} of its {p.batches} batches"
+        assert said in view.status.text() and "not in the curves" in view.status.text()
+    assert view.table.rowCount() == 1
+    assert view.table.item(0, 0).text().endswith("(stopped)")
+    assert "Best validated epoch 1" in view.table.item(0, 0).toolTip()
