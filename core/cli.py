@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "robustness":
             return _robustness(args)
+        if args.command == "measure":
+            from fgsm_studio.core.measure_report import main as measure_main
+
+            return measure_main(args)
         if args.command == "cards":
             from fgsm_studio.core.bundled import cards_markdown
 

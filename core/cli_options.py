@@ -43,6 +43,7 @@ from fgsm_studio.core.train_config import TrainConfig
 
 WORST_CASES = ("off", *WORST_CASE_SETTINGS)
 DEFAULT = TrainConfig()  # the one place a run's defaults are written
+MEASURE_SETS = ("optdigits", "fonts", "own")  # core.measure
 MAX_SEED = 2**32 - 1
 CORES = os.cpu_count() or 1
 # Ranges of the numbers: generous for real work, and each bounds what one option can cost.
@@ -273,6 +274,9 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     readme = getattr(args, "readme", None)
     if readme is not None and not Path(readme).is_file():
         parser.error(f"--readme {display(readme)} does not exist or is not a file")
+    for path in getattr(args, "models", None) or ():
+        if not Path(path).is_file():
+            parser.error(f"the model {display(path)} does not exist or is not a file")
     resume = getattr(args, "resume", None)
     if resume is not None and not Path(resume).is_file():
         parser.error(f"--resume {display(resume)} does not exist or is not a file")
@@ -737,6 +741,55 @@ def build_parser(description: str) -> Parser:
     )
     r.add_argument("--update-card", action="store_true", help="write the figures into the card")
 
+    m = sub.add_parser(
+        "measure",
+        help="measure models on other writers' digits and their own fold (core.measure)",
+        formatter_class=fmt,
+    )
+    m.add_argument("models", type=Path, nargs="*", help=".safetensors checkpoints")
+    m.add_argument(
+        "--sets",
+        type=choices_list(MEASURE_SETS, "set"),
+        default=MEASURE_SETS,
+        help="optdigits, fonts (never trained on) and own (the card's held-out part)",
+    )
+    m.add_argument(
+        "--limit", type=whole(1, MAX_IMAGES), default=200, help="images per set (stratified)"
+    )
+    m.add_argument("--epsilons", type=fractions, default=(0.1, 0.3), help="attack sizes")
+    m.add_argument("--pgd-steps", type=whole(1, MAX_STEPS), default=50)
+    m.add_argument(
+        "--apgd-steps", type=whole(1, MAX_STEPS), default=100, help="APGD-CE and APGD-T steps"
+    )
+    m.add_argument("--targets", type=whole(1, 9), default=3, help="APGD-T: target classes")
+    m.add_argument(
+        "--queries", type=whole(1, 100_000), default=1000, help="Square: queries per image"
+    )
+    m.add_argument("--no-square", action="store_true", help="leave out Square (the slowest)")
+    m.add_argument("--threads", type=whole(1, CORES), default=None, help="CPU threads")
+    m.add_argument(
+        "--results",
+        type=Path,
+        default=Path("docs/results/other-writers/results.jsonl"),
+        help="JSON lines, one per (model, set); pairs already there are skipped",
+    )
+    m.add_argument(
+        "--publish",
+        action="store_true",
+        help="measure nothing: write the results into the models' cards and the tables",
+    )
+    m.add_argument(
+        "--report",
+        type=Path,
+        default=Path("docs/results/other-writers.md"),
+        help="with --publish: the Markdown file whose generated table is rewritten",
+    )
+    m.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        help="with --publish: also rewrite the generated other-writers table in this README.md",
+    )
     c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
     c.add_argument(
         "--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md"
