@@ -163,4 +163,13 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
         )
     total = sum(e.path.stat().st_size for e in entries) / 2**20
     lines += ["", f"Total: {total:.1f} MB in {len(entries)} files.", ""]
+    masked = [e for e in entries if e.card.metrics.get("fgsm_masked")]
+    if masked:  # written by `fgsm-studio-cli measure --publish` (core.measure_report)
+        lines += [
+            "FGSM figures that are masked (PGD takes 25 points or more beyond FGSM: the one "
+            "step met a useless gradient, so the FGSM figure says nothing about robustness):",
+            "",
+        ]
+        lines += [f"- `{e.path.name}`: " + "; ".join(e.card.metrics["fgsm_masked"]) for e in masked]
+        lines.append("")
     return "\n".join(lines)

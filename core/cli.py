@@ -56,12 +56,18 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "robustness":
             return _robustness(args)
+        if args.command == "measure":
+            from fgsm_studio.core.measure_report import main as measure_main
+
+            return measure_main(args)
         if args.command == "cards":
             from fgsm_studio.core.bundled import cards_markdown
 
             text = cards_markdown()
-            if args.out:
-                args.out.write_text(text)
+            if args.out:  # whole or not at all: a full disk once left a 0-byte file here
+                from fgsm_studio.core.atomic import write_atomic
+
+                write_atomic(args.out, text, f"the cards table {opt.display(args.out)}")
             elif not args.readme:
                 print(text)
             if args.readme:

@@ -17,6 +17,7 @@ import importlib.util
 import math
 import os
 import re
+import tempfile
 import textwrap
 from dataclasses import fields
 from pathlib import Path
@@ -37,10 +38,12 @@ from fgsm_studio.core.catalogue import (  # torch-free, as is train_config
     TRAINABLE,
     WORST_CASE_SETTINGS,
 )
+from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.train_config import TrainConfig
 
 WORST_CASES = ("off", *WORST_CASE_SETTINGS)
 DEFAULT = TrainConfig()  # the one place a run's defaults are written
+MEASURE_SETS = ("optdigits", "fonts", "own")  # core.measure
 MAX_SEED = 2**32 - 1
 CORES = os.cpu_count() or 1
 # Ranges of the numbers: generous for real work, and each bounds what one option can cost.
@@ -205,6 +208,19 @@ def choices_list(allowed: tuple[str, ...], what: str):
     return parse
 
 
+def out_file(text: str) -> Path:
+    """A file to write (``--out`` of train): a name ending in "/" is a folder, not a file."""
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(
+            f"{display(text)} ends in '/', so it names a folder; give a file such as "
+            f"{display(text + 'model.safetensors')}"
+        )
+    return Path(text)
+
+
+out_file.__name__ = "file name"
+
+
 def device(text: str) -> str:
     if not DEVICE.fullmatch(text.lower()):
         raise argparse.ArgumentTypeError(
@@ -239,8 +255,14 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
                 f"-m fgsm_studio.core.cli train ... --ddp); missing {', '.join(missing)}"
             )
     executor = getattr(args, "executor", "serial")
-    if getattr(args, "address", None) and executor != "ray":
+    address = getattr(args, "address", None)
+    if address and executor != "ray":
         parser.error("--address only makes sense with --executor ray")
+    if address and not ray_address(address):
+        parser.error(
+            f"--address {display(address)} is not a Ray address: use auto, host:port or "
+            "ray://host:port (a host name or IP address and a port from 1 to 65535)"
+        )
     if executor != "ray" and (
         getattr(args, "cpus_per_run", 1) != 1 or getattr(args, "gpus_per_run", None) is not None
     ):
@@ -252,6 +274,9 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     readme = getattr(args, "readme", None)
     if readme is not None and not Path(readme).is_file():
         parser.error(f"--readme {display(readme)} does not exist or is not a file")
+    for path in getattr(args, "models", None) or ():
+        if not Path(path).is_file():
+            parser.error(f"the model {display(path)} does not exist or is not a file")
     resume = getattr(args, "resume", None)
     if resume is not None and not Path(resume).is_file():
         parser.error(f"--resume {display(resume)} does not exist or is not a file")
@@ -293,9 +318,26 @@ def _check_root(args: argparse.Namespace, parser: Parser) -> None:
         parser.error(f"--root {display(root)} is not a folder")
 
 
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+
+
+def ray_address(text: str) -> bool:
+    """True for "auto", "host:port" (a cluster's head) or "ray://host:port" (Ray Client)."""
+    if text == "auto":
+        return True
+    rest = text.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    return (
+        bool(sep)
+        and HOST.fullmatch(host) is not None
+        and port.isdigit()
+        and (1 <= int(port) <= 65535)
+    )
+
+
 def display(path: str | os.PathLike) -> str:
     """A path for a message: quoted, undecodable bytes escaped, long ones shortened."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    text = strip_bidi(os.fsencode(path).decode("utf-8", "backslashreplace"))
     return f"'{text[:40]}...{text[-30:]}'" if len(text) > 80 else f"'{text}'"
 
 
@@ -314,8 +356,14 @@ def _unwritable(path: Path, *, folder: bool) -> str | None:
         return f"cannot be used: {exc.strerror or exc}"
     if not probe.is_dir():
         return f"cannot be created: {display(probe)} is a file, not a folder"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"cannot be written: the folder {display(probe)} is not writable"
+    # Create and remove a file: os.access says yes to root for /proc and /sys, where
+    # nothing can be created, and knows nothing of read-only mounts or quotas.
+    try:
+        fd, name = tempfile.mkstemp(prefix=".fgsm-studio-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        return f"cannot be written: no file can be created in {display(probe)} ({exc.strerror})"
     if any(len(os.fsencode(part)) > 255 for part in path.parts):
         return "has a name longer than 255 bytes"
     return None
@@ -511,7 +559,7 @@ def build_parser(description: str) -> Parser:
     )
     t.add_argument("--fold", type=whole(0, MAX_FOLDS - 1), default=0, help="up to --folds - 1")
     t.add_argument("--name", default="", help="display name stored in the card")
-    t.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
+    t.add_argument("--out", type=out_file, required=True, help="checkpoint path (.safetensors)")
     t.add_argument(
         "--records",
         type=Path,
@@ -693,6 +741,55 @@ def build_parser(description: str) -> Parser:
     )
     r.add_argument("--update-card", action="store_true", help="write the figures into the card")
 
+    m = sub.add_parser(
+        "measure",
+        help="measure models on other writers' digits and their own fold (core.measure)",
+        formatter_class=fmt,
+    )
+    m.add_argument("models", type=Path, nargs="*", help=".safetensors checkpoints")
+    m.add_argument(
+        "--sets",
+        type=choices_list(MEASURE_SETS, "set"),
+        default=MEASURE_SETS,
+        help="optdigits, fonts (never trained on) and own (the card's held-out part)",
+    )
+    m.add_argument(
+        "--limit", type=whole(1, MAX_IMAGES), default=200, help="images per set (stratified)"
+    )
+    m.add_argument("--epsilons", type=fractions, default=(0.1, 0.3), help="attack sizes")
+    m.add_argument("--pgd-steps", type=whole(1, MAX_STEPS), default=50)
+    m.add_argument(
+        "--apgd-steps", type=whole(1, MAX_STEPS), default=100, help="APGD-CE and APGD-T steps"
+    )
+    m.add_argument("--targets", type=whole(1, 9), default=3, help="APGD-T: target classes")
+    m.add_argument(
+        "--queries", type=whole(1, 100_000), default=1000, help="Square: queries per image"
+    )
+    m.add_argument("--no-square", action="store_true", help="leave out Square (the slowest)")
+    m.add_argument("--threads", type=whole(1, CORES), default=None, help="CPU threads")
+    m.add_argument(
+        "--results",
+        type=Path,
+        default=Path("docs/results/other-writers/results.jsonl"),
+        help="JSON lines, one per (model, set); pairs already there are skipped",
+    )
+    m.add_argument(
+        "--publish",
+        action="store_true",
+        help="measure nothing: write the results into the models' cards and the tables",
+    )
+    m.add_argument(
+        "--report",
+        type=Path,
+        default=Path("docs/results/other-writers.md"),
+        help="with --publish: the Markdown file whose generated table is rewritten",
+    )
+    m.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        help="with --publish: also rewrite the generated other-writers table in this README.md",
+    )
     c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
     c.add_argument(
         "--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md"

@@ -47,6 +47,8 @@ from fgsm_studio.core.image_files import (
     open_image,
     read_regular_file,
     read_source,
+    text_bomb,
+    text_too_large,
 )
 
 # Four times the largest model input (512 px) on the longer side: the image keeps all
@@ -157,6 +159,8 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
     except Image.DecompressionBombError:
         raise bomb(name, img.size) from None
     except Exception as exc:  # noqa: BLE001 (OSError, SyntaxError, EOFError, zlib.error, ...)
+        if text_bomb(exc):  # text chunks after the image data are read by load()
+            raise text_too_large(name) from None
         raise ImageError(
             f"{name} is damaged or incomplete and cannot be decoded ({exc})."[:300]
         ) from None

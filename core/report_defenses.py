@@ -111,7 +111,7 @@ def defense_table(rows: list[dict], epsilons: list[float], setting: str) -> list
         f"Worst case: {setting}. Clean, FGSM and PGD are measured on every held-out image, the",
         "worst case on the images its column names (and judged against their own clean accuracy).",
         f"An attack is *held* when the model keeps at least {HOLD:.0%} of its clean accuracy under",
-        "it. The standard model trains without an adversarial term (its `train eps` is unused);",
+        "it. The standard model trains without an adversarial term (no `train eps`);",
         "the others train at `train eps`, WR_FGSM with Table 1's best pair, the rest with a1 = 1",
         "(L_ori + L_adv). Train time: wall time per run on this machine.",
         "",
@@ -122,7 +122,8 @@ def defense_table(rows: list[dict], epsilons: list[float], setting: str) -> list
     ]
     for r in rows:
         md.append(
-            f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | {r['train_eps']:g} | "
+            f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | "
+            f"{'-' if r['defense'] == 'none' else format(r['train_eps'], 'g')} | "
             f"{r['rounds']} | {_fmt(r, 'clean')} | "
             + " | ".join(_fmt(r, c) for c, _ in cols)
             + f" | {_images(r)} | {r['train_s'] / 60:.1f} min | {_flagged(r)}"

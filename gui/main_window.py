@@ -140,6 +140,9 @@ class MainWindow(QMainWindow):
         help_.addAction(
             QAction("What am I seeing?", self, shortcut="F1", triggered=self.show_guide)
         )
+        self.act_tour = QAction("Walk-through", self, triggered=self._on_act_tour_triggered)
+        self.act_tour.setEnabled(False)
+        help_.addAction(self.act_tour)
         help_.addAction(QAction("About FGSM Studio", self, triggered=self._on_about_triggered))
         # The menu bar is hidden in full screen: the window keeps the actions' shortcuts.
         for menu in (file, view, help_):
@@ -202,6 +205,7 @@ class MainWindow(QMainWindow):
             self.act_card,
             self.act_copy,
             self.act_slides,
+            self.act_tour,
         ):
             a.setEnabled(True)
         args = self.args
@@ -396,6 +400,12 @@ class MainWindow(QMainWindow):
         from fgsm_studio.gui.guide import show_guide
 
         show_guide(self)
+
+    def _on_act_tour_triggered(self) -> None:
+        """Help > Walk-through: six steps through the Explorer, in plain words."""
+        if self.explorer is not None:
+            self.tabs.setCurrentWidget(self.explorer)
+            self.explorer.walkthrough.start()
 
     def _on_about_triggered(self) -> None:
         from fgsm_studio import __version__

@@ -13,14 +13,14 @@ readable (Fashion-MNIST's "Ankle boot", ImageNet's top-5).
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from fgsm_studio.gui.safe_text import escape
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -132,6 +132,8 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.items[col].setImage(to_display(image), levels=(0, 255))
             label.setText(title, size=self.title_size, color=self._ink)
         if (image is not None) == self.extras[key]:
+            if image is not None:
+                self._fit_titles()
             return
         self.extras[key] = image is not None
         layout = self.ci.layout

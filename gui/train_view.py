@@ -29,7 +29,6 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
@@ -42,6 +41,7 @@ from PySide6.QtWidgets import (
 from fgsm_studio.core.catalogue import PAPER, defended
 from fgsm_studio.core.evaluation import EvalProgress
 from fgsm_studio.core.experiments import RunRecord, best_so_far_path
+from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.core.robust_monitor import Finding, findings
 from fgsm_studio.core.training import MONITOR, BatchProgress, EpochMetrics
@@ -50,6 +50,7 @@ from fgsm_studio.gui.generator_worker import (
     start_generator,
     wait_for_workers,
 )
+from fgsm_studio.gui.safe_text import PlainLabel
 from fgsm_studio.gui.train_form import TrainForm
 from fgsm_studio.gui.train_plots import TrainPlots
 from fgsm_studio.gui.train_results import export, figure3_points
@@ -111,9 +112,10 @@ class TrainView(QWidget):
         self.explorer_button.setEnabled(False)
         self.export_button = QPushButton("Export results...")
         self.progress = QProgressBar()
-        self.status = QLabel("Idle. Choose settings and press Train.")
+        # Plain text: a run's failure names class folders, and a folder name may hold HTML.
+        self.status = PlainLabel("Idle. Choose settings and press Train.")
         self.status.setWordWrap(True)
-        self.saved = QLabel()
+        self.saved = PlainLabel()
         self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.saved.setWordWrap(True)
         self.warning = RobustnessBanner()
@@ -409,4 +411,4 @@ class TrainView(QWidget):
         return problem is not None
 
     def _say(self, text: str) -> None:
-        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {strip_bidi(text)}")
