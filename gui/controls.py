@@ -31,37 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core.catalogue import EXPLORER_ATTACKS, entries
 from fgsm_studio.core.opening import DIGITS, EpsilonScale
 from fgsm_studio.gui.explorer_state import MAX_STEPS, ExplorerState
 from fgsm_studio.gui.minimal_size import FlipSizeLabel
 
-# (key, label, plain-words tooltip); the key is ExplorerState's attack name.
-ATTACK_CHOICES = (
-    (
-        "fgsm",
-        "FGSM (one step)",
-        "Fast Gradient Sign Method: one step, each pixel moved by epsilon in the direction "
-        "that most increases the model's error",
-    ),
-    (
-        "bim",
-        "BIM (iterative)",
-        "Basic Iterative Method: many small FGSM steps, never leaving the epsilon limit; "
-        "stronger than FGSM",
-    ),
-    (
-        "pgd",
-        "PGD (random start)",
-        "Projected Gradient Descent: BIM from a random starting point; the standard strong "
-        "attack to judge a defense by",
-    ),
-    (
-        "apgd-ce",
-        "APGD-CE (auto step)",
-        "Auto-PGD with the cross-entropy loss (Croce & Hein 2020, the first attack of "
-        "AutoAttack): PGD that tunes its own step size; it shows the image unchanged "
-        "where it finds no flip. Untargeted only",
-    ),
+# (key, label, plain-words tooltip) of the Explorer's attacks (core.catalogue)
+ATTACK_CHOICES = tuple(
+    (e.name, e.label, e.words) for e in entries("attack") if e.name in EXPLORER_ATTACKS
 )
 SQUEEZING_TIP = (
     "<p>Feature Squeezing (Xu et al. 2018): the model sees a simplified copy of the image "
