@@ -95,7 +95,10 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         self.titles: list[FixedLabel] = []
         self.title_size, self._ink = "12pt", "#222"
         self._shape: tuple[int, ...] | None = None
-        self._reframe = QTimer(self, singleShot=True, interval=0, timeout=self._frame_images)
+        self._reframe = QTimer(self)
+        self._reframe.setSingleShot(True)
+        self._reframe.setInterval(0)
+        self._reframe.timeout.connect(self._frame_images)
         titles = ("Original", "Perturbation", "Adversarial", *EXTRA_TITLES)
         for col, title in enumerate(titles):
             label = FixedLabel(title, size=self.title_size, color="#222")
