@@ -72,6 +72,12 @@ def _is_safetensors(f, head: bytes, size: int, name: str) -> bool:
         raise CheckpointFormatError(
             f"{name} is truncated: its header says more than the file holds ({size} bytes)."
         )
+    if MAX_HEADER_BYTES < n <= size - 8 and f.read(1) == b"{":
+        raise CheckpointFormatError(
+            f"{name} is too large to open: its safetensors header is {n / 2**20:.0f} MB, and "
+            f"FGSM Studio reads headers of up to {MAX_HEADER_BYTES // 2**20} MB (a model's "
+            "is well under 1 MB)."
+        )
     if not 2 <= n <= min(MAX_HEADER_BYTES, size - 8):
         return False
     f.seek(8)
