@@ -77,7 +77,7 @@ class RunSpec:
     def of(cls, **options) -> RunSpec:
         """A spec from flat options: TrainConfig's fields go to ``train``, the rest here."""
         # x + 0.0 turns -0.0 into 0.0: one value, one resume key (issue 20, 1).
-        train = {
+        train: dict[str, Any] = {
             k: v + 0.0 if isinstance(v, float) else v
             for k in list(options)
             if k in _TRAIN_FIELDS
