@@ -34,6 +34,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
+from fgsm_studio.core import catalogue
 from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format, json_depth
 from fgsm_studio.core.evaluation import EvalResult, MetricsError
 from fgsm_studio.core.image_files import display_name
@@ -84,11 +85,15 @@ class ModelCard:
     def defense(self) -> str:
         return str(self.training.get("defense", "none"))
 
+    @property
+    def defended(self) -> bool:
+        """Trained on attacked images (any defense of ``core.catalogue``)."""
+        return catalogue.defended(self.defense)
+
     def title(self) -> str:
         if self.name:
             return self.name
-        kind = "WR_FGSM-defended" if self.defense == "wr_fgsm" else "standard"
-        return f"{self.arch} on {self.dataset} ({kind})"
+        return f"{self.arch} on {self.dataset} ({catalogue.defense(self.defense).title})"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -307,7 +312,7 @@ def _read_pickle(path: Path, card: ModelCard | None) -> tuple[dict[str, torch.Te
         )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any failure on an untrusted file is this sentence)
         raise CheckpointError(
             f"{display_name(path)} could not be read as plain weights; it may contain code or be "
             f"damaged ({type(exc).__name__}: {str(exc)[:200]})."

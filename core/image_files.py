@@ -127,7 +127,7 @@ def open_image(data: bytes, name: str) -> Image.Image:
         ) from None
     except Image.DecompressionBombError:
         raise bomb(name, None) from None
-    except Exception as exc:  # PIL raises many types for malformed headers
+    except Exception as exc:  # noqa: BLE001 (PIL raises many types for malformed headers)
         if text_bomb(exc):
             raise text_too_large(name) from None
         raise ImageError(

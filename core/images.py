@@ -158,7 +158,7 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
         raise
     except Image.DecompressionBombError:
         raise bomb(name, img.size) from None
-    except Exception as exc:  # OSError, SyntaxError, EOFError, zlib.error, ...
+    except Exception as exc:  # noqa: BLE001 (OSError, SyntaxError, EOFError, zlib.error, ...)
         if text_bomb(exc):  # text chunks after the image data are read by load()
             raise text_too_large(name) from None
         raise ImageError(
@@ -168,8 +168,8 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             img = ImageOps.exif_transpose(img) or img
-    except Exception:
-        pass  # a broken EXIF block must not lose a readable image
+    except Exception:  # noqa: BLE001 (a broken EXIF block must not lose a readable image)
+        pass
     img = _reduce(img)
     notes: list[str] = []
     try:

@@ -33,17 +33,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-TRAINABLE = (
-    "small_cnn",
-    "mobilenet_v2",
-    "resnet50",
-    "densenet121",
-    "small_cnn_wide",
-)  # any input size
+from fgsm_studio.core.catalogue import STEMS, TRAINABLE
+
 SMALL = {"small_cnn": 1, "small_cnn_wide": 2}  # the small CNNs and their width (no stem)
 ARCHS = (*TRAINABLE, "efficientnet_lite0")  # + pretrained ImageNet-only networks
 SMALL_INPUT = 64
-STEMS = ("auto", "cifar", "half", "standard")
 MIN_IMAGE_SIZE = 8  # small_cnn pools twice; smaller inputs leave nothing to classify
 # How far each resolved stem shrinks the image before the first stage, and the largest
 # side that first stage may see: 256 px is a ResNet50 at 1024 px with its standard stem

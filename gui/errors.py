@@ -103,7 +103,10 @@ def _hook(exc_type, exc, tb) -> None:
     QTimer.singleShot(
         0,
         lambda: show_error_dialog(
-            "Something went wrong", f"{exc_type.__name__}: {exc}", details, app.activeWindow()
+            "Something went wrong",
+            f"{exc_type.__name__}: {exc}",
+            details,
+            QApplication.activeWindow(),
         ),
     )
 

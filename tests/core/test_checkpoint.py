@@ -121,7 +121,7 @@ def test_wrong_architecture_and_shapes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "change, match",
+    ("change", "match"),
     [
         ({"format_version": 99}, "format 99"),
         ({"arch": "alexnet"}, "unknown architecture"),
