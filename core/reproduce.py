@@ -24,10 +24,8 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from fgsm_studio.core.catalogue import is_paper
+from fgsm_studio.core.catalogue import is_paper
 from fgsm_studio.core.experiments import RunRecord, RunSpec
 
 # Training cost of a defense relative to standard training (forward+backward passes per batch)
