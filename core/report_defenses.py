@@ -11,19 +11,16 @@ The rows come from ``report.summarize``; nothing here reads files.
 
 from __future__ import annotations
 
+from fgsm_studio.core import catalogue
+
 HOLD = 0.75  # held: at least this share of the clean accuracy survives the attack
 MASKING_GAP = 10.0  # points between PGD and the worst case that say PGD overstates
 _ATTACKS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("worst", "the worst case"))
-_NAMES = {"none": "standard", "fgsm-rs": "FGSM-RS (Wong et al.)", "pgd": "PGD-AT (Madry et al.)"}
-_NAMES["trades"] = "TRADES (Zhang et al.)"
 
 
 def defense_name(row: dict) -> str:
     """A row's defense in words, with its weights where they matter."""
-    d = row["defense"]
-    if d == "wr_fgsm":
-        return f"WR_FGSM a1={row['a1']:g} a2={row['a2']:g} ({row['reg']})"
-    return _NAMES.get(d, d)
+    return catalogue.defense(row["defense"]).report_name(**row)
 
 
 def _join(words: list[str]) -> str:
@@ -86,14 +83,13 @@ def _flagged(row: dict) -> str:
 
 def defense_rows(rows: list[dict], best) -> list[dict]:
     """The rows of the table: every non-WR_FGSM row, and WR_FGSM's best pair per epsilon."""
-    out = [r for r in rows if r["defense"] != "wr_fgsm"]
+    out = [r for r in rows if not catalogue.is_paper(r["defense"])]
     wr: dict[tuple, list[dict]] = {}
     for r in rows:
-        if r["defense"] == "wr_fgsm":
+        if catalogue.is_paper(r["defense"]):
             wr.setdefault((r["dataset"], r["arch"], r["limit"], r["train_eps"]), []).append(r)
     out += [best(group) for group in wr.values()]
-    order = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")
-    rank = {d: i for i, d in enumerate(order)}
+    rank = {d: i for i, d in enumerate(catalogue.DEFENSES)}
     return sorted(
         out,
         key=lambda r: (r["dataset"], r["arch"], rank.get(r["defense"], 9), r["train_eps"]),

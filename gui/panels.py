@@ -13,14 +13,14 @@ readable (Fashion-MNIST's "Ankle boot", ImageNet's top-5).
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
+from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from fgsm_studio.gui.safe_text import escape
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -90,7 +90,9 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.views, self.items, self.titles = [], [], []
+        self.views: list[pg.ViewBox] = []
+        self.items: list[pg.ImageItem] = []
+        self.titles: list[FixedLabel] = []
         self.title_size, self._ink = "12pt", "#222"
         titles = ("Original", "Perturbation", "Adversarial", *EXTRA_TITLES)
         for col, title in enumerate(titles):
@@ -130,6 +132,8 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.items[col].setImage(to_display(image), levels=(0, 255))
             label.setText(title, size=self.title_size, color=self._ink)
         if (image is not None) == self.extras[key]:
+            if image is not None:
+                self._fit_titles()
             return
         self.extras[key] = image is not None
         layout = self.ci.layout
@@ -456,7 +460,3 @@ def big_font(widget: QWidget, points: int, bold: bool = True) -> None:
     font.setPointSize(points)
     font.setBold(bold)
     widget.setFont(font)
-
-
-def color(name: str) -> QColor:
-    return QColor(name)
