@@ -460,7 +460,7 @@ def build_parser(description: str) -> Parser:
     )
     t.add_argument(
         "--ema",
-        type=float,
+        type=number(0, 0.9999),
         default=0.0,
         help="decay of a moving average of the weights, validated and saved (0: off; e.g. 0.998)",
     )
@@ -631,12 +631,18 @@ def build_parser(description: str) -> Parser:
         default=MEASURE_SETS,
         help="optdigits, fonts (never trained on) and own (the card's held-out part)",
     )
-    m.add_argument("--limit", type=whole(1, MAX_IMAGES), default=200, help="images per set (stratified)")
+    m.add_argument(
+        "--limit", type=whole(1, MAX_IMAGES), default=200, help="images per set (stratified)"
+    )
     m.add_argument("--epsilons", type=fractions, default=(0.1, 0.3), help="attack sizes")
     m.add_argument("--pgd-steps", type=whole(1, MAX_STEPS), default=50)
-    m.add_argument("--apgd-steps", type=whole(1, MAX_STEPS), default=100, help="APGD-CE and APGD-T steps")
+    m.add_argument(
+        "--apgd-steps", type=whole(1, MAX_STEPS), default=100, help="APGD-CE and APGD-T steps"
+    )
     m.add_argument("--targets", type=whole(1, 9), default=3, help="APGD-T: target classes")
-    m.add_argument("--queries", type=whole(1, 100_000), default=1000, help="Square: queries per image")
+    m.add_argument(
+        "--queries", type=whole(1, 100_000), default=1000, help="Square: queries per image"
+    )
     m.add_argument("--no-square", action="store_true", help="leave out Square (the slowest)")
     m.add_argument("--threads", type=whole(1, CORES), default=None, help="CPU threads")
     m.add_argument(
