@@ -233,7 +233,7 @@ def test_a_fresh_clone_builds_a_cpu_bundle_that_starts(tmp_path):
         )
         assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
         assert "self-test passed in a clean environment" in build.stdout
-        print(build.stdout.splitlines()[-8:])
+        print(build.stdout.splitlines()[-8:])  # noqa: T201 (the bundle self-test, for the log)
         bundle = clone / "dist" / "fgsm-studio-cpu"
         # as build.py and du count: PyInstaller's symlinks (libs beside their packages) once
         size = sum(
