@@ -130,6 +130,7 @@ class RunSpec:
             ("monitor_steps", 5),
             ("stem", "auto"),
             ("lr_schedule", "constant"),
+            ("ema", 0.0),
         ):
             if d["train"].get(name) == default:
                 d["train"].pop(name)

@@ -287,13 +287,15 @@ class RayExecutor:
                     failures.append(f"{spec.key()}: its worker died {self.max_retries + 1} times")
                 else:
                     failures.append(f"{spec.key()}: {type(exc).__name__}: {exc}"[:300])
-                for event in later if on_event else ():
-                    on_event(event)
+                for event in later:
+                    if on_event is not None:
+                        on_event(event)
                 continue
             self._keep(job, spec, record)
             yield record
-            for event in later if on_event else ():  # runs that started once this one ended
-                on_event(event)
+            for event in later:  # runs that started once this one ended
+                if on_event is not None:
+                    on_event(event)
             for new in more(record) if more else ():
                 if new not in seen:
                     seen.add(new)

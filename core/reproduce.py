@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from fgsm_studio.core.catalogue import is_paper
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # experiments imports torch
     from fgsm_studio.core.experiments import RunRecord, RunSpec
 
 # Training cost of a defense relative to standard training (forward+backward passes per batch)
