@@ -102,7 +102,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
                 self.ci.layout.setColumnStretchFactor(col, 1)
             item = pg.ImageItem(axisOrder="row-major")
             vb.addItem(item)
-            if self.views:
+            if 0 < col < 3:  # (the extras are linked while they are shown)
                 vb.setXLink(self.views[0])
                 vb.setYLink(self.views[0])
             self.views.append(vb)
@@ -116,10 +116,15 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         if (
             getattr(self, "_shape", None) is not None
         ):  # keep the images filling their panels (presenter mode)
-            for vb in self.views:
+            for vb in self.shown_views():
                 vb.autoRange(padding=0.02)
         if getattr(self, "extras", None) is not None:
             self._fit_titles()
+
+    def shown_views(self) -> list[pg.ViewBox]:
+        """The views in the layout: the three, and the extras shown."""
+        extra = [self.views[3 + i] for i, k in enumerate(EXTRAS) if self.extras.get(k)]
+        return self.views[:3] + extra
 
     def show_extra(self, key: str, image: torch.Tensor | None, title: str = "") -> None:
         """Show (or, with None, hide) an extra panel: "twin" (the compare model's own
@@ -140,11 +145,18 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.addItem(vb, row=1, col=col)
             layout.setColumnStretchFactor(col, 1)
             vb.setBorder(self.views[0].border)
+            vb.setXLink(self.views[0])
+            vb.setYLink(self.views[0])
         else:
+            # A view out of the layout has no size: linked, it would drag the others'
+            # range with it (pyqtgraph lines linked views up by their geometry).
+            vb.setXLink(None)
+            vb.setYLink(None)
             self.removeItem(label)
             self.removeItem(vb)
             layout.setColumnStretchFactor(col, 0)
-        for v in self.views:
+        layout.activate()
+        for v in self.shown_views():
             v.autoRange(padding=0.02)
         self._fit_titles()
 
@@ -162,7 +174,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         shape = tuple(original.shape)
         if shape != self._shape:  # new resolution: frame it
             self._shape = shape
-            for vb in self.views:
+            for vb in self.shown_views():
                 vb.autoRange(padding=0.02)
 
     def set_titles(self, original: str, adversarial: str) -> None:

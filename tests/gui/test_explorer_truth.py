@@ -321,3 +321,24 @@ def test_the_image_titles_never_run_into_each_other(explorer, qtbot):
             font.setPointSizeF(float(label.opts["size"].removesuffix("pt")))
             doc.setDefaultFont(font)
             assert doc.idealWidth() <= tri.width() / len(shown), label.text
+
+
+def test_after_a_model_switch_the_images_fill_their_panels(explorer, qtbot):
+    """The twin's and the noise panels leave and come back on a switch: every image is
+    framed again (not a speck in a huge range, as a removed, still linked view made it)."""
+    s = explorer.state
+    s.set_noise(True)
+    qtbot.waitUntil(lambda: explorer.idle and s.noise_frame is not None, timeout=30000)
+    other = next(
+        e for e in explorer.entries if e.card.dataset == "mnist-5k" and "pgd" in e.path.name
+    )
+    with qtbot.waitSignal(explorer.model_loaded, timeout=30000):
+        explorer.load_model(other.path)
+    qtbot.waitUntil(
+        lambda: explorer.idle and s.frame is not None and s.noise_frame is not None, timeout=60000
+    )
+    tri = explorer.stage.triptych
+    assert len(tri.shown_views()) == 5
+    for vb in tri.shown_views():
+        (x0, x1), (y0, y1) = vb.viewRange()
+        assert max(x1 - x0, y1 - y0) < 28 * 3, vb.viewRange()  # the 28 px image fills it
