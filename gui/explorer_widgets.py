@@ -413,10 +413,9 @@ class Stage(QWidget):
             return
         card = compare.card
         pred = int(probs.argmax())
-        how = "own attack" if self.state.compare_frame is not None else "same image"
-        self.bars_cmp.set_title(  # short: never clipped
-            f"{model_kind(card)} ({how}): {escape(card.class_names[pred])} "
-            f"({float(probs[pred]):.1%})"
+        how = "" if self.state.compare_frame is not None else ", same image"
+        self.bars_cmp.set_title(  # short: never clipped (its own attack is the default)
+            f"{model_kind(card)}{how}: {escape(card.class_names[pred])} ({float(probs[pred]):.1%})"
         )
         self.bars_cmp.setToolTip(f"<p>{escape(card.title())}</p>")
         self.bars_cmp.show()

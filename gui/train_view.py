@@ -325,7 +325,12 @@ class TrainView(QWidget):
         if p is None:
             return "Stopped before the first batch"
         done = self._history[-1].epoch if self._history else 0
-        if p.epoch == done:  # its validation finished: stopped after it, or in held-out eval
+        if p.epoch == done and done == job.epochs:  # training done: in the held-out evaluation
+            return (
+                f"Stopped during the final evaluation on held-out data, after all "
+                f"{done} epochs; the run has no held-out figures"
+            )
+        if p.epoch == done:  # its validation finished: stopped before the next epoch's batches
             return f"Stopped after epoch {done} of {job.epochs} (all its {p.batches} batches)"
         if p.batch == p.batches:
             return (
