@@ -271,9 +271,11 @@ class AttackControls(QWidget):
         state.model_changed.connect(self._on_state_model_changed)
 
     def set_presenter(self, on: bool) -> None:
-        """Presenter mode hides the steps box."""
+        """Presenter mode hides the steps box and the noise switch (key N still toggles the
+        noise): the row keeps to a 1280 px projector in big type."""
         self._presenter = on
         self.steps.setVisible(not on and self.state.attack != "fgsm")
+        self.noise.setVisible(not on)
 
     # ------------------------------------------------------------------ user intent
     def _on_attack_current_index_changed(self, index: int) -> None:

@@ -189,15 +189,16 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         room = max(40.0, self.width() / len(shown) - 12)
         base = float(self.title_size.removesuffix("pt"))
         doc, font = QTextDocument(), QFont()
+        size = base  # one size for all: the widest title decides
         for label in shown:
             doc.setHtml(label.text)
-            size = base
             while size > 8:
                 font.setPointSizeF(size)
                 doc.setDefaultFont(font)
                 if doc.idealWidth() <= room:
                     break
                 size -= 1
+        for label in shown:
             if label.opts.get("size") != f"{size:g}pt":
                 label.setText(label.text, size=f"{size:g}pt", color=self._ink)
 
