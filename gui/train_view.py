@@ -224,7 +224,9 @@ class TrainView(QWidget):
     def _on_run_started(self, job: TrainJob) -> None:
         self._history.clear()
         self._last_batch: BatchProgress | None = None
+        self._epoch_losses = []
         self.plots.show_epochs(self._history)
+        self.plots.show_partial(None)
         self._show_findings([])
         self._t0 = time.perf_counter()
         self.progress.setFormat("%p%")
@@ -249,6 +251,9 @@ class TrainView(QWidget):
             self.evaluation_shown.emit(event.done)
 
     def _on_batch(self, p: BatchProgress) -> None:
+        if self._last_batch is None or self._last_batch.epoch != p.epoch:
+            self._epoch_losses: list[float] = []
+        self._epoch_losses.append(p.loss)
         self._last_batch = p
         epochs = self.current.epochs if self.current else 1
         done = (p.epoch - 1) * p.batches + p.batch
@@ -332,14 +337,19 @@ class TrainView(QWidget):
             )
         if p.epoch == done:  # its validation finished: stopped before the next epoch's batches
             return f"Stopped after epoch {done} of {job.epochs} (all its {p.batches} batches)"
+        losses = self._epoch_losses
+        if losses:  # the unfinished epoch shows: its mean loss so far, where it stopped
+            share = p.batch / p.batches
+            words = f"epoch {p.epoch}: {round(100 * share)}%, not validated"
+            self.plots.show_partial(p.epoch - 1 + share, sum(losses) / len(losses), words)
         if p.batch == p.batches:
             return (
                 f"Stopped in epoch {p.epoch} of {job.epochs} after all its {p.batches} "
-                "batches, while it was being validated (it is not in the curves)"
+                "batches, while it was being validated (the hollow marker: its training loss)"
             )
         return (
             f"Stopped in epoch {p.epoch} of {job.epochs} after {p.batch} of its {p.batches} "
-            "batches, before its validation (so it is not in the curves)"
+            "batches, before its validation (the hollow marker: its training loss so far)"
         )
 
     def _keep_partial(self, job: TrainJob) -> bool:
