@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from fgsm_studio.core.catalogue import is_paper
 from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, read_card
 from fgsm_studio.core.evaluation import EvalResult
 from fgsm_studio.core.paths import resource_path
@@ -33,7 +34,7 @@ class ModelEntry:
 
     @property
     def defended(self) -> bool:
-        return self.card.defense != "none"  # WR_FGSM or any defense of core.defenses
+        return self.card.defended
 
     @property
     def title(self) -> str:
@@ -80,7 +81,7 @@ def bundled_models(folder: Path | None = None) -> list[ModelEntry]:
             order.get(e.card.dataset, 9),
             e.card.arch != "small_cnn",
             e.defended,
-            e.card.defense != "wr_fgsm",
+            not is_paper(e.card.defense),
         ),
     )
 
@@ -142,7 +143,7 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
         t = c.training
         defense = (
             f"WR_FGSM a1={t.get('a1')} a2={t.get('a2')} ({t.get('reg')}, eps {t.get('epsilon')})"
-            if c.defense == "wr_fgsm"
+            if is_paper(c.defense)
             else f"{c.defense.upper()} a1={t.get('a1')} (eps {t.get('epsilon')}, augment "
             f"{t.get('augment', 'none')})"
             if e.defended
@@ -162,4 +163,13 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
         )
     total = sum(e.path.stat().st_size for e in entries) / 2**20
     lines += ["", f"Total: {total:.1f} MB in {len(entries)} files.", ""]
+    masked = [e for e in entries if e.card.metrics.get("fgsm_masked")]
+    if masked:  # written by `fgsm-studio-cli measure --publish` (core.measure_report)
+        lines += [
+            "FGSM figures that are masked (PGD takes 25 points or more beyond FGSM: the one "
+            "step met a useless gradient, so the FGSM figure says nothing about robustness):",
+            "",
+        ]
+        lines += [f"- `{e.path.name}`: " + "; ".join(e.card.metrics["fgsm_masked"]) for e in masked]
+        lines.append("")
     return "\n".join(lines)

@@ -26,7 +26,11 @@ from typing import Literal
 
 from fgsm_studio.core.image_files import display_name
 
-MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
+# A real header: ~150 bytes per tensor (DenseNet121 has ~1,000) and a card whose class
+# names may run to a few MB. Safetensors' own limit is 100 MB; a 67 MB header of
+# 1,000,000 empty tensors took 4 minutes to open (issue 20, 1).
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_TENSORS = 10_000
 Format = Literal["safetensors", "zip", "pickle"]
 
 
@@ -82,6 +86,11 @@ def _is_safetensors(f, head: bytes, size: int, name: str) -> bool:
         raise CheckpointFormatError(f"{name} has a header nested too deeply to read.") from None
     if not isinstance(header, dict):
         return False
+    if len(header) > MAX_TENSORS + 1:  # + __metadata__
+        raise CheckpointFormatError(
+            f"{name} lists {len(header) - 1:,} tensors; FGSM Studio opens checkpoints of up "
+            f"to {MAX_TENSORS:,} (its largest network has about 1,000)."
+        )
     data_bytes = size - 8 - n
     for key, entry in header.items():
         if key == "__metadata__":

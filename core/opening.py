@@ -13,6 +13,7 @@ and units (photos flip at a few /255, small digits at tenths).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,11 +122,26 @@ def pick_sample(
             continue
         if float(session.probs_clean.max()) < 0.95:  # a confident start makes the flip convincing
             continue
-        flip = session.sweep(epsilons).flip_epsilon
+        flip = first_flip(session, epsilons, below=smallest)
         if flip is not None and 0.02 <= flip < smallest:
             smallest = flip
             best = (s, min(0.5, round(flip + 0.015, 2)))
     return best
+
+
+def first_flip(
+    session: AttackSession, epsilons: torch.Tensor, *, below: float = math.inf, chunk: int = 16
+) -> float | None:
+    """The smallest of ``epsilons`` below ``below`` at which FGSM flips the session's
+    model, or None: the sweep's ``flip_epsilon`` (when under ``below``), computed from the
+    smallest epsilon up, ``chunk`` at a time, stopping at the first flip (the opening's
+    pick needs ~4x fewer forward passes than a full sweep of every sample)."""
+    eps = torch.as_tensor(epsilons, dtype=torch.float32).sort().values
+    for part in eps[eps < below].split(chunk):
+        flip = session.sweep_result(part, session.probs_of(part)).flip_epsilon
+        if flip is not None:
+            return flip
+    return None
 
 
 def image_after_model(

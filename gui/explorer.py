@@ -46,6 +46,7 @@ from fgsm_studio.gui.explorer_widgets import Banner, Sidebar, Stage, is_mnist_li
 from fgsm_studio.gui.guide import show_guide
 from fgsm_studio.gui.inputs import image_source_from_mime
 from fgsm_studio.gui.loader import Loader
+from fgsm_studio.gui.walkthrough import WalkThrough
 from fgsm_studio.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class ExplorerView(QWidget):
         self.epsilon = EpsilonControl(self.state)
         self.attack = AttackControls(self.state)
         self.curve = self.stage.curve
+        self.walkthrough = WalkThrough(self)
         self.frames = FrameEngine(
             self.state,
             runner,
@@ -89,6 +91,7 @@ class ExplorerView(QWidget):
         self.frame_rendered = self.frames.frame_rendered
         self.compare_shown = self.frames.compare_shown
         self._presenter = False
+        self._curve_in_presenter = False
         self._place()
         self._connect()
         self.setAcceptDrops(True)
@@ -96,6 +99,7 @@ class ExplorerView(QWidget):
 
     def _place(self) -> None:
         center = QVBoxLayout()
+        center.addWidget(self.walkthrough)
         center.addWidget(self.stage, 1)
         center.addWidget(self.epsilon)
         center.addWidget(self.attack)
@@ -105,7 +109,7 @@ class ExplorerView(QWidget):
         self.banner.setParent(self)  # floats over the stage's top: moves nothing
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Keys no control took: Right/Space/Left step through samples, 1/2/3... the attack,
+        """Keys no control took: Right/Space/Left step through samples, 1/2/3/4... the attack,
         N random noise of the same epsilon beside the attack."""
         key = event.key()
         attacks = {Qt.Key.Key_1 + i: choice[0] for i, choice in enumerate(ATTACK_CHOICES[:9])}
@@ -141,6 +145,7 @@ class ExplorerView(QWidget):
         self.attack.previous.clicked.connect(lambda: self.step_image(-1))
         self.attack.next.clicked.connect(lambda: self.step_image(1))
         self.attack.help.clicked.connect(lambda: show_guide(self.window()))
+        self.attack.tour.clicked.connect(self.walkthrough.start)
         side.panel.model_chosen.connect(self.load_model)
         side.panel.compare_chosen.connect(self.load_compare)
         side.gallery.chosen.connect(self.set_image)
@@ -172,10 +177,10 @@ class ExplorerView(QWidget):
         Previous / Next image (and the arrow keys) step through the samples."""
         self._presenter = on
         self.sidebar.setVisible(not on)
-        self.curve.setVisible(not on)
+        self.curve.setVisible(not on or self._curve_in_presenter)
         self.attack.set_presenter(on)
         self.epsilon.set_presenter(on)
-        self.stage.set_headline_size(30 if on else 20)
+        self.stage.set_headline_size(26 if on else 20)
         self.stage.set_presenter(on)
         ink, paper = ("#fff", "#000") if on else ("#222", "w")
         for bars in (self.stage.bars_clean, self.stage.bars_adv, self.stage.bars_cmp):
@@ -185,6 +190,12 @@ class ExplorerView(QWidget):
         if on:
             self.setFocus()  # the arrow keys step through samples, not the slider
         self._place_banner()
+
+    def set_curve_in_presenter(self, on: bool) -> None:
+        """Presenter mode shows the curve beside the bars (key C), or leaves it out."""
+        self._curve_in_presenter = on
+        if self._presenter:
+            self.curve.setVisible(on)
 
     def show_error(self, message: str) -> None:
         log.warning("shown to user: %s", message)

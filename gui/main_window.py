@@ -12,12 +12,24 @@ builds the views that need torch and loads the first model off the GUI thread.
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import math
+import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QScreen, QShortcut
+from PySide6.QtCore import QByteArray, QRect, QSettings, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QFont,
+    QGuiApplication,
+    QKeySequence,
+    QScreen,
+    QShortcut,
+)
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
 from fgsm_studio.gui.presenter import PRESENTER_STYLE, ExplorerKeys
@@ -43,6 +55,23 @@ def fitted_size(screen: QScreen | QRect | None) -> QSize:
 
 
 TITLE_BAR = 40  # title bar and borders, drawn by the window manager outside our size
+TRAIN_MODULE = "fgsm_studio.gui.train_view"
+log = logging.getLogger(__name__)
+
+
+def _warm_up_training() -> None:
+    """On the runner, after the first frame: the trainer's module and its first optimizer."""
+    from fgsm_studio.core.training import warm_up
+
+    warm_up()
+
+
+def _import_quietly(name: str) -> None:
+    """Import ``name`` ahead of its use (a thread's target); a failure shows when it is used."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        log.debug("pre-import of %s failed", name, exc_info=True)
 
 
 class MainWindow(QMainWindow):
@@ -59,9 +88,11 @@ class MainWindow(QMainWindow):
         self.loading = StartupPanel()
         self.tabs.addTab(self.loading, "Explorer")
         self.explorer: ExplorerView | None = None
-        self.trainer: TrainView | None = None
+        self._trainer: TrainView | None = None
+        self._train_slot: StartupPanel | None = None  # the Train tab until it is built
         self.runner: TaskRunner | None = None
         self._presenter = False
+        self._normal_geometry, self._normal_rect = QByteArray(), None  # before presenter mode
         self._base_font = QFont(QApplication.font())
         self._build_menus()
         self._keys = ExplorerKeys(self)
@@ -76,6 +107,11 @@ class MainWindow(QMainWindow):
         )
         self.act_card = QAction("Save demo card...", self)
         self.act_copy = QAction("Copy demo card", self, shortcut="Ctrl+Shift+C")
+        self.act_slides = QAction("Export for slides (GIF, WebP, strip)...", self)
+        self.act_slides.setToolTip(
+            "The epsilon sweep as an animation with the verdicts written on it, and a "
+            "picture of five epsilons side by side, for slides"
+        )
         quit_ = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
         for a in (
             self.act_open_image,
@@ -83,6 +119,7 @@ class MainWindow(QMainWindow):
             self.act_save,
             self.act_card,
             self.act_copy,
+            self.act_slides,
         ):
             a.setEnabled(False)
             file.addAction(a)
@@ -92,11 +129,24 @@ class MainWindow(QMainWindow):
         self.act_presenter = QAction("Presenter mode", self, shortcut="F11", checkable=True)
         self.act_presenter.toggled.connect(self.set_presenter)
         view.addAction(self.act_presenter)
+        self.screen_menu = view.addMenu("Presenter mode on screen")
+        self.screen_menu.aboutToShow.connect(self._fill_screen_menu)
+        # (key C in presenter mode: ExplorerKeys, so that a text field keeps its letter)
+        self.act_curve = QAction("Curve in presenter mode (C)", self, checkable=True)
+        self.act_curve.setToolTip("Show the confidence-vs-epsilon curve in presenter mode (C)")
+        self.act_curve.toggled.connect(self._on_act_curve_toggled)
+        view.addAction(self.act_curve)
         help_ = self.menuBar().addMenu("&Help")
         help_.addAction(
             QAction("What am I seeing?", self, shortcut="F1", triggered=self.show_guide)
         )
+        self.act_tour = QAction("Walk-through", self, triggered=self._on_act_tour_triggered)
+        self.act_tour.setEnabled(False)
+        help_.addAction(self.act_tour)
         help_.addAction(QAction("About FGSM Studio", self, triggered=self._on_about_triggered))
+        # The menu bar is hidden in full screen: the window keeps the actions' shortcuts.
+        for menu in (file, view, help_):
+            self.addActions(menu.actions())
         leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         leave.activated.connect(lambda: self.act_presenter.setChecked(False))
         # Ctrl+Tab switches tabs (QTabWidget); Ctrl+PgDown/PgUp too, as in browsers
@@ -133,14 +183,12 @@ class MainWindow(QMainWindow):
         self.loading.deleteLater()
         self.tabs.insertTab(0, self.explorer, "Explorer")
         self.tabs.setCurrentIndex(0)
-        try:
-            from fgsm_studio.gui.train_view import TrainView
-        except ImportError:  # the Train tab arrives with its own module
-            TrainView = None
-        if TrainView is not None:
-            self.trainer = TrainView(self.settings)
-            self.trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
-            self.tabs.addTab(self.trainer, "Train a defense")
+        # The Train tab (matplotlib, the trainer: ~1.5 s) is built when first opened; its
+        # modules are imported on a thread once the first frame's sweep is done.
+        self._train_slot = StartupPanel(steps=0)
+        self._train_slot.show_step(0, "Loading the Train tab...")
+        self.tabs.addTab(self._train_slot, "Train a defense")
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         e = self.explorer
         self.act_open_image.triggered.connect(e.open_image_dialog)
         self.act_open_model.triggered.connect(e.sidebar.panel.open_checkpoint_dialog)
@@ -149,12 +197,15 @@ class MainWindow(QMainWindow):
         self.act_save.triggered.connect(lambda: share.save_adversarial_dialog(e))
         self.act_card.triggered.connect(lambda: share.save_demo_card_dialog(e))
         self.act_copy.triggered.connect(lambda: share.copy_demo_card(e))
+        self.act_slides.triggered.connect(lambda: share.export_for_slides_dialog(e))
         for a in (
             self.act_open_image,
             self.act_open_model,
             self.act_save,
             self.act_card,
             self.act_copy,
+            self.act_slides,
+            self.act_tour,
         ):
             a.setEnabled(True)
         args = self.args
@@ -178,11 +229,45 @@ class MainWindow(QMainWindow):
         self.ready.emit()
 
     def _warm_up_once(self) -> None:
-        """After the first frame, while the user looks at it: import what training needs."""
-        from fgsm_studio.core.training import warm_up
-
+        """After the first frame, while the user looks at it: import what training needs
+        (the optimizer on the runner; the Train tab's modules on a thread of their own once
+        the first image's sweep is done, so the curve comes first)."""
         self.explorer.frame_rendered.disconnect(self._warm_up_once)
-        self.runner.submit("warmup", warm_up)
+        self.runner.submit("warmup", _warm_up_training)
+        self._import_train_when_idle()
+
+    def _import_train_when_idle(self) -> None:
+        if self.explorer is not None and not self.explorer.idle:
+            QTimer.singleShot(200, self._import_train_when_idle)
+            return
+        threading.Thread(target=_import_quietly, args=(TRAIN_MODULE,), daemon=True).start()
+
+    @property
+    def trainer(self) -> TrainView | None:
+        """The Train tab's view, built on first use (opening the tab, or asking for it);
+        None where its module cannot be imported."""
+        if self._trainer is None and self._train_slot is not None:
+            self._build_trainer()
+        return self._trainer
+
+    def _on_tabs_current_changed(self, index: int) -> None:
+        if self._train_slot is not None and self.tabs.widget(index) is self._train_slot:
+            self._train_slot.repaint()  # "Loading the Train tab..." while it is built
+            self._build_trainer()
+
+    def _build_trainer(self) -> None:
+        slot, self._train_slot = self._train_slot, None
+        index = self.tabs.indexOf(slot)
+        from fgsm_studio.gui.train_view import TrainView
+
+        current = self.tabs.currentIndex()
+        self._trainer = TrainView(self.settings)
+        self._trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
+        with QSignalBlocker(self.tabs):
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, self._trainer, "Train a defense")
+            self.tabs.setCurrentIndex(current)
+        slot.deleteLater()
 
     def _apply_target(self, _path: str) -> None:
         e, target = self.explorer, str(self.args.target)
@@ -205,20 +290,88 @@ class MainWindow(QMainWindow):
         self.explorer.load_model(Path(path))
 
     def set_presenter(self, on: bool) -> None:
-        """Presenter mode: full screen and the presenter look; off: the fitted window."""
-        self.set_presenter_look(on)
+        """Presenter mode: full screen (on the screen chosen in View > Presenter mode on
+        screen), the presenter look, no menu bar or tab bar; off: the window exactly where
+        and as large as it was before, never larger than its screen."""
         if on:
+            if not self.isFullScreen():
+                self._normal_geometry = self.saveGeometry()
+                self._normal_rect = self.geometry()
+            self.set_presenter_look(True)
+            screen = self.presenter_screen()
+            handle = self.windowHandle()
+            if handle is not None and screen is not None and screen is not self.screen():
+                handle.setScreen(screen)
+                self.move(screen.geometry().topLeft())
+            for bar in (self.menuBar(), self.tabs.tabBar(), self.statusBar()):
+                bar.setVisible(False)
             self.showFullScreen()
         else:
+            self.set_presenter_look(False)
+            for bar in (self.menuBar(), self.tabs.tabBar(), self.statusBar()):
+                bar.setVisible(True)
             self.showNormal()
+            self._restore_normal_geometry()
+
+    def _restore_normal_geometry(self) -> None:
+        """The geometry from before presenter mode (its title bar on screen), fitted into
+        the screen's available area; without one, the fitted size, centred."""
+        saved = self._normal_rect
+        if saved is None or not self.restoreGeometry(self._normal_geometry):
             self.resize(fitted_size(self.screen()))
-            # Centred with its title bar on the screen (the window manager put the window
-            # at the screen's corner, its title bar above the top edge, after full screen).
             area = self.screen().availableGeometry()
             self.move(
                 area.x() + max(0, (area.width() - self.width()) // 2),
                 area.y() + max(0, (area.height() - self.height() - TITLE_BAR) // 2),
             )
+        else:
+            self.setGeometry(saved)
+        self.keep_on_screen()
+
+    def keep_on_screen(self) -> None:
+        """Never wider or taller than the screen's available area, its title bar on it."""
+        area = self.screen().availableGeometry()
+        rect = self.geometry()
+        width = min(rect.width(), area.width())
+        height = min(rect.height(), area.height() - TITLE_BAR)
+        if (width, height) != (rect.width(), rect.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        dx = max(area.left() - frame.left(), min(0, area.right() - frame.right()))
+        dy = max(area.top() - frame.top(), min(0, area.bottom() - frame.bottom()))
+        if dx or dy:
+            self.move(self.x() + dx, self.y() + dy)
+
+    def presenter_screen(self) -> QScreen | None:
+        """The screen presenter mode uses: the one chosen (by name, remembered), else this
+        window's."""
+        name = self.settings.value("presenter/screen", "", str)
+        chosen = next((s for s in QGuiApplication.screens() if s.name() == name), None)
+        return chosen or self.screen()
+
+    def _fill_screen_menu(self) -> None:
+        self.screen_menu.clear()
+        current = self.presenter_screen()
+        for screen in QGuiApplication.screens():
+            size = screen.geometry()
+            label = f"{screen.name() or 'screen'} ({size.width()}x{size.height()})"
+            if screen is QGuiApplication.primaryScreen():
+                label += ", primary"
+            action = self.screen_menu.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(screen is current)
+            action.triggered.connect(lambda _=False, s=screen: self.choose_presenter_screen(s))
+
+    def choose_presenter_screen(self, screen: QScreen) -> None:
+        """Presenter mode from now on goes full screen on ``screen`` (at once if it is on)."""
+        self.settings.setValue("presenter/screen", screen.name())
+        if self.isFullScreen() and screen is not self.screen():
+            self.showNormal()
+            self.set_presenter(True)
+
+    def _on_act_curve_toggled(self, on: bool) -> None:
+        if self.explorer is not None:
+            self.explorer.set_curve_in_presenter(on)
 
     def set_presenter_look(self, on: bool) -> None:
         """Large type, light on black, high contrast (or the normal look)."""
@@ -229,8 +382,8 @@ class MainWindow(QMainWindow):
             font.setPointSizeF(self._base_font.pointSizeF() * 1.4)
         app.setFont(font)
         app.setStyleSheet(PRESENTER_STYLE if on else "")
-        self.menuBar().setVisible(True)
         if self.explorer is not None:
+            self.explorer.set_curve_in_presenter(self.act_curve.isChecked())
             self.explorer.set_presenter(on)
 
     def dragEnterEvent(self, event) -> None:
@@ -248,6 +401,12 @@ class MainWindow(QMainWindow):
 
         show_guide(self)
 
+    def _on_act_tour_triggered(self) -> None:
+        """Help > Walk-through: six steps through the Explorer, in plain words."""
+        if self.explorer is not None:
+            self.tabs.setCurrentWidget(self.explorer)
+            self.explorer.walkthrough.start()
+
     def _on_about_triggered(self) -> None:
         from fgsm_studio import __version__
 
@@ -259,7 +418,7 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.trainer is not None and not self.trainer.confirm_close(self):
+        if self._trainer is not None and not self._trainer.confirm_close(self):
             event.ignore()
             return
         self.shutdown()
@@ -267,8 +426,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background threads cleanly (close, quit or --screenshot exit alike)."""
-        if self.trainer is not None:
-            self.trainer.shutdown()
+        if self._trainer is not None:
+            self._trainer.shutdown()
         if self.explorer is not None:
             self.explorer.shutdown()
         if self.runner is not None:
@@ -299,5 +458,20 @@ class MainWindow(QMainWindow):
             else:
                 QTimer.singleShot(200, grab)
 
+        def give_up() -> None:
+            print(  # noqa: T201 (the command line asked for the screenshot: it hears why not)
+                f"fgsm-studio: --screenshot timed out: no attacked frame was ready after "
+                f"{timeout_s:.0f} s, so {path} was not saved (see the log: {_log_path()}).",
+                file=sys.stderr,
+                flush=True,
+            )
+            QApplication.instance().exit(1)
+
         self.ready.connect(lambda: self.explorer.frame_rendered.connect(on_frame))
-        QTimer.singleShot(int(timeout_s * 1000), lambda: QApplication.instance().exit(1))
+        QTimer.singleShot(int(timeout_s * 1000), give_up)
+
+
+def _log_path() -> Path:
+    from fgsm_studio.gui.errors import log_path
+
+    return log_path()

@@ -11,7 +11,7 @@ Its tooltip says in plain words why this differs from FGSM's epsilon.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from fgsm_studio.core.minimal import SmallestFlip
@@ -86,9 +86,18 @@ class FlipSizeLabel(QLabel):
         self.per_255 = per_255
         self._on_state_flip_size_changed()
 
+    def minimumSizeHint(self) -> QSize:
+        """As wide as the widest line in the current font (not the font of the moment the
+        text last changed: presenter mode's large type left a window too wide for the
+        screen after Esc, issue 24, 6)."""
+        hint = super().minimumSizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance(WIDEST) + 4, hint.height())
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint().expandedTo(super().sizeHint())
+
     def _on_state_flip_size_changed(self) -> None:
         s = self.state
-        self.setMinimumWidth(self.fontMetrics().horizontalAdvance(WIDEST) + 4)
         self.setText(
             flip_size_text(
                 s.flip_size,

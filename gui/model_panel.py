@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal
@@ -28,11 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core import catalogue
 from fgsm_studio.core.bundled import ModelEntry
 from fgsm_studio.core.checkpoint import ModelCard
-from fgsm_studio.core.evaluation import EvalResult
+from fgsm_studio.core.evaluation import EvalResult, MetricsError
 from fgsm_studio.gui import explorer_inputs
 from fgsm_studio.gui.explorer_state import ExplorerState
+from fgsm_studio.gui.safe_text import escape, tooltip
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 8
@@ -50,49 +51,24 @@ TRANSFER_TIP = (
     "the defense looks stronger than it is.</p>"
 )
 
-DEFENSE_WORDS = {  # core.defenses: (its name in the card's detail line, the plain sentence)
-    "none": (
-        "standard training (no defense)",
-        "Standard training, no defense: small attacks fool it.",
-    ),
-    "wr_fgsm": (
-        "WR_FGSM-defended (the paper's defense)",
-        "Trained to resist attacks (WR_FGSM): small attacks rarely fool it.",
-    ),
-    "fgsm-rs": (
-        "FGSM-RS-defended (FGSM from a random start)",
-        "Trained to resist attacks (fast FGSM with a random start): small attacks rarely fool it.",
-    ),
-    "pgd": (
-        "PGD adversarial training",
-        "Trained against the strongest usual attack (PGD): resists attacks up to the size "
-        "it was trained for.",
-    ),
-    "trades": (
-        "TRADES-defended",
-        "Trained to resist attacks (TRADES): resists attacks up to the size it was trained for.",
-    ),
-}
-
 
 def training_words(card: ModelCard) -> str:
     """The card's detail line on how it was trained, e.g. 'PGD adversarial training: 10
     steps, trained at eps=0.1'."""
-    t, defense = card.training, card.defense
-    name = DEFENSE_WORDS.get(defense, (f"{defense}-defended", ""))[0]
-    if defense == "none":
-        return name
+    t, defense = card.training, catalogue.defense(card.defense)
+    if not defense.has("defended"):
+        return defense.detail
     parts = []
-    if defense in ("wr_fgsm", "fgsm-rs"):
+    if "reg" in defense.options:
         parts.append(
             f"a1={t.get('a1', '?')}, a2={t.get('a2', '?')}, {t.get('reg', 'scaled')} penalty"
         )
-    if defense in ("pgd", "trades"):
+    if "attack_steps" in defense.options:
         parts.append(f"{t.get('attack_steps', '?')} steps")
-    if defense == "trades":
+    if "beta" in defense.options:
         parts.append(f"beta={t.get('beta', '?')}")
     parts.append(f"trained at eps={t.get('epsilon', '?')}")
-    return f"{name}: {', '.join(parts)}"
+    return f"{defense.detail}: {', '.join(parts)}"
 
 
 def card_html(card: ModelCard, path: Path) -> str:
@@ -384,10 +360,14 @@ class ModelPanel(QWidget):
         if i < 0:
             entry = ModelEntry(loaded.path, loaded.card)
             i = self._add(loaded.path, f"{entry.title} (opened)", entry_tip(entry))
+        try:  # cards are checked at load; should one still fail, never show the last one's
+            text = card_html(loaded.card, loaded.path)
+        except (MetricsError, ValueError, TypeError):
+            text = f"<b>{escape(loaded.card.title())}</b><br><i>its card could not be read</i>"
+        self.card.setText(text)
         self.combo.setCurrentIndex(i)
-        self.combo.setToolTip(f"The model under attack: {self.combo.itemText(i)}")
-        self.card.setText(card_html(loaded.card, loaded.path))
-        self.card.setToolTip(f"<p>{escape(str(loaded.path))}</p>")  # the file, on hover
+        self.combo.setToolTip(tooltip(f"The model under attack: {self.combo.itemText(i)}"))
+        self.card.setToolTip(tooltip(str(loaded.path)))  # the file, on hover
 
     def _show_compare(self) -> None:
         compare = self.state.compare
@@ -462,7 +442,7 @@ class ModelPanel(QWidget):
         """A sentence that stays until the next model loads, and (``offer``: source, title)
         a button that loads another model instead."""
         self.notice.setText(text)
-        self.notice.setToolTip(details)
+        self.notice.setToolTip(tooltip(details))
         self.notice.show()
         self._offered = None if offer is None else offer[0]
         self.offer.setVisible(offer is not None)

@@ -13,14 +13,14 @@ readable (Fashion-MNIST's "Ankle boot", ImageNet's top-5).
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
+from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from fgsm_studio.gui.safe_text import escape
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -90,7 +90,9 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.views, self.items, self.titles = [], [], []
+        self.views: list[pg.ViewBox] = []
+        self.items: list[pg.ImageItem] = []
+        self.titles: list[FixedLabel] = []
         self.title_size, self._ink = "12pt", "#222"
         titles = ("Original", "Perturbation", "Adversarial", *EXTRA_TITLES)
         for col, title in enumerate(titles):
@@ -450,13 +452,24 @@ class EpsilonCurve(pg.PlotWidget):
     def set_epsilon(self, epsilon: float) -> None:
         self.current.setPos(epsilon)
 
+    def set_presenter_look(self, on: bool) -> None:
+        """Presenter mode: light on black, larger type (key C shows it there)."""
+        ink, paper = ("#fff", "#000") if on else ("#222", "w")
+        self.setBackground(paper)
+        self.setTitle(self.TITLE, color=ink, size="13pt" if on else "10pt")
+        font = QFont()
+        font.setPointSize(11 if on else 9)
+        for name in ("left", "bottom"):
+            axis = self.getAxis(name)
+            axis.setTickFont(font)
+            axis.setPen(ink)
+            axis.setTextPen(ink)
+        self.current.setPen(pg.mkPen(ink, width=2))
+        self.getAxis("left").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]] if on else None)
+
 
 def big_font(widget: QWidget, points: int, bold: bool = True) -> None:
     font = QFont(widget.font())
     font.setPointSize(points)
     font.setBold(bold)
     widget.setFont(font)
-
-
-def color(name: str) -> QColor:
-    return QColor(name)

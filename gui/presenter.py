@@ -3,7 +3,7 @@
 ``PRESENTER_STYLE``: light on black, large type, high contrast (the spin boxes'
 arrows included), for a 1280x720 projector read from the back of a room.
 ``ExplorerKeys``: in the Explorer tab, Left/Right/Space step through the samples
-and 1/2/3 choose the attack even when the focus is on the tab bar or a button
+and 1-4 choose the attack even when the focus is on the tab bar or a button
 (which would otherwise take the arrows); text and spin fields and the epsilon
 slider keep the keys they use. This module imports only Qt (the window paints
 before torch is imported).
@@ -43,6 +43,9 @@ QPushButton:disabled, QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disa
     background: #000; color: #666; border: 2px dashed #555; }
 QCheckBox::indicator { width: 22px; height: 22px; border: 2px solid #fff; background: #000; }
 QCheckBox::indicator:checked { background: #ffd400; border-color: #ffd400; }
+QCheckBox:disabled, QLabel:disabled { color: #666; }
+QCheckBox::indicator:disabled { background: #000; border: 2px dashed #555; }
+QCheckBox::indicator:checked:disabled { background: #665500; border: 2px dashed #555; }
 QSlider::groove:horizontal { height: 14px; background: #555; }
 QSlider::handle:horizontal { width: 30px; background: #ffd400; margin: -8px 0; }
 QToolTip { background: #ffffe0; color: #000; border: 1px solid #000; }
@@ -68,6 +71,7 @@ QTabBar::tab:selected { background: #444; }
 
 STEP_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space)
 ATTACK_KEYS = tuple(Qt.Key.Key_1 + i for i in range(9))
+CURVE_KEY = Qt.Key.Key_C  # presenter mode: show or hide the curve
 TEXT_FIELDS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 
 
@@ -78,7 +82,7 @@ def keeps_key(widget: QWidget, key: int) -> bool:
     if isinstance(widget, TEXT_FIELDS):
         return True
     if isinstance(widget, QComboBox):
-        return widget.isEditable() or key in ATTACK_KEYS
+        return widget.isEditable() or key in (*ATTACK_KEYS, CURVE_KEY)
     if isinstance(widget, QAbstractSlider):
         return key != Qt.Key.Key_Space
     return isinstance(widget, QAbstractButton) and key == Qt.Key.Key_Space
@@ -119,12 +123,17 @@ class ExplorerKeys(QObject):
         if (
             explorer is None
             or mods != Qt.KeyboardModifier.NoModifier
-            or key not in STEP_KEYS + ATTACK_KEYS
+            or key not in (*STEP_KEYS, *ATTACK_KEYS, CURVE_KEY)
             or watched.window() is not self.main
             or self.main.tabs.currentWidget() is not explorer
             or keeps_key(watched, key)
         ):
             return False
+        if key == CURVE_KEY:
+            if not self.main._presenter or keeps_key(watched, key):
+                return False
+            self.main.act_curve.toggle()
+            return True
         copy = QKeyEvent(event)
         explorer.keyPressEvent(copy)
         return copy.isAccepted()

@@ -13,6 +13,7 @@ import io
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -94,3 +95,57 @@ def copy_demo_card(view) -> None:
     if view.state.frame is not None:
         QApplication.clipboard().setPixmap(view.demo_card())
         view.show_info("Copied the demo card to the clipboard: paste it into slides or a chat.")
+
+
+def export_for_slides_dialog(view) -> None:
+    """File > Export for slides: the epsilon sweep as GIF and WebP (and MP4 with ffmpeg)
+    plus a PNG strip, named after the file chosen."""
+    if view.state.session is None or view.state.frame is None:
+        return
+    start = str(Path(view.last_folder()) / "fgsm-sweep.gif")
+    path, _ = QFileDialog.getSaveFileName(
+        view,
+        "Export the epsilon sweep for slides (GIF, WebP, MP4 where possible, PNG strip)",
+        start,
+        "Animated GIF, with WebP, MP4 and a PNG strip beside it (*.gif)",
+    )
+    if path:
+        view.remember_folder(path)
+        export_for_slides(view, Path(path))
+
+
+def export_for_slides(view, stem: Path) -> int:
+    """Render and write the sweep on the runner (never the GUI thread); the banner says
+    which files were written, and which formats this machine cannot write. Returns the
+    runner's task id."""
+    from fgsm_studio.core import slides
+    from fgsm_studio.core.opening import epsilon_scale
+
+    session, card = view.state.session, view.state.card
+    names, scale = list(card.class_names), epsilon_scale(card.image_size)
+    runner = view.runner
+
+    def finished(channel: str, task_id: int, result: Any) -> None:
+        if task_id != task:
+            return
+        disconnect()
+        files = ", ".join(p.name for p in result.files)
+        skipped = "".join(f" Not written: {why}." for why in result.skipped)
+        log.info("exported %s", [str(p) for p in result.files])
+        view.show_info(f"Saved {files} in {result.files[0].parent}.{skipped}")
+
+    def failed(channel: str, task_id: int, message: str, details: str) -> None:
+        if task_id != task:
+            return
+        disconnect()
+        view.show_error(f"Could not export the sweep to {stem.name}: {message}")
+
+    def disconnect() -> None:
+        runner.finished.disconnect(finished)
+        runner.failed.disconnect(failed)
+
+    runner.finished.connect(finished)
+    runner.failed.connect(failed)
+    view.show_info(f"Exporting the epsilon sweep as {stem.stem}.gif, .webp and a strip...")
+    task = runner.submit("slides", lambda: slides.export_all(session, names, scale, stem))
+    return task

@@ -32,13 +32,13 @@ HEAVY = (
 class StartupPanel(QWidget):
     """Shown at once: what is happening, and a busy bar; ``on_first_paint`` runs once."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, steps: int = len(HEAVY)) -> None:
         super().__init__(parent)
         self.on_first_paint: Callable[[], None] | None = None
         self.title = QLabel("<h1>FGSM Studio</h1>")
         self.line = QLabel("Starting...")
         self.bar = QProgressBar()
-        self.bar.setRange(0, len(HEAVY))
+        self.bar.setRange(0, steps)  # 0 steps: a busy bar
         self.bar.setTextVisible(False)
         self.bar.setFixedWidth(360)
         layout = QVBoxLayout(self)

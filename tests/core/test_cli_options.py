@@ -60,7 +60,10 @@ BAD_TRAIN = [
     (["--warmup-epochs", "nan"], "--warmup-epochs: must be a number 0 to 1000, not 'nan'"),
     (["--warmup-epochs", "inf"], "--warmup-epochs: must be a number 0 to 1000"),
     (["--warmup-epochs", "-5"], "--warmup-epochs: must be a number 0 to 1000, not '-5'"),
-    (["--warmup-epochs", "11"], "--warmup-epochs must be at most --epochs (10), not 11"),
+    (  # TrainConfig.problems: the sentence the Train form shows
+        ["--defense", "pgd", "--warmup-epochs", "11"],
+        "The epsilon warm-up (11 epochs) is longer than the run (10 epochs)",
+    ),
     (["--batch-size", str(10**9)], "--batch-size: must be a whole number from 1 to 65536"),
     (["--beta", "1e300"], "--beta: must be a number above 0, up to 100"),
     (["--patience", str(10**9)], "--patience: must be a whole number from 0 to 1000"),
@@ -71,7 +74,7 @@ BAD_TRAIN = [
 ]
 
 
-@pytest.mark.parametrize("extra, message", BAD_TRAIN, ids=[" ".join(a) for a, _ in BAD_TRAIN])
+@pytest.mark.parametrize(("extra", "message"), BAD_TRAIN, ids=[" ".join(a) for a, _ in BAD_TRAIN])
 def test_bad_train_options_are_one_line_and_exit_2(tmp_path, capsys, extra, message):
     assert main(_train(tmp_path, *extra)) == 2
     err = capsys.readouterr().err

@@ -55,7 +55,7 @@ def test_a_folder_of_20_such_jpegs_is_refused_at_once(tmp_path):
     start = time.perf_counter()
     with pytest.raises(DatasetError, match="no image FGSM Studio can read"):
         load_folder(tmp_path)
-    print(f"20-file folder refused in {time.perf_counter() - start:.3f} s")
+    print(f"20-file folder refused in {time.perf_counter() - start:.3f} s")  # noqa: T201
 
 
 def _blank(fmt: str, **options) -> bytes:

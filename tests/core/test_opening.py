@@ -78,3 +78,23 @@ def test_pick_sample_falls_back_to_the_first_sample(tmp_path):
         broken,
         DEFAULT_EPSILON,
     )
+
+
+def test_first_flip_is_the_full_sweeps_flip_for_every_sample():
+    """The opening's early-stopping search finds what a full sweep finds (issue 24, 10)."""
+    from fgsm_studio.core.images import load_image
+    from fgsm_studio.core.opening import first_flip
+
+    entry = next(e for e in ENTRIES if e.path.name == "mnist_small_cnn_standard.safetensors")
+    net, card = load(entry.path)
+    grid = torch.linspace(0, 0.5, 41)
+    found = []
+    for sample in samples_for(card.dataset)[:8]:
+        session = AttackSession(net, load_image(sample.path))
+        full = session.sweep(grid).flip_epsilon
+        assert first_flip(session, grid) == full
+        found.append(full)
+        if full is not None:  # under a bound: only a flip below it counts
+            assert first_flip(session, grid, below=full) is None
+            assert first_flip(session, grid, below=full + 1e-4) == full
+    assert any(f is not None for f in found) and len(set(found)) > 2

@@ -1,0 +1,159 @@
+"""Presenter mode for a talk (issue 24, items 6 and 7), on the real main window with real
+key and mouse events (``QTest``): Esc gives back the exact window from before presenter
+mode, never wider than the screen, after a drag, Space and Previous image; in presenter
+mode the three pictures are the largest element (at least 40% of a 1280x720 window), the
+menu bar is hidden and its keys still work, C shows the curve, the screen can be chosen,
+and a disabled switch looks disabled."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtTest import QTest
+
+from fgsm_studio.gui.main_window import MainWindow, fitted_size
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(fitted_size(QRect(0, 0, 1280, 720)))
+    win.show()
+    win.activateWindow()
+    win.finish_setup()
+    e = win.explorer
+    qtbot.waitUntil(lambda: e.state.frame is not None, timeout=60000)
+    qtbot.waitUntil(lambda: e.idle and e.state.sweep is not None, timeout=30000)
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+    yield win
+    win.set_presenter_look(False)
+    win.shutdown()
+
+
+def presenter_at_1280x720(window, qtbot) -> None:
+    """F11, then presenter mode at a projector's size: offscreen's screen is 800x800, so
+    the window leaves full screen by the back door (presenter mode stays) to be resized."""
+    QTest.keyClick(window, Qt.Key.Key_F11)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    assert not window.menuBar().isVisible() and not window.statusBar().isVisible()
+    window.showNormal()
+    window.setGeometry(0, 0, 1280, 720)
+    qtbot.waitUntil(lambda: window.size().width() == 1280, timeout=5000)
+    qtbot.wait(100)
+
+
+def image_height(window, column: int) -> float:
+    """The on-screen height of a picture of the triptych, in pixels."""
+    t = window.explorer.stage.triptych
+    item = t.items[column]
+    return t.mapFromScene(item.sceneBoundingRect()).boundingRect().height()
+
+
+class Projector:
+    """A 1280x720 screen, as the window sees its screen."""
+
+    def availableGeometry(self) -> QRect:  # noqa: N802 (Qt's name)
+        return QRect(0, 0, 1280, 720)
+
+
+def test_esc_gives_back_the_window_from_before_after_drag_space_and_previous(
+    window, qtbot, monkeypatch
+):
+    width = max(1180, window.minimumSizeHint().width())
+    window.setGeometry((1280 - width) // 2, 60, width, 620)  # a place on a 1280x720 projector
+    qtbot.wait(50)
+    before = window.geometry()
+    e = window.explorer
+    slider_before = e.epsilon.slider.width()
+    assert slider_before >= 80
+    QTest.keyClick(window, Qt.Key.Key_F11)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    slider = e.epsilon.slider
+    y = slider.height() // 2
+    QTest.mousePress(slider, Qt.MouseButton.LeftButton, pos=QPoint(8, y))
+    for x in range(8, slider.width() // 2, 20):  # a drag along the groove
+        QTest.mouseMove(slider, QPoint(x, y))
+    QTest.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=QPoint(slider.width() // 2, y))
+    name = e.state.image.name
+    QTest.keyClick(e, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: e.state.image.name != name, timeout=10000)
+    QTest.mouseClick(e.attack.previous, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: e.state.image.name == name, timeout=10000)
+    assert e.state.flip_computing or e.state.flip_size is not None
+    monkeypatch.setattr(window, "screen", lambda: Projector())  # offscreen's is 800x800
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+    qtbot.wait(100)
+    assert window.geometry() == before
+    assert window.menuBar().isVisible() and window.tabs.tabBar().isVisible()
+    # nothing in the normal window asks for more than a 1280 px screen (it came back
+    # 1307 px wide, the smallest-flip line sized in presenter mode's large type)
+    assert window.minimumSizeHint().width() <= 1280, window.minimumSizeHint()
+    assert e.epsilon.slider.width() == slider_before  # not a stub while the line computes
+    qtbot.waitUntil(lambda: e.idle, timeout=60000)  # the smallest-flip line resolved
+    assert e.epsilon.slider.width() == slider_before
+
+
+def test_leaving_presenter_mode_keeps_the_window_on_its_screen(window, qtbot, monkeypatch):
+    window.act_presenter.setChecked(True)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    monkeypatch.setattr(window, "screen", lambda: Projector())
+    area = Projector().availableGeometry()
+    window._normal_rect = QRect(area.right() - 100, area.top() - 300, area.width() + 300, 500)
+    window.act_presenter.setChecked(False)  # a saved place off the screen and too wide
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+    frame = window.frameGeometry()
+    assert window.width() <= area.width() or window.width() == window.minimumWidth()
+    assert frame.top() >= area.top() and frame.left() >= area.left() - 1
+
+
+def test_in_presenter_mode_the_pictures_are_the_largest_element(window, qtbot):
+    presenter_at_1280x720(window, qtbot)
+    stage = window.explorer.stage
+    heights = [image_height(window, c) for c in range(3)]
+    assert min(heights) >= 0.40 * window.height(), heights
+    for chart in (stage.bars_clean, stage.bars_adv, stage.bars_cmp):
+        assert chart.height() < min(heights)
+    assert not window.menuBar().isVisible() and not window.statusBar().isVisible()
+    assert not stage.curve.isVisible()
+    QTest.keyClick(window.explorer, Qt.Key.Key_C)  # the curve on a key
+    qtbot.waitUntil(stage.curve.isVisible, timeout=2000)
+    qtbot.wait(100)
+    assert min(image_height(window, c) for c in range(3)) >= 0.40 * window.height()
+    assert stage.curve.height() < min(heights)
+    QTest.keyClick(window.explorer, Qt.Key.Key_C)
+    qtbot.waitUntil(lambda: not stage.curve.isVisible(), timeout=2000)
+    QTest.keyClick(window, Qt.Key.Key_F11)  # the menu's key works with the menu bar hidden
+    qtbot.waitUntil(lambda: not window.act_presenter.isChecked(), timeout=5000)
+    assert window.menuBar().isVisible() and stage.curve.isVisible()
+
+
+def test_the_presenter_chooses_the_screen(window, qtbot):
+    window._fill_screen_menu()
+    actions = window.screen_menu.actions()
+    assert len(actions) == len(QGuiApplication.screens())
+    assert [a.isChecked() for a in actions].count(True) == 1
+    actions[-1].trigger()
+    chosen = QGuiApplication.screens()[-1]
+    assert window.settings.value("presenter/screen") == chosen.name()
+    assert window.presenter_screen() is chosen
+
+
+def brightest(widget) -> float:
+    image = widget.grab().toImage()
+    return max(
+        QColor(image.pixel(x, y)).lightnessF()
+        for x in range(0, image.width(), 2)
+        for y in range(0, image.height(), 2)
+    )
+
+
+def test_a_disabled_switch_looks_disabled_in_presenter_mode(window, qtbot):
+    window.set_presenter_look(True)
+    qtbot.wait(50)
+    switches = window.explorer.epsilon.defense
+    assert not switches.adaptive.isEnabled() and switches.squeezing.isEnabled()
+    assert brightest(switches.squeezing) > 0.9  # white text
+    assert brightest(switches.adaptive) < 0.5  # grey text, dashed grey box
