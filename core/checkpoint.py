@@ -25,7 +25,6 @@ import json
 import math
 import os
 import tempfile
-import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +35,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
 from fgsm_studio.core import catalogue
-from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format
+from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format, json_depth
 from fgsm_studio.core.evaluation import EvalResult, MetricsError
 from fgsm_studio.core.image_files import display_name
 from fgsm_studio.core.models import (
@@ -210,20 +209,6 @@ def _is_number(text: Any) -> bool:
         return False
 
 
-def _depth(obj: Any) -> int:
-    """How deeply ``obj`` (parsed JSON) nests lists and objects; walked without recursion."""
-    deepest, stack = 0, [(obj, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            if level > MAX_CARD_DEPTH:
-                break
-            values = item.values() if isinstance(item, dict) else item
-            stack.extend((v, level + 1) for v in values)
-    return deepest
-
-
 def build_from_card(card: ModelCard) -> Classifier:
     return build(
         card.arch,
@@ -295,7 +280,7 @@ def _read_safetensors(
                 )
             try:
                 raw = json.loads(meta[CARD_KEY])
-                if _depth(raw) > MAX_CARD_DEPTH:
+                if json_depth(raw, MAX_CARD_DEPTH) > MAX_CARD_DEPTH:
                     raise RecursionError
                 card = ModelCard.from_dict(raw)
             except json.JSONDecodeError:
@@ -316,27 +301,6 @@ def _read_safetensors(
             f"{name} is damaged or not a safetensors checkpoint ({exc})."
         ) from None
     return tensors, card, skeleton
-
-
-def _check_zip(path: Path) -> None:
-    """Refuse a zip whose members expand far beyond the file (a zip bomb), before reading.
-
-    PyTorch stores a checkpoint's members uncompressed; a 300 KB file whose one
-    member inflates to 300 MB took 10 s and 830 MB before torch called it damaged.
-    """
-    size = path.stat().st_size
-    try:
-        with zipfile.ZipFile(path) as z:
-            members = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CheckpointError(f"{display_name(path)} is a damaged zip file ({exc}).") from None
-    total = sum(m.file_size for m in members)
-    if len(members) > 100_000 or total > min(MAX_CHECKPOINT_BYTES, 4 * size + 2**20):
-        raise CheckpointError(
-            f"{display_name(path)} is too large to open: its {len(members)} member(s) expand "
-            f"to {total / 2**20:.0f} MB from a {size / 2**20:.1f} MB file (a PyTorch "
-            "checkpoint stores its weights uncompressed)."
-        )
 
 
 def _read_pickle(path: Path, card: ModelCard | None) -> tuple[dict[str, torch.Tensor], ModelCard]:
@@ -376,8 +340,6 @@ def load(
         raise CheckpointError(
             f"{display_name(path)} is larger than 2 GB; that is not a model FGSM Studio can use."
         )
-    if kind == "zip":
-        _check_zip(path)
     if kind in ("pickle", "zip"):
         if card is None:
             from fgsm_studio.core.imagenet import guess_card

@@ -77,10 +77,16 @@ class RunSpec:
     @classmethod
     def of(cls, **options) -> RunSpec:
         """A spec from flat options: TrainConfig's fields go to ``train``, the rest here."""
-        train = {k: options.pop(k) for k in list(options) if k in _TRAIN_FIELDS}
+        # x + 0.0 turns -0.0 into 0.0: one value, one resume key (issue 20, 1).
+        train: dict[str, Any] = {
+            k: v + 0.0 if isinstance(v, float) else v
+            for k in list(options)
+            if k in _TRAIN_FIELDS
+            for v in [options.pop(k)]
+        }
         for k in ("eval_epsilons", "eval_attacks"):
             if k in options:
-                options[k] = tuple(options[k])
+                options[k] = tuple(v + 0.0 if isinstance(v, float) else v for v in options[k])
         return cls(train=replace(cls.train, **train), **options)
 
     @property

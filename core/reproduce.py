@@ -26,9 +26,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fgsm_studio.core.catalogue import is_paper
+
 if TYPE_CHECKING:
-    from fgsm_studio.core.catalogue import is_paper
-from fgsm_studio.core.experiments import RunRecord, RunSpec
+    from fgsm_studio.core.experiments import RunRecord, RunSpec
 
 # Training cost of a defense relative to standard training (forward+backward passes per batch)
 COST = {"none": 1.0, "wr_fgsm": 2.0, "fgsm-rs": 2.0}

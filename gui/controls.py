@@ -234,10 +234,13 @@ class AttackControls(QWidget):
         layout.addStretch(1)
         self.help = QPushButton("What am I seeing?")
         self.help.setToolTip("A short guide to every part of this window, in plain words (F1)")
-        layout.addWidget(self.help)
         self.tour = QPushButton("Walk-through")
         self.tour.setToolTip("Six steps, in plain words, through what this window shows")
-        layout.addWidget(self.tour)
+        helps = QVBoxLayout()  # stacked: the row keeps room for the steps box at 1280 px
+        helps.setSpacing(0)
+        helps.addWidget(self.help)
+        helps.addWidget(self.tour)
+        layout.addLayout(helps)
         self.steps.setVisible(False)
         self._presenter = False
         self.attack.currentIndexChanged.connect(self._on_attack_current_index_changed)

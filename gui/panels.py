@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -94,6 +94,11 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         self.items: list[pg.ImageItem] = []
         self.titles: list[FixedLabel] = []
         self.title_size, self._ink = "12pt", "#222"
+        self._shape: tuple[int, ...] | None = None
+        self._reframe = QTimer(self)
+        self._reframe.setSingleShot(True)
+        self._reframe.setInterval(0)
+        self._reframe.timeout.connect(self._frame_images)
         titles = ("Original", "Perturbation", "Adversarial", *EXTRA_TITLES)
         for col, title in enumerate(titles):
             label = FixedLabel(title, size=self.title_size, color="#222")
@@ -104,6 +109,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
                 self.ci.layout.setColumnStretchFactor(col, 1)
             item = pg.ImageItem(axisOrder="row-major")
             vb.addItem(item)
+            vb.sigResized.connect(self._on_view_resized)
             if 0 < col < 3:  # (the extras are linked while they are shown)
                 vb.setXLink(self.views[0])
                 vb.setYLink(self.views[0])
@@ -111,15 +117,24 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.items.append(item)
             self.titles.append(label)
         self.extras: dict[str, bool] = dict.fromkeys(EXTRAS, False)
-        self._shape: tuple[int, ...] | None = None
+
+    def _on_view_resized(self, _view) -> None:
+        """A panel got its new size (after the widget's resize: leaving presenter mode
+        cropped the pictures): frame the images again once the layout has settled."""
+        if self._shape is not None:
+            self._reframe.start()
+
+    def _frame_images(self) -> None:
+        """Frame the images in the panels on screen (a removed extra panel keeps its old
+        size and aspect: framed too, it dragged the linked panels' range and cropped them)."""
+        for vb in self.shown_views():
+            vb.autoRange(padding=0.02)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if (
-            getattr(self, "_shape", None) is not None
-        ):  # keep the images filling their panels (presenter mode)
-            for vb in self.shown_views():
-                vb.autoRange(padding=0.02)
+        # (also called from the base class's __init__, before this one's attributes exist)
+        if getattr(self, "_shape", None) is not None:  # keep the images filling their panels
+            self._frame_images()
         if getattr(self, "extras", None) is not None:
             self._fit_titles()
 
@@ -158,8 +173,8 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.removeItem(vb)
             layout.setColumnStretchFactor(col, 0)
         layout.activate()
-        for v in self.shown_views():
-            v.autoRange(padding=0.02)
+        self._frame_images()
+        self._reframe.start()  # again once the layout has given the panels their sizes
         self._fit_titles()
 
     def show_frame(self, original: torch.Tensor, adversarial: torch.Tensor, epsilon: float) -> None:

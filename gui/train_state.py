@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from fgsm_studio.core.experiments import RunRecord
-from fgsm_studio.core.training import EpochMetrics
+from fgsm_studio.core.training import BatchProgress, EpochMetrics
 from fgsm_studio.gui.train_results import ResultStore, latest_sweep
 from fgsm_studio.gui.train_worker import TrainJob
 
@@ -37,6 +37,7 @@ class TrainState(QObject):
         self._current: TrainJob | None = None
         self.outcome: Outcome = ("stopped", None)
         self.history: list[EpochMetrics] = []
+        self.last_batch: BatchProgress | None = None  # the current run's last batch
         self.store = ResultStore(store_path)
         self._last_saved: str | None = None
         self._shown_sweep = ""
@@ -82,6 +83,7 @@ class TrainState(QObject):
         self.queue_changed.emit(len(self.queue))
         self.outcome = ("stopped", None)  # unless the run returns or fails
         self.history.clear()
+        self.last_batch = None
         self.set_current(job)
         self.history_changed.emit()
         return job
@@ -114,3 +116,27 @@ class TrainState(QObject):
     def set_shown_sweep(self, tag: str) -> None:
         self._shown_sweep = tag
         self.sweep_changed.emit(tag)
+
+    def where_stopped(self, job: TrainJob) -> str:
+        """Where ``job``'s worker really was when it stopped (every event it sent has
+        arrived by now): the epoch, its batches, and whether its validation was reached."""
+        p, epochs = self.last_batch, job.epochs
+        if p is None:
+            return "Stopped before the first batch"
+        done = self.history[-1].epoch if self.history else 0
+        if p.epoch == done and done == epochs:  # training done: in the held-out evaluation
+            return (
+                f"Stopped during the final evaluation on held-out data, after all "
+                f"{done} epochs; the run has no held-out figures"
+            )
+        if p.epoch == done:  # its validation finished: stopped before the next epoch's batches
+            return f"Stopped after epoch {done} of {epochs} (all its {p.batches} batches)"
+        if p.batch == p.batches:
+            return (
+                f"Stopped in epoch {p.epoch} of {epochs} after all its {p.batches} "
+                "batches, while it was being validated (the hollow marker: its training loss)"
+            )
+        return (
+            f"Stopped in epoch {p.epoch} of {epochs} after {p.batch} of its {p.batches} "
+            "batches, before its validation (the hollow marker: its training loss so far)"
+        )

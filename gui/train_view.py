@@ -78,7 +78,6 @@ class TrainView(QWidget):
         self.worker: ClosingGeneratorWorker | None = None
         self._closing = False
         self._t0 = 0.0
-        self._last_batch: BatchProgress | None = None  # where a stopped run really was
         self._epoch_losses: list[float] = []  # the current epoch's batch losses so far
         self._build()
         self.state.history_changed.connect(self._on_state_history_changed)
@@ -236,7 +235,6 @@ class TrainView(QWidget):
 
     # ------------------------------------------------------------------ the run's signals
     def _on_run_started(self, job: TrainJob) -> None:
-        self._last_batch = None
         self._epoch_losses = []
         self.plots.show_partial(None)
         self._t0 = time.perf_counter()
@@ -262,10 +260,11 @@ class TrainView(QWidget):
             self.evaluation_shown.emit(event.done)
 
     def _on_batch(self, p: BatchProgress) -> None:
-        if self._last_batch is None or self._last_batch.epoch != p.epoch:
+        last = self.state.last_batch
+        if last is None or last.epoch != p.epoch:
             self._epoch_losses = []
         self._epoch_losses.append(p.loss)
-        self._last_batch = p
+        self.state.last_batch = p
         epochs = self.current.epochs if self.current else 1
         done = (p.epoch - 1) * p.batches + p.batch
         total = epochs * p.batches
@@ -324,7 +323,8 @@ class TrainView(QWidget):
             kept = self._keep_partial(job)
             if not kept:
                 self._say("Stopped before the first epoch finished: nothing was saved.")
-            where_ = self._where_stopped(job)
+            where_ = self.state.where_stopped(job)
+            self._show_partial()
             self._say(where_)
             self.progress.setFormat(f"stopped at {self._percent()}%")  # the status's figure
             self.status.setText(
@@ -341,34 +341,16 @@ class TrainView(QWidget):
         self._done()
         self.run_ended.emit(how, job, value)
 
-    def _where_stopped(self, job: TrainJob) -> str:
-        """Where the worker really was (every event it sent has arrived by now): the
-        epoch, its batches, and whether that epoch's validation was reached."""
-        p = self._last_batch
-        if p is None:
-            return "Stopped before the first batch"
+    def _show_partial(self) -> None:
+        """A stopped run's unfinished epoch in the loss plot: its mean training loss so far
+        at its fraction of an epoch, marked "not validated" (issue 24, 13)."""
+        p, losses = self.state.last_batch, self._epoch_losses
         done = self.state.history[-1].epoch if self.state.history else 0
-        if p.epoch == done and done == job.epochs:  # training done: in the held-out evaluation
-            return (
-                f"Stopped during the final evaluation on held-out data, after all "
-                f"{done} epochs; the run has no held-out figures"
-            )
-        if p.epoch == done:  # its validation finished: stopped before the next epoch's batches
-            return f"Stopped after epoch {done} of {job.epochs} (all its {p.batches} batches)"
-        losses = self._epoch_losses
-        if losses:  # the unfinished epoch shows: its mean loss so far, where it stopped
-            share = p.batch / p.batches
-            words = f"epoch {p.epoch}: {round(100 * share)}%, not validated"
-            self.plots.show_partial(p.epoch - 1 + share, sum(losses) / len(losses), words)
-        if p.batch == p.batches:
-            return (
-                f"Stopped in epoch {p.epoch} of {job.epochs} after all its {p.batches} "
-                "batches, while it was being validated (the hollow marker: its training loss)"
-            )
-        return (
-            f"Stopped in epoch {p.epoch} of {job.epochs} after {p.batch} of its {p.batches} "
-            "batches, before its validation (the hollow marker: its training loss so far)"
-        )
+        if p is None or not losses or p.epoch == done:
+            return
+        share = p.batch / p.batches
+        words = f"epoch {p.epoch}: {round(100 * share)}%, not validated"
+        self.plots.show_partial(p.epoch - 1 + share, sum(losses) / len(losses), words)
 
     def _keep_partial(self, job: TrainJob) -> bool:
         partial = best_so_far_path(job.save_to)

@@ -100,6 +100,7 @@ class WalkThrough(QFrame):
         self.title = QLabel()
         self.words = QLabel()
         self.words.setWordWrap(True)
+        self.words.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         for label in (self.title, self.words):
             label.setTextFormat(Qt.TextFormat.RichText)  # our own words; names are escaped
         self.back = QPushButton("< Back")

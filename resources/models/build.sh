@@ -69,4 +69,17 @@ $CLI --dataset mnist-5k --arch small_cnn --defense pgd --a1 1 --attack-steps 7 -
      --name "MNIST digits, small CNN (PGD-AT eps 0.3, digit augmentation)" --out $M/mnist_small_cnn_pgd_eps0.3.safetensors
 $ROBUST $M/mnist_small_cnn_pgd_eps0.3.safetensors
 
+# Issue 22: every MNIST model measured on digits of other writers (optdigits, 43 writers, UCI)
+# and other makers (278 fonts), which no model trains on, and on its own held-out part: clean,
+# FGSM, PGD-50, APGD-CE, then APGD-T (3 targets) and Square (1,000 queries) on the survivors,
+# one stratified sample per row (core.measure; docs/results/other-writers-sets.md). The paper's
+# networks are about 15-50x the small CNN's work per image: fewer images and steps, eps 0.1,
+# no Square. --publish writes the figures into the cards and generates the tables.
+MEASURE="python3 -m fgsm_studio.core.cli measure --results $R/other-writers/results.jsonl"
+$MEASURE --limit 100 --apgd-steps 50 $M/mnist_small_cnn_*.safetensors
+$MEASURE --sets optdigits --epsilons 0.1 --limit 30 --pgd-steps 20 --apgd-steps 20 --targets 1 --no-square \
+     $M/mnist_mobilenet_v2_*.safetensors $M/mnist_resnet50_*.safetensors $M/mnist_densenet121_*.safetensors
+python3 -m fgsm_studio.core.cli measure --publish --results $R/other-writers/results.jsonl --readme README.md \
+     $M/mnist_*.safetensors
+
 python3 -m fgsm_studio.core.cli cards --out $M/README.md --readme README.md

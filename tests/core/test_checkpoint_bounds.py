@@ -153,3 +153,12 @@ def test_card_metrics_are_read_by_the_typed_reader_at_load(tmp_path, tiny, metri
     for reader in (load, read_card):
         with pytest.raises(CheckpointError, match=match):
             reader(path)
+
+
+def test_a_header_over_16_mb_is_too_large_not_unknown(tmp_path):
+    """The issue's 67 MB header took 4 minutes to open; headers stop at 16 MB."""
+    path = tmp_path / "huge.safetensors"
+    n = 17 * 2**20
+    path.write_bytes(struct.pack("<Q", n) + b"{" + b" " * (n - 2) + b"}")
+    with pytest.raises(CheckpointError, match="too large to open: its safetensors header is 17 MB"):
+        load(path)

@@ -242,3 +242,5 @@ def test_lists_are_deduplicated_and_minus_zero_is_zero(tmp_path):
 
     keys = {RunSpec.of(epsilon=e).key() for e in (args.epsilon, 0.0)}
     assert len(keys) == 1
+    spec = RunSpec.of(epsilon=-0.0, a1=-0.0, eval_epsilons=(-0.0, 0.1))
+    assert spec.key() == RunSpec.of(epsilon=0.0, a1=0.0, eval_epsilons=(0.0, 0.1)).key()

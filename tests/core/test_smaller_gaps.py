@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
 import zlib
 
@@ -19,10 +18,10 @@ from PIL import Image, PngImagePlugin
 import fgsm_studio.core.atomic as atomic
 from fgsm_studio.core.atomic import DiskFullError, write_atomic
 from fgsm_studio.core.cli import main
-from fgsm_studio.core.evaluation import drive
-from fgsm_studio.core.experiments import RunSpec, execute
+from fgsm_studio.core.evaluation import EvalResult
+from fgsm_studio.core.experiments import RunRecord, RunSpec
 from fgsm_studio.core.images import ImageError, load_image
-from tests.conftest import DATA
+from fgsm_studio.core.records import read_record, write_record
 
 
 @pytest.fixture
@@ -64,21 +63,18 @@ def test_cards_out_on_a_full_disk_is_one_sentence_and_no_empty_file(tmp_path, fu
     assert main(["cards", "--out", str(out)]) == 0 and out.stat().st_size > 1000
 
 
-def _spec() -> RunSpec:
-    root = str(DATA / "mnist_1k.csv.gz")
-    base = dict(dataset="mnist-5k", root=root, folds=5, epochs=1, limit=200, seed=0)
-    return RunSpec.of(**base, eval_attacks=("fgsm",), eval_limit=64, device="cpu")
-
-
 def test_a_run_record_on_a_full_disk_names_the_run_and_resumes_cleanly(tmp_path, full_disk):
-    spec = _spec()
+    """reproduce writes each run's record with ``core.records.write_record`` (``execute``)."""
+    spec = RunSpec.of(eval_epsilons=(0.1,))
+    test = EvalResult(n=50, clean=0.9, attacks={"fgsm": {0.1: 0.4}}, held_out=spec.held_out())
+    record = RunRecord(spec, test, n_train=400, n_val=50, best_epoch=1, train_seconds=3.0)
+    path = tmp_path / "runs" / f"{spec.key()}.json"
     with pytest.raises(DiskFullError, match=rf"the record of run {spec.key()} .*is full"):
-        drive(execute(spec, tmp_path))
+        write_record(path, record)
     assert list((tmp_path / "runs").iterdir()) == []  # no empty .tmp, no torn record
     full_disk["room"] = 10**9
-    record = drive(execute(spec, tmp_path))  # the same run again, cleanly
-    saved = json.loads((tmp_path / "runs" / f"{spec.key()}.json").read_text())
-    assert record is not None and saved["key"] == spec.key()
+    write_record(path, record)  # the same run again, cleanly
+    assert read_record(path) == record and len(list(path.parent.iterdir())) == 1
 
 
 def test_train_out_ending_in_a_slash_names_a_folder(tmp_path, capsys):

@@ -272,10 +272,10 @@ def test_stop_mid_epoch_says_where_and_the_stopped_run_is_in_the_table(view, qtb
     qtbot.waitUntil(lambda: len(view.state.history) == 1, timeout=120000)
     assert not view.confirm_close(view)
     assert "The best checkpoint so far is kept." in asked[-1]
-    qtbot.waitUntil(lambda: view._last_batch.epoch == 2, timeout=60000)
+    qtbot.waitUntil(lambda: view.state.last_batch.epoch == 2, timeout=60000)
     with qtbot.waitSignal(view.run_ended, timeout=30000):
         view.stop()
-    p = view._last_batch  # the last batch the worker really did (all its events are in)
+    p = view.state.last_batch  # the last batch the worker really did (all its events are in)
     assert view.progress.value() == (p.epoch - 1) * p.batches + p.batch
     if p.batch < p.batches:
         said = f"Stopped in epoch 2 of 3 after {p.batch} of its {p.batches} batches"
