@@ -255,10 +255,12 @@ class AttackControls(QWidget):
         state.model_changed.connect(self._on_state_model_changed)
 
     def set_presenter(self, on: bool) -> None:
-        """Presenter mode hides the steps box and the help buttons (the presenter speaks;
-        in large type the row would not fit a 1280 px projector)."""
+        """Presenter mode hides the steps box, the noise switch (key N still toggles the
+        noise) and the help buttons (the presenter speaks; in large type the row would not
+        fit a 1280 px projector)."""
         self._presenter = on
         self.steps.setVisible(not on and self.state.attack != "fgsm")
+        self.noise.setVisible(not on)
         self.help.setVisible(not on)
         self.tour.setVisible(not on)
 

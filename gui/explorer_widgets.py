@@ -232,6 +232,7 @@ class Stage(QWidget):
         state.compare_changed.connect(self._on_state_compare_changed)
         state.sweep_changed.connect(self._on_state_sweep_changed)
         state.session_changed.connect(self._on_state_session_changed)
+        state.loading_changed.connect(self._on_state_loading_changed)
         state.epsilon_changed.connect(self.curve.set_epsilon)
         state.attack_changed.connect(self.curve.set_attack)
         self.curve.set_attack(state.attack)
@@ -351,6 +352,16 @@ class Stage(QWidget):
             self._show_verdict(frame)
         self._show_compare(self.state.compare_probs)
 
+    def _on_state_loading_changed(self, what: str, source: object) -> None:
+        """While another model loads (its name already in the list) the answers on screen
+        are the old model's: they go at once; a load that fails brings them back."""
+        if what != "model":
+            return
+        if source is not None:
+            self._clear()
+        elif self.state.frame is not None:
+            self._on_state_frame_changed()
+
     def _clear(self) -> None:
         for bars in (self.bars_clean, self.bars_adv):
             bars.clear()
@@ -430,10 +441,9 @@ class Stage(QWidget):
             return
         card = compare.card
         pred = int(probs.argmax())
-        how = "own attack" if self.state.compare_frame is not None else "same image"
-        self.bars_cmp.set_title(  # short: never clipped
-            f"{model_kind(card)} ({how}): {escape(card.class_names[pred])} "
-            f"({float(probs[pred]):.1%})"
+        how = "" if self.state.compare_frame is not None else ", same image"
+        self.bars_cmp.set_title(  # short: never clipped (its own attack is the default)
+            f"{model_kind(card)}{how}: {escape(card.class_names[pred])} ({float(probs[pred]):.1%})"
         )
         self.bars_cmp.setToolTip(f"<p>{escape(card.title())}</p>")
         self.bars_cmp.show()

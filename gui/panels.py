@@ -110,7 +110,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             item = pg.ImageItem(axisOrder="row-major")
             vb.addItem(item)
             vb.sigResized.connect(self._on_view_resized)
-            if self.views:
+            if 0 < col < 3:  # (the extras are linked while they are shown)
                 vb.setXLink(self.views[0])
                 vb.setYLink(self.views[0])
             self.views.append(vb)
@@ -127,9 +127,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
     def _frame_images(self) -> None:
         """Frame the images in the panels on screen (a removed extra panel keeps its old
         size and aspect: framed too, it dragged the linked panels' range and cropped them)."""
-        shown = [*self.views[:3]]
-        shown += [self.views[3 + i] for i, key in enumerate(EXTRAS) if self.extras.get(key)]
-        for vb in shown:
+        for vb in self.shown_views():
             vb.autoRange(padding=0.02)
 
     def resizeEvent(self, event) -> None:
@@ -139,6 +137,11 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self._frame_images()
         if getattr(self, "extras", None) is not None:
             self._fit_titles()
+
+    def shown_views(self) -> list[pg.ViewBox]:
+        """The views in the layout: the three, and the extras shown."""
+        extra = [self.views[3 + i] for i, k in enumerate(EXTRAS) if self.extras.get(k)]
+        return self.views[:3] + extra
 
     def show_extra(self, key: str, image: torch.Tensor | None, title: str = "") -> None:
         """Show (or, with None, hide) an extra panel: "twin" (the compare model's own
@@ -159,10 +162,17 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.addItem(vb, row=1, col=col)
             layout.setColumnStretchFactor(col, 1)
             vb.setBorder(self.views[0].border)
+            vb.setXLink(self.views[0])
+            vb.setYLink(self.views[0])
         else:
+            # A view out of the layout has no size: linked, it would drag the others'
+            # range with it (pyqtgraph lines linked views up by their geometry).
+            vb.setXLink(None)
+            vb.setYLink(None)
             self.removeItem(label)
             self.removeItem(vb)
             layout.setColumnStretchFactor(col, 0)
+        layout.activate()
         self._frame_images()
         self._reframe.start()  # again once the layout has given the panels their sizes
         self._fit_titles()
@@ -181,7 +191,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         shape = tuple(original.shape)
         if shape != self._shape:  # new resolution: frame it
             self._shape = shape
-            for vb in self.views:
+            for vb in self.shown_views():
                 vb.autoRange(padding=0.02)
 
     def set_titles(self, original: str, adversarial: str) -> None:
@@ -196,15 +206,16 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         room = max(40.0, self.width() / len(shown) - 12)
         base = float(self.title_size.removesuffix("pt"))
         doc, font = QTextDocument(), QFont()
+        size = base  # one size for all: the widest title decides
         for label in shown:
             doc.setHtml(label.text)
-            size = base
             while size > 8:
                 font.setPointSizeF(size)
                 doc.setDefaultFont(font)
                 if doc.idealWidth() <= room:
                     break
                 size -= 1
+        for label in shown:
             if label.opts.get("size") != f"{size:g}pt":
                 label.setText(label.text, size=f"{size:g}pt", color=self._ink)
 

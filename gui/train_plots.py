@@ -10,6 +10,7 @@ the axes are set to fit what is drawn. It keeps no results of its own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -134,6 +135,14 @@ class TrainPlots(QWidget):
         }
         for bar in self.error_bars.values():
             self.sweep_plot.addItem(bar)
+        # A stopped run's unfinished epoch: its mean training loss so far, a hollow marker
+        # at its fraction of an epoch, labelled (it has no validation: issue 24, 13).
+        self.partial = pg.ScatterPlotItem(
+            size=10, symbol="o", pen=pg.mkPen("#000000", width=2), brush=pg.mkBrush(None)
+        )
+        self.partial_text = pg.TextItem("", color="#222", anchor=(1, 1))
+        self.loss_plot.addItem(self.partial)
+        self.loss_plot.addItem(self.partial_text)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         for chart in (self.loss_chart, self.acc_chart, self.sweep_chart):
@@ -153,6 +162,20 @@ class TrainPlots(QWidget):
             _fit_x(plot, xs, whole=True)
         top = max(losses, default=1.0)
         self.loss_plot.setYRange(0, top * 1.08 if top > 0 else 1.0, padding=0)
+
+    def show_partial(self, x: float | None, loss: float = 0.0, words: str = "") -> None:
+        """The unfinished epoch's mean training loss at ``x`` (epochs, e.g. 2.7), or none."""
+        if x is None:
+            self.partial.setData([], [])
+            self.partial_text.setText("")
+            return
+        self.partial.setData([x], [loss])
+        self.partial_text.setText(words)
+        self.partial_text.setPos(x, loss)
+        _fit_x(self.loss_plot, [*range(1, math.ceil(x) + 1)], whole=True)
+        low, top = self.loss_plot.viewRange()[1]
+        if loss > top:
+            self.loss_plot.setYRange(0, loss * 1.08, padding=0)
 
     def show_sweep(self, fig: Figure3) -> None:
         """Figure 3 for one sweep: accuracy per a1 (points not measured are left out)."""

@@ -124,14 +124,19 @@ class TrainState(QObject):
         if p is None:
             return "Stopped before the first batch"
         done = self.history[-1].epoch if self.history else 0
-        if p.epoch == done:  # its validation finished: stopped after it, or in held-out eval
+        if p.epoch == done and done == epochs:  # training done: in the held-out evaluation
+            return (
+                f"Stopped during the final evaluation on held-out data, after all "
+                f"{done} epochs; the run has no held-out figures"
+            )
+        if p.epoch == done:  # its validation finished: stopped before the next epoch's batches
             return f"Stopped after epoch {done} of {epochs} (all its {p.batches} batches)"
         if p.batch == p.batches:
             return (
                 f"Stopped in epoch {p.epoch} of {epochs} after all its {p.batches} "
-                "batches, while it was being validated (it is not in the curves)"
+                "batches, while it was being validated (the hollow marker: its training loss)"
             )
         return (
             f"Stopped in epoch {p.epoch} of {epochs} after {p.batch} of its {p.batches} "
-            "batches, before its validation (so it is not in the curves)"
+            "batches, before its validation (the hollow marker: its training loss so far)"
         )

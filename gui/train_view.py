@@ -78,6 +78,7 @@ class TrainView(QWidget):
         self.worker: ClosingGeneratorWorker | None = None
         self._closing = False
         self._t0 = 0.0
+        self._epoch_losses: list[float] = []  # the current epoch's batch losses so far
         self._build()
         self.state.history_changed.connect(self._on_state_history_changed)
         self.state.records_changed.connect(self.table.add_record)
@@ -234,6 +235,8 @@ class TrainView(QWidget):
 
     # ------------------------------------------------------------------ the run's signals
     def _on_run_started(self, job: TrainJob) -> None:
+        self._epoch_losses = []
+        self.plots.show_partial(None)
         self._t0 = time.perf_counter()
         self.progress.setFormat("%p%")
         self.progress.setValue(0)
@@ -257,6 +260,10 @@ class TrainView(QWidget):
             self.evaluation_shown.emit(event.done)
 
     def _on_batch(self, p: BatchProgress) -> None:
+        last = self.state.last_batch
+        if last is None or last.epoch != p.epoch:
+            self._epoch_losses = []
+        self._epoch_losses.append(p.loss)
         self.state.last_batch = p
         epochs = self.current.epochs if self.current else 1
         done = (p.epoch - 1) * p.batches + p.batch
@@ -317,6 +324,7 @@ class TrainView(QWidget):
             if not kept:
                 self._say("Stopped before the first epoch finished: nothing was saved.")
             where_ = self.state.where_stopped(job)
+            self._show_partial()
             self._say(where_)
             self.progress.setFormat(f"stopped at {self._percent()}%")  # the status's figure
             self.status.setText(
@@ -332,6 +340,17 @@ class TrainView(QWidget):
             )
         self._done()
         self.run_ended.emit(how, job, value)
+
+    def _show_partial(self) -> None:
+        """A stopped run's unfinished epoch in the loss plot: its mean training loss so far
+        at its fraction of an epoch, marked "not validated" (issue 24, 13)."""
+        p, losses = self.state.last_batch, self._epoch_losses
+        done = self.state.history[-1].epoch if self.state.history else 0
+        if p is None or not losses or p.epoch == done:
+            return
+        share = p.batch / p.batches
+        words = f"epoch {p.epoch}: {round(100 * share)}%, not validated"
+        self.plots.show_partial(p.epoch - 1 + share, sum(losses) / len(losses), words)
 
     def _keep_partial(self, job: TrainJob) -> bool:
         partial = best_so_far_path(job.save_to)

@@ -174,6 +174,9 @@ def test_a_model_switch_clears_the_old_verdict_at_once(explorer, qtbot):
     s.model_changed.connect(on_model, Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(s.model_changed, timeout=30000):
         explorer.load_model(other.path)
+        # while it loads (its name already chosen): the old answers are gone already
+        assert stage.bars_adv.heights.size == 0 and "Loading" in stage.headline.text()
+        assert not stage.triptych.titles[0].text.startswith("Original:")
     headline, frame, bars = seen[0]
     assert frame is None and bars == []
     assert "fooled" not in headline and "holds" not in headline
@@ -321,3 +324,24 @@ def test_the_image_titles_never_run_into_each_other(explorer, qtbot):
             font.setPointSizeF(float(label.opts["size"].removesuffix("pt")))
             doc.setDefaultFont(font)
             assert doc.idealWidth() <= tri.width() / len(shown), label.text
+
+
+def test_after_a_model_switch_the_images_fill_their_panels(explorer, qtbot):
+    """The twin's and the noise panels leave and come back on a switch: every image is
+    framed again (not a speck in a huge range, as a removed, still linked view made it)."""
+    s = explorer.state
+    s.set_noise(True)
+    qtbot.waitUntil(lambda: explorer.idle and s.noise_frame is not None, timeout=30000)
+    other = next(
+        e for e in explorer.entries if e.card.dataset == "mnist-5k" and "pgd" in e.path.name
+    )
+    with qtbot.waitSignal(explorer.model_loaded, timeout=30000):
+        explorer.load_model(other.path)
+    qtbot.waitUntil(
+        lambda: explorer.idle and s.frame is not None and s.noise_frame is not None, timeout=60000
+    )
+    tri = explorer.stage.triptych
+    qtbot.waitUntil(lambda: explorer.idle and len(tri.shown_views()) == 5, timeout=60000)
+    for vb in tri.shown_views():
+        (x0, x1), (y0, y1) = vb.viewRange()
+        assert max(x1 - x0, y1 - y0) < 28 * 3, vb.viewRange()  # the 28 px image fills it

@@ -279,7 +279,10 @@ def test_stop_mid_epoch_says_where_and_the_stopped_run_is_in_the_table(view, qtb
     assert view.progress.value() == (p.epoch - 1) * p.batches + p.batch
     if p.batch < p.batches:
         said = f"Stopped in epoch 2 of 3 after {p.batch} of its {p.batches} batches"
-        assert said in view.status.text() and "not in the curves" in view.status.text()
+        assert said in view.status.text() and "before its validation" in view.status.text()
+        xs, ys = view.plots.partial.getData()  # the partial epoch shows, marked as such
+        assert list(xs) == [1 + p.batch / p.batches] and ys[0] > 0
+        assert "not validated" in view.plots.partial_text.toPlainText()
     assert view.table.rowCount() == 1
     assert view.table.item(0, 0).text().endswith("(stopped)")
     assert "Best validated epoch 1" in view.table.item(0, 0).toolTip()
