@@ -89,6 +89,7 @@ def _deepfool_one(
     overshoot: float,
     candidates: int,
     norm: str,
+    quantize: bool = True,
 ) -> torch.Tensor:
     with torch.no_grad():
         logits = model(x)[0]
@@ -112,7 +113,24 @@ def _deepfool_one(
         size = (gaps[j].detach().abs() + 1e-4) / dual[j].clamp_min(1e-12)
         step = w[j] / w[j].norm().clamp_min(1e-12) if norm == "l2" else w[j].sign()
         r = r + (size * step).view_as(x)
-    return (x + (1 + overshoot) * r).clamp(0, 1).detach()
+    adv = (x + (1 + overshoot) * r).clamp(0, 1).detach()
+    if not quantize:
+        return adv
+    # DeepFool stops just past the boundary, where rounding to 8-bit pixels (a saved PNG)
+    # often undoes the flip: grow the overshoot until the rounded image still flips.
+    grow = overshoot
+    for _ in range(12):
+        rounded = _to_8bit(x + (1 + grow) * r)
+        with torch.no_grad():
+            if int(model(rounded).argmax(1)) != label:
+                return rounded
+        grow = 2 * grow + 0.02
+    return adv
+
+
+def _to_8bit(images: torch.Tensor) -> torch.Tensor:
+    """What a saved 8-bit image holds: each pixel rounded to the nearest 1/255."""
+    return (images.clamp(0, 1) * 255).round().div(255).detach()
 
 
 def deepfool(
@@ -124,16 +142,21 @@ def deepfool(
     overshoot: float = 0.02,
     candidates: int = 10,
     norm: str = "l2",
+    quantize: bool = True,
 ) -> MinimalPerturbation:
     """DeepFool: steps to the nearest linearised boundary among the ``candidates`` top classes.
 
     ``norm`` "l2" (the paper's main attack) or "linf" (its L-inf form: each step
     moves every pixel by the same amount, as FGSM does, but only as far as needed).
+    ``quantize``: the adversarial image is rounded to 8-bit pixels, and the
+    overshoot grown (0.02, then 0.06, 0.14, ...) until the rounded image still
+    flips, so a saved PNG of it is adversarial too (ART's DeepFool flips survive
+    rounding for the same reason: its overshoot).
     """
     if norm not in ("l2", "linf"):
         raise ValueError(f"norm must be 'l2' or 'linf', not {norm!r}")
     with evaluating(model), _frozen(model):
-        options = (steps, overshoot, candidates, norm)
+        options = (steps, overshoot, candidates, norm, quantize)
         adv = torch.cat(
             [
                 _deepfool_one(model, images[i : i + 1].detach(), int(labels[i]), *options)
