@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from fgsm_studio.core.minimal import cw_l2, deepfool, smallest_flip
+from fgsm_studio.core.minimal import cw_l2, cw_l2_search, deepfool, smallest_flip
 from fgsm_studio.core.robustness import apgd_ce
 from fgsm_studio.core.session import AttackSession
 from fgsm_studio.core.squeezing import DETECT_THRESHOLD, FeatureSqueezing, squeeze, squeezer_for
@@ -151,3 +151,19 @@ def test_deepfool_flips_survive_a_png_round_trip(mnist_1k, tmp_path):
         back = torch.from_numpy(np.asarray(Image.open(path), np.float32) / 255)[None, None]
         with torch.no_grad():
             assert int(model(back).argmax(1)) != int(y[i]), f"digit {i}: the saved flip is gone"
+
+
+@pytest.mark.slow
+def test_cw_binary_search_on_c_is_no_larger_than_deepfool(mnist_1k):
+    """Issue 22, 7: C&W at a fixed c = 10 was larger than DeepFool on every digit."""
+    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.paths import resource_path
+
+    model, _ = load(resource_path("models", "mnist_small_cnn_standard.safetensors"))
+    x, y = mnist_1k.batch(torch.arange(0, 1000, 100))
+    df = deepfool(model, x, y, quantize=False)
+    fixed, searched = cw_l2(model, x, y, c=10.0), cw_l2_search(model, x, y)
+    assert searched.flipped.all()
+    assert (fixed.l2 / df.l2).median() > 1.0  # what the issue saw
+    assert (searched.l2 / df.l2).median() <= 1.0
+    assert (searched.l2 <= fixed.l2 + 1e-6).all()  # the search keeps its least flip
