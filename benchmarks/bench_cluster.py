@@ -28,30 +28,48 @@ def reproduce(out: Path, extra: list[str], plan: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def train_seconds(out: Path) -> list[float]:
+    import json
+
+    return sorted(json.loads(p.read_text())["train_seconds"] for p in (out / "runs").glob("*.json"))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--limit", type=int, default=1000)
+    ap.add_argument("--limit", type=int, default=1000, help="0: every training image")
+    ap.add_argument(
+        "--no-threads-baseline", action="store_true", help="skip the serial N-thread run"
+    )
     args = ap.parse_args()
     plan = [
         "--rounds", str(args.rounds), "--sweep-rounds", str(args.rounds),
         "--a1s", "0,0.5,1", "--literal-a1s", "", "--epochs", str(args.epochs),
-        "--limit", str(args.limit), "--eval-limit", "300", "--attacks", "fgsm,pgd",
+        "--eval-limit", "300", "--attacks", "fgsm,pgd", "--worst-case", "off",
     ]  # fmt: skip
+    if args.limit:
+        plan += ["--limit", str(args.limit)]
     n_runs = args.rounds * (1 + 3)
     print(f"plan: about {n_runs} runs (+ Table 1's best pair where it is not a sweep point)")
     print(f"cores {os.cpu_count()}, load average before {os.getloadavg()}")
     tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     t1 = reproduce(tmp / "serial1", ["--threads", "1"], plan)
     print(f"serial, 1 thread:                {t1:7.1f} s")
-    tn = reproduce(tmp / "serialN", ["--threads", str(args.workers)], plan)
-    print(f"serial, {args.workers} threads:               {tn:7.1f} s")
+    print(f"  per run (train s): {train_seconds(tmp / 'serial1')}")
+    print(f"load average now {os.getloadavg()}")
+    tn = None
+    if not args.no_threads_baseline:
+        tn = reproduce(tmp / "serialN", ["--threads", str(args.workers)], plan)
+        print(f"serial, {args.workers} threads:               {tn:7.1f} s")
+    print(f"load average now {os.getloadavg()}")
     tr = reproduce(tmp / "ray", ["--executor", "ray", "--threads", "1"], plan)
     print(f"ray, {args.workers} workers x 1 thread:      {tr:7.1f} s")
+    print(f"  per run (train s): {train_seconds(tmp / 'ray')}")
     print(f"ratio serial(1 thread) / ray  = {t1 / tr:.2f}")
-    print(f"ratio serial({args.workers} threads) / ray = {tn / tr:.2f}")
+    if tn is not None:
+        print(f"ratio serial({args.workers} threads) / ray = {tn / tr:.2f}")
     same = (tmp / "serial1" / "runs.csv").read_text() == (tmp / "ray" / "runs.csv").read_text()
     print(f"runs.csv identical (serial 1 thread vs ray): {same}")
     print(f"load average after {os.getloadavg()}")

@@ -8,7 +8,9 @@
 # 3. the same through the Train view's worker (benchmarks/bench_train_view.py --device cuda:
 #    GUI stalls, images/s against the CLI in the same process);
 # 4. training images/s, GPU against CPU, on the same digits and model;
-# 5. the slider benchmark on the big networks (ResNet50, DenseNet121) with the GPU.
+# 5. the slider benchmark on the big networks (ResNet50, DenseNet121); the Explorer keeps
+#    its models on the CPU (nothing in gui/ moves them to a GPU), so this measures the
+#    lent machine's CPU cores, the figure to compare with the 2-core laptop's.
 # Without a GPU it says so in one line, shows the cuda tests skip, and exits 0
 # (REQUIRE_GPU=1: exit 1 instead). Each step has its own time limit.
 set -uo pipefail

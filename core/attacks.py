@@ -1,4 +1,9 @@
-"""FGSM, BIM and PGD as short pure functions in pixel space.
+"""The attacks as short pure functions in pixel space, and the one resolver by name.
+
+FGSM, BIM and PGD are our own; APGD-CE, APGD-T and Square come from torchattacks
+(imported when first used). ``resolve(name, ...)`` is the only place an attack is
+found by its name (``core.catalogue`` lists them): evaluation, the worst case and the
+Explorer's live frames all call it.
 
 All take (N, C, H, W) images in [0, 1] and ``labels``: the true labels, or the
 target labels when ``targeted=True`` (then each step goes *down* the target's
@@ -14,14 +19,18 @@ behave as in training) and every module's train/eval flag is restored after.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-ATTACKS = ("fgsm", "bim", "pgd")
+from fgsm_studio.core import catalogue
+
+# An attack with its options bound: (model, images, labels, epsilon) -> adversarial images
+Attack = Callable[[nn.Module, torch.Tensor, torch.Tensor, Any], torch.Tensor]
 
 
 @contextmanager
@@ -146,6 +155,88 @@ def pgd(
     return _iterate(model, images, labels, epsilon, steps, step_size, random_start, targeted)
 
 
+def _torchattacks() -> Any:
+    """torchattacks, imported when first needed: it pulls in scipy.stats (1.2 s), which the
+    Explorer's start-up (its session can run APGD-CE) must not wait for."""
+    import torchattacks
+
+    return torchattacks
+
+
+def _torchattack(attack: Any, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # torchattacks re-seeds torch's global generator: keep the caller's stream intact.
+    with torch.random.fork_rng(devices=[]):
+        return attack(x, y).detach()
+
+
+def apgd_ce(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epsilon: float, *, steps=100
+) -> torch.Tensor:
+    """APGD with the cross-entropy loss (L-inf), from torchattacks."""
+    attack = _torchattacks().APGD(model, eps=epsilon, steps=steps, loss="ce")
+    return _torchattack(attack, images, labels)
+
+
+def apgd_t(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    epsilon: float,
+    *,
+    steps: int = 100,
+    targets: int = 9,
+) -> torch.Tensor:
+    """APGD-T: the targeted DLR loss against each of the ``targets`` most likely wrong classes."""
+    with torch.no_grad():
+        num_classes = model(images[:1]).shape[1]
+    attack = _torchattacks().APGDT(model, eps=epsilon, steps=steps, n_classes=num_classes)
+    attack.n_target_classes = max(1, min(targets, num_classes - 1))
+    return _torchattack(attack, images, labels)
+
+
+def square(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    epsilon: float,
+    *,
+    queries: int = 1000,
+) -> torch.Tensor:
+    """Square: a black-box random search of L-inf squares (margin loss), no gradient used."""
+    attack = _torchattacks().Square(model, eps=epsilon, n_queries=queries)
+    return _torchattack(attack, images, labels)
+
+
+def resolve(
+    name: str,
+    *,
+    steps: int = 10,
+    targeted: bool = False,
+    apgd_steps: int = 100,
+    targets: int = 9,
+    queries: int = 1000,
+) -> Attack:
+    """The one place an attack is found by its name (any attack of ``core.catalogue``),
+    with its options bound: ``steps`` of BIM and PGD, ``apgd_steps`` of APGD-CE and
+    APGD-T, ``targets`` of APGD-T, ``queries`` of Square. ``targeted``: ``labels`` are
+    the targets (FGSM, BIM and PGD only)."""
+    if name not in catalogue.entries_named("attack"):
+        choices = ", ".join(catalogue.entries_named("attack"))
+        raise ValueError(f"Unknown attack '{name}'. Choose one of: {choices}.")
+    entry = catalogue.entry("attack", name)
+    if targeted and not entry.has("targeted"):
+        raise ValueError(f"{entry.report} is untargeted: untick 'targeted' or choose BIM or PGD.")
+    table: dict[str, Attack] = {
+        "fgsm": lambda m, x, y, e: fgsm(m, x, y, e, targeted=targeted),
+        "bim": lambda m, x, y, e: bim(m, x, y, e, steps=steps, targeted=targeted),
+        "pgd": lambda m, x, y, e: pgd(m, x, y, e, steps=steps, targeted=targeted),
+        "apgd-ce": lambda m, x, y, e: apgd_ce(m, x, y, float(e), steps=apgd_steps),
+        "apgd-t": lambda m, x, y, e: apgd_t(m, x, y, float(e), steps=apgd_steps, targets=targets),
+        "square": lambda m, x, y, e: square(m, x, y, float(e), queries=queries),
+    }
+    return table[name]
+
+
 def run_attack(
     name: str,
     model: nn.Module,
@@ -156,11 +247,5 @@ def run_attack(
     steps: int = 10,
     targeted: bool = False,
 ) -> torch.Tensor:
-    """Dispatch by name: ``"fgsm"``, ``"bim"`` or ``"pgd"``."""
-    if name == "fgsm":
-        return fgsm(model, images, labels, epsilon, targeted=targeted)
-    if name == "bim":
-        return bim(model, images, labels, epsilon, steps=steps, targeted=targeted)
-    if name == "pgd":
-        return pgd(model, images, labels, epsilon, steps=steps, targeted=targeted)
-    raise ValueError(f"Unknown attack '{name}'. Choose one of: {', '.join(ATTACKS)}.")
+    """The attack ``name`` (``resolve``) run once, e.g. ``run_attack("pgd", model, x, y, 0.1)``."""
+    return resolve(name, steps=steps, targeted=targeted)(model, images, labels, epsilon)

@@ -28,8 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-AUGMENTS = ("none", "digits", "digits-elastic", "photos", "auto")
-DIGIT_DATASETS = ("mnist", "mnist-5k")
+from fgsm_studio.core.catalogue import resolve_augment as resolve
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -171,19 +170,15 @@ def photos(
     return out.permute(0, 3, 1, 2).contiguous()
 
 
-def resolve(name: str, dataset: str = "") -> str:
-    """The augmentation ``name`` stands for; ``"auto"`` decides by the dataset's name."""
-    if name not in AUGMENTS:
-        raise ValueError(f"augment must be one of {', '.join(AUGMENTS)}, not {name!r}")
-    if name == "auto":
-        return "digits" if dataset in DIGIT_DATASETS else "photos"
-    return name
-
-
 def make(name: str, dataset: str = "", **options: Any) -> Augment | None:
     """The batch function for ``name`` (``None`` for ``"none"``), with ``options`` bound."""
     kind = resolve(name, dataset)
     if kind == "none":
         return None
-    fn = {"digits": digits, "digits-elastic": digits_elastic, "photos": photos}[kind]
+    fns: dict[str, Callable[..., torch.Tensor]] = {
+        "digits": digits,
+        "digits-elastic": digits_elastic,
+        "photos": photos,
+    }
+    fn = fns[kind]
     return partial(fn, **options)

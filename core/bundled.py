@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from fgsm_studio.core.catalogue import is_paper
 from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, read_card
 from fgsm_studio.core.evaluation import EvalResult
 from fgsm_studio.core.paths import resource_path
@@ -33,7 +34,7 @@ class ModelEntry:
 
     @property
     def defended(self) -> bool:
-        return self.card.defense != "none"  # WR_FGSM or any defense of core.defenses
+        return self.card.defended
 
     @property
     def title(self) -> str:
@@ -80,7 +81,7 @@ def bundled_models(folder: Path | None = None) -> list[ModelEntry]:
             order.get(e.card.dataset, 9),
             e.card.arch != "small_cnn",
             e.defended,
-            e.card.defense != "wr_fgsm",
+            not is_paper(e.card.defense),
         ),
     )
 
@@ -142,7 +143,7 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
         t = c.training
         defense = (
             f"WR_FGSM a1={t.get('a1')} a2={t.get('a2')} ({t.get('reg')}, eps {t.get('epsilon')})"
-            if c.defense == "wr_fgsm"
+            if is_paper(c.defense)
             else f"{c.defense.upper()} a1={t.get('a1')} (eps {t.get('epsilon')}, augment "
             f"{t.get('augment', 'none')})"
             if e.defended

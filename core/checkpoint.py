@@ -11,7 +11,12 @@ file (``.pt``/``.pth``) is refused unless the caller names the architecture
 ``torch.load(weights_only=True)`` as a plain state dict. Every failure is a
 ``CheckpointError`` with a message for the user: truncated file, header that
 lies, unknown format version, card with missing or wrong fields, weights that
-do not fit the architecture.
+do not fit the architecture. Nothing is built until the file's tensor names
+and shapes match those the card implies (read from the safetensors header and
+compared with the network built on PyTorch's ``meta`` device, which allocates
+nothing); a card's JSON may nest at most ``MAX_CARD_DEPTH`` deep; ``image_size``
+is bounded by what the architecture and stem can run; and the blank-image check
+runs at ``CHECK_SIZE`` pixels, not the card's size.
 """
 
 from __future__ import annotations
@@ -29,13 +34,26 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
-from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format
+from fgsm_studio.core import catalogue
+from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format, json_depth
+from fgsm_studio.core.evaluation import EvalResult, MetricsError
 from fgsm_studio.core.image_files import display_name
-from fgsm_studio.core.models import ARCHS, MIN_IMAGE_SIZE, STEMS, Classifier, build
+from fgsm_studio.core.models import (
+    ARCHS,
+    MIN_IMAGE_SIZE,
+    STEMS,
+    Classifier,
+    Normalize,
+    build,
+    max_image_size,
+)
+from fgsm_studio.core.names import strip_bidi
 
 FORMAT_VERSION = 1
 CARD_KEY = "fgsm_studio_card"
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
+MAX_CARD_DEPTH = 32  # a real card nests 4 deep (metrics.attacks.fgsm.0.1)
+CHECK_SIZE = 32  # the blank-image check's input side: every architecture runs it in ms
 
 
 class CheckpointError(ValueError):
@@ -67,11 +85,15 @@ class ModelCard:
     def defense(self) -> str:
         return str(self.training.get("defense", "none"))
 
+    @property
+    def defended(self) -> bool:
+        """Trained on attacked images (any defense of ``core.catalogue``)."""
+        return catalogue.defended(self.defense)
+
     def title(self) -> str:
         if self.name:
             return self.name
-        kind = "WR_FGSM-defended" if self.defense == "wr_fgsm" else "standard"
-        return f"{self.arch} on {self.dataset} ({kind})"
+        return f"{self.arch} on {self.dataset} ({catalogue.defense(self.defense).title})"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,8 +141,11 @@ class ModelCard:
             raise bad(f"num_classes {self.num_classes} is out of range")
         if self.in_channels not in (1, 3):
             raise bad(f"in_channels must be 1 or 3, not {self.in_channels}")
-        if self.image_size > 1024:
-            raise bad(f"image_size {self.image_size} is larger than 1024")
+        if self.image_size > (top := max_image_size(self.arch, self.stem, self.image_size)):
+            raise bad(
+                f"image_size {self.image_size} is more than a {self.arch} with the "
+                f"{self.stem} stem can run (at most {top} pixels)"
+            )
         if self.image_size < MIN_IMAGE_SIZE:
             raise bad(
                 f"image_size {self.image_size} is too small: models need at least "
@@ -128,7 +153,7 @@ class ModelCard:
             )
         if not isinstance(self.class_names, list) or len(self.class_names) != self.num_classes:
             raise bad(f"class_names must list {self.num_classes} names")
-        self.class_names = [str(c) for c in self.class_names]
+        self.class_names = [strip_bidi(str(c)) for c in self.class_names]
         for name in ("mean", "std"):
             value = getattr(self, name)
             if (
@@ -144,6 +169,7 @@ class ModelCard:
         for name in ("dataset", "name", "created"):
             if not isinstance(getattr(self, name), str):
                 raise bad(f"{name} must be text")
+        self.name, self.dataset = strip_bidi(self.name), strip_bidi(self.dataset)
         if not isinstance(self.training, dict) or not isinstance(self.metrics, dict):
             raise bad("training and metrics must be JSON objects")
         _validate_metrics(self.metrics, bad)
@@ -166,6 +192,21 @@ def _validate_metrics(m: dict[str, Any], bad) -> None:
         isinstance(per, dict) and all(fraction(v) for v in per.values()) for per in attacks.values()
     ):
         raise bad("metrics.attacks must map each attack to {epsilon: fraction from 0 to 1}")
+    if "clean" in m and "n" not in m:
+        raise bad("metrics.n (how many images were measured) is missing")
+    try:  # the one typed reader of metrics: what it refuses here, no panel meets later
+        EvalResult.from_card(m)
+    except MetricsError:
+        bad_keys = [str(e) for per in attacks.values() for e in per if not _is_number(e)]
+        what = f"epsilon {bad_keys[0]!r:.40} is not a number" if bad_keys else "unreadable"
+        raise bad(f"metrics are not in the expected form ({what})") from None
+
+
+def _is_number(text: Any) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except (TypeError, ValueError):
+        return False
 
 
 def build_from_card(card: ModelCard) -> Classifier:
@@ -225,7 +266,9 @@ def _detect(path: Path) -> str:
         raise CheckpointError(str(exc)) from None
 
 
-def _read_safetensors(path: Path, *, weights: bool) -> tuple[dict[str, torch.Tensor], ModelCard]:
+def _read_safetensors(
+    path: Path, *, weights: bool
+) -> tuple[dict[str, torch.Tensor], ModelCard, Classifier | None]:
     name = display_name(path)
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
@@ -236,19 +279,28 @@ def _read_safetensors(path: Path, *, weights: bool) -> tuple[dict[str, torch.Ten
                     "so its architecture is unknown."
                 )
             try:
-                card = ModelCard.from_dict(json.loads(meta[CARD_KEY]))
+                raw = json.loads(meta[CARD_KEY])
+                if json_depth(raw, MAX_CARD_DEPTH) > MAX_CARD_DEPTH:
+                    raise RecursionError
+                card = ModelCard.from_dict(raw)
             except json.JSONDecodeError:
                 raise CheckpointError(f"{name} has a model card that is not valid JSON.") from None
             except RecursionError:
                 raise CheckpointError(f"{name} has a model card nested too deeply.") from None
             except CheckpointError as exc:
                 raise CheckpointError(f"{name}: {exc}") from None
-            tensors = {k: f.get_tensor(k) for k in f.keys()} if weights else {}
+            skeleton = None
+            if weights:
+                shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+                skeleton = _fit(shapes, card, path)  # before any tensor is read
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+            else:
+                tensors = {}
     except SafetensorError as exc:
         raise CheckpointError(
             f"{name} is damaged or not a safetensors checkpoint ({exc})."
         ) from None
-    return tensors, card
+    return tensors, card, skeleton
 
 
 def _read_pickle(path: Path, card: ModelCard | None) -> tuple[dict[str, torch.Tensor], ModelCard]:
@@ -260,7 +312,7 @@ def _read_pickle(path: Path, card: ModelCard | None) -> tuple[dict[str, torch.Te
         )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any failure on an untrusted file is this sentence)
         raise CheckpointError(
             f"{display_name(path)} could not be read as plain weights; it may contain code or be "
             f"damaged ({type(exc).__name__}: {str(exc)[:200]})."
@@ -298,40 +350,68 @@ def load(
             from fgsm_studio.core.imagenet import fix_densenet_keys
 
             tensors = fix_densenet_keys(tensors)
+        model = _fit({k: tuple(v.shape) for k, v in tensors.items()}, card, path)
     else:
-        tensors, card = _read_safetensors(path, weights=True)
-    model = build_from_card(card)
-    expected = model.state_dict()
+        tensors, card, skeleton = _read_safetensors(path, weights=True)
+        assert skeleton is not None
+        model = skeleton
+    expected = model.state_dict()  # shapes and dtypes only: the model is on "meta"
     if not any(k.startswith("net.") for k in tensors):
         tensors = {f"net.{k}": v for k, v in tensors.items()}
-        tensors.setdefault("normalize.mean", expected["normalize.mean"])
-        tensors.setdefault("normalize.std", expected["normalize.std"])
+        normalize = Normalize(card.mean, card.std)
+        tensors.setdefault("normalize.mean", normalize.mean)
+        tensors.setdefault("normalize.std", normalize.std)
     for key in expected:  # files from older torch releases have no BatchNorm counters
         if key.endswith("num_batches_tracked") and key not in tensors:
-            tensors[key] = expected[key]
-    problems = [f"missing {k}" for k in expected if k not in tensors]
-    problems += [f"unexpected {k}" for k in tensors if k not in expected]
+            tensors[key] = torch.zeros((), dtype=expected[key].dtype)
+    state = {k: v.to(expected[k].dtype) for k, v in tensors.items()}
+    if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
+        raise CheckpointError(
+            f"The weights in {display_name(path)} contain NaN or infinite values."
+        )
+    # The file's tensors become the model's (no random initialisation first); a
+    # tensor the state dict does not cover would stay on "meta": then build for real.
+    model.load_state_dict(state, strict=True, assign=True)
+    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+        model = build_from_card(card)
+        model.load_state_dict(state, strict=True)
+    _check_finite_output(model.eval(), card, path)
+    return model.to(device), card
+
+
+def _fit(shapes: dict[str, tuple[int, ...]], card: ModelCard, path: Path) -> Classifier:
+    """Refuse weights whose names or shapes are not the card's network's, building nothing.
+
+    The expected shapes come from the network built on the ``meta`` device (no
+    memory, no initialisation): a 1 MB file whose card says ResNet50 with
+    100,000 classes is refused at once instead of after building 1.7 GB.
+    """
+    with torch.device("meta"):
+        skeleton = build_from_card(card)
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    if not any(k.startswith("net.") for k in shapes):
+        shapes = {f"net.{k}": v for k, v in shapes.items()}
+        shapes.setdefault("normalize.mean", expected["normalize.mean"])
+        shapes.setdefault("normalize.std", expected["normalize.std"])
+    for key in expected:  # files from older torch releases have no BatchNorm counters
+        if key.endswith("num_batches_tracked"):
+            shapes.setdefault(key, expected[key])
+    problems = [f"missing {k}" for k in expected if k not in shapes]
+    problems += [f"unexpected {k}" for k in shapes if k not in expected]
     problems += [
-        f"{k}: file has {tuple(v.shape)}, model needs {tuple(expected[k].shape)}"
-        for k, v in tensors.items()
-        if k in expected and v.shape != expected[k].shape
+        f"{k}: file has {v}, model needs {expected[k]}"
+        for k, v in shapes.items()
+        if k in expected and v != expected[k]
     ]
     if problems:
         shown = "; ".join(problems[:3]) + (
             f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         )
         raise CheckpointError(
-            f"The weights in {display_name(path)} do not fit a {card.arch} with {card.num_classes} classes "
-            f"and {card.in_channels} input channel(s): {shown}."
+            f"The weights in {display_name(path)} do not fit a {card.arch} with "
+            f"{card.num_classes} classes and {card.in_channels} input channel(s): {shown}."
         )
-    state = {k: v.to(expected[k].dtype) for k, v in tensors.items()}
-    if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
-        raise CheckpointError(
-            f"The weights in {display_name(path)} contain NaN or infinite values."
-        )
-    model.load_state_dict(state, strict=True)
-    _check_finite_output(model.eval(), card, path)
-    return model.to(device), card
+    return skeleton
 
 
 def _check_finite_output(model: Classifier, card: ModelCard, path: Path) -> None:
@@ -341,13 +421,14 @@ def _check_finite_output(model: Classifier, card: ModelCard, path: Path) -> None
     a std that underflows); such a model would report "class 0 (nan%)" and count
     NaN as class 0 in every accuracy.
     """
-    blank = torch.zeros(1, card.in_channels, card.image_size, card.image_size)
+    side = min(card.image_size, CHECK_SIZE)  # every architecture here takes any size
+    blank = torch.zeros(1, card.in_channels, side, side)
     try:
         with torch.no_grad():
             logits = model(blank)
     except RuntimeError as exc:
         raise CheckpointError(
-            f"{display_name(path)} cannot classify a {card.image_size}x{card.image_size} image "
+            f"{display_name(path)} cannot classify a {side}x{side} image "
             f"with its {card.arch} ({str(exc).splitlines()[0][:120]})."
         ) from None
     if not torch.isfinite(logits).all():

@@ -2,6 +2,8 @@
 
 * ``train``: one model on one fold (or the train/test split), saved with its card;
 * ``evaluate``: a checkpoint's accuracy, clean and under FGSM/BIM/PGD, per epsilon;
+* ``robustness``: a checkpoint on its own held-out part under APGD-CE, APGD-T, Square
+  and the per-image worst case (``--update-card`` writes the figures into its card);
 * ``sweep``: the paper's Figure 3, WR_FGSM accuracy for each (a1, a2 = 1 - a1);
 * ``reproduce``: Figure 2 (standard models, clean vs FGSM), Figure 3 and Table 1
   (standard vs the best pair), and a table of every defense (``--defenses``) with
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "robustness":
+            return _robustness(args)
         if args.command == "measure":
             from fgsm_studio.core.measure_report import main as measure_main
 
@@ -60,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
             from fgsm_studio.core.bundled import cards_markdown
 
             text = cards_markdown()
-            if args.out:
-                args.out.write_text(text)
+            if args.out:  # whole or not at all: a full disk once left a 0-byte file here
+                from fgsm_studio.core.atomic import write_atomic
+
+                write_atomic(args.out, text, f"the cards table {opt.display(args.out)}")
             elif not args.readme:
                 print(text)
             if args.readme:
@@ -187,6 +193,36 @@ def _evaluate(args) -> int:
     print("attack  " + "  ".join(f"eps={e:<6g}" for e in args.epsilons))
     for attack, per in ev.attacks.items():
         print(f"{attack:<7} " + "  ".join(f"{100 * per[e]:>9.2f}%" for e in args.epsilons))
+    return 0
+
+
+def _robustness(args) -> int:
+    from fgsm_studio.core.robustness import measure_card
+
+    plain, varied = measure_card(
+        args.model,
+        fold=args.fold,
+        epsilons=args.epsilons,
+        attacks=args.attacks,
+        survivors_only=args.survivors_only,
+        limit=args.limit,
+        varied=args.varied,
+        varied_limit=args.varied_limit,
+        update_card=args.update_card,
+        pgd_steps=args.pgd_steps,
+        apgd_steps=args.apgd_steps,
+        targets=args.targets,
+        queries=args.queries,
+    )
+    for what, result in (("plain", plain), ("varied", varied)):
+        if result is None:
+            continue
+        print(f"{what}: n={result.n}, clean {100 * result.clean:.1f}%")
+        for attack, per in result.attacks.items():
+            cells = "  ".join(f"eps={e:g} {100 * v:.1f}%" for e, v in per.items())
+            print(f"  {attack:<10} {cells}")
+    if args.update_card:
+        print(f"updated the card of {args.model}")
     return 0
 
 

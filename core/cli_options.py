@@ -17,23 +17,33 @@ import importlib.util
 import math
 import os
 import re
+import tempfile
 import textwrap
+from dataclasses import fields
 from pathlib import Path
 from typing import NoReturn
 
 from fgsm_studio import __version__
+from fgsm_studio.core.catalogue import (  # torch-free, as is train_config
+    ATTACKS,
+    AUGMENTS,
+    DATASETS,
+    DEFENSES,
+    LR_SCHEDULES,
+    NEEDS_FOLDER,
+    PAPER,
+    ROBUST_ATTACKS,
+    SELECT_BY,
+    STEMS,
+    TRAINABLE,
+    WORST_CASE_SETTINGS,
+)
+from fgsm_studio.core.names import strip_bidi
+from fgsm_studio.core.train_config import TrainConfig
 
-# Copies of core constants (importing those modules would import torch); a test
-# checks that they agree.
-DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
-TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121", "small_cnn_wide")
-ATTACKS = ("fgsm", "bim", "pgd")
-DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")  # core.defenses
+WORST_CASES = ("off", *WORST_CASE_SETTINGS)
+DEFAULT = TrainConfig()  # the one place a run's defaults are written
 MEASURE_SETS = ("optdigits", "fonts", "own")  # core.measure
-AUGMENTS = ("none", "digits", "digits-elastic", "photos", "auto")  # core.augment
-STEMS = ("auto", "cifar", "half", "standard")  # core.models
-LR_SCHEDULES = ("constant", "cosine")  # core.train_config
-WORST_CASES = ("off", "light", "full")  # core.robustness.WORST_CASE_SETTINGS
 MAX_SEED = 2**32 - 1
 CORES = os.cpu_count() or 1
 # Ranges of the numbers: generous for real work, and each bounds what one option can cost.
@@ -44,7 +54,7 @@ MAX_BATCH = 65536
 MAX_IMAGES = 10_000_000  # --limit, --eval-limit: far beyond any dataset here
 MAX_ROUNDS = MAX_FOLDS
 MAX_LIST = 32  # epsilons or a1s in one list, after removing repeats
-NEED_ROOT = ("mnist", "cifar10", "folder")  # core.data.load_dataset needs a folder for these
+NEED_ROOT = NEEDS_FOLDER  # core.data.load_dataset needs a folder for these
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 
 
@@ -198,6 +208,19 @@ def choices_list(allowed: tuple[str, ...], what: str):
     return parse
 
 
+def out_file(text: str) -> Path:
+    """A file to write (``--out`` of train): a name ending in "/" is a folder, not a file."""
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(
+            f"{display(text)} ends in '/', so it names a folder; give a file such as "
+            f"{display(text + 'model.safetensors')}"
+        )
+    return Path(text)
+
+
+out_file.__name__ = "file name"
+
+
 def device(text: str) -> str:
     if not DEVICE.fullmatch(text.lower()):
         raise argparse.ArgumentTypeError(
@@ -212,9 +235,6 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     if hasattr(args, "fold") and folds is not None and not 0 <= args.fold < max(folds, 1):
         top = max(folds, 1) - 1
         parser.error(f"--fold must be from 0 to {top} with --folds {folds}, not {args.fold}")
-    warmup = getattr(args, "warmup_epochs", 0.0)
-    if warmup > getattr(args, "epochs", warmup):
-        parser.error(f"--warmup-epochs must be at most --epochs ({args.epochs}), not {warmup:g}")
     _check_root(args, parser)
     out = getattr(args, "out", None)
     if out is not None:
@@ -235,8 +255,14 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
                 f"-m fgsm_studio.core.cli train ... --ddp); missing {', '.join(missing)}"
             )
     executor = getattr(args, "executor", "serial")
-    if getattr(args, "address", None) and executor != "ray":
+    address = getattr(args, "address", None)
+    if address and executor != "ray":
         parser.error("--address only makes sense with --executor ray")
+    if address and not ray_address(address):
+        parser.error(
+            f"--address {display(address)} is not a Ray address: use auto, host:port or "
+            "ray://host:port (a host name or IP address and a port from 1 to 65535)"
+        )
     if executor != "ray" and (
         getattr(args, "cpus_per_run", 1) != 1 or getattr(args, "gpus_per_run", None) is not None
     ):
@@ -257,6 +283,21 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
     model = getattr(args, "model", None)
     if model is not None and not Path(model).is_file():
         parser.error(f"the model {display(model)} does not exist or is not a file")
+    for config in _configs(args):  # the rules of a run, as the Train form shows them
+        problems = config.problems(args.dataset)
+        if problems:
+            parser.error(problems[0])
+
+
+def _configs(args: argparse.Namespace) -> list[TrainConfig]:
+    """The training configs the command will run, as far as the rules need them."""
+    if args.command == "train":
+        names = {f.name for f in fields(TrainConfig)}
+        return [TrainConfig.from_dict({k: v for k, v in vars(args).items() if k in names})]
+    if args.command in ("sweep", "reproduce"):
+        defenses = {PAPER, *getattr(args, "defenses", ())}
+        return [TrainConfig(defense=d, epsilon=e) for d in defenses for e in args.epsilon]
+    return []
 
 
 def _check_root(args: argparse.Namespace, parser: Parser) -> None:
@@ -277,9 +318,26 @@ def _check_root(args: argparse.Namespace, parser: Parser) -> None:
         parser.error(f"--root {display(root)} is not a folder")
 
 
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+
+
+def ray_address(text: str) -> bool:
+    """True for "auto", "host:port" (a cluster's head) or "ray://host:port" (Ray Client)."""
+    if text == "auto":
+        return True
+    rest = text.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    return (
+        bool(sep)
+        and HOST.fullmatch(host) is not None
+        and port.isdigit()
+        and (1 <= int(port) <= 65535)
+    )
+
+
 def display(path: str | os.PathLike) -> str:
     """A path for a message: quoted, undecodable bytes escaped, long ones shortened."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    text = strip_bidi(os.fsencode(path).decode("utf-8", "backslashreplace"))
     return f"'{text[:40]}...{text[-30:]}'" if len(text) > 80 else f"'{text}'"
 
 
@@ -298,8 +356,14 @@ def _unwritable(path: Path, *, folder: bool) -> str | None:
         return f"cannot be used: {exc.strerror or exc}"
     if not probe.is_dir():
         return f"cannot be created: {display(probe)} is a file, not a folder"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"cannot be written: the folder {display(probe)} is not writable"
+    # Create and remove a file: os.access says yes to root for /proc and /sys, where
+    # nothing can be created, and knows nothing of read-only mounts or quotas.
+    try:
+        fd, name = tempfile.mkstemp(prefix=".fgsm-studio-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        return f"cannot be written: no file can be created in {display(probe)} ({exc.strerror})"
     if any(len(os.fsencode(part)) > 255 for part in path.parts):
         return "has a name longer than 255 bytes"
     return None
@@ -318,17 +382,27 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=10,
         help="k of the k-fold protocol; 0 = the dataset's train/test split",
     )
-    p.add_argument("--epochs", type=whole(1, MAX_EPOCHS), default=10, help="training epochs")
-    p.add_argument("--lr", type=number(0, 10, above=True), default=1e-3, help="learning rate")
-    p.add_argument("--batch-size", type=whole(1, MAX_BATCH), default=32, help="images per batch")
+    p.add_argument(
+        "--epochs", type=whole(1, MAX_EPOCHS), default=DEFAULT.epochs, help="training epochs"
+    )
+    p.add_argument("--lr", type=number(0, 10, above=True), default=DEFAULT.lr, help="learning rate")
+    p.add_argument(
+        "--batch-size",
+        type=whole(1, MAX_BATCH),
+        default=DEFAULT.batch_size,
+        help="images per batch",
+    )
     p.add_argument(
         "--patience",
         type=whole(0, MAX_EPOCHS),
-        default=4,
+        default=DEFAULT.patience,
         help="epochs without progress before stopping",
     )
     p.add_argument(
-        "--seed", type=whole(0, MAX_SEED), default=0, help="seed of folds, samples and weights"
+        "--seed",
+        type=whole(0, MAX_SEED),
+        default=DEFAULT.seed,
+        help="seed of folds, samples and weights",
     )
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, mps")
     p.add_argument(
@@ -359,7 +433,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reg",
         choices=("scaled", "literal"),
-        default="scaled",
+        default=DEFAULT.reg,
         help="WR_FGSM penalty: scaled = a2 * 5e-4 * ||W||^2, literal = a2 * ||W||^2",
     )
 
@@ -413,7 +487,7 @@ def build_parser(description: str) -> Parser:
     t.add_argument(
         "--defense",
         choices=DEFENSES,
-        default="none",
+        default=DEFAULT.defense,
         help="none (standard training), wr_fgsm (the paper's: a1 * FGSM loss + a2 * ||W||^2), "
         "fgsm-rs (Wong et al.), pgd (Madry et al.), trades (Zhang et al.)",
     )
@@ -427,49 +501,56 @@ def build_parser(description: str) -> Parser:
     t.add_argument(
         "--stem",
         choices=STEMS,
-        default="auto",
+        default=DEFAULT.stem,
         help="first layer of mobilenet_v2 / resnet50 / densenet121 on small images: cifar "
         "(stride 1), half (stride 2: 2.7x less work on 28 px digits); auto: cifar up to 64 px",
     )
     t.add_argument(
         "--augment",
         choices=AUGMENTS,
-        default="none",
+        default=DEFAULT.augment,
         help="training augmentation (auto: by dataset)",
     )
     t.add_argument(
         "--attack-steps",
         type=whole(1, MAX_STEPS),
-        default=10,
+        default=DEFAULT.attack_steps,
         help="pgd / trades training attack steps",
     )
     t.add_argument(
-        "--beta", type=number(0, 100, above=True), default=6.0, help="trades: weight of the KL term"
+        "--beta",
+        type=number(0, 100, above=True),
+        default=DEFAULT.beta,
+        help="trades: weight of the KL term",
     )
     t.add_argument(
         "--warmup-epochs",
         type=number(0, MAX_EPOCHS),
-        default=0.0,
+        default=DEFAULT.warmup_epochs,
         help="training epsilon ramps up over these (at most --epochs)",
     )
     t.add_argument(
         "--lr-schedule",
         choices=LR_SCHEDULES,
-        default="constant",
+        default=DEFAULT.lr_schedule,
         help="cosine: the learning rate falls from --lr to 0 over the run",
     )
     t.add_argument(
         "--ema",
         type=number(0, 0.9999),
-        default=0.0,
+        default=DEFAULT.ema,
         help="decay of a moving average of the weights, validated and saved (0: off; e.g. 0.998)",
     )
-    t.add_argument("--a1", type=fraction, default=0.5, help="weight of the FGSM loss; a2 = 1 - a1")
-    t.add_argument("--epsilon", type=fraction, default=0.1, help="training epsilon (pixel units)")
+    t.add_argument(
+        "--a1", type=fraction, default=DEFAULT.a1, help="weight of the FGSM loss; a2 = 1 - a1"
+    )
+    t.add_argument(
+        "--epsilon", type=fraction, default=DEFAULT.epsilon, help="training epsilon (pixel units)"
+    )
     t.add_argument(
         "--select-by",
-        choices=("auto", "clean", "clean+fgsm", "pgd"),
-        default="auto",
+        choices=SELECT_BY,
+        default=DEFAULT.select_by,
         help="what early stopping and the best epoch watch on the validation set "
         "(auto: clean+fgsm with a defense, clean without)",
     )
@@ -478,7 +559,7 @@ def build_parser(description: str) -> Parser:
     )
     t.add_argument("--fold", type=whole(0, MAX_FOLDS - 1), default=0, help="up to --folds - 1")
     t.add_argument("--name", default="", help="display name stored in the card")
-    t.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
+    t.add_argument("--out", type=out_file, required=True, help="checkpoint path (.safetensors)")
     t.add_argument(
         "--records",
         type=Path,
@@ -574,7 +655,7 @@ def build_parser(description: str) -> Parser:
             s.add_argument(
                 "--defenses",
                 type=choices_list(DEFENSES[1:], "defense"),
-                default=("wr_fgsm",),
+                default=(PAPER,),
                 help="defenses in the report's defense table, each trained at every --epsilon "
                 "(a1 = 1: L_ori + L_adv); wr_fgsm, the paper's, is always trained (Table 1)",
             )
@@ -619,6 +700,47 @@ def build_parser(description: str) -> Parser:
             help="with --executor ray: a running cluster ('auto' or ray://host:10001); "
             "default: a local Ray over this machine's cores and GPUs",
         )
+    r = sub.add_parser(
+        "robustness",
+        help="a checkpoint on its own held-out part: APGD-CE, APGD-T, Square, the worst case",
+        formatter_class=fmt,
+    )
+    r.add_argument("model", type=Path, help="a .safetensors checkpoint")
+    r.add_argument(
+        "--fold", type=whole(0, MAX_FOLDS), default=None, help="default: the card's held-out fold"
+    )
+    r.add_argument("--epsilons", type=fractions, default=(0.1, 0.3), help="attack sizes")
+    r.add_argument(
+        "--attacks",
+        type=choices_list(ROBUST_ATTACKS, "attack"),
+        default=ROBUST_ATTACKS[:4],
+        help=",".join(ROBUST_ATTACKS),
+    )
+    r.add_argument(
+        "--survivors-only",
+        type=lambda text: choices_list(ROBUST_ATTACKS, "attack")(text) if text.strip() else (),
+        default=(),
+        help="attacks run only on the images every earlier one left standing",
+    )
+    r.add_argument(
+        "--limit", type=whole(1, MAX_IMAGES), default=None, help="at most this many images"
+    )
+    r.add_argument("--varied", action="store_true", help="also on shifted/rotated/thicker copies")
+    r.add_argument(
+        "--varied-limit", type=whole(1, MAX_IMAGES), default=None, help="images for --varied"
+    )
+    r.add_argument("--pgd-steps", type=whole(1, MAX_STEPS), default=50, help="PGD steps")
+    r.add_argument(
+        "--apgd-steps", type=whole(1, MAX_STEPS), default=100, help="APGD-CE / APGD-T steps"
+    )
+    r.add_argument(
+        "--targets", type=whole(1, 999), default=9, help="APGD-T: target classes per image"
+    )
+    r.add_argument(
+        "--queries", type=whole(1, 10**6), default=1000, help="Square: queries per image"
+    )
+    r.add_argument("--update-card", action="store_true", help="write the figures into the card")
+
     m = sub.add_parser(
         "measure",
         help="measure models on other writers' digits and their own fold (core.measure)",

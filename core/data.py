@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fgsm_studio.core.catalogue import DATASETS
 from fgsm_studio.core.data_folder import IMAGE_SUFFIXES, load_folder
 from fgsm_studio.core.dataset import DatasetError, Fold, ImageDataset, folds, stratified_sample
 from fgsm_studio.core.images import ImageError, read_regular_file
@@ -78,7 +79,6 @@ CIFAR10_CLASSES = [
     "truck",
 ]
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
-DATASETS = ("mnist-5k", "mnist", "fashion-mnist", "cifar10", "folder")
 MNIST_5K_TEST_FRACTION = 1 / 6  # as MNIST's own 10k of 70k
 MAX_IDX_BYTES = 1 << 30
 
@@ -236,7 +236,7 @@ class _DataOnlyUnpickler(pickle.Unpickler):
 def _unpickle(path: Path) -> dict:
     try:
         obj = _DataOnlyUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any failure on an untrusted file is this sentence)
         raise DatasetError(
             f"{path} is not a CIFAR-10 batch file ({type(exc).__name__}: {exc})."
         ) from None

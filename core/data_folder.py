@@ -21,6 +21,7 @@ import torch
 
 from fgsm_studio.core.dataset import DatasetError, ImageDataset
 from fgsm_studio.core.images import ImageError, display_name, load_image, to_model_input
+from fgsm_studio.core.names import strip_bidi
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -85,7 +86,7 @@ def load_folder(
             subj.append(subject)
         if len(images) == before:
             raise DatasetError(
-                f"The class folder '{cls}' in {root} has no image FGSM Studio can read "
+                f"The class folder '{strip_bidi(cls)}' in {root} has no image FGSM Studio can read "
                 f"({len(listing[cls])} candidate file(s)); add images or remove the folder."
             )
     if _list_images(root, classes, inside, []) != listing:
@@ -96,7 +97,7 @@ def load_folder(
     data = ImageDataset(
         torch.stack(images),
         torch.tensor(labels, dtype=torch.long),
-        classes,
+        [strip_bidi(c) for c in classes],  # shown, and written into cards: read as stored
         root.name,
         known,
         skipped,

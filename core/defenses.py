@@ -27,8 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgsm_studio.core.attacks import evaluating, fgsm_step, input_gradient, pgd
-
-DEFENSES = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")
+from fgsm_studio.core.catalogue import DEFENSES
 
 
 def _ball(x_adv: torch.Tensor, x: torch.Tensor, eps: float) -> torch.Tensor:

@@ -2,9 +2,11 @@
 
 ``evaluate`` returns an ``EvalResult`` (``evaluation`` is the same as a
 generator of per-batch ``EvalProgress``): clean accuracy and, for each attack
-(FGSM, BIM, PGD), the accuracy at each epsilon; a model is "right" on an
-attacked image only if it was attacked with the true label and still says the
-true label (misclassified clean images count as failures too). FGSM at many
+(FGSM, BIM, PGD, or any of ``core.catalogue``'s), the accuracy at each epsilon; a
+model is "right" on an attacked image only if it was attacked with the true label
+and still says the true label (misclassified clean images count as failures too).
+It is the project's one evaluation loop: ``core.robustness.robust_evaluate`` adds
+the per-image worst case through it. FGSM at many
 epsilons reuses one input gradient per batch. ``mean_std`` aggregates rounds.
 """
 
@@ -13,12 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from fgsm_studio.core.attacks import evaluating, fgsm_step, input_gradient, run_attack
+from fgsm_studio.core.attacks import evaluating, fgsm_step, input_gradient, resolve
 
 Y = TypeVar("Y")
 R = TypeVar("R")
@@ -119,6 +121,9 @@ def iterate_batches(
         yield from DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
+WORST_CASE = "worst-case"
+
+
 def evaluation(
     model: torch.nn.Module,
     dataset: Dataset,
@@ -129,13 +134,29 @@ def evaluation(
     batch_size: int = 256,
     limit: int | None = None,
     held_out: str = "",
+    worst_case: bool = False,
+    survivors_only: Sequence[str] = (),
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    **options: Any,
 ) -> Generator[EvalProgress, None, EvalResult]:
     """``evaluate`` as a generator: an ``EvalProgress`` after every batch, so a
-    consumer that stops iterating (``close()``) stops it within one batch."""
+    consumer that stops iterating (``close()``) stops it within one batch.
+
+    The one evaluation loop (``core.robustness.robust_evaluate`` runs it too): an
+    image counts under an attack only if the model is right on it clean *and* on the
+    attacked image. With ``worst_case`` an ``"worst-case"`` entry counts the images
+    that survive every attack; attacks in ``survivors_only`` run only on those still
+    standing and get no figure of their own (AutoAttack's way). ``transform`` changes
+    the images first; ``steps`` (BIM, PGD) and ``options`` go to ``attacks.resolve``.
+    """
     total = size(dataset) if limit is None else min(limit, size(dataset))
     device = next(model.parameters()).device
     eps_list = [float(e) for e in epsilons]
-    correct = {a: dict.fromkeys(eps_list, 0) for a in attacks}
+    names = [*attacks, *(a for a in survivors_only if a not in attacks)]
+    bound: dict[str, Any] = dict(options, steps=steps)  # apgd_steps, targets, queries
+    fns = {name: resolve(name, **bound) for name in names}
+    own = [a for a in names if a not in survivors_only]
+    correct = {a: dict.fromkeys(eps_list, 0) for a in (*own, *([WORST_CASE] * worst_case))}
     clean_correct, seen = 0, 0
     with evaluating(model):
         for x, y in iterate_batches(dataset, batch_size):
@@ -144,6 +165,8 @@ def evaluation(
             if limit is not None:
                 x, y = x[: limit - seen], y[: limit - seen]
             x, y = x.to(device), y.to(device)
+            if transform is not None:
+                x = transform(x)
             with torch.no_grad():
                 logits = model(x)
             if not torch.isfinite(logits).all():  # NaN's argmax is class 0: never count it
@@ -151,17 +174,30 @@ def evaluation(
                     "The model's outputs are not numbers (NaN or infinite) for some images, "
                     "so its accuracy cannot be measured."
                 )
-            clean_correct += int((logits.argmax(1) == y).sum())
-            for attack in attacks:
-                if attack == "fgsm":
-                    sign = input_gradient(model, x, y).sign()
-                for eps in eps_list:
-                    if attack == "fgsm":
+            right = logits.argmax(1) == y
+            clean_correct += int(right.sum())
+            # FGSM at every epsilon follows one input gradient per batch
+            sign = input_gradient(model, x, y).sign() if "fgsm" in fns else None
+            for eps in eps_list:
+                survives = right.clone()
+                for name, fn in fns.items():
+                    if name in survivors_only:
+                        idx = survives.nonzero().flatten()
+                        if len(idx):
+                            adv = fn(model, x[idx], y[idx], eps)
+                            with torch.no_grad():
+                                survives[idx] &= model(adv).argmax(1) == y[idx]
+                        continue
+                    if sign is not None and name == "fgsm":
                         adv = fgsm_step(x, sign, eps)
                     else:
-                        adv = run_attack(attack, model, x, y, eps, steps=steps)
-                    with torch.no_grad():
-                        correct[attack][eps] += int((model(adv).argmax(1) == y).sum())
+                        adv = fn(model, x, y, eps)
+                    with torch.no_grad():  # wrong clean stays wrong, whatever the attack did
+                        ok = (model(adv).argmax(1) == y) & right
+                    correct[name][eps] += int(ok.sum())
+                    survives &= ok
+                if worst_case:
+                    correct[WORST_CASE][eps] += int(survives.sum())
             seen += len(y)
             yield EvalProgress(seen, total, held_out)
     if seen == 0:

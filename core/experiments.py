@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fgsm_studio.core.catalogue import defended, is_paper
 from fgsm_studio.core.checkpoint import ModelCard, save
 from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_sample
 from fgsm_studio.core.distributed import SINGLE, DistContext
@@ -53,7 +54,7 @@ _TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 
 @dataclass(frozen=True)
 class RunSpec:
-    train: TrainConfig = TrainConfig(patience=4)
+    train: TrainConfig = TrainConfig()
     dataset: str = "mnist-5k"
     root: str | None = None  # the dataset's folder (None: bundled or system copy)
     fold: int = 0
@@ -76,15 +77,25 @@ class RunSpec:
     @classmethod
     def of(cls, **options) -> RunSpec:
         """A spec from flat options: TrainConfig's fields go to ``train``, the rest here."""
-        train = {k: options.pop(k) for k in list(options) if k in _TRAIN_FIELDS}
+        # x + 0.0 turns -0.0 into 0.0: one value, one resume key (issue 20, 1).
+        train: dict[str, Any] = {
+            k: v + 0.0 if isinstance(v, float) else v
+            for k in list(options)
+            if k in _TRAIN_FIELDS
+            for v in [options.pop(k)]
+        }
         for k in ("eval_epsilons", "eval_attacks"):
             if k in options:
-                options[k] = tuple(options[k])
+                options[k] = tuple(v + 0.0 if isinstance(v, float) else v for v in options[k])
         return cls(train=replace(cls.train, **train), **options)
 
     @property
     def a2(self) -> float:
         return self.train.a2
+
+    def problems(self) -> list[str]:
+        """Why this run should not start, one sentence each (``TrainConfig.problems``)."""
+        return self.train.problems(self.dataset)
 
     def held_out(self) -> str:
         return f"fold {self.fold} of {self.folds}" if self.folds else "test split"
@@ -119,6 +130,7 @@ class RunSpec:
             ("monitor_steps", 5),
             ("stem", "auto"),
             ("lr_schedule", "constant"),
+            ("ema", 0.0),
         ):
             if d["train"].get(name) == default:
                 d["train"].pop(name)
@@ -137,9 +149,10 @@ class RunSpec:
         """A readable name plus a digest of ``identity()``: any change gives a new key."""
         t = self.train
         split = f"f{self.fold}of{self.folds}" if self.folds else "traintest"
-        defense = {"wr_fgsm": f"wr_a1-{t.a1:.2f}-{t.reg}", "none": "std"}.get(
-            t.defense, f"{t.defense}_a1-{t.a1:.2f}"
-        )
+        if is_paper(t.defense):
+            defense = f"wr_a1-{t.a1:.2f}-{t.reg}"
+        else:
+            defense = f"{t.defense}_a1-{t.a1:.2f}" if defended(t.defense) else "std"
         lim = f"_n{self.limit}" if self.limit else ""
         lim += f"_ddp{self.world_size}{self.backend}" if self.world_size > 1 else ""
         digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
@@ -271,22 +284,20 @@ def load_cached(name: str, root: str | None, split: str) -> ImageDataset:
     return _CACHE[key]
 
 
-def splits(
-    spec: RunSpec, root: str | None = None
-) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
+def splits(spec: RunSpec) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
     """(train, validation, test) for the run's fold or train/test split."""
     if spec.folds:
-        ds = load_cached(spec.dataset, root, "all")
+        ds = load_cached(spec.dataset, spec.root, "all")
         if ds.subjects is not None and len(set(ds.subjects.tolist())) < spec.folds:
             ds = ds.subset(list(range(len(ds))))  # too few people for a part each: split by class
             ds.subjects = None
         f = folds(ds, k=spec.folds, seed=spec.train.seed)[spec.fold]
         train_set, val, test = ds.subset(f.train), ds.subset(f.val), ds.subset(f.test)
     else:
-        full = load_cached(spec.dataset, root, "train")
+        full = load_cached(spec.dataset, spec.root, "train")
         f = folds(full, k=10, seed=spec.train.seed)[0]
         train_set = full.subset(np.sort(np.concatenate([f.train, f.test])))
-        val, test = full.subset(f.val), load_cached(spec.dataset, root, "test")
+        val, test = full.subset(f.val), load_cached(spec.dataset, spec.root, "test")
     if spec.limit and len(train_set) > spec.limit:
         train_set = train_set.subset(stratified_sample(train_set, spec.limit, spec.train.seed))
     return train_set, val, test
@@ -339,7 +350,7 @@ def execute(
     if save_model is not None:
         save_model = check_out_path(save_model)
         partial = best_so_far_path(save_model)
-    train_set, val, test = splits(spec, spec.root)
+    train_set, val, test = splits(spec)
     card = replace(card_for(spec, train_set), name=name)
     torch.manual_seed(spec.train.seed)
     model = build(
@@ -417,6 +428,6 @@ def execute(
 def run_warnings(record: RunRecord) -> list[dict[str, str]]:
     """What ``core.robust_monitor`` found in the run's history (only looks robust, label
     leaking, PGD collapse), as ``{"kind", "text"}``: for the card, the table and the CSV."""
-    if record.spec.train.defense == "none":
+    if not defended(record.spec.train.defense):
         return []
     return [{"kind": f.kind, "text": f.sentence()} for f in findings(record.history)]

@@ -25,7 +25,9 @@ import stat
 import warnings
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
+
+from fgsm_studio.core.names import strip_bidi
 
 MAX_PIXELS = 40_000_000  # 40 megapixels: more than any camera photo a demo needs
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -60,7 +62,7 @@ class ImageError(ValueError):
 def display_name(path: str | os.PathLike) -> str:
     """A file's name as a message can print it: quoted, undecodable bytes escaped, short."""
     raw = os.fsencode(Path(path).name)
-    name = raw.decode("utf-8", "backslashreplace")
+    name = strip_bidi(raw.decode("utf-8", "backslashreplace"))
     return f"'{name[:60]}...'" if len(name) > 64 else f"'{name}'"
 
 
@@ -125,7 +127,9 @@ def open_image(data: bytes, name: str) -> Image.Image:
         ) from None
     except Image.DecompressionBombError:
         raise bomb(name, None) from None
-    except Exception as exc:  # PIL raises many types for malformed headers
+    except Exception as exc:  # noqa: BLE001 (PIL raises many types for malformed headers)
+        if text_bomb(exc):
+            raise text_too_large(name) from None
         raise ImageError(
             f"{name} is damaged and cannot be opened ({type(exc).__name__})."
         ) from None
@@ -195,4 +199,19 @@ def bomb(name: str, size: tuple[int, int] | None) -> ImageError:
     return ImageError(
         f"{name} is too large{dims}: FGSM Studio opens images up to "
         f"{MAX_PIXELS // 1_000_000} megapixels. Scale it down first."
+    )
+
+
+def text_bomb(exc: Exception) -> bool:
+    """True for Pillow's refusal of PNG text chunks that decompress past its limits."""
+    text = str(exc).lower()
+    return isinstance(exc, ValueError) and (
+        "decompressed data too large" in text or "too much memory used in text chunks" in text
+    )
+
+
+def text_too_large(name: str) -> ImageError:
+    return ImageError(
+        f"{name} is too large to open: its text (metadata) chunks decompress to more than "
+        f"the {PngImagePlugin.MAX_TEXT_CHUNK // 2**20} MB FGSM Studio reads."
     )

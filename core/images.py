@@ -47,6 +47,8 @@ from fgsm_studio.core.image_files import (
     open_image,
     read_regular_file,
     read_source,
+    text_bomb,
+    text_too_large,
 )
 
 # Four times the largest model input (512 px) on the longer side: the image keeps all
@@ -156,7 +158,9 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
         raise
     except Image.DecompressionBombError:
         raise bomb(name, img.size) from None
-    except Exception as exc:  # OSError, SyntaxError, EOFError, zlib.error, ...
+    except Exception as exc:  # noqa: BLE001 (OSError, SyntaxError, EOFError, zlib.error, ...)
+        if text_bomb(exc):  # text chunks after the image data are read by load()
+            raise text_too_large(name) from None
         raise ImageError(
             f"{name} is damaged or incomplete and cannot be decoded ({exc})."[:300]
         ) from None
@@ -164,8 +168,8 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             img = ImageOps.exif_transpose(img) or img
-    except Exception:
-        pass  # a broken EXIF block must not lose a readable image
+    except Exception:  # noqa: BLE001 (a broken EXIF block must not lose a readable image)
+        pass
     img = _reduce(img)
     notes: list[str] = []
     try:

@@ -33,10 +33,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from fgsm_studio.core.attacks import evaluating
+from fgsm_studio.core.attacks import evaluating, resolve
 from fgsm_studio.core.dataset import ImageDataset, stratified_sample
 from fgsm_studio.core.evaluation import iterate_batches
-from fgsm_studio.core.robustness import attack_fn
 
 SETS = ("optdigits", "fonts", "own")
 OWN_FIGURES = ("fgsm", "pgd", "apgd-ce")  # every image, a figure each
@@ -85,7 +84,16 @@ def measure(
     """Clean, FGSM, PGD, APGD-CE, then APGD-T and Square on the survivors (see the module doc)."""
     opts = {**DEFAULTS, **options}
     chain = [*OWN_FIGURES, *(a for a in ON_SURVIVORS if square or a != "square")]
-    fns = {a: attack_fn(a, **opts) for a in chain}
+    fns = {
+        a: resolve(
+            a,
+            steps=opts["pgd_steps"],
+            apgd_steps=opts["apgd_steps"],
+            targets=opts["targets"],
+            queries=opts["queries"],
+        )
+        for a in chain
+    }
     labels = {a: (f"pgd-{opts['pgd_steps']}" if a == "pgd" else a) for a in OWN_FIGURES}
     labels.update({a: f"+{a}" for a in ON_SURVIVORS})
     eps_list = [float(e) for e in epsilons]

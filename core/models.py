@@ -33,18 +33,27 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-TRAINABLE = (
-    "small_cnn",
-    "mobilenet_v2",
-    "resnet50",
-    "densenet121",
-    "small_cnn_wide",
-)  # any input size
+from fgsm_studio.core.catalogue import STEMS, TRAINABLE
+
 SMALL = {"small_cnn": 1, "small_cnn_wide": 2}  # the small CNNs and their width (no stem)
 ARCHS = (*TRAINABLE, "efficientnet_lite0")  # + pretrained ImageNet-only networks
 SMALL_INPUT = 64
-STEMS = ("auto", "cifar", "half", "standard")
 MIN_IMAGE_SIZE = 8  # small_cnn pools twice; smaller inputs leave nothing to classify
+# How far each resolved stem shrinks the image before the first stage, and the largest
+# side that first stage may see: 256 px is a ResNet50 at 1024 px with its standard stem
+# (~20x the work of 224 px). A CIFAR stem at 1024 px would be 16x more again (a card
+# asking for it ran the load's check for over 5 minutes at 3.5 GB: issue 20, 1).
+STEM_STRIDE = {"standard": 4, "half": 2, "cifar": 1}
+MAX_FIRST_STAGE = 256
+MAX_IMAGE_SIZE = 1024
+
+
+def max_image_size(arch: str, stem: str, image_size: int) -> int:
+    """The largest input side ``arch`` with ``stem`` (as ``image_size`` resolves it) may run."""
+    if arch == "small_cnn":
+        return MAX_IMAGE_SIZE
+    stride = STEM_STRIDE[resolve_stem(stem, image_size)]
+    return min(MAX_IMAGE_SIZE, MAX_FIRST_STAGE * stride)
 
 
 class Normalize(nn.Module):

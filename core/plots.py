@@ -116,6 +116,32 @@ def line_chart(
     return _finish(fig, ax, path, hline=hline, caption=caption, legend_cols=4)
 
 
+def figure3(
+    path: str | Path,
+    a1: Sequence[float],
+    series: dict[str, Sequence[float]],
+    errors: Mapping[str, Sequence[Error]],
+    *,
+    title: str,
+    caption: str,
+    hline: tuple[float, str] | None = None,
+) -> tuple[Path, Path]:
+    """The paper's Figure 3, the one function the report and the Train tab's export draw
+    it with: held-out accuracy (%) per a1, one line per series (clean, FGSM, PGD), and
+    ``caption`` saying what the error bars are, under the figure."""
+    return line_chart(
+        path,
+        a1,
+        series,
+        errors=errors,
+        title=title,
+        xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
+        ylabel="held-out accuracy (%)",
+        hline=hline,
+        caption=caption,
+    )
+
+
 def bar_chart(
     path: str | Path,
     groups: Sequence[str],

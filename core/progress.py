@@ -57,7 +57,9 @@ class Progress:
             return None
         left = self.total - self.finished
         mean = sum(self.durations) / len(self.durations)
-        return left * mean / min(self.parallel, max(left, 1)) / 60
+        now = time.perf_counter()
+        begun = sum(min(now - t, mean) for t in self.running.values())  # work already done
+        return max(0.0, left * mean - begun) / min(self.parallel, max(left, 1)) / 60
 
     def state(self) -> str:
         queued = max(0, self.total - self.finished - len(self.running))

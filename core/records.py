@@ -22,10 +22,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import uuid
+import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from fgsm_studio.core.atomic import write_atomic
 
 if TYPE_CHECKING:  # experiments imports torch
     from fgsm_studio.core.experiments import RunRecord, RunSpec
@@ -234,15 +236,15 @@ def read_record(path: str | Path, expect: RunSpec | None = None) -> RunRecord:
 
 
 def write_record(path: str | Path, record: RunRecord) -> None:
-    """Write ``record`` at ``path`` through a temporary file of this process's own."""
+    """Write ``record`` at ``path`` through a temporary file of this process's own.
+
+    ``core.atomic``: the temporary file's name is unique (``mkstemp``), and a full
+    disk leaves no file behind and says which run and how much space (issue 20, 4).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:6]}.tmp")
-    try:
-        tmp.write_text(json.dumps(record.to_dict(), indent=1))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    what = f"the record of run {path.stem} (it will be trained again next time)"
+    write_atomic(path, json.dumps(record.to_dict(), indent=1), what)
 
 
 def load_folder(out_dir: str | Path) -> tuple[list[RunRecord], list[str]]:
@@ -325,11 +327,11 @@ class FolderLock:
 
 
 def _lock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows
+    if sys.platform == "win32":
         import msvcrt
 
         msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -16,6 +16,7 @@ import logging
 from collections import defaultdict
 from pathlib import Path
 
+from fgsm_studio.core.catalogue import defended, is_paper
 from fgsm_studio.core.evaluation import mean_std
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.records import load_folder
@@ -40,7 +41,7 @@ def load_records(out_dir: Path) -> list[RunRecord]:
 
 
 def _group_key(r: RunRecord) -> tuple:
-    t, wr = r.spec.train, r.spec.train.defense == "wr_fgsm"
+    t, wr = r.spec.train, is_paper(r.spec.train.defense)
     return (
         r.spec.dataset,
         t.arch,
@@ -166,7 +167,7 @@ def write_report(
         )
         for r in records:
             t = r.spec.train
-            wr, std = t.defense == "wr_fgsm", t.defense == "none"
+            wr, std = is_paper(t.defense), not defended(t.defense)
             base = [  # options that do not apply to a run are left empty
                 r.key,
                 r.spec.dataset,
@@ -222,7 +223,7 @@ def write_report(
             ]
         )
         for r in sel:
-            eps = "-" if r["defense"] == "none" else f"{r['train_eps']:g}"
+            eps = f"{r['train_eps']:g}" if defended(r["defense"]) else "-"
             md.append(
                 f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | {eps} | {r['protocol']} | "
                 f"{r['epochs']} | {r['n_images']} | {_fmt(r, 'clean')} | "
@@ -231,8 +232,8 @@ def write_report(
             )
         md.append("")
 
-    std_rows = [r for r in rows if r["defense"] == "none"]
-    wr_rows = [r for r in rows if r["defense"] == "wr_fgsm"]
+    std_rows = [r for r in rows if not defended(r["defense"])]
+    wr_rows = [r for r in rows if is_paper(r["defense"])]
     table(std_rows, "Figure 2: standard models, clean vs under attack")
     table(wr_rows, "Figure 3 and Table 1: WR_FGSM-defended models")
     choices = best_pairs(records)
@@ -267,7 +268,7 @@ def best_pairs(records: list[RunRecord]) -> dict[tuple, Choice]:
     """Per ``_where``: the WR_FGSM pair chosen on validation, over the rounds every pair has."""
     wr: dict[tuple, list[RunRecord]] = defaultdict(list)
     for r in records:
-        if r.spec.train.defense == "wr_fgsm":
+        if is_paper(r.spec.train.defense):
             wr[_where(r)].append(r)
     out = {}
     for where, rs in wr.items():

@@ -11,19 +11,16 @@ The rows come from ``report.summarize``; nothing here reads files.
 
 from __future__ import annotations
 
+from fgsm_studio.core import catalogue
+
 HOLD = 0.75  # held: at least this share of the clean accuracy survives the attack
 MASKING_GAP = 10.0  # points between PGD and the worst case that say PGD overstates
 _ATTACKS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("worst", "the worst case"))
-_NAMES = {"none": "standard", "fgsm-rs": "FGSM-RS (Wong et al.)", "pgd": "PGD-AT (Madry et al.)"}
-_NAMES["trades"] = "TRADES (Zhang et al.)"
 
 
 def defense_name(row: dict) -> str:
     """A row's defense in words, with its weights where they matter."""
-    d = row["defense"]
-    if d == "wr_fgsm":
-        return f"WR_FGSM a1={row['a1']:g} a2={row['a2']:g} ({row['reg']})"
-    return _NAMES.get(d, d)
+    return catalogue.defense(row["defense"]).report_name(**row)
 
 
 def _join(words: list[str]) -> str:
@@ -86,14 +83,13 @@ def _flagged(row: dict) -> str:
 
 def defense_rows(rows: list[dict], best) -> list[dict]:
     """The rows of the table: every non-WR_FGSM row, and WR_FGSM's best pair per epsilon."""
-    out = [r for r in rows if r["defense"] != "wr_fgsm"]
+    out = [r for r in rows if not catalogue.is_paper(r["defense"])]
     wr: dict[tuple, list[dict]] = {}
     for r in rows:
-        if r["defense"] == "wr_fgsm":
+        if catalogue.is_paper(r["defense"]):
             wr.setdefault((r["dataset"], r["arch"], r["limit"], r["train_eps"]), []).append(r)
     out += [best(group) for group in wr.values()]
-    order = ("none", "wr_fgsm", "fgsm-rs", "pgd", "trades")
-    rank = {d: i for i, d in enumerate(order)}
+    rank = {d: i for i, d in enumerate(catalogue.DEFENSES)}
     return sorted(
         out,
         key=lambda r: (r["dataset"], r["arch"], rank.get(r["defense"], 9), r["train_eps"]),
@@ -115,7 +111,7 @@ def defense_table(rows: list[dict], epsilons: list[float], setting: str) -> list
         f"Worst case: {setting}. Clean, FGSM and PGD are measured on every held-out image, the",
         "worst case on the images its column names (and judged against their own clean accuracy).",
         f"An attack is *held* when the model keeps at least {HOLD:.0%} of its clean accuracy under",
-        "it. The standard model trains without an adversarial term (its `train eps` is unused);",
+        "it. The standard model trains without an adversarial term (no `train eps`);",
         "the others train at `train eps`, WR_FGSM with Table 1's best pair, the rest with a1 = 1",
         "(L_ori + L_adv). Train time: wall time per run on this machine.",
         "",
@@ -126,7 +122,8 @@ def defense_table(rows: list[dict], epsilons: list[float], setting: str) -> list
     ]
     for r in rows:
         md.append(
-            f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | {r['train_eps']:g} | "
+            f"| {r['dataset']} | {r['arch']} | {defense_name(r)} | "
+            f"{'-' if r['defense'] == 'none' else format(r['train_eps'], 'g')} | "
             f"{r['rounds']} | {_fmt(r, 'clean')} | "
             + " | ".join(_fmt(r, c) for c, _ in cols)
             + f" | {_images(r)} | {r['train_s'] / 60:.1f} min | {_flagged(r)}"

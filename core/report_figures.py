@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from fgsm_studio.core.plots import Error, bar_chart, line_chart
+from fgsm_studio.core.plots import Error, bar_chart, figure3
 from fgsm_studio.core.report_stats import wilson
 
 
@@ -97,16 +97,14 @@ def plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dict
         name = f"figure3_{dataset}_{arch}_{reg}_eps{tag}.png".replace("/", "-")
         cols = {"clean": "clean", f"FGSM eps={tag}": f"fgsm@{tag}", f"PGD eps={tag}": f"pgd@{tag}"}
         caption = _caption(rs)
-        _png, svg = line_chart(
+        _png, svg = figure3(
             out_dir / name,
             [r["a1"] for r in rs],
             {label: [r.get(col) or 0 for r in rs] for label, col in cols.items()},
-            errors={label: [_error(r, col) for r in rs] for label, col in cols.items()},
+            {label: [_error(r, col) for r in rs] for label, col in cols.items()},
             title=f"Figure 3: {dataset} {arch}, WR_FGSM ({reg} penalty), trained at eps={tag}",
-            xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
-            ylabel="held-out accuracy (%)",
-            hline=_chance(rs),
             caption=caption,
+            hline=_chance(rs),
         )
         md.extend(
             [

@@ -98,11 +98,8 @@ def choose_best(records: Iterable[RunRecord]) -> Choice | None:
     records = list(records)
     on = "validation" if all(val_score(r) is not None for r in records) else "test"
     for r in records:
-        s = (
-            val_score(r)
-            if on == "validation"
-            else 100 * (r.test.clean + r.test.acc("fgsm", r.spec.train.epsilon))
-        )
+        v = val_score(r) if on == "validation" else None
+        s = v if v is not None else 100 * (r.test.clean + r.test.acc("fgsm", r.spec.train.epsilon))
         scores[r.spec.train.a1].append(s)
         n_val[r.spec.train.a1] = r.n_val if on == "validation" else r.test.n
     if not scores:

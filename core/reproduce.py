@@ -26,7 +26,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+from fgsm_studio.core.catalogue import is_paper
+
+if TYPE_CHECKING:  # experiments imports torch
     from fgsm_studio.core.experiments import RunRecord, RunSpec
 
 # Training cost of a defense relative to standard training (forward+backward passes per batch)
@@ -89,7 +91,7 @@ def first_plan(args, *, sweep_only: bool) -> list[RunSpec]:
             RunSpec.of(arch=arch, defense=d, a1=1.0, epsilon=e, fold=f, **base)
             for arch in args.archs
             for d in args.defenses
-            if d != "wr_fgsm"  # the paper's: Table 1's best pair at each epsilon
+            if not is_paper(d)  # the paper's: Table 1's best pair at each epsilon
             for e in args.epsilon
             for f in rounds
         ]
@@ -148,7 +150,7 @@ def _estimate(args, plan: list[RunSpec], parallel: int) -> list[str]:
     from fgsm_studio.core.training import EpochMetrics
 
     first = plan[0]
-    n_train = len(splits(first, first.root)[0])
+    n_train = len(splits(first)[0])
     probe_n = min(n_train, 1024)
     probe = replace(
         first,

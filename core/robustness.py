@@ -17,14 +17,12 @@ keeps the shape ``metrics["attacks"][attack][eps]``.
 *smallest* perturbation that flips an image and return its L2 and L-inf size per
 image (``MinimalPerturbation``).
 
-``python -m fgsm_studio.core.robustness MODEL --fold 0 --update-card`` measures a
+``fgsm-studio-cli robustness MODEL --update-card`` (``measure_card``) measures a
 bundled model on its held-out fold and writes the figures into its card.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -34,80 +32,12 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from fgsm_studio.core.attacks import evaluating, fgsm, pgd
-from fgsm_studio.core.evaluation import EvalResult, iterate_batches
+from fgsm_studio.core.attacks import apgd_ce, apgd_t, evaluating, resolve, square  # noqa: F401 (re-exported)
+from fgsm_studio.core.evaluation import WORST_CASE, EvalResult, drive, evaluation  # noqa: F401
 from fgsm_studio.core.minimal import MinimalPerturbation, cw_l2, deepfool  # noqa: F401 (re-exported)
 
-ROBUST_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t", "square")
 DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t")
-WORST_CASE = "worst-case"
 KEEP_CARD_FIGURES = ("fgsm",)  # the training CLI's own figures, which --update-card keeps
-
-
-def _attacks() -> Any:
-    """torchattacks, imported when first needed: it pulls in scipy.stats (1.2 s), which the
-    Explorer's start-up (its session imports this module for APGD-CE) must not wait for."""
-    import torchattacks
-
-    return torchattacks
-
-
-def _torchattack(attack: Any, x: torch.Tensor, y: torch.Tensor):
-    # torchattacks re-seeds torch's global generator: keep the caller's stream intact.
-    with torch.random.fork_rng(devices=[]):
-        return attack(x, y).detach()
-
-
-def apgd_ce(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epsilon: float, *, steps=100
-) -> torch.Tensor:
-    """APGD with the cross-entropy loss (L-inf), from torchattacks."""
-    return _torchattack(_attacks().APGD(model, eps=epsilon, steps=steps, loss="ce"), images, labels)
-
-
-def apgd_t(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    epsilon: float,
-    *,
-    steps: int = 100,
-    targets: int = 9,
-) -> torch.Tensor:
-    """APGD-T: the targeted DLR loss against each of the ``targets`` most likely wrong classes."""
-    with torch.no_grad():
-        num_classes = model(images[:1]).shape[1]
-    attack = _attacks().APGDT(model, eps=epsilon, steps=steps, n_classes=num_classes)
-    attack.n_target_classes = max(1, min(targets, num_classes - 1))
-    return _torchattack(attack, images, labels)
-
-
-def square(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    epsilon: float,
-    *,
-    queries: int = 1000,
-) -> torch.Tensor:
-    """Square: a black-box random search of L-inf squares (margin loss), no gradient used."""
-    return _torchattack(_attacks().Square(model, eps=epsilon, n_queries=queries), images, labels)
-
-
-def attack_fn(
-    name: str, *, pgd_steps: int = 50, apgd_steps: int = 100, targets: int = 9, queries: int = 1000
-) -> Callable[[nn.Module, torch.Tensor, torch.Tensor, float], torch.Tensor]:
-    """The attack ``name`` (one of ``ROBUST_ATTACKS``) with its options bound."""
-    table = {
-        "fgsm": lambda m, x, y, e: fgsm(m, x, y, e),
-        "pgd": lambda m, x, y, e: pgd(m, x, y, e, steps=pgd_steps),
-        "apgd-ce": lambda m, x, y, e: apgd_ce(m, x, y, e, steps=apgd_steps),
-        "apgd-t": lambda m, x, y, e: apgd_t(m, x, y, e, steps=apgd_steps, targets=targets),
-        "square": lambda m, x, y, e: square(m, x, y, e, queries=queries),
-    }
-    if name not in table:
-        raise ValueError(f"Unknown attack '{name}'. Choose from: {', '.join(ROBUST_ATTACKS)}.")
-    return table[name]
 
 
 def robust_evaluate(
@@ -120,61 +50,36 @@ def robust_evaluate(
     transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
     batch_size: int = 250,
     limit: int | None = None,
-    **options: int,
+    **options: Any,
 ) -> EvalResult:
-    """Accuracy clean, under each attack and in the per-image worst case, at each epsilon.
+    """Accuracy clean, under each attack and in the per-image worst case, at each epsilon:
+    ``core.evaluation``'s one loop with ``worst_case`` on and the strong attacks' settings
+    (``pgd_steps``: PGD's steps, 50 unless given; ``apgd_steps``, ``targets``, ``queries``).
 
     An image counts under an attack only if the model says its true label on the
     attacked image; under ``"worst-case"`` only if it does so for every attack
     (and clean). Attacks named in ``survivors_only`` run, as in AutoAttack, only
     on the images every earlier attack left standing: they count toward the worst
     case but get no figure of their own (which would not be comparable). ``transform``
-    changes the images first (e.g. a fixed random shift); ``options`` go to
-    ``attack_fn`` (``pgd_steps``, ``apgd_steps``, ...).
+    changes the images first (e.g. a fixed random shift).
     """
-    attacks = [*attacks, *(a for a in survivors_only if a not in attacks)]
-    fns = {name: attack_fn(name, **options) for name in attacks}
-    device = next(model.parameters()).device
-    eps_list = [float(e) for e in epsilons]
-    own = [a for a in attacks if a not in survivors_only]
-    correct = {a: dict.fromkeys(eps_list, 0) for a in (*own, WORST_CASE)}
-    clean, seen = 0, 0
-    with evaluating(model):
-        for x, y in iterate_batches(dataset, batch_size):
-            if limit is not None:
-                x, y = x[: max(0, limit - seen)], y[: max(0, limit - seen)]
-                if len(y) == 0:
-                    break
-            x, y = x.to(device), y.to(device)
-            if transform is not None:
-                x = transform(x)
-            with torch.no_grad():
-                right = model(x).argmax(1) == y
-            clean += int(right.sum())
-            for eps in eps_list:
-                survives = right.clone()
-                for name, fn in fns.items():
-                    if name in survivors_only:
-                        idx = survives.nonzero().flatten()
-                        if len(idx):
-                            adv = fn(model, x[idx], y[idx], eps)
-                            with torch.no_grad():
-                                survives[idx] &= model(adv).argmax(1) == y[idx]
-                        continue
-                    adv = fn(model, x, y, eps)
-                    with torch.no_grad():
-                        ok = (model(adv).argmax(1) == y) & right
-                    correct[name][eps] += int(ok.sum())
-                    survives &= ok
-                correct[WORST_CASE][eps] += int(survives.sum())
-            seen += len(y)
-    if seen == 0:
-        raise ValueError("robust_evaluate() got an empty dataset")
-    return EvalResult(
-        n=seen,
-        clean=clean / seen,
-        attacks={a: {e: c / seen for e, c in d.items()} for a, d in correct.items()},
+    steps = options.pop("pgd_steps", 50)
+    result = drive(
+        evaluation(
+            model,
+            dataset,
+            attacks=attacks,
+            epsilons=epsilons,
+            steps=steps,
+            batch_size=batch_size,
+            limit=limit,
+            worst_case=True,
+            survivors_only=survivors_only,
+            transform=transform,
+            **options,
+        )
     )
+    return result
 
 
 def _spread(dataset, limit: int | None):
@@ -219,80 +124,60 @@ def worst_case(model: nn.Module, dataset, epsilons: Sequence[float], setting: st
     )
 
 
-def _main(argv: list[str] | None = None) -> int:
+def measure_card(
+    path: Path,
+    *,
+    fold: int | None = None,
+    epsilons: Sequence[float] = (0.1, 0.3),
+    attacks: Sequence[str] = DEFAULT_ATTACKS,
+    survivors_only: Sequence[str] = (),
+    limit: int | None = None,
+    varied: bool = False,
+    varied_limit: int | None = None,
+    update_card: bool = False,
+    **options: int,
+) -> tuple[EvalResult, EvalResult | None]:
+    """Measure the checkpoint at ``path`` on its own held-out part (the card's fold, or its
+    test split): plain and, with ``varied``, on shifted/rotated/thickened copies. With
+    ``update_card`` the figures go into its card (the weights stay as they are); the
+    card's own FGSM figures, measured on the whole held-out part, are kept.
+    ``fgsm-studio-cli robustness`` runs this; ``options`` go to ``robust_evaluate``."""
     from fgsm_studio.core.augment import digits
     from fgsm_studio.core.checkpoint import load, save
     from fgsm_studio.core.experiments import RunSpec, splits
 
-    ap = argparse.ArgumentParser(
-        prog="python -m fgsm_studio.core.robustness",
-        description="Measure a checkpoint on its held-out fold with APGD-CE, APGD-T and the worst case.",
-    )
-    ap.add_argument("model", type=Path)
-    ap.add_argument("--fold", type=int, default=None, help="default: the card's held-out fold")
-    ap.add_argument("--epsilons", default="0.1,0.3")
-    ap.add_argument("--attacks", default=",".join(DEFAULT_ATTACKS))
-    ap.add_argument(
-        "--survivors-only", default="", help="attacks run only on the images still standing"
-    )
-    ap.add_argument("--limit", type=int, default=None, help="at most this many held-out images")
-    ap.add_argument("--varied-limit", type=int, default=None)
-    ap.add_argument("--apgd-steps", type=int, default=100)
-    ap.add_argument("--targets", type=int, default=9, help="APGD-T: target classes per image")
-    ap.add_argument("--pgd-steps", type=int, default=50)
-    ap.add_argument("--queries", type=int, default=1000, help="Square: queries per image")
-    ap.add_argument(
-        "--varied", action="store_true", help="also on shifted/rotated/thickened copies"
-    )
-    ap.add_argument("--update-card", action="store_true", help="write the figures into the card")
-    args = ap.parse_args(argv)
-    try:
-        model, card = load(args.model)
-    except (OSError, ValueError) as exc:
-        print(f"error: could not load the model {args.model}: {exc}", file=sys.stderr)
-        return 2
-    # the card's own held-out part: a fold of the paper's protocol, or the test split (folds 0)
-    fold = card.training.get("fold", 0) if args.fold is None else args.fold
+    model, card = load(path)
+    fold = card.training.get("fold", 0) if fold is None else fold
     folds = int(card.training.get("folds", 10))
     _, _, test = splits(RunSpec(dataset=card.dataset, fold=fold, folds=folds))
-    opts = dict(
-        epsilons=[float(e) for e in args.epsilons.split(",")],
-        attacks=args.attacks.split(","),
-        survivors_only=[a for a in args.survivors_only.split(",") if a],
-        pgd_steps=args.pgd_steps,
-        apgd_steps=args.apgd_steps,
-        targets=args.targets,
-        queries=args.queries,
+    opts: dict[str, Any] = dict(
+        epsilons=list(epsilons), attacks=list(attacks), survivors_only=list(survivors_only)
     )
-    plain = robust_evaluate(model, _spread(test, args.limit), **opts)
-    print("plain", plain.to_dict(), flush=True)
+    opts |= options
+    plain = robust_evaluate(model, _spread(test, limit), **opts)
     metrics = dict(card.metrics)
     metrics.setdefault("attacks", {})
+    pgd_steps = options.get("pgd_steps", 50)
     for attack, by_eps in plain.to_dict()["attacks"].items():
         # the card's "pgd" is the training CLI's 10-step PGD: keep it, add "pgd-50" beside it
-        key = f"pgd-{args.pgd_steps}" if attack == "pgd" else attack
+        key = f"pgd-{pgd_steps}" if attack == "pgd" else attack
         figures = metrics["attacks"].setdefault(key, {})
-        if key in KEEP_CARD_FIGURES:  # measured on the whole held-out part: a --limit keeps them
+        if key in KEEP_CARD_FIGURES:  # measured on the whole held-out part: a limit keeps them
             by_eps = {e: v for e, v in by_eps.items() if e not in figures}
         figures.update(by_eps)
     metrics["robustness"] = dict(
         held_out=f"fold {fold} of {folds}" if folds else "test split",
         n=plain.n,
-        n_varied=args.varied_limit,
+        n_varied=varied_limit,
         **{k: v for k, v in opts.items() if k != "epsilons"},
     )
-    if args.varied:
+    shifted = None
+    if varied:
         gen = torch.Generator().manual_seed(1234)  # the same varied copies for every model
-        varied = robust_evaluate(
-            model, _spread(test, args.varied_limit), transform=lambda x: digits(x, gen), **opts
+        shifted = robust_evaluate(
+            model, _spread(test, varied_limit), transform=lambda x: digits(x, gen), **opts
         )
-        print("varied", varied.to_dict(), flush=True)
-        metrics["varied"] = varied.to_dict()
-    if args.update_card:
-        save(args.model, model, replace(card, metrics=metrics), half=True)
-        print(f"updated the card of {args.model}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main())
+        metrics["varied"] = shifted.to_dict()
+    if update_card:
+        save(path, model, replace(card, metrics=metrics), half=True)
+    return plain, shifted

@@ -38,8 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fgsm_studio.core.attacks import evaluating, fgsm_step, run_attack
-from fgsm_studio.core.robustness import apgd_ce
+from fgsm_studio.core.attacks import evaluating, fgsm_step, resolve
 
 NOISE_SEED = 0  # one random sign pattern per image, the same on every run
 
@@ -156,23 +155,12 @@ class AttackSession:
             if cache.session is not self or cache.model is not self.model:
                 raise ValueError("the sweep cache belongs to another session or model")
             probs = cache.probs_at(epsilon)
-        if attack == "fgsm":
+        if attack == "fgsm":  # the session's own direction: one step, no gradient pass
             adv = fgsm_step(self.x, self.direction, float(epsilon))
-        elif attack == "apgd-ce":
-            if self.target is not None:
-                raise ValueError("APGD-CE is untargeted: untick 'targeted' or choose BIM or PGD.")
-            with self._eval():
-                adv = apgd_ce(self.attacker, self.x, self._aim(), float(epsilon), steps=steps)
         else:
-            adv = run_attack(
-                attack,
-                self.attacker,
-                self.x,
-                self._aim(),
-                float(epsilon),
-                steps=steps,
-                targeted=self.target is not None,
-            )
+            fn = resolve(attack, steps=steps, apgd_steps=steps, targeted=self.target is not None)
+            with self._eval():
+                adv = fn(self.attacker, self.x, self._aim(), float(epsilon))
         with self._eval():
             if probs is None:
                 probs = F.softmax(self.model(adv), dim=1)[0].cpu()

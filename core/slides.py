@@ -38,6 +38,9 @@ ANIMATIONS = {".gif": "GIF", ".webp": "WEBP"}  # Pillow writes these
 VIDEOS = {".mp4": ("libx264", "yuv420p"), ".webm": ("libvpx-vp9", "yuv420p")}  # ffmpeg
 
 
+PUBLIC = 0o644  # the exported files' mode, as a file saved by any program
+
+
 class ExportError(Exception):
     """A format this machine cannot write, or a file that could not be written."""
 
@@ -221,6 +224,7 @@ def save_animation(frames: Sequence[Image.Image], path: Path, *, frame_ms: int =
             )
         else:
             _encode_video(frames, tmp, suffix, frame_ms)
+        os.chmod(tmp, PUBLIC)  # mkstemp made it private; a slide's file is for sharing
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -298,6 +302,7 @@ def export_all(
     os.close(fd)
     try:
         picture.save(tmp_name, "PNG")
+        os.chmod(tmp_name, PUBLIC)
         os.replace(tmp_name, target)
     finally:
         Path(tmp_name).unlink(missing_ok=True)

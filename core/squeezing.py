@@ -9,8 +9,9 @@ nothing to follow and the defense *looks* strong: gradient masking.
 The adaptive attack is BPDA (Athalye et al., 2018, "Obfuscated gradients give a
 false sense of security"): on the forward pass the squeezer runs as it is, on the
 backward pass it is treated as the identity (straight-through), so PGD follows
-the model's gradient at the squeezed image. ``bpda_pgd`` runs it; with
-``straight_through=True`` the wrapper itself behaves this way.
+the model's gradient at the squeezed image. ``straight_through_copy()`` is that
+attacker's view of the defense (the one way to get it): attack the copy, judge with
+the original, e.g. ``pgd(defended.straight_through_copy(), x, y, eps)``.
 
 Detection (Xu et al.): an image is flagged when the model's answers on it and on
 its squeezed copy differ by more than ``DETECT_THRESHOLD`` in L1 distance of the
@@ -24,13 +25,9 @@ median for 28 px grey digits, 5 bits and a 2x2 median otherwise.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from fgsm_studio.core.attacks import pgd
 
 
 def reduce_bits(images: torch.Tensor, bits: int) -> torch.Tensor:
@@ -103,25 +100,3 @@ class FeatureSqueezing(nn.Module):
     def flags(self, x: torch.Tensor, threshold: float = DETECT_THRESHOLD) -> torch.Tensor:
         """Per image: does the detector call it adversarial (the L1 gap above ``threshold``)?"""
         return self.l1_gap(x) > threshold
-
-    @contextmanager
-    def bpda(self):
-        """Within this block the squeezer is straight-through (for the adaptive attack)."""
-        before, self.straight_through = self.straight_through, True
-        try:
-            yield self
-        finally:
-            self.straight_through = before
-
-
-def bpda_pgd(
-    defended: FeatureSqueezing,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    epsilon: float,
-    *,
-    steps: int = 40,
-) -> torch.Tensor:
-    """PGD through the squeezer with a straight-through gradient: the attack that defeats it."""
-    with defended.bpda():
-        return pgd(defended, images, labels, epsilon, steps=steps)

@@ -4,7 +4,9 @@
 the events ``core.training.train`` yields (``BatchProgress`` per batch,
 ``EpochMetrics`` per epoch), its ``TrainResult``, and ``training_info`` (how a
 model was trained, for its card). Plain dataclasses; ``core.training`` re-exports
-them beside the trainer itself.
+them beside the trainer itself. ``TrainConfig.problems`` is the one place a run's
+rules are written (the CLI and the Train form show its sentences); no torch here, so
+the CLI checks a run before it imports torch.
 """
 
 from __future__ import annotations
@@ -13,12 +15,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from fgsm_studio.core import augment
-from fgsm_studio.core.defenses import DEFENSES
-from fgsm_studio.core.models import STEMS
-
-SELECT_BY = ("auto", "clean", "clean+fgsm", "pgd")
-LR_SCHEDULES = ("constant", "cosine")
+from fgsm_studio.core import catalogue
+from fgsm_studio.core.catalogue import DEFENSES, LR_SCHEDULES, SELECT_BY, STEMS
 
 
 class TrainingError(RuntimeError):
@@ -39,7 +37,7 @@ class TrainConfig:
     lr_schedule: str = "constant"  # "cosine": lr * (1 + cos(pi * t)) / 2, t = batches done / all
     optimizer: str = "adam"  # "adam" or "sgd" (momentum 0.9)
     batch_size: int = 32
-    patience: int = 5  # early stopping: epochs without a better validation score
+    patience: int = 4  # early stopping: epochs without a better validation score
     seed: int = 0
     device: str = "auto"
     amp: bool = True  # bfloat16 autocast on CUDA GPUs that support it; ignored elsewhere
@@ -57,16 +55,45 @@ class TrainConfig:
         """What the best epoch is chosen by, "auto" resolved (as before select_by existed)."""
         if self.select_by != "auto":
             return self.select_by
-        return "clean" if self.defense == "none" else "clean+fgsm"
+        return "clean+fgsm" if catalogue.defended(self.defense) else "clean"
 
     @property
     def a2(self) -> float:
         return round(1.0 - self.a1, 10)
 
+    def problems(self, dataset: str = "") -> list[str]:
+        """Why this run should not start, one sentence each (empty: it may), for a run on
+        ``dataset``. The CLI refuses with the first, the Train form shows it."""
+        out = []
+        defended = catalogue.defended(self.defense)
+        if defended and self.epsilon == 0:
+            out.append(
+                "A defense trains on attacked images, so its training epsilon must be above 0 "
+                "(0.1 is usual for digits); or choose the defense none."
+            )
+        if defended and self.warmup_epochs > self.epochs:
+            out.append(
+                f"The epsilon warm-up ({self.warmup_epochs:g} epochs) is longer than the run "
+                f"({self.epochs} epochs), so training would never reach epsilon "
+                f"{self.epsilon:g}: use fewer warm-up epochs or more epochs."
+            )
+        augment = self.augment if self.augment in catalogue.AUGMENTS else "none"
+        if catalogue.entry("augment", augment).has("flips") and dataset in catalogue.DIGIT_DATASETS:
+            out.append(
+                "Photo augmentation flips images left to right, which turns digits into shapes "
+                "that are not digits: choose auto or digits for MNIST."
+            )
+        try:
+            self.validate()
+        except ValueError as exc:
+            out.append(f"These settings cannot train: {exc}.")
+        return out
+
     def validate(self) -> None:
+        """Raise ValueError on a value no run can use (``problems`` adds the domain's rules)."""
         if self.defense not in DEFENSES:
             raise ValueError(f"defense must be one of {', '.join(DEFENSES)}, not {self.defense!r}")
-        augment.resolve(self.augment)
+        catalogue.resolve_augment(self.augment)
         if self.stem not in STEMS or (self.arch.startswith("small_cnn") and self.stem != "auto"):
             raise ValueError(f"stem must be one of {', '.join(STEMS)} (auto for small_cnn)")
         if self.attack_steps < 1 or self.beta < 0 or self.warmup_epochs < 0:

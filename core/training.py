@@ -58,7 +58,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
-from fgsm_studio.core import augment
+from fgsm_studio.core import augment, catalogue
 from fgsm_studio.core.checkpoint import ModelCard, save
 from fgsm_studio.core.dataset import ImageDataset
 from fgsm_studio.core.defenses import adversarial_loss
@@ -95,7 +95,7 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """Adam or SGD; with WR_FGSM's penalty, the weights W in their own group whose
     weight decay 2 * a2 * lambda is the penalty's exact gradient (see the module doc)."""
     decay = 0.0
-    if config.defense != "none" and config.a2 > 0:
+    if catalogue.defended(config.defense) and config.a2 > 0:
         lam = 1.0 if config.reg == "literal" else config.reg_lambda
         decay = 2 * config.a2 * lam
     weights = regularized_weights(model)
@@ -135,8 +135,8 @@ def _ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> No
     d = min(decay, (1 + step) / (10 + step))
     for e, p in zip(ema.parameters(), model.parameters(), strict=True):
         e.lerp_(p.detach(), 1 - d)
-    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
-        e.copy_(b)
+    for eb, b in zip(ema.buffers(), model.buffers(), strict=True):
+        eb.copy_(b)
 
 
 def _check_sizes(train_set: Dataset, val_set: Dataset) -> None:
@@ -223,14 +223,15 @@ def train(
     use_amp = config.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
     # Under torchrun (core.distributed) the training passes go through DDP, which
     # all-reduces the gradients; the plain module validates and is saved.
-    if dist.active and config.defense not in ("none", "wr_fgsm"):
+    defense = catalogue.defense(config.defense)
+    if dist.active and not defense.has("ddp"):
         # Multi-step attacks would run extra forwards through DDP between its reductions.
         raise TrainingError(
             f"--ddp trains standard and WR_FGSM models; the {config.defense} defense runs "
             "on one process for now (drop --ddp, or spread runs with reproduce --executor ray)."
         )
     net = dist.wrap(model)
-    wr = config.defense != "none"  # any defense is Eq. 8 with its own adversarial term
+    wr = defense.has("defended")  # any defense is Eq. 8 with its own adversarial term
     augment_batch = augment.make(config.augment, getattr(train_set, "name", ""))
     augment_gen = torch.Generator().manual_seed(config.seed + 1)
     a1, a2 = config.a1, config.a2
@@ -271,7 +272,7 @@ def train(
                     x = augment_batch(x, augment_gen)
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 opt.zero_grad(set_to_none=True)
-                fgsm_wr = config.defense == "wr_fgsm" and a1 > 0
+                fgsm_wr = defense.has("reuses_gradient") and a1 > 0
                 x.requires_grad_(fgsm_wr)
                 # With DDP and an FGSM pass to follow, the clean backward skips the
                 # all-reduce (no_sync): the step synchronises once, after the FGSM pass.

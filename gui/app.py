@@ -94,13 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     from fgsm_studio.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    app.setApplicationName("FGSM Studio")
+    QApplication.setApplicationName("FGSM Studio")
     from PySide6.QtGui import QIcon
 
     from fgsm_studio.core.paths import resource_path
 
-    app.setWindowIcon(QIcon(str(resource_path("icons", "fgsm-studio.png"))))
-    app.setOrganizationName("FGSM Studio")
+    QApplication.setWindowIcon(QIcon(str(resource_path("icons", "fgsm-studio.png"))))
+    QApplication.setOrganizationName("FGSM Studio")
     log_file = errors.install()
     settings = QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings, args)
@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     QTimer.singleShot(0, window.start_loading)
     if os.environ.get("FGSM_STUDIO_TIMING"):
         window.ready.connect(
-            lambda: window.explorer.frame_rendered.connect(lambda: _timing("frame"))
+            lambda: (
+                window.explorer and window.explorer.frame_rendered.connect(lambda: _timing("frame"))
+            )
         )
     return app.exec()
 

@@ -31,37 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core.catalogue import EXPLORER_ATTACKS, entries
 from fgsm_studio.core.opening import DIGITS, EpsilonScale
 from fgsm_studio.gui.explorer_state import MAX_STEPS, ExplorerState
 from fgsm_studio.gui.minimal_size import FlipSizeLabel
 
-# (key, label, plain-words tooltip); the key is ExplorerState's attack name.
-ATTACK_CHOICES = (
-    (
-        "fgsm",
-        "FGSM (one step)",
-        "Fast Gradient Sign Method: one step, each pixel moved by epsilon in the direction "
-        "that most increases the model's error",
-    ),
-    (
-        "bim",
-        "BIM (iterative)",
-        "Basic Iterative Method: many small FGSM steps, never leaving the epsilon limit; "
-        "stronger than FGSM",
-    ),
-    (
-        "pgd",
-        "PGD (random start)",
-        "Projected Gradient Descent: BIM from a random starting point; the standard strong "
-        "attack to judge a defense by",
-    ),
-    (
-        "apgd-ce",
-        "APGD-CE (auto step)",
-        "Auto-PGD with the cross-entropy loss (Croce & Hein 2020, the first attack of "
-        "AutoAttack): PGD that tunes its own step size; it shows the image unchanged "
-        "where it finds no flip. Untargeted only",
-    ),
+# (key, label, plain-words tooltip) of the Explorer's attacks (core.catalogue)
+ATTACK_CHOICES = tuple(
+    (e.name, e.label, e.words) for e in entries("attack") if e.name in EXPLORER_ATTACKS
 )
 SQUEEZING_TIP = (
     "<p>Feature Squeezing (Xu et al. 2018): the model sees a simplified copy of the image "
@@ -219,8 +196,9 @@ class AttackControls(QWidget):
             "<p>How the attack computes its change. FGSM: one step (keys 1, 2, 3, 4 choose "
             "FGSM, BIM, PGD, APGD-CE).</p>"
         )
-        self.previous = QPushButton("< Previous image")
-        self.next = QPushButton("Next image >")
+        # short: the attack row holds the noise switch and two help buttons at 1280x720
+        self.previous = QPushButton("< Previous")
+        self.next = QPushButton("Next >")
         self.previous.setToolTip("The previous sample image (Left arrow)")
         self.next.setToolTip("The next sample image (Right arrow or Space)")
         self.steps = QSpinBox()
@@ -245,7 +223,7 @@ class AttackControls(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.previous)
         layout.addWidget(self.next)
-        layout.addSpacing(12)
+        layout.addSpacing(2)
         self.name = QLabel("attack")
         layout.addWidget(self.name)
         layout.addWidget(self.attack)
@@ -256,7 +234,13 @@ class AttackControls(QWidget):
         layout.addStretch(1)
         self.help = QPushButton("What am I seeing?")
         self.help.setToolTip("A short guide to every part of this window, in plain words (F1)")
-        layout.addWidget(self.help)
+        self.tour = QPushButton("Walk-through")
+        self.tour.setToolTip("Six steps, in plain words, through what this window shows")
+        helps = QVBoxLayout()  # stacked: the row keeps room for the steps box at 1280 px
+        helps.setSpacing(0)
+        helps.addWidget(self.help)
+        helps.addWidget(self.tour)
+        layout.addLayout(helps)
         self.steps.setVisible(False)
         self._presenter = False
         self.attack.currentIndexChanged.connect(self._on_attack_current_index_changed)
@@ -271,9 +255,12 @@ class AttackControls(QWidget):
         state.model_changed.connect(self._on_state_model_changed)
 
     def set_presenter(self, on: bool) -> None:
-        """Presenter mode hides the steps box."""
+        """Presenter mode hides the steps box and the help buttons (the presenter speaks;
+        in large type the row would not fit a 1280 px projector)."""
         self._presenter = on
         self.steps.setVisible(not on and self.state.attack != "fgsm")
+        self.help.setVisible(not on)
+        self.tour.setVisible(not on)
 
     # ------------------------------------------------------------------ user intent
     def _on_attack_current_index_changed(self, index: int) -> None:

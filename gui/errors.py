@@ -19,7 +19,9 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_log_dir
+from fgsm_studio.gui.safe_text import plain_box
 
 log = logging.getLogger("fgsm_studio")
 _installed = False
@@ -57,10 +59,10 @@ def show_unsaved_warning(problems: list[str], parent=None) -> QMessageBox:
     """Tell the user, once at start, which folders cannot be written; the app keeps working."""
     for problem in problems:
         log.warning(problem)  # to stderr when the log file is one of the problems
-    box = QMessageBox(parent)
+    box = plain_box(QMessageBox(parent))  # folder names are the user's: shown as text
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Some files will not be saved")
-    box.setText("\n".join(problems))
+    box.setText(strip_bidi("\n".join(problems)))
     box.setInformativeText(
         "FGSM Studio works as usual; set FGSM_STUDIO_HOME to a writable folder to keep them."
     )
@@ -72,10 +74,10 @@ def show_unsaved_warning(problems: list[str], parent=None) -> QMessageBox:
 
 
 def show_error_dialog(title: str, message: str, details: str = "", parent=None) -> QMessageBox:
-    box = QMessageBox(parent)
+    box = plain_box(QMessageBox(parent))  # a message may name a file or class folder
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
-    box.setText(message)
+    box.setText(strip_bidi(message))
     if details:
         box.setDetailedText(details)  # selectable, copyable
     where = f"Details are logged in {log_path()}." if log_path().is_file() else ""
@@ -101,7 +103,10 @@ def _hook(exc_type, exc, tb) -> None:
     QTimer.singleShot(
         0,
         lambda: show_error_dialog(
-            "Something went wrong", f"{exc_type.__name__}: {exc}", details, app.activeWindow()
+            "Something went wrong",
+            f"{exc_type.__name__}: {exc}",
+            details,
+            QApplication.activeWindow(),
         ),
     )
 

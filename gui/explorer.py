@@ -46,6 +46,7 @@ from fgsm_studio.gui.explorer_widgets import Banner, Sidebar, Stage, is_mnist_li
 from fgsm_studio.gui.guide import show_guide
 from fgsm_studio.gui.inputs import image_source_from_mime
 from fgsm_studio.gui.loader import Loader
+from fgsm_studio.gui.walkthrough import WalkThrough
 from fgsm_studio.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class ExplorerView(QWidget):
         self.epsilon = EpsilonControl(self.state)
         self.attack = AttackControls(self.state)
         self.curve = self.stage.curve
+        self.walkthrough = WalkThrough(self)
         self.frames = FrameEngine(
             self.state,
             runner,
@@ -97,6 +99,7 @@ class ExplorerView(QWidget):
 
     def _place(self) -> None:
         center = QVBoxLayout()
+        center.addWidget(self.walkthrough)
         center.addWidget(self.stage, 1)
         center.addWidget(self.epsilon)
         center.addWidget(self.attack)
@@ -142,6 +145,7 @@ class ExplorerView(QWidget):
         self.attack.previous.clicked.connect(lambda: self.step_image(-1))
         self.attack.next.clicked.connect(lambda: self.step_image(1))
         self.attack.help.clicked.connect(lambda: show_guide(self.window()))
+        self.attack.tour.clicked.connect(self.walkthrough.start)
         side.panel.model_chosen.connect(self.load_model)
         side.panel.compare_chosen.connect(self.load_compare)
         side.gallery.chosen.connect(self.set_image)

@@ -24,7 +24,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All
 
 def last_folder(settings: QSettings) -> str:
     """The folder of the last file opened or saved, else the user's Pictures folder."""
-    folder = settings.value("last_folder", "", type=str)
+    folder = str(settings.value("last_folder", "", type=str) or "")
     if folder and Path(folder).is_dir():
         return folder
     pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)

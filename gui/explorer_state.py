@@ -29,12 +29,13 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import QObject, Signal
 
+from fgsm_studio.core.catalogue import EXPLORER_ATTACKS
 from fgsm_studio.core.checkpoint import ModelCard
 from fgsm_studio.core.minimal import SmallestFlip
 from fgsm_studio.core.session import AttackFrame, AttackSession, SweepResult
 
 MAX_EPS = 0.5
-ATTACKS = ("fgsm", "bim", "pgd", "apgd-ce")
+ATTACKS = EXPLORER_ATTACKS  # core.catalogue: fgsm, bim, pgd, apgd-ce
 MAX_STEPS = 200
 COMPARE_MODES = ("own", "transfer")
 

@@ -14,8 +14,6 @@ titles) are escaped wherever Qt would read them as HTML.
 
 from __future__ import annotations
 
-from html import escape
-
 import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QFont, QTextDocument
@@ -32,12 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from fgsm_studio.core.bundled import ModelEntry, samples_for
+from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.session import AttackFrame
 from fgsm_studio.gui.controls import eps_text
 from fgsm_studio.gui.explorer_state import ExplorerState
 from fgsm_studio.gui.inputs import SampleGallery, camera_available
 from fgsm_studio.gui.model_panel import ModelPanel
 from fgsm_studio.gui.panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
+from fgsm_studio.gui.safe_text import escape
 
 FOOLED, HOLDS = "#e53935", "#43a047"  # readable on white and on black
 PRESENTER_CHART = 118  # px: a chart's height in presenter mode (the top 3 classes)
@@ -78,7 +78,7 @@ class Banner(QLabel):
     def show_message(self, message: str, kind: str = "error") -> None:
         self.kind = kind
         self._style()
-        self.setText(message)
+        self.setText(strip_bidi(message))
         self.show()
         self.raise_()
         self._timer.start()
@@ -128,7 +128,7 @@ class Sidebar(QWidget):
         side = QVBoxLayout(inner)
         side.setContentsMargins(0, 0, 4, 0)
         side.addWidget(self.panel)
-        side.addSpacing(8)
+        side.addSpacing(2)  # (every pixel counts: the sidebar fits 1280x720 unscrolled)
         side.addWidget(QLabel("<b>Image</b> (or drop a file, or Ctrl+V)"))
         rows = ((self.open_button, self.paste_button), (self.draw_button, self.camera_button))
         for row in rows:
@@ -249,8 +249,24 @@ class Stage(QWidget):
         self.curve.setMinimumHeight(PRESENTER_CHART if on else 0)
         self.curve.setMaximumHeight(PRESENTER_CHART if on else 16777215)
         self.curve.set_presenter_look(on)
-        if self.state.frame is not None and self.state.card is not None:
-            self._on_state_frame_changed()
+        self._redraw_bars()
+
+    def _redraw_bars(self) -> None:
+        """The frame's bars again, with the classes the presenter look shows (top 3 or all)."""
+        frame, card = self.state.frame, self.state.card
+        if frame is None or card is None or frame.probs_clean.numel() != card.num_classes:
+            return
+        names = card.class_names
+        true = self.state.true_label(len(names))
+        for bars, probs, pred in (
+            (self.bars_clean, frame.probs_clean, frame.pred_clean),
+            (self.bars_adv, frame.probs_adv, frame.pred_adv),
+        ):
+            bars.show_probs(probs, names, pred=pred, true=true, target=frame.target)
+        compare, probs = self.state.compare, self.state.compare_probs
+        if compare is not None and probs is not None and probs.numel() == len(names):
+            pred = int(probs.argmax())
+            self.bars_cmp.show_probs(probs, names, pred=pred, true=true, target=frame.target)
 
     def _keep_compare_room(self) -> None:
         """The compare chart keeps its room while hidden only when a compare model is
@@ -428,7 +444,7 @@ class Stage(QWidget):
 
 def model_kind(card) -> str:
     """ "Standard" (no defense) or "Defended" (trained on attacked images, any defense)."""
-    return "Standard" if card.defense == "none" else "Defended"
+    return "Defended" if card.defended else "Standard"
 
 
 def verdict_word(frame: AttackFrame, *, flipped: bool | None = None) -> str:

@@ -38,7 +38,7 @@ class ClosingGeneratorWorker(GeneratorWorker):
 
 
 def start_generator(
-    func: Callable[..., Generator],
+    func: Callable[..., Generator[Any, Any, Any]],
     *args: Any,
     **slots: Callable[..., Any],
 ) -> ClosingGeneratorWorker:

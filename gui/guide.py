@@ -23,7 +23,15 @@ one, and whether the attack <b>fooled</b> it (red) or the network <b>holds</b> (
 its answer; green outline: the true class; <span style='color:#ff7f0e'>orange</span>: the
 target of a targeted attack; grey: the others. The third chart is a second network
 (often the defended one) shown the same attacked image.</li>
-<li><b>Epsilon</b>: the slider sets how much each pixel may change. Drag it. Beside it,
+<li><b>Defended</b> means <b>trained on attacked images</b>: the defended network
+(WR_FGSM, or PGD training) was shown attacked copies of its training images and learned to
+answer them right. It resists attacks up to about the size it was trained for; its card
+says how much it was measured to resist.</li>
+<li><b>Epsilon</b>: the slider sets how much each pixel may change. Drag it.
+Pixels go from 0 (black) to 1 (white), so an epsilon of <b>0.1</b> moves each pixel by at
+most a tenth of that, about 26 of 255 grey levels: on a digit, a faint grey haze over the
+black background, easy to see once you look for it; photo models are fooled by far less
+(2/255, invisible). Beside it,
 the <b>smallest change that flips it</b>: DeepFool and C&amp;W search for the least change
 that makes the network change its answer (FGSM spends epsilon on every pixel).</li>
 <li><b>Feature Squeezing</b>: the network sees a simplified copy of the image, and a
@@ -34,7 +42,9 @@ and gets through where a change survives the squeezing (on digits: at larger eps
 the attack first wins.</li>
 </ul>
 <p>Keys: Left/Right or Space step through the sample images; 1, 2, 3, 4 choose FGSM, BIM,
-PGD, APGD-CE; F11 presenter mode (C there shows the curve), Esc leaves it.</p>"""
+PGD, APGD-CE; F11 presenter mode (C there shows the curve), Esc leaves it.</p>
+<p>New to this? <b>Help &gt; Walk-through</b> (or the Walk-through button) shows it in six
+steps.</p>"""
 
 
 def show_guide(parent: QWidget) -> QMessageBox:

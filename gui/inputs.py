@@ -30,7 +30,7 @@ def qimage_to_png(image: QImage) -> bytes:
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buf, "PNG")
+    image.save(buf, "PNG")  # type: ignore[call-overload]  # (stubs want bytes; PySide6 6.11 takes str only)
     return bytes(data.data())
 
 

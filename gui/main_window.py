@@ -140,6 +140,9 @@ class MainWindow(QMainWindow):
         help_.addAction(
             QAction("What am I seeing?", self, shortcut="F1", triggered=self.show_guide)
         )
+        self.act_tour = QAction("Walk-through", self, triggered=self._on_act_tour_triggered)
+        self.act_tour.setEnabled(False)
+        help_.addAction(self.act_tour)
         help_.addAction(QAction("About FGSM Studio", self, triggered=self._on_about_triggered))
         # The menu bar is hidden in full screen: the window keeps the actions' shortcuts.
         for menu in (file, view, help_):
@@ -202,6 +205,7 @@ class MainWindow(QMainWindow):
             self.act_card,
             self.act_copy,
             self.act_slides,
+            self.act_tour,
         ):
             a.setEnabled(True)
         args = self.args
@@ -254,13 +258,8 @@ class MainWindow(QMainWindow):
     def _build_trainer(self) -> None:
         slot, self._train_slot = self._train_slot, None
         index = self.tabs.indexOf(slot)
-        try:
-            from fgsm_studio.gui.train_view import TrainView
-        except ImportError:  # a build without the Train tab's module
-            log.exception("the Train tab could not be built")
-            self.tabs.removeTab(index)
-            slot.deleteLater()
-            return
+        from fgsm_studio.gui.train_view import TrainView
+
         current = self.tabs.currentIndex()
         self._trainer = TrainView(self.settings)
         self._trainer.open_in_explorer.connect(self._on_trainer_open_in_explorer)
@@ -402,6 +401,12 @@ class MainWindow(QMainWindow):
 
         show_guide(self)
 
+    def _on_act_tour_triggered(self) -> None:
+        """Help > Walk-through: six steps through the Explorer, in plain words."""
+        if self.explorer is not None:
+            self.tabs.setCurrentWidget(self.explorer)
+            self.explorer.walkthrough.start()
+
     def _on_about_triggered(self) -> None:
         from fgsm_studio import __version__
 
@@ -454,7 +459,7 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(200, grab)
 
         def give_up() -> None:
-            print(
+            print(  # noqa: T201 (the command line asked for the screenshot: it hears why not)
                 f"fgsm-studio: --screenshot timed out: no attacked frame was ready after "
                 f"{timeout_s:.0f} s, so {path} was not saved (see the log: {_log_path()}).",
                 file=sys.stderr,

@@ -10,10 +10,11 @@ what another window saved meanwhile; a value of the wrong type there is reset.
 from __future__ import annotations
 
 import logging
-from html import escape
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,20 +27,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core import catalogue
 from fgsm_studio.core.bundled import ModelEntry
 from fgsm_studio.core.checkpoint import ModelCard
-from fgsm_studio.core.evaluation import EvalResult
+from fgsm_studio.core.evaluation import EvalResult, MetricsError
 from fgsm_studio.gui import explorer_inputs
 from fgsm_studio.gui.explorer_state import ExplorerState
+from fgsm_studio.gui.safe_text import escape, tooltip
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 8
 RECENT_KEY = "recent_models"
 
 COMPARE_WORDS = {  # one sentence under the switch: what the compare model is shown
-    "own": "Each model is attacked with its own gradient: its own attacked image, its own verdict.",
-    "transfer": "Transfer: the compare model is shown the image made against the model "
-    "above, not attacked itself; this flatters a defense.",
+    "own": "Each model is attacked with its own gradient.",
+    "transfer": "Transfer: it only judges the image made against the model above, "
+    "which flatters a defense.",
 }
 TRANSFER_TIP = (
     "<p>Off (the default): the compare model is attacked with its own gradient, as an "
@@ -48,49 +51,24 @@ TRANSFER_TIP = (
     "the defense looks stronger than it is.</p>"
 )
 
-DEFENSE_WORDS = {  # core.defenses: (its name in the card's detail line, the plain sentence)
-    "none": (
-        "standard training (no defense)",
-        "Standard training, no defense: small attacks fool it.",
-    ),
-    "wr_fgsm": (
-        "WR_FGSM-defended (the paper's defense)",
-        "Trained to resist attacks (WR_FGSM): small attacks rarely fool it.",
-    ),
-    "fgsm-rs": (
-        "FGSM-RS-defended (FGSM from a random start)",
-        "Trained to resist attacks (fast FGSM with a random start): small attacks rarely fool it.",
-    ),
-    "pgd": (
-        "PGD adversarial training",
-        "Trained against the strongest usual attack (PGD): resists attacks up to the size "
-        "it was trained for.",
-    ),
-    "trades": (
-        "TRADES-defended",
-        "Trained to resist attacks (TRADES): resists attacks up to the size it was trained for.",
-    ),
-}
-
 
 def training_words(card: ModelCard) -> str:
     """The card's detail line on how it was trained, e.g. 'PGD adversarial training: 10
     steps, trained at eps=0.1'."""
-    t, defense = card.training, card.defense
-    name = DEFENSE_WORDS.get(defense, (f"{defense}-defended", ""))[0]
-    if defense == "none":
-        return name
+    t, defense = card.training, catalogue.defense(card.defense)
+    if not defense.has("defended"):
+        return defense.detail
     parts = []
-    if defense in ("wr_fgsm", "fgsm-rs"):
+    if "reg" in defense.options:
         parts.append(
             f"a1={t.get('a1', '?')}, a2={t.get('a2', '?')}, {t.get('reg', 'scaled')} penalty"
         )
-    if defense in ("pgd", "trades"):
+    if "attack_steps" in defense.options:
         parts.append(f"{t.get('attack_steps', '?')} steps")
-    if defense == "trades":
+    if "beta" in defense.options:
         parts.append(f"beta={t.get('beta', '?')}")
     parts.append(f"trained at eps={t.get('epsilon', '?')}")
-    return f"{name}: {', '.join(parts)}"
+    return f"{defense.detail}: {', '.join(parts)}"
 
 
 def card_html(card: ModelCard, path: Path) -> str:
@@ -123,7 +101,7 @@ def card_html(card: ModelCard, path: Path) -> str:
         f"<b>{escape(card.title())}</b><br>{plain_words(card)}{warned}<br>"
         f"<small>{escape(card.arch)}, {card.num_classes} classes, "
         f"{card.in_channels}x{card.image_size}x{card.image_size} input, "
-        f"dataset {escape(card.dataset)}<br>{how}<br>{table}<br>{escape(path.name)}</small>"
+        f"dataset {escape(card.dataset)}<br>{how}<br>{table}</small>"
     )
 
 
@@ -190,9 +168,6 @@ def attack_words(card: ModelCard) -> str:
         e, v = fooling[0]
         how = "almost always" if v < 0.1 else "more often than not"
         verdict = f"attacks of {e:g} fool it {how}"
-        held = [p for p in points if p[0] < e]
-        if held:  # (each at least 50%: the first below is the one that fools it)
-            verdict += f"; at {held[-1][0]:g} it mostly holds"
     return f"Under {words} it is right {said}: {verdict}."
 
 
@@ -229,6 +204,44 @@ def entry_tip(entry: ModelEntry) -> str:
     )
 
 
+class CardLabel(QLabel):
+    """Wrapped text that always gets its whole height at its width (the card, the notice).
+
+    A wrapped QLabel in a scrolled column got less than its height-for-width (the
+    layout's minimum ignored it) and drew its last lines over the next widget (issue 24,
+    14). This one says it has no height-for-width and sets its minimum height to its
+    text's real height at its width instead, again whenever its width or text changes;
+    the sidebar scrolls when they do not fit.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.fit()
+
+    def fit(self) -> None:
+        parent = self.parentWidget()
+        width = self.width() if self.width() > 50 or parent is None else parent.width()
+        doc = QTextDocument()  # (QLabel's own heightForWidth came out a line short)
+        doc.setDefaultFont(self.font())
+        if self.textFormat() == Qt.TextFormat.PlainText:
+            doc.setPlainText(self.text())
+        else:
+            doc.setHtml(self.text())
+        margins = self.contentsMargins()
+        doc.setTextWidth(max(10, width - margins.left() - margins.right()))
+        needed = math.ceil(doc.size().height()) + margins.top() + margins.bottom() + 4
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.fit()
+
+
 class ModelPanel(QWidget):
     model_chosen = Signal(object)  # Path
     compare_chosen = Signal(object)  # Path or None
@@ -263,7 +276,7 @@ class ModelPanel(QWidget):
         self.recent_button.setToolTip("Model files you opened before")
         self.recent_menu = QMenu(self)
         self.recent_button.setMenu(self.recent_menu)
-        self.card = QLabel()
+        self.card = CardLabel()
         self.card.setTextFormat(Qt.TextFormat.RichText)
         self.card.setWordWrap(True)
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -278,7 +291,7 @@ class ModelPanel(QWidget):
         layout.addLayout(row)
         # A sentence that stays (not a banner that goes): why a model could not be used
         # and what to do instead, e.g. an ImageNet model whose download failed offline.
-        self.notice = QLabel()
+        self.notice = CardLabel()
         self.notice.setWordWrap(True)
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setStyleSheet(
@@ -291,15 +304,18 @@ class ModelPanel(QWidget):
         layout.addWidget(self.notice)
         layout.addWidget(self.offer)
         layout.addWidget(self.card)
-        layout.addWidget(QLabel("<b>Compare with</b>"))
-        layout.addWidget(self.compare)
         self.transfer = QCheckBox("same image (transfer)")
         self.transfer.setToolTip(TRANSFER_TIP)
+        heading = QHBoxLayout()  # the switch beside the heading: the sidebar fits 720 px
+        heading.addWidget(QLabel("<b>Compare with</b>"))
+        heading.addStretch(1)
+        heading.addWidget(self.transfer)
+        layout.addLayout(heading)
+        layout.addWidget(self.compare)
         self.transfer_words = QLabel(COMPARE_WORDS["own"])
         self.transfer_words.setWordWrap(True)
         self.transfer_words.setTextFormat(Qt.TextFormat.PlainText)
         self.transfer_words.setStyleSheet("color:#555;")
-        layout.addWidget(self.transfer)
         layout.addWidget(self.transfer_words)
         self.compare.addItem("(nothing)", None)
         for e in entries:
@@ -344,20 +360,14 @@ class ModelPanel(QWidget):
         if i < 0:
             entry = ModelEntry(loaded.path, loaded.card)
             i = self._add(loaded.path, f"{entry.title} (opened)", entry_tip(entry))
+        try:  # cards are checked at load; should one still fail, never show the last one's
+            text = card_html(loaded.card, loaded.path)
+        except (MetricsError, ValueError, TypeError):
+            text = f"<b>{escape(loaded.card.title())}</b><br><i>its card could not be read</i>"
+        self.card.setText(text)
         self.combo.setCurrentIndex(i)
-        self.combo.setToolTip(f"The model under attack: {self.combo.itemText(i)}")
-        self.card.setText(card_html(loaded.card, loaded.path))
-        self._fit_card()
-
-    def _fit_card(self) -> None:
-        """The card's whole height at its width: a wrapped label in a scrolled column was
-        given less and lost its last lines (issue 24, 14); the sidebar scrolls instead."""
-        width = self.card.width() if self.card.width() > 50 else self.width()
-        self.card.setMinimumHeight(max(0, self.card.heightForWidth(width)))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit_card()
+        self.combo.setToolTip(tooltip(f"The model under attack: {self.combo.itemText(i)}"))
+        self.card.setToolTip(tooltip(str(loaded.path)))  # the file, on hover
 
     def _show_compare(self) -> None:
         compare = self.state.compare
@@ -432,7 +442,7 @@ class ModelPanel(QWidget):
         """A sentence that stays until the next model loads, and (``offer``: source, title)
         a button that loads another model instead."""
         self.notice.setText(text)
-        self.notice.setToolTip(details)
+        self.notice.setToolTip(tooltip(details))
         self.notice.show()
         self._offered = None if offer is None else offer[0]
         self.offer.setVisible(offer is not None)

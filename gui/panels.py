@@ -13,14 +13,14 @@ readable (Fashion-MNIST's "Ankle boot", ImageNet's top-5).
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from fgsm_studio.gui.safe_text import escape
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -90,8 +90,15 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.views, self.items, self.titles = [], [], []
+        self.views: list[pg.ViewBox] = []
+        self.items: list[pg.ImageItem] = []
+        self.titles: list[FixedLabel] = []
         self.title_size, self._ink = "12pt", "#222"
+        self._shape: tuple[int, ...] | None = None
+        self._reframe = QTimer(self)
+        self._reframe.setSingleShot(True)
+        self._reframe.setInterval(0)
+        self._reframe.timeout.connect(self._frame_images)
         titles = ("Original", "Perturbation", "Adversarial", *EXTRA_TITLES)
         for col, title in enumerate(titles):
             label = FixedLabel(title, size=self.title_size, color="#222")
@@ -102,6 +109,7 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
                 self.ci.layout.setColumnStretchFactor(col, 1)
             item = pg.ImageItem(axisOrder="row-major")
             vb.addItem(item)
+            vb.sigResized.connect(self._on_view_resized)
             if self.views:
                 vb.setXLink(self.views[0])
                 vb.setYLink(self.views[0])
@@ -109,15 +117,26 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.items.append(item)
             self.titles.append(label)
         self.extras: dict[str, bool] = dict.fromkeys(EXTRAS, False)
-        self._shape: tuple[int, ...] | None = None
+
+    def _on_view_resized(self, _view) -> None:
+        """A panel got its new size (after the widget's resize: leaving presenter mode
+        cropped the pictures): frame the images again once the layout has settled."""
+        if self._shape is not None:
+            self._reframe.start()
+
+    def _frame_images(self) -> None:
+        """Frame the images in the panels on screen (a removed extra panel keeps its old
+        size and aspect: framed too, it dragged the linked panels' range and cropped them)."""
+        shown = [*self.views[:3]]
+        shown += [self.views[3 + i] for i, key in enumerate(EXTRAS) if self.extras.get(key)]
+        for vb in shown:
+            vb.autoRange(padding=0.02)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if (
-            getattr(self, "_shape", None) is not None
-        ):  # keep the images filling their panels (presenter mode)
-            for vb in self.views:
-                vb.autoRange(padding=0.02)
+        # (also called from the base class's __init__, before this one's attributes exist)
+        if getattr(self, "_shape", None) is not None:  # keep the images filling their panels
+            self._frame_images()
         if getattr(self, "extras", None) is not None:
             self._fit_titles()
 
@@ -130,6 +149,8 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.items[col].setImage(to_display(image), levels=(0, 255))
             label.setText(title, size=self.title_size, color=self._ink)
         if (image is not None) == self.extras[key]:
+            if image is not None:
+                self._fit_titles()
             return
         self.extras[key] = image is not None
         layout = self.ci.layout
@@ -142,8 +163,8 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.removeItem(label)
             self.removeItem(vb)
             layout.setColumnStretchFactor(col, 0)
-        for v in self.views:
-            v.autoRange(padding=0.02)
+        self._frame_images()
+        self._reframe.start()  # again once the layout has given the panels their sizes
         self._fit_titles()
 
     def show_frame(self, original: torch.Tensor, adversarial: torch.Tensor, epsilon: float) -> None:
@@ -456,7 +477,3 @@ def big_font(widget: QWidget, points: int, bold: bool = True) -> None:
     font.setPointSize(points)
     font.setBold(bold)
     widget.setFont(font)
-
-
-def color(name: str) -> QColor:
-    return QColor(name)

@@ -35,7 +35,7 @@ def _check(name: str, fn: Callable[[], str], results: list[bool]) -> None:
     t0 = time.perf_counter()
     try:
         detail = fn()
-    except Exception as exc:  # a failed check is a line, never a crash
+    except Exception as exc:  # noqa: BLE001 (a failed check is a line, never a crash)
         results.append(False)
         kind = "" if isinstance(exc, CheckFailed) else f"{type(exc).__name__}: "
         print(f"[FAIL] {name}: {kind}{exc}")
@@ -104,6 +104,8 @@ def _attack() -> str:
     from fgsm_studio.core.session import AttackSession
 
     entry = default_model()
+    if entry is None:
+        raise RuntimeError("no bundled model was found")
     model, card = load(entry.path)
     sample = samples_for(card.dataset)[0]
     session = AttackSession(
@@ -119,7 +121,7 @@ def _training() -> str:
     from fgsm_studio.core.models import build
     from fgsm_studio.core.training import TrainConfig, run
 
-    data = load_dataset("mnist-5k").subset(range(0, 5000, 50))
+    data = load_dataset("mnist-5k").subset(list(range(0, 5000, 50)))
     model = build(
         "small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31]
     )
@@ -136,13 +138,13 @@ def _qt() -> str:
     problem = platform_problem()
     if problem:
         raise CheckFailed(problem)
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    _app = QApplication.instance() or QApplication([sys.argv[0]])  # alive while the label is
     label = QLabel("FGSM Studio")
     label.resize(200, 50)
     pixmap = label.grab()
     if pixmap.isNull():
         raise RuntimeError("Qt could not draw a widget")
-    return f"Qt {app.platformName()} platform draws widgets"
+    return f"Qt {QApplication.platformName()} platform draws widgets"
 
 
 def frame_answer() -> dict:

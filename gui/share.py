@@ -13,6 +13,7 @@ import io
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -124,7 +125,7 @@ def export_for_slides(view, stem: Path) -> int:
     names, scale = list(card.class_names), epsilon_scale(card.image_size)
     runner = view.runner
 
-    def finished(channel: str, task_id: int, result: object) -> None:
+    def finished(channel: str, task_id: int, result: Any) -> None:
         if task_id != task:
             return
         disconnect()

@@ -6,7 +6,7 @@ the options of one defense or network (attack steps for PGD / TRADES, beta for
 TRADES, the epsilon warm-up for any defense, the first layer of the paper's big
 networks). It lays them out as rows of the form's own ``QFormLayout`` (so their
 labels line up with the rest), shows each only while the section is open and where
-it applies (``train_options.applies``), with a one-line note under the new ones,
+it applies (``core.catalogue.applies``), with a one-line note under the new ones,
 and, while closed, says in one line what they hold. ``values(...)`` gives them as
 ``TrainConfig`` fields; one that does not apply keeps its default, so a hidden
 field never changes a run or its record.
@@ -28,12 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fgsm_studio.core import augment
+from fgsm_studio.core.catalogue import applies, resolve_augment
 from fgsm_studio.core.training import TrainConfig
-from fgsm_studio.gui.train_options import AUGMENTS, NOTES, SELECT_BY, STEMS, TIPS, applies
+from fgsm_studio.gui.train_options import AUGMENTS, NOTES, SELECT_BY, STEMS, TIPS
 
 DEFAULT = TrainConfig()
-SPECIFIC = ("attack_steps", "beta", "warmup_epochs", "stem")  # kept at DEFAULT where n/a
 
 
 def note(text: str) -> QLabel:
@@ -46,12 +45,17 @@ def note(text: str) -> QLabel:
 def spin(
     lo: float, hi: float, value: float, decimals: int = 0, step: float = 1.0
 ) -> QSpinBox | QDoubleSpinBox:
-    box = QDoubleSpinBox() if decimals else QSpinBox()
     if decimals:
-        box.setDecimals(decimals)
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setValue(value)
+        real = QDoubleSpinBox()
+        real.setDecimals(decimals)
+        real.setRange(lo, hi)
+        real.setSingleStep(step)
+        real.setValue(value)
+        return real
+    box = QSpinBox()
+    box.setRange(int(lo), int(hi))
+    box.setSingleStep(int(step))
+    box.setValue(int(value))
     return box
 
 
@@ -80,7 +84,7 @@ class ExpertSettings:
         )
         self.lr = spin(1e-6, 1.0, 1e-3, 6, 1e-4)
         self.batch = spin(2, 4096, 32)
-        self.patience = spin(1, 100, 4)
+        self.patience = spin(1, 100, DEFAULT.patience)
         self.select_by = combo(SELECT_BY)
         self.select_by.setToolTip(
             "What early stopping and the saved best epoch watch on the validation set "
@@ -130,12 +134,12 @@ class ExpertSettings:
         self.button.toggled.connect(self._on_button_toggled)
         for box in (self.augment, self.stem, self.select_by, self.reg):
             box.currentIndexChanged.connect(changed)
-        for box in (self.attack_steps, self.beta, self.warmup_epochs, self.lr, self.batch):
-            box.valueChanged.connect(changed)
+        for number in (self.attack_steps, self.beta, self.warmup_epochs, self.lr, self.batch):
+            number.valueChanged.connect(changed)
 
     def show_for(self, defense: str, arch: str, dataset: str) -> None:
         """Show the rows that apply to ``defense`` and ``arch`` (open) or the summary (closed)."""
-        self.augment.setItemText(0, f"auto: {augment.resolve('auto', dataset)} for this dataset")
+        self.augment.setItemText(0, f"auto: {resolve_augment('auto', dataset)} for this dataset")
         opened = self.button.isChecked()
         for widget, key in self.rows:
             shown = opened and (not key or applies(key, defense=defense, arch=arch))
@@ -147,7 +151,7 @@ class ExpertSettings:
         """The settings that apply, in one line (shown while the section is closed)."""
         aug = self.augment.currentData()
         parts = [
-            f"augmentation {aug if aug != 'auto' else f'auto ({augment.resolve(aug, dataset)})'}"
+            f"augmentation {aug if aug != 'auto' else f'auto ({resolve_augment(aug, dataset)})'}"
         ]
         if applies("attack_steps", defense=defense, arch=arch):
             parts.append(f"{self.attack_steps.value()} attack steps")

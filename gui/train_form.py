@@ -28,23 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core.catalogue import defended
 from fgsm_studio.core.data import FASHION_SYSTEM_DIR
 from fgsm_studio.core.devices import available_devices
 from fgsm_studio.core.experiments import RunSpec, best_so_far_path
 from fgsm_studio.core.models import TRAINABLE
 from fgsm_studio.core.paths import user_data_dir
-from fgsm_studio.core.training import TrainConfig
 from fgsm_studio.gui.train_expert import ExpertSettings, combo, note, spin
 from fgsm_studio.gui.train_options import DATASETS, DEFENSES, PRESETS, problem
 from fgsm_studio.gui.train_worker import TrainJob
-
-
-def _known(defense: str) -> bool:
-    try:
-        TrainConfig(defense=defense).validate()
-    except ValueError:
-        return False
-    return True
 
 
 class TrainForm(QWidget):
@@ -70,7 +62,7 @@ class TrainForm(QWidget):
         self.preset.addItem("Custom (the fields below)")
         self.preset.addItems(list(PRESETS))
         self.preset.setToolTip("A preset fills the fields below; change any of them after.")
-        self.defense = combo([(v, label) for v, label in DEFENSES if _known(v)])
+        self.defense = combo(DEFENSES)
         self.a1 = QSlider(Qt.Orientation.Horizontal)
         self.a1.setRange(0, 100)
         self.a1.setValue(50)
@@ -164,7 +156,7 @@ class TrainForm(QWidget):
         """After any change: a1 and the penalty need a defense; the expert rows that apply."""
         defense, arch = self.defense.currentData(), self.arch.currentText()
         for w in (self.a1, self.a1_label, self.reg):
-            w.setEnabled(defense != "none")
+            w.setEnabled(defended(defense))
         self.expert.show_for(defense, arch, DATASETS[self.dataset.currentIndex()][1])
 
     def _needs_folder(self) -> bool:
@@ -179,17 +171,28 @@ class TrainForm(QWidget):
             self.folder.setText(folder)
 
     # ------------------------------------------------------------------ the job
-    def problem(self) -> str | None:
-        """Why the current settings should not start, in one sentence (None: they may)."""
-        return problem(self.job(reserve=False).spec, needs_folder=self._needs_folder())
+    def problem(self, *, defense: str | None = None) -> str | None:
+        """Why the current settings (with ``defense`` if given) should not start, in one
+        sentence (None: they may)."""
+        job = self.job(reserve=False, defense=defense)
+        return problem(job.spec, needs_folder=self._needs_folder())
 
-    def job(self, *, a1: float | None = None, sweep: str = "", reserve: bool = True) -> TrainJob:
-        """A TrainJob from the current settings (``a1`` overrides the slider, for sweeps).
+    def job(
+        self,
+        *,
+        a1: float | None = None,
+        sweep: str = "",
+        reserve: bool = True,
+        defense: str | None = None,
+    ) -> TrainJob:
+        """A TrainJob from the current settings (``a1`` overrides the slider and ``defense``
+        the menu, for sweeps; the form's fields stay as the user left them).
 
         ``reserve=False``: a job to look at only; its checkpoint name is not taken.
         """
         _, dataset, _, own_split = DATASETS[self.dataset.currentIndex()]
-        defense, arch = self.defense.currentData(), self.arch.currentText()
+        defense = defense or self.defense.currentData()
+        arch = self.arch.currentText()
         a1 = self.a1.value() / 100 if a1 is None else a1
         spec = RunSpec.of(
             dataset=dataset,
@@ -208,8 +211,8 @@ class TrainForm(QWidget):
             eval_attacks=("fgsm", "pgd"),
             eval_limit=1000,
         )
-        kind = f"{defense}_a1-{a1:.2f}" if defense != "none" else "standard"
-        label = f"{defense.upper()} a1={a1:.2f}" if defense != "none" else "standard"
+        kind = f"{defense}_a1-{a1:.2f}" if defended(defense) else "standard"
+        label = f"{defense.upper()} a1={a1:.2f}" if defended(defense) else "standard"
         name = self.name.text().strip() or f"{dataset} {spec.train.arch} ({label})"
         stem = f"{dataset}_{spec.train.arch}_{kind}_{time.strftime('%Y%m%d-%H%M%S')}"
         save_to = self._unique(stem) if reserve else Path(f"{stem}.safetensors")

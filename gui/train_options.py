@@ -1,55 +1,30 @@
 """What the Train view's form offers, and the check of a combination before work starts.
 
 The choices (datasets, defenses, what the best epoch is chosen by, augmentation,
-the first layer of the big networks), the presets in plain words, the one-line
-explanations of the expert options, which option applies where (``applies``),
-and ``problem(spec)``: the one sentence that says why a ``RunSpec`` made by the
-form should not start, or None. No widgets here: the form (``train_form``) draws
-these and the view refuses a job that has a problem.
+the first layer of the big networks) as menus of ``core.catalogue``'s entries, the
+presets in plain words, the one-line explanations of the expert options, and
+``problem(spec)``: the one sentence that says why a ``RunSpec`` made by the form
+should not start, or None (``TrainConfig.problems``, which the CLI shows too, plus
+the form's own: a folder to browse for). No widgets here: the form (``train_form``)
+draws these and the view refuses a job that has a problem.
 """
 
 from __future__ import annotations
 
-from fgsm_studio.core.augment import DIGIT_DATASETS
+from typing import Any
+
+from fgsm_studio.core import catalogue
 from fgsm_studio.core.experiments import RunSpec
 
 # (label, dataset name, needs a folder, uses the dataset's own train/test split)
 DATASETS = [
-    ("MNIST digits: 5000 bundled (10-fold protocol)", "mnist-5k", False, False),
-    ("Fashion-MNIST (train/test split)", "fashion-mnist", False, True),
-    ("MNIST idx files in a folder...", "mnist", True, True),
-    ("CIFAR-10 python batches folder...", "cifar10", True, True),
-    ("Images, one folder per class (10-fold protocol)...", "folder", True, False),
+    (e.label, e.name, e.has("needs_folder"), e.has("own_split")) for e in catalogue.menu("dataset")
 ]
-# (value, label) of every defense; the form offers those this TrainConfig knows.
-DEFENSES = [
-    ("wr_fgsm", "WR_FGSM (paper, Eq. 8)"),
-    ("none", "none (standard)"),
-    ("fgsm-rs", "FGSM, random start"),
-    ("pgd", "PGD training"),
-    ("trades", "TRADES"),
-]
-SELECT_BY = [
-    ("auto", "auto"),
-    ("clean", "clean accuracy"),
-    ("clean+fgsm", "clean + FGSM"),
-    ("pgd", "PGD accuracy"),
-]
-AUGMENTS = [
-    ("auto", "auto: by dataset"),
-    ("none", "none"),
-    ("digits", "digits: shift, turn, pen"),
-    ("digits-elastic", "digits + elastic bends"),
-    ("photos", "photos: crop and flip"),
-]
-STEMS = [
-    ("auto", "auto: cifar up to 64 px"),
-    ("half", "half: 2.7x cheaper on 28 px"),
-    ("cifar", "cifar: every pixel, slowest"),
-    ("standard", "standard (ImageNet's)"),
-]
-BIG_NETWORKS = ("mobilenet_v2", "resnet50", "densenet121")  # the paper's: a stem to choose
-MULTI_STEP = ("pgd", "trades")  # defenses whose training attack takes several steps
+# (value, label) of every defense, augmentation, stem and selection rule (core.catalogue)
+DEFENSES = [(e.name, e.label) for e in catalogue.menu("defense")]
+SELECT_BY = [(e.name, e.label) for e in catalogue.menu("select_by")]
+AUGMENTS = [(e.name, e.label) for e in catalogue.menu("augment")]
+STEMS = [(e.name, e.label) for e in catalogue.menu("stem")]
 
 # One line under each expert option, in plain words (the tooltip says a little more).
 NOTES = {
@@ -74,7 +49,7 @@ TIPS = {
 }
 
 # name -> the fields it sets; "defense" falls back to the first one offered of a list.
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {
     "Quick look: about a minute": dict(
         defense=("wr_fgsm",),
         a1=0.5,
@@ -115,42 +90,9 @@ PRESETS = {
 }
 
 
-def applies(option: str, *, defense: str, arch: str) -> bool:
-    """Whether the expert ``option`` changes anything for this defense and architecture."""
-    if option == "attack_steps":
-        return defense in MULTI_STEP
-    if option == "beta":
-        return defense == "trades"
-    if option == "warmup_epochs":
-        return defense != "none"
-    if option == "stem":
-        return arch in BIG_NETWORKS
-    return True
-
-
 def problem(spec: RunSpec, *, needs_folder: bool = False) -> str | None:
     """One sentence on why ``spec`` should not start (None when it may)."""
-    t = spec.train
     if needs_folder and not spec.root:
         return "This dataset is read from a folder: choose it with Browse... first."
-    if t.defense != "none" and t.epsilon == 0:
-        return (
-            "A defense trains on attacked images, so its training epsilon must be above 0 "
-            "(0.1 is usual for digits); or choose the defense none."
-        )
-    if t.defense != "none" and t.warmup_epochs > t.epochs:
-        return (
-            f"The epsilon warm-up ({t.warmup_epochs:g} epochs) is longer than the run "
-            f"({t.epochs} epochs), so training would never reach epsilon {t.epsilon:g}: "
-            "use fewer warm-up epochs or more epochs."
-        )
-    if t.augment == "photos" and spec.dataset in DIGIT_DATASETS:
-        return (
-            "Photo augmentation flips images left to right, which turns digits into shapes "
-            "that are not digits: choose auto or digits for MNIST."
-        )
-    try:
-        t.validate()
-    except ValueError as exc:
-        return f"These settings cannot train: {exc}."
-    return None
+    problems = spec.problems()
+    return problems[0] if problems else None

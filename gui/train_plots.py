@@ -10,6 +10,8 @@ the axes are set to fit what is drawn. It keeps no results of its own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
@@ -77,7 +79,7 @@ class _Chart(pg.GraphicsLayoutWidget):
         return item
 
 
-def _fit_x(plot: pg.PlotItem, xs: list[float], *, whole: bool = False) -> None:
+def _fit_x(plot: pg.PlotItem, xs: Sequence[float], *, whole: bool = False) -> None:
     """The x axis over the data, a little padded; ``whole``: ticks on whole numbers (epochs)."""
     lo, hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
     pad = max((hi - lo) * 0.08, 0.3 if hi == lo else 0.0)

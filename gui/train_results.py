@@ -17,12 +17,14 @@ import json
 import logging
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fgsm_studio.core.catalogue import is_paper
 from fgsm_studio.core.evaluation import MetricsError
 from fgsm_studio.core.experiments import RunRecord, run_warnings
-from fgsm_studio.core.plots import line_chart
+from fgsm_studio.core.plots import figure3
 
 log = logging.getLogger(__name__)
 FORMAT = 1
@@ -55,7 +57,7 @@ def _pct(v: float | None) -> str:
 
 def table_row(r: RunRecord) -> list[str]:
     """The record as the CSV shows it (``COLUMNS``)."""
-    t, wr = r.spec.train, r.spec.train.defense == "wr_fgsm"
+    t, wr = r.spec.train, is_paper(r.spec.train.defense)
     eps = r.spec.eval_epsilons[0]
     return [
         r.name,
@@ -101,7 +103,7 @@ class Figure3:
     pgd: list[float | None]
     n: list[int]  # held-out images behind each point
 
-    def stderr(self, values: list[float | None]) -> list[float | None]:
+    def stderr(self, values: Sequence[float | None]) -> list[float | None]:
         """Each accuracy's standard error over its n images, sqrt(p (1 - p) / n)."""
         return [
             None if v is None else math.sqrt(v * (1 - v) / max(n, 1))
@@ -191,22 +193,22 @@ def export(records: list[RunRecord], sweep: str, csv_path: Path) -> list[Path]:
     fig = figure3_points(records, sweep)
     if fig.a1:
         e = f"{fig.epsilon:g}"
-        series, errors = {}, {}
+        series: dict[str, Sequence[float]] = {}
+        errors: dict[str, Sequence[float]] = {}
         for label, values in (
             ("clean", fig.clean),
             (f"FGSM eps={e}", fig.fgsm),
             (f"PGD eps={e}", fig.pgd),
         ):
             if all(v is not None for v in values):
-                series[label] = [100 * v for v in values]
-                errors[label] = [100 * se for se in fig.stderr(values)]
-        paths += line_chart(
+                series[label] = [100 * v for v in values if v is not None]
+                errors[label] = [100 * se for se in fig.stderr(values) if se is not None]
+        paths += figure3(
             figure_paths(csv_path)[0],
             fig.a1,
             series,
-            errors=errors,
+            errors,
             title=f"Figure 3: WR_FGSM accuracy per a1, sweep {sweep}",
-            xlabel="a1 (weight of the FGSM loss); a2 = 1 - a1",
-            ylabel="held-out accuracy % (bars: 1 standard error)",
+            caption="error bars: 1 standard error over the held-out images, sqrt(p (1 - p) / n)",
         )
     return paths

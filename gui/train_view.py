@@ -12,7 +12,9 @@ drawn. After each epoch ``core.robust_monitor`` reads the run's history and a
 warning banner says, in plain words, when the defense only looks robust. ``Stop``
 ends the run within one batch, in training and in evaluation alike; the progress
 bar and the status then both say where it stopped. Closing the window asks
-first, then stops and waits.
+first, then stops and waits. What the tab knows (queue, current job, outcome,
+history, results, last saved, shown sweep) is its ``TrainState``; the view reads
+the form's job and never writes into the form.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
@@ -37,8 +38,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core.catalogue import PAPER, defended
 from fgsm_studio.core.evaluation import EvalProgress
 from fgsm_studio.core.experiments import RunRecord, best_so_far_path
+from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.core.robust_monitor import Finding, findings
 from fgsm_studio.core.training import MONITOR, BatchProgress, EpochMetrics
@@ -47,9 +50,11 @@ from fgsm_studio.gui.generator_worker import (
     start_generator,
     wait_for_workers,
 )
+from fgsm_studio.gui.safe_text import PlainLabel
 from fgsm_studio.gui.train_form import TrainForm
 from fgsm_studio.gui.train_plots import TrainPlots
-from fgsm_studio.gui.train_results import ResultStore, export, figure3_points, latest_sweep
+from fgsm_studio.gui.train_results import export, figure3_points
+from fgsm_studio.gui.train_state import TrainState
 from fgsm_studio.gui.train_widgets import ResultsTable, RobustnessBanner, ask_and_export
 from fgsm_studio.gui.train_worker import TrainJob, friendly, run_job, where
 
@@ -69,28 +74,32 @@ class TrainView(QWidget):
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.queue: list[TrainJob] = []
-        self.current: TrainJob | None = None
+        self.state = TrainState(user_data_dir() / "train_results.json", self)
         self.worker: ClosingGeneratorWorker | None = None
-        self._outcome: tuple[str, object] = ("stopped", None)
         self._closing = False
-        self.last_saved: str | None = None
-        self.store = ResultStore(user_data_dir() / "train_results.json")
-        self.shown_sweep = ""
-        self._history: list[EpochMetrics] = []
         self._t0 = 0.0
         self._build()
-        self.store.load()
-        if self.store.problem:
-            self._say(self.store.problem)
+        self.state.history_changed.connect(self._on_state_history_changed)
+        self.state.records_changed.connect(self.table.add_record)
+        self.state.saved_changed.connect(self._on_state_saved_changed)
+        self.state.sweep_changed.connect(self._on_state_sweep_changed)
+        problem = self.state.load()
+        if problem:
+            self._say(problem)
         for record in self.records:
-            self._add_row(record)
-        self.shown_sweep = latest_sweep(self.records)
-        self._refresh_sweep()
+            self.table.add_record(record)
 
     @property
     def records(self) -> list[RunRecord]:
-        return self.store.records
+        return self.state.records
+
+    @property
+    def queue(self) -> list[TrainJob]:
+        return self.state.queue
+
+    @property
+    def current(self) -> TrainJob | None:
+        return self.state.current
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -103,9 +112,10 @@ class TrainView(QWidget):
         self.explorer_button.setEnabled(False)
         self.export_button = QPushButton("Export results...")
         self.progress = QProgressBar()
-        self.status = QLabel("Idle. Choose settings and press Train.")
+        # Plain text: a run's failure names class folders, and a folder name may hold HTML.
+        self.status = PlainLabel("Idle. Choose settings and press Train.")
         self.status.setWordWrap(True)
-        self.saved = QLabel()
+        self.saved = PlainLabel()
         self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.saved.setWordWrap(True)
         self.warning = RobustnessBanner()
@@ -160,15 +170,16 @@ class TrainView(QWidget):
 
     # ------------------------------------------------------------------ queue
     def enqueue(self, job: TrainJob) -> None:
-        self.queue.append(job)
+        self.state.enqueue(job)
         self._say(f"Queued: {job.name} ({len(self.queue)} waiting)")
         self._next()
 
     def _next(self) -> None:
-        if self.current is not None or not self.queue or self._closing:
+        if self._closing:
             return
-        job = self.current = self.queue.pop(0)
-        self._outcome = ("stopped", None)  # unless the run returns or fails
+        job = self.state.start_next()
+        if job is None:
+            return
         self._on_run_started(job)
         self.worker = start_generator(
             run_job,
@@ -185,7 +196,7 @@ class TrainView(QWidget):
 
     def stop(self) -> None:
         """End the current run within one batch (training or evaluation) and drop the queue."""
-        self.queue.clear()
+        self.state.clear_queue()
         if self.worker is not None and self.current is not None:
             self.worker.quit()
             self._say("Stopping after the current batch...")
@@ -217,15 +228,12 @@ class TrainView(QWidget):
         self.stop()
         if not wait_for_workers(timeout_ms):
             return False
-        self.current = self.worker = None  # its queued ``finished`` finds nothing to do
+        self.worker = None
+        self.state.set_current(None)  # its queued ``finished`` finds nothing to do
         return True
 
     # ------------------------------------------------------------------ the run's signals
     def _on_run_started(self, job: TrainJob) -> None:
-        self._history.clear()
-        self._last_batch: BatchProgress | None = None
-        self.plots.show_epochs(self._history)
-        self._show_findings([])
         self._t0 = time.perf_counter()
         self.progress.setFormat("%p%")
         self.progress.setValue(0)
@@ -249,7 +257,7 @@ class TrainView(QWidget):
             self.evaluation_shown.emit(event.done)
 
     def _on_batch(self, p: BatchProgress) -> None:
-        self._last_batch = p
+        self.state.last_batch = p
         epochs = self.current.epochs if self.current else 1
         done = (p.epoch - 1) * p.batches + p.batch
         total = epochs * p.batches
@@ -263,35 +271,39 @@ class TrainView(QWidget):
         )
 
     def _on_epoch(self, m: EpochMetrics) -> None:
-        self._history.append(m)
-        self.plots.show_epochs(self._history)
         best = " (best so far, saved)" if m.is_best else ""
         pgd = "-" if m.val_pgd_acc is None else f"{100 * m.val_pgd_acc:.1f}%"
         self._say(
             f"epoch {m.epoch}: loss {m.loss:.3f}, validation clean {100 * m.val_acc:.1f}%, "
             f"FGSM {100 * m.val_fgsm_acc:.1f}%, PGD {pgd}, {m.images_per_s:.0f} images/s{best}"
         )
-        defended = self.current is not None and self.current.spec.train.defense != "none"
-        self._show_findings(findings(self._history) if defended else [])
+        self.state.add_epoch(m)  # the curves and the robustness banner follow
+
+    def _on_state_history_changed(self) -> None:
+        self.plots.show_epochs(self.state.history)
+        job = self.current
+        watch = job is not None and defended(job.spec.train.defense)
+        self._show_findings(findings(self.state.history) if watch and self.state.history else [])
 
     def _show_findings(self, found: list[Finding]) -> None:
         for f in self.warning.show_findings(found):
             self._say(f"WARNING: {f.sentence()}")
 
     def _on_worker_returned(self, record: RunRecord) -> None:
-        self._outcome = ("finished", record)
+        self.state.set_outcome("finished", record)
 
     def _on_worker_errored(self, exc: BaseException) -> None:
         log.error("training failed: %s", "".join(traceback.format_exception(exc)))
-        self._outcome = ("failed", friendly(exc))
+        self.state.set_outcome("failed", friendly(exc))
 
     def _on_worker_finished(self) -> None:
         """The run's thread is done, however it ended (always after the other signals)."""
-        job, (how, value) = self.current, self._outcome
-        self.current = self.worker = None
+        job, (how, value) = self.current, self.state.outcome
+        self.worker = None
+        self.state.set_current(None)
         if job is None:
             return
-        if how == "finished":
+        if how == "finished" and isinstance(value, RunRecord):
             self._end(job, value)
         elif how == "failed":
             self._say(f"FAILED: {value}")
@@ -304,7 +316,7 @@ class TrainView(QWidget):
             kept = self._keep_partial(job)
             if not kept:
                 self._say("Stopped before the first epoch finished: nothing was saved.")
-            where_ = self._where_stopped(job)
+            where_ = self.state.where_stopped(job)
             self._say(where_)
             self.progress.setFormat(f"stopped at {self._percent()}%")  # the status's figure
             self.status.setText(
@@ -313,55 +325,31 @@ class TrainView(QWidget):
                 + ("the best epoch so far is kept." if kept else "nothing was saved.")
             )
             self.table.add_stopped(
-                job.name, where_, str(best_so_far_path(job.save_to)) if kept else "", self._history
+                job.name,
+                where_,
+                str(best_so_far_path(job.save_to)) if kept else "",
+                self.state.history,
             )
         self._done()
         self.run_ended.emit(how, job, value)
-
-    def _where_stopped(self, job: TrainJob) -> str:
-        """Where the worker really was (every event it sent has arrived by now): the
-        epoch, its batches, and whether that epoch's validation was reached."""
-        p = self._last_batch
-        if p is None:
-            return "Stopped before the first batch"
-        done = self._history[-1].epoch if self._history else 0
-        if p.epoch == done:  # its validation finished: stopped after it, or in held-out eval
-            return f"Stopped after epoch {done} of {job.epochs} (all its {p.batches} batches)"
-        if p.batch == p.batches:
-            return (
-                f"Stopped in epoch {p.epoch} of {job.epochs} after all its {p.batches} "
-                "batches, while it was being validated (it is not in the curves)"
-            )
-        return (
-            f"Stopped in epoch {p.epoch} of {job.epochs} after {p.batch} of its {p.batches} "
-            "batches, before its validation (so it is not in the curves)"
-        )
 
     def _keep_partial(self, job: TrainJob) -> bool:
         partial = best_so_far_path(job.save_to)
         if not partial.is_file():
             return False
         self._say(f"The best epoch so far is kept: {partial}")
-        self.last_saved = str(partial)
-        self.saved.setText(f"Saved: {partial}")
-        self.explorer_button.setEnabled(True)
+        self.state.set_last_saved(str(partial))
         return True
 
     def _end(self, job: TrainJob, record: RunRecord) -> None:
         record = replace(record, sweep=job.sweep)
-        self.store.add(record)
-        if self.store.problem:
-            self._say(self.store.problem)
-        self._add_row(record)
-        if record.sweep:
-            self.shown_sweep = record.sweep
-        self._refresh_sweep()
-        self.last_saved = record.saved_to
-        self.saved.setText(f"Saved: {self.last_saved}")
-        self.explorer_button.setEnabled(bool(self.last_saved))
+        problem = self.state.add_record(record)
+        if problem:
+            self._say(problem)
+        self.state.set_last_saved(record.saved_to)
         self._say(
             f"Run finished: held-out clean {100 * record.test.clean:.1f}% "
-            f"(n={record.test.n}), checkpoint {self.last_saved}"
+            f"(n={record.test.n}), checkpoint {self.state.last_saved}"
         )
         self.progress.setFormat("done: %p%")
         self.progress.setValue(self.progress.maximum())
@@ -379,16 +367,17 @@ class TrainView(QWidget):
         self._next()
 
     # ------------------------------------------------------------------ results
-    def _add_row(self, record: RunRecord) -> None:
-        self.table.add_record(record)
+    def _on_state_saved_changed(self, path: str) -> None:
+        self.saved.setText(f"Saved: {path or None}")
+        self.explorer_button.setEnabled(bool(path))
 
-    def _refresh_sweep(self) -> None:
-        """Figure 3: only the runs of ``shown_sweep``, by a1."""
-        self.plots.show_sweep(figure3_points(self.records, self.shown_sweep))
+    def _on_state_sweep_changed(self, tag: str) -> None:
+        """Figure 3: only the runs of the shown sweep, by a1."""
+        self.plots.show_sweep(figure3_points(self.records, tag))
 
     def export(self, csv_path: Path) -> list[Path]:
         """The results CSV and, beside it, the shown sweep's Figure 3 (PNG and SVG)."""
-        return export(self.records, self.shown_sweep, csv_path)
+        return export(self.records, self.state.shown_sweep, csv_path)
 
     # ------------------------------------------------------------------ buttons
     def _on_train_button_clicked(self) -> None:
@@ -396,18 +385,16 @@ class TrainView(QWidget):
             self.enqueue(self.form.job())
 
     def _on_sweep_button_clicked(self) -> None:
-        self.form.defense.setCurrentIndex(0)  # Figure 3 is WR_FGSM's
-        if self._refused():
+        if self._refused(defense=PAPER):  # Figure 3 is WR_FGSM's, whatever the form shows
             return
         tag = f"{time.strftime('%Y%m%d-%H%M%S')}-{next(_SWEEPS)}"
-        self.shown_sweep = tag
-        self._refresh_sweep()
+        self.state.set_shown_sweep(tag)
         for a1 in SWEEP_A1:
-            self.enqueue(self.form.job(a1=a1, sweep=tag))
+            self.enqueue(self.form.job(a1=a1, sweep=tag, defense=PAPER))
 
     def _on_explorer_button_clicked(self) -> None:
-        if self.last_saved:
-            self.open_in_explorer.emit(self.last_saved, "")
+        if self.state.last_saved:
+            self.open_in_explorer.emit(self.state.last_saved, "")
 
     def _on_export_button_clicked(self) -> None:
         message = ask_and_export(self, self.export)
@@ -415,13 +402,13 @@ class TrainView(QWidget):
             self.status.setText(message)
             self._say(message)
 
-    def _refused(self) -> bool:
+    def _refused(self, **overrides: str) -> bool:
         """Say in one sentence why the form's settings cannot start; nothing is queued then."""
-        problem = self.form.problem()
+        problem = self.form.problem(**overrides)
         if problem:
             self.status.setText(f"Not started: {problem[0].lower()}{problem[1:]}")
             self._say(self.status.text())
         return problem is not None
 
     def _say(self, text: str) -> None:
-        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {strip_bidi(text)}")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.robust_monitor import Finding
+from fgsm_studio.gui.safe_text import plain, tooltip
 from fgsm_studio.gui.train_results import TABLE_COLUMNS, table_cells
 
 
@@ -33,6 +34,7 @@ class RobustnessBanner(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
+        plain(self)
         self.setStyleSheet(
             "background: #fff3cd; color: #5c3c00; border: 1px solid #e0a800; padding: 4px;"
         )
@@ -87,7 +89,7 @@ class ResultsTable(QTableWidget):
         cells, tip = table_cells(record)
         for c, v in enumerate(cells):
             item = QTableWidgetItem(v)
-            item.setToolTip(tip)
+            item.setToolTip(tooltip(tip))  # the run's dataset and paths: shown as typed
             if c:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.setItem(r, c, item)

@@ -37,7 +37,10 @@ def run_job(job: TrainJob) -> Generator[Event, None, RunRecord]:
     from fgsm_studio.core.experiments import execute
 
     configure_threads("trainer")
-    return (yield from execute(job.spec, save_model=job.save_to, name=job.name))
+    record = yield from execute(job.spec, save_model=job.save_to, name=job.name)
+    if record is None:  # execute returns None only on a non-main rank of a DDP run
+        raise RuntimeError("The run ended without a record of its results.")
+    return record
 
 
 def where(job: TrainJob) -> str:

@@ -50,7 +50,25 @@ def mnist_1k():
 
 @pytest.fixture(scope="session")
 def trained_cnn(mnist_1k):
-    """small_cnn trained for 3 epochs on 800 of the digits; (model, held-out 200)."""
+    """A real trained small_cnn (the bundled standard MNIST model, loaded in a second, not
+    trained for minutes) and 200 of the digits; (model, those 200). The attack, session and
+    robustness tests check properties of attacks on a real classifier, not training: the
+    tests of training train their own (tests/core/test_training.py)."""
+    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.data import folds
+    from fgsm_studio.core.paths import resource_path
+
+    model, _ = load(resource_path("models", "mnist_small_cnn_standard.safetensors"))
+    f = folds(mnist_1k, k=5, seed=0)[0]
+    return model.eval(), mnist_1k.subset(f.test)
+
+
+@pytest.fixture(scope="session")
+def fresh_cnn(mnist_1k):
+    """small_cnn trained here for 4 epochs on 800 of the digits; (model, held-out 200).
+    Less sure of itself than the bundled model, which trained on these digits: for the
+    tests whose attacks must visibly hurt a model with a budget this small (Square with
+    100 queries, BPDA through 1-bit squeezing). Training costs seconds; only they pay."""
     from fgsm_studio.core.data import folds
     from fgsm_studio.core.models import build
     from fgsm_studio.core.training import TrainConfig, run

@@ -12,7 +12,7 @@ EPS="0.05,0.1,0.2,0.3"
 # The worst case of each model (core.robustness, written into its card): FGSM, PGD-50, APGD-CE,
 # then APGD-T (3 target classes) on the images still standing, 50 steps each, at eps 0.1 and 0.3;
 # docs/results/robust-mnist.md has the tables and how they were measured.
-WORST="python3 -m fgsm_studio.core.robustness --update-card --attacks fgsm,pgd,apgd-ce --survivors-only apgd-t"
+WORST="python3 -m fgsm_studio.core.cli robustness --update-card --attacks fgsm,pgd,apgd-ce --survivors-only apgd-t"
 WORST_SMALL="$WORST --pgd-steps 50 --apgd-steps 50 --targets 3"
 # MobileNetV2 (about 15x the small CNN's work per image): lighter, 20 steps, 1 target, 200 images
 WORST_MOBILE="$WORST --pgd-steps 20 --apgd-steps 20 --targets 1 --limit 200"
@@ -53,7 +53,7 @@ $WORST_MOBILE $M/mnist_mobilenet_v2_wr_fgsm.safetensors
 # then the AutoAttack-style figures (PGD-50, APGD-CE, worst case with APGD-T on the survivors),
 # on the plain held-out fold and on varied copies of it, go into each card.
 # docs/results/robust-mnist.md has the table and how it was measured.
-ROBUST="python3 -m fgsm_studio.core.robustness --pgd-steps 50 --apgd-steps 50 --targets 3 --attacks fgsm,pgd,apgd-ce
+ROBUST="python3 -m fgsm_studio.core.cli robustness --pgd-steps 50 --apgd-steps 50 --targets 3 --attacks fgsm,pgd,apgd-ce
         --survivors-only apgd-t --varied --varied-limit 250 --update-card"
 # eps 0.1: 10-step PGD; the run was stopped after its best epoch, 7 (22 min on the shared CPU)
 $CLI --dataset mnist-5k --arch small_cnn --defense pgd --a1 1 --attack-steps 10 --augment digits --epochs 7 \

@@ -38,9 +38,9 @@ def _model():
 
 def test_round_trip(tmp_path):
     model, x = _model(), torch.rand(4, 1, 28, 28)
-    path = save(tmp_path / "m.safetensors", model, _card(metrics={"clean": 0.99}))
+    path = save(tmp_path / "m.safetensors", model, _card(metrics={"n": 10, "clean": 0.99}))
     loaded, card = load(path)
-    assert card.arch == "small_cnn" and card.metrics == {"clean": 0.99}
+    assert card.arch == "small_cnn" and card.metrics == {"n": 10, "clean": 0.99}
     assert card.training["a1"] == 0.5 and card.defense == "wr_fgsm"
     assert not loaded.training
     with torch.no_grad():
@@ -121,7 +121,7 @@ def test_wrong_architecture_and_shapes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "change, match",
+    ("change", "match"),
     [
         ({"format_version": 99}, "format 99"),
         ({"arch": "alexnet"}, "unknown architecture"),

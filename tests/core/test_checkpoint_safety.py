@@ -109,7 +109,7 @@ def _with_card(tmp_path, tiny, card_text: str):
 
 
 @pytest.mark.parametrize(
-    "change, match",
+    ("change", "match"),
     [
         ({"std": [1e-45]}, "std values must be at least"),
         ({"image_size": 1}, "image_size 1 is too small"),

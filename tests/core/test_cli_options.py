@@ -60,7 +60,10 @@ BAD_TRAIN = [
     (["--warmup-epochs", "nan"], "--warmup-epochs: must be a number 0 to 1000, not 'nan'"),
     (["--warmup-epochs", "inf"], "--warmup-epochs: must be a number 0 to 1000"),
     (["--warmup-epochs", "-5"], "--warmup-epochs: must be a number 0 to 1000, not '-5'"),
-    (["--warmup-epochs", "11"], "--warmup-epochs must be at most --epochs (10), not 11"),
+    (  # TrainConfig.problems: the sentence the Train form shows
+        ["--defense", "pgd", "--warmup-epochs", "11"],
+        "The epsilon warm-up (11 epochs) is longer than the run (10 epochs)",
+    ),
     (["--batch-size", str(10**9)], "--batch-size: must be a whole number from 1 to 65536"),
     (["--beta", "1e300"], "--beta: must be a number above 0, up to 100"),
     (["--patience", str(10**9)], "--patience: must be a whole number from 0 to 1000"),
@@ -71,7 +74,7 @@ BAD_TRAIN = [
 ]
 
 
-@pytest.mark.parametrize("extra, message", BAD_TRAIN, ids=[" ".join(a) for a, _ in BAD_TRAIN])
+@pytest.mark.parametrize(("extra", "message"), BAD_TRAIN, ids=[" ".join(a) for a, _ in BAD_TRAIN])
 def test_bad_train_options_are_one_line_and_exit_2(tmp_path, capsys, extra, message):
     assert main(_train(tmp_path, *extra)) == 2
     err = capsys.readouterr().err
@@ -239,3 +242,5 @@ def test_lists_are_deduplicated_and_minus_zero_is_zero(tmp_path):
 
     keys = {RunSpec.of(epsilon=e).key() for e in (args.epsilon, 0.0)}
     assert len(keys) == 1
+    spec = RunSpec.of(epsilon=-0.0, a1=-0.0, eval_epsilons=(-0.0, 0.1))
+    assert spec.key() == RunSpec.of(epsilon=0.0, a1=0.0, eval_epsilons=(0.0, 0.1)).key()

@@ -1,4 +1,4 @@
-"""``python -m fgsm_studio.core.robustness --update-card`` on a copy of a bundled model."""
+"""``fgsm-studio-cli robustness --update-card`` on a copy of a bundled model."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ import pytest
 import torch
 
 from fgsm_studio.core.checkpoint import load, read_card
+from fgsm_studio.core.cli import main as cli_main
 from fgsm_studio.core.paths import resource_path
-from fgsm_studio.core.robustness import _main
+
+
+def _main(argv: list[str]) -> int:
+    return cli_main(["robustness", *argv])
+
 
 LIGHT = ["--pgd-steps", "2", "--apgd-steps", "2", "--targets", "1", "--epsilons", "0.1,0.3"]
 LIGHT += ["--attacks", "fgsm,pgd,apgd-ce", "--survivors-only", "apgd-t", "--update-card"]

@@ -54,6 +54,10 @@ def test_ray_reproduce_gives_the_serial_report(tmp_path, ray_available):
         p.name for p in (serial / "runs").glob("*.json")
     )
     assert (ray_out / "report.md").is_file()
+    # issue 25.10: the plan's state and each epoch, relayed from the workers, in plain lines
+    assert "\x1b[" not in b.stderr  # no ANSI codes in a log
+    assert "2/2 done, 0 running, 0 queued" in b.stderr
+    assert ": started" in b.stderr and "epoch 1/1 val" in b.stderr
     # Resume: a second Ray call finds every record and trains nothing.
     c = _cli("reproduce", *TINY, "--out", str(ray_out), "--executor", "ray")
     assert c.returncode == 0, c.stderr[-3000:]

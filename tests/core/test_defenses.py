@@ -120,10 +120,10 @@ def test_augmentation_changes_training(mnist_1k):
 
 
 def test_cli_offers_every_defense_and_augmentation():
-    from fgsm_studio.core import augment, cli_options, defenses, models
+    from fgsm_studio.core import catalogue, cli_options, defenses, models
 
     assert cli_options.DEFENSES == defenses.DEFENSES
-    assert cli_options.AUGMENTS == augment.AUGMENTS
+    assert cli_options.AUGMENTS == catalogue.AUGMENTS
     assert cli_options.STEMS == models.STEMS
     args = cli_options.build_parser("x").parse_args(
         ["train", "--out", "m.safetensors", "--defense", "trades", "--augment", "digits"]

@@ -108,7 +108,7 @@ def _png_header(width: int, height: int) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "data, match",
+    ("data", "match"),
     [
         (b"", "empty"),
         (b"hello, I am a text file, not a picture", "not an image"),

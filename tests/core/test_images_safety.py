@@ -71,7 +71,7 @@ def _finishes(fn, seconds: float = 10.0) -> BaseException | None:
     def body():
         try:
             fn()
-        except BaseException as exc:  # handed back to the test, which judges it
+        except BaseException as exc:  # noqa: BLE001 (handed back to the test, which judges it)
             out[0] = exc
 
     t = threading.Thread(target=body, daemon=True)

@@ -10,7 +10,7 @@ from fgsm_studio.core.models import TRAINABLE, build, regularized_weights
 
 
 @pytest.mark.parametrize("arch", TRAINABLE)
-@pytest.mark.parametrize("channels, size", [(1, 28), (3, 32)])
+@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 32)])
 def test_every_arch_builds_and_predicts(arch, channels, size):
     model = build(
         arch,

@@ -187,3 +187,24 @@ def test_train_refuses_a_records_path_that_is_a_folder_before_training(tmp_path,
     events = execute(spec, tmp_path)
     with pytest.raises(ValueError, match="is not a regular file"):
         next(events)  # before the first batch
+
+
+def test_records_of_an_earlier_version_keep_their_key():
+    """A spec as `reproduce` wrote it on 2026-12-03, before `ema` joined TrainConfig: an
+    option added later must leave old keys alone, or every record of a results folder is
+    refused (its spec no longer gives its key) and made again."""
+    spec = {
+        "train": {
+            "arch": "small_cnn", "stem": "auto", "defense": "none", "a1": 0.5, "reg": "scaled",
+            "reg_lambda": 0.0005, "epsilon": 0.1, "epochs": 3, "lr": 0.001,
+            "lr_schedule": "constant", "optimizer": "adam", "batch_size": 32, "patience": 4,
+            "seed": 0, "device": "auto", "amp": True, "augment": "none", "attack_steps": 10,
+            "beta": 6.0, "warmup_epochs": 0.0, "select_by": "auto", "monitor_images": 0,
+            "monitor_steps": 5, "a2": 0.5,
+        },
+        "dataset": "mnist-5k", "root": None, "fold": 0, "folds": 10, "limit": 1000,
+        "eval_epsilons": [0.1], "eval_attacks": ["fgsm", "pgd"], "eval_limit": None,
+        "worst_case": "light", "world_size": 1, "backend": "",
+    }  # fmt: skip
+    key = "mnist-5k_small_cnn_std_eps0.1_f0of10_e3_lr0.001_s0_n1000_929b2e52ba"
+    assert RunSpec.from_dict(spec).key() == key

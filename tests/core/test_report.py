@@ -28,13 +28,14 @@ def test_report_figures_are_png_and_svg_with_error_bars_on_every_series(tmp_path
     _write(tmp_path, records)
     assert report.load_records(tmp_path) == sorted(records, key=lambda r: r.key)
     drawn = []
-    real = report_figures.line_chart
+    real = report_figures.figure3
 
-    def spy(path, x, series, **kw):
-        drawn.append((series, kw["errors"]))
-        return real(path, x, series, **kw)
+    def spy(path, x, series, errors, **kw):
+        drawn.append((series, errors))
+        assert "standard deviation" in kw["caption"]  # what the bars are, said under it
+        return real(path, x, series, errors, **kw)
 
-    monkeypatch.setattr(report_figures, "line_chart", spy)
+    monkeypatch.setattr(report_figures, "figure3", spy)
     md = report.write_report(tmp_path).read_text()
     ((series, errors),) = drawn
     assert set(errors) == set(series) == {"clean", "FGSM eps=0.1", "PGD eps=0.1"}
@@ -148,13 +149,13 @@ def test_figures_say_n_rounds_epochs_chance_and_error_bars_and_show_pgd(tmp_path
         return draw
 
     monkeypatch.setattr(report_figures, "bar_chart", spy("bar_chart"))
-    monkeypatch.setattr(report_figures, "line_chart", spy("line_chart"))
+    monkeypatch.setattr(report_figures, "figure3", spy("figure3"))  # Figure 3's one function
     _write(tmp_path, [_run("none")] + [_run(a1=a) for a in (0.0, 0.5, 1.0)])
     md = report.write_report(tmp_path).read_text()
     (groups, series), kw = drawn["bar_chart"]
     assert set(series) == {"clean", "FGSM eps=0.1", "PGD eps=0.1"}
     assert kw["hline"] == (10.0, "chance (10%)")
-    for name in ("bar_chart", "line_chart"):
+    for name in ("bar_chart", "figure3"):
         caption = drawn[name][1]["caption"]
         assert "n = 300 held-out images" in caption and "1 of 10 rounds" in caption
         assert "2 epochs trained (at most 10)" in caption and "95% Wilson interval" in caption

@@ -149,3 +149,21 @@ def test_a_ddp_run_has_its_own_key_and_its_card_says_how_it_ran():
     assert RunSpec.of(batch_size=32, world_size=1).key() == one.key()  # old keys hold
     assert two.identity()["global_batch"] == 64
     assert RunSpec.from_dict(two.to_dict()) == two
+
+
+def test_a_remote_head_without_token_auth_is_warned_about_once(monkeypatch, caplog):
+    """Issue 25.14."""
+    from fgsm_studio.core import ray_executor
+
+    monkeypatch.setattr(ray_executor, "_WARNED", set())
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    for address in ("auto", "127.0.0.1:6379", "ray://localhost:10001"):
+        ray_executor.warn_if_open(address)
+    assert not caplog.records
+    ray_executor.warn_if_open("ray://10.1.2.3:10001")
+    ray_executor.warn_if_open("ray://10.1.2.3:10001")
+    assert len(caplog.records) == 1 and "without token authentication" in caplog.text
+    assert "docs/cluster.md" in caplog.text
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    ray_executor.warn_if_open("head.lab:6379")
+    assert len(caplog.records) == 1

@@ -7,7 +7,7 @@ import torch
 import torchattacks
 from torch import nn
 
-from fgsm_studio.core.attacks import bim, fgsm
+from fgsm_studio.core.attacks import bim, fgsm, pgd
 from fgsm_studio.core.robustness import (
     WORST_CASE,
     apgd_ce,
@@ -17,7 +17,7 @@ from fgsm_studio.core.robustness import (
     robust_evaluate,
     square,
 )
-from fgsm_studio.core.squeezing import FeatureSqueezing, bpda_pgd, median_filter, reduce_bits
+from fgsm_studio.core.squeezing import FeatureSqueezing, median_filter, reduce_bits
 
 
 def _acc(model, x, y):
@@ -43,8 +43,8 @@ def test_our_pgd_equals_torchattacks_without_random_start(trained_cnn):
 
 
 @pytest.mark.parametrize("attack", [apgd_ce, apgd_t, square])
-def test_library_attacks_stay_in_the_ball_and_hurt(trained_cnn, attack):
-    model, test = trained_cnn
+def test_library_attacks_stay_in_the_ball_and_hurt(fresh_cnn, attack):
+    model, test = fresh_cnn
     x, y = test.batch(torch.arange(32))
     opts = {"queries": 100} if attack is square else {"steps": 10}
     adv = attack(model, x, y, 0.2, **opts)
@@ -153,20 +153,20 @@ def test_squeezer_levels_and_median():
 
 
 @pytest.mark.parametrize(("bits", "drop"), [(1, 0.1), (4, 0.4)])
-def test_squeezing_masks_gradients_and_bpda_defeats_it(trained_cnn, bits, drop):
-    model, test = trained_cnn
+def test_squeezing_masks_gradients_and_bpda_defeats_it(fresh_cnn, bits, drop):
+    model, test = fresh_cnn
     x, y = test.batch(torch.arange(128))
     defended = FeatureSqueezing(model, bits=bits, median=2)
     clean = _acc(defended, x, y)
     assert clean > 0.7  # the squeezed digits are still readable
     # Plain gradient attacks see zero gradient through the rounding: nothing moves.
     assert torch.equal(fgsm(defended, x, y, 0.3), x)
-    adaptive = bpda_pgd(defended, x, y, 0.3, steps=20)
+    adaptive = pgd(defended.straight_through_copy(), x, y, 0.3, steps=20)  # BPDA
     assert (adaptive - x).abs().max() <= 0.3 + 1e-6
     # 1 bit is a real obstacle at eps 0.3 (a pixel must cross 0.5 to change), yet it
     # gives way; 4 bits barely resist at all once the gradient goes straight through.
     assert _acc(defended, adaptive, y) < clean - drop
-    assert not defended.straight_through  # the switch is put back
+    assert not defended.straight_through  # the defense itself is unchanged
 
 
 def test_survivors_only_attacks_count_toward_the_worst_case_alone(trained_cnn):

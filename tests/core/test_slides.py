@@ -100,6 +100,7 @@ def test_export_all_writes_what_this_machine_can_and_says_what_not(digit, tmp_pa
     done = slides.export_all(session, names, DIGITS, tmp_path / "talk.gif")
     assert [p.name for p in done.files] == ["talk.gif", "talk.webp", "talk-strip.png"]
     assert all(p.stat().st_size > 1000 for p in done.files)
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in done.files)  # not mkstemp's 0600
     assert done.skipped and "ffmpeg" in done.skipped[0]
     with pytest.raises(slides.ExportError, match="ffmpeg"):
         slides.save_animation([Image.new("RGB", (4, 4))], tmp_path / "talk.mp4")

@@ -201,7 +201,7 @@ def test_config_validation():
         dict(epochs=101),
         dict(reg="x"),
     ):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="must|required"):
             TrainConfig(**bad).validate()
     assert TrainConfig(a1=0.3).a2 == 0.7
 

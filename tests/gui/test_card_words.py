@@ -48,7 +48,7 @@ def test_plain_words_come_from_the_measured_worst_case_not_the_defense_name():
     trained at 0.3 whose PGD accuracy is 0% say what was measured."""
     pgd03 = plain_words(BY_NAME["mnist_small_cnn_pgd_eps0.3"].card)
     assert "right 71% of the time at epsilon 0.1 and 37% at 0.3" in pgd03
-    assert "attacks of 0.3 fool it more often than not; at 0.1 it mostly holds" in pgd03
+    assert pgd03.endswith("attacks of 0.3 fool it more often than not.")
     for entry in BY_NAME.values():
         words = plain_words(entry.card)
         assert "Trained to resist" not in words and "resists attacks up to" not in words

@@ -217,7 +217,10 @@ def test_long_model_names_are_whole_in_the_list_and_the_card_fits_the_sidebar(ex
     panel.transfer.setChecked(True)  # its sentence takes three lines: the card keeps all of its
     explorer.resize(1280, 720)
     QApplication.processEvents()
+    for _ in range(3):  # (the scroll bar comes, the card's width changes, it refits)
+        QApplication.processEvents()
     assert panel.card.height() >= panel.card.heightForWidth(panel.card.width())
+    assert panel.card.geometry().bottom() < panel.compare.geometry().top()  # nothing drawn over
     assert "worst case" in panel.card.text()
 
 
@@ -288,7 +291,33 @@ def test_an_imagenet_download_offline_says_so_in_a_sentence_that_stays(
     assert text.startswith("ResNet50 needs its weights from the internet") and "offline" in text
     assert "URLError" not in text and "URLError" in panel.notice.toolTip()  # details on hover
     assert not panel.offer.isHidden() and "EfficientNet-Lite0 (offline)" in panel.offer.text()
+    for _ in range(3):
+        QApplication.processEvents()
+    assert panel.notice.geometry().bottom() < panel.offer.geometry().top()
+    assert panel.card.geometry().bottom() < panel.compare.geometry().top()  # nothing overlaps
     explorer.banner.hide()  # (nothing times the sentence out: it is no banner)
     with qtbot.waitSignal(explorer.model_loaded, timeout=120000):
         panel.offer.click()
     assert s.card.image_size == 224 and panel.notice.isHidden() and panel.offer.isHidden()
+
+
+def test_the_image_titles_never_run_into_each_other(explorer, qtbot):
+    """Four or five panels at 1280 px: each title fits its column, frame after frame."""
+    from PySide6.QtGui import QTextDocument
+
+    explorer.resize(1280, 720)
+    explorer.state.set_noise(True)
+    for value in (150, 90):
+        with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+            explorer.epsilon.slider.setValue(value)
+        qtbot.waitUntil(lambda: explorer.idle, timeout=30000)
+        tri = explorer.stage.triptych
+        shown = [t for i, t in enumerate(tri.titles) if i < 3 or list(tri.extras.values())[i - 3]]
+        assert len(shown) == 5
+        for label in shown:
+            doc = QTextDocument()
+            doc.setHtml(label.text)
+            font = label.item.font()
+            font.setPointSizeF(float(label.opts["size"].removesuffix("pt")))
+            doc.setDefaultFont(font)
+            assert doc.idealWidth() <= tri.width() / len(shown), label.text

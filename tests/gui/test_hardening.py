@@ -91,7 +91,7 @@ def train_view(qtbot, settings):
     f.epochs.setValue(2)
     f.limit.setValue(600)
     f.device.setCurrentIndex(f.device.findData("cpu"))
-    yield view
+    return view
 
 
 def test_simulated_cuda_out_of_memory_is_a_message(qtbot, train_view, monkeypatch):
@@ -154,10 +154,10 @@ def test_dataset_folder_removed_before_and_during_a_run(qtbot, train_view, tmp_p
     view.form.folder.setText(str(root))
     view.form.limit.setValue(0)
     with qtbot.waitSignal(view.run_ended, timeout=120000) as ended:
-        view.train_button.click()
-        qtbot.waitUntil(lambda: view.running, timeout=5000)
-        qtbot.wait(300)
-        shutil.rmtree(root)  # vanishes mid-run: the images are already in memory
+        # a batch has trained: the images are in memory (no fixed wait, which loses under load)
+        with qtbot.waitSignal(view.progress_shown, timeout=60000):
+            view.train_button.click()
+        shutil.rmtree(root)  # vanishes mid-run
     assert ended.args[0] == "finished"
     with qtbot.waitSignal(view.run_ended, timeout=60000) as ended:
         view.train_button.click()  # and now it is gone: reported

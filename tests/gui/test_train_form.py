@@ -171,7 +171,7 @@ def test_a_real_run_from_the_form_records_the_expert_options(view, qtbot):
     assert {k: getattr(t, k) for k in want} == want
     _, card = load(record.saved_to)
     assert {k: card.training[k] for k in want} == want
-    again = ResultStore(view.store.path)  # the results as they come back after a restart
+    again = ResultStore(view.state.store.path)  # the results as they come back after a restart
     again.load()
     assert {k: getattr(again.records[-1].spec.train, k) for k in want} == want
 

@@ -52,7 +52,7 @@ def test_one_epoch_run_finishes_and_saves_a_loadable_checkpoint(view, qtbot):
     assert view.progress.text() == "done: 100%" and "Finished" in view.status.text()
     assert len(view.curves["loss_adv"].getData()[0]) == 1
     # a single run belongs to no sweep: Figure 3 shows sweeps only
-    assert view.curves["sweep_clean"].getData()[0] is None and view.shown_sweep == ""
+    assert view.curves["sweep_clean"].getData()[0] is None and view.state.shown_sweep == ""
     with qtbot.waitSignal(view.open_in_explorer, timeout=1000) as opened:
         view.explorer_button.click()
     assert opened.args[0] == record.saved_to
@@ -172,12 +172,12 @@ def test_results_come_back_after_a_restart_and_figure3_shows_one_sweep(qtbot, se
     first = TrainView(settings)
     qtbot.addWidget(first)
     for r in RECORDS:
-        first.store.add(r)
+        first.state.store.add(r)
     assert first.shutdown(1000)
     again = TrainView(settings)
     qtbot.addWidget(again)
     assert again.records == RECORDS and again.table.rowCount() == len(RECORDS)
-    assert again.shown_sweep == "s2"  # the latest sweep, and only its runs
+    assert again.state.shown_sweep == "s2"  # the latest sweep, and only its runs
     x, y = again.curves["sweep_clean"].getData()
     assert list(x) == [0.0, 0.5] and list(y) == pytest.approx([30.0, 20.0])
     assert again.shutdown(1000)
@@ -204,16 +204,16 @@ def test_warning_appears_when_the_defense_only_looks_robust(view):
     """Issue 14.8: the banner shows the findings of core.robust_monitor, in words."""
     from tests.core.test_robust_monitor import COLLAPSE, HEALTHY, _history
 
-    view.current = view.form.job()  # a WR_FGSM run in progress
+    view.state.set_current(view.form.job())  # a WR_FGSM run in progress
     try:
         for m in _history(HEALTHY):
             view._on_epoch(m)
         assert view.warning.isHidden()
-        view._history.clear()
+        view.state.history.clear()
         for m in _history(COLLAPSE):
             view._on_epoch(m)
     finally:
-        view.current = None
+        view.state.set_current(None)
     assert view.warning.isVisible() and "only looks robust" in view.warning.text()
     assert "collapsed" in view.warning.text() and "PGD training" in view.warning.text()
     assert view.log.toPlainText().count("WARNING") == 2
@@ -226,8 +226,8 @@ def test_export_asks_for_a_file_and_says_where(view, tmp_path, monkeypatch):
     from tests.gui.test_train_results import RECORDS
 
     for r in RECORDS:
-        view.store.add(r)
-    view.shown_sweep = "s1"
+        view.state.store.add(r)
+    view.state.set_shown_sweep("s1")
     asked = []
 
     def save_name(parent, caption, start, filters):
@@ -245,7 +245,7 @@ def test_results_table_fits_1280x720_without_scrolling_sideways(view):
     from tests.gui.test_train_results import RECORDS
 
     for r in RECORDS:
-        view._add_row(r)
+        view.table.add_record(r)
     view.resize(1280, 690)
     view.show()
     t = view.table
@@ -269,13 +269,13 @@ def test_stop_mid_epoch_says_where_and_the_stopped_run_is_in_the_table(view, qtb
         view.train_button.click()
     assert not view.confirm_close(view)  # no epoch done yet: nothing to keep
     assert "nothing will be saved" in asked[-1] and "is kept" not in asked[-1]
-    qtbot.waitUntil(lambda: len(view._history) == 1, timeout=120000)
+    qtbot.waitUntil(lambda: len(view.state.history) == 1, timeout=120000)
     assert not view.confirm_close(view)
     assert "The best checkpoint so far is kept." in asked[-1]
-    qtbot.waitUntil(lambda: view._last_batch.epoch == 2, timeout=60000)
+    qtbot.waitUntil(lambda: view.state.last_batch.epoch == 2, timeout=60000)
     with qtbot.waitSignal(view.run_ended, timeout=30000):
         view.stop()
-    p = view._last_batch  # the last batch the worker really did (all its events are in)
+    p = view.state.last_batch  # the last batch the worker really did (all its events are in)
     assert view.progress.value() == (p.epoch - 1) * p.batches + p.batch
     if p.batch < p.batches:
         said = f"Stopped in epoch 2 of 3 after {p.batch} of its {p.batches} batches"

@@ -1,0 +1,97 @@
+"""The guided walk-through (issue 24, 9): six steps, each a state of the Explorer set
+through ``ExplorerState``, advanced with Next and Back (real clicks); the figures its
+words quote are what the Explorer then shows for the bundled 7."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from fgsm_studio.gui import walkthrough
+from fgsm_studio.gui.guide import GUIDE
+
+
+def click(qtbot, button) -> None:
+    assert button.isEnabled()
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def settled(view, qtbot, epsilon: float, attack: str) -> None:
+    s = view.state
+    qtbot.waitUntil(
+        lambda: (
+            s.frame is not None
+            and s.image.name == "mnist_17_7.png"
+            and s.frame.epsilon == epsilon
+            and s.frame.attack == attack
+            and view.idle
+        ),
+        timeout=60000,
+    )
+
+
+def test_the_walk_through_steps_through_six_states(explorer, qtbot):
+    view, s = explorer, explorer.state
+    tour = view.walkthrough
+    assert not tour.isVisible()
+    click(qtbot, view.attack.tour)
+    assert tour.isVisible() and "step 1 of 6" in tour.title.text()
+    settled(view, qtbot, 0.0, "fgsm")
+    assert s.frame.pred_clean == 7 and not s.frame.flipped and not tour.back.isEnabled()
+
+    click(qtbot, tour.next)  # random noise of the same size
+    assert "Random noise does nothing" in tour.title.text()
+    if hasattr(s, "set_noise"):
+        assert s.noise
+        qtbot.waitUntil(lambda: s.noise_frame is not None, timeout=60000)
+        assert s.noise_frame.pred_adv == 7
+    else:
+        settled(view, qtbot, 0.0, "fgsm")
+        assert "network says <b>7</b>" in tour.words.text()  # measured on the noisy 7
+
+    click(qtbot, tour.next)  # FGSM at the same size fools it
+    settled(view, qtbot, 0.16, "fgsm")
+    assert s.frame.flipped and s.frame.pred_adv != 7
+    assert not getattr(s, "noise", False)
+
+    click(qtbot, tour.next)  # the defended twin holds
+    assert "trained on attacked" in tour.words.text()
+    qtbot.waitUntil(lambda: s.compare_probs is not None, timeout=60000)
+    assert int(s.compare_probs.argmax()) == 7
+
+    click(qtbot, tour.next)  # PGD
+    settled(view, qtbot, 0.25, "pgd")
+    assert s.frame.flipped
+
+    click(qtbot, tour.next)
+    assert "step 6 of 6" in tour.title.text() and not tour.next.isEnabled()
+    settled(view, qtbot, 0.1, "fgsm")
+
+    click(qtbot, tour.back)
+    settled(view, qtbot, 0.25, "pgd")
+    click(qtbot, tour.close_button)
+    assert not tour.isVisible()
+
+
+def test_the_walk_through_brings_its_model_back(explorer, qtbot):
+    """Started on another model, the first step loads the standard network and the 7."""
+    view, s = explorer, explorer.state
+    other = next(e for e in view.entries if e.path.name == "mnist_small_cnn_wr_fgsm.safetensors")
+    with qtbot.waitSignal(view.model_loaded, timeout=60000):
+        view.load_model(other.path)
+    view.walkthrough.start()
+    qtbot.waitUntil(
+        lambda: (
+            s.model.path.name == walkthrough.MODEL
+            and s.image is not None
+            and s.image.name == "mnist_17_7.png"
+        ),
+        timeout=60000,
+    )
+    settled(view, qtbot, 0.0, "fgsm")
+
+
+def test_the_guide_says_what_defended_and_epsilon_01_mean():
+    assert "trained on attacked images" in GUIDE
+    assert "epsilon of <b>0.1</b>" in GUIDE and "26 of 255" in GUIDE
+    assert "Walk-through" in GUIDE
