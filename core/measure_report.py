@@ -33,7 +33,7 @@ EXPLAIN = (
     "Accuracy in % on one stratified sample per row (n images; every column on the same "
     "images). optdigits: 43 writers outside MNIST (UCI); fonts: digits of 278 fonts, plain "
     "and distorted; own: the model's held-out part of the 5,000. FGSM, PGD (random start) "
-    "and APGD-CE run on every image; +APGD-T (3 target classes) runs on the images those "
+    "and APGD-CE run on every image; +APGD-T (3 target classes; 1 for the paper's networks) runs on the images those "
     "left standing and +Square (1,000 queries, no gradient) on what APGD-T left: their "
     "figures are cumulative, and the last is the per-image **worst** case. `-`: not run "
     "(Square was left out of the paper networks' rows: too slow on a CPU). Steps per row "

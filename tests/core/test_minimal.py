@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from fgsm_studio.core.minimal import cw_l2, deepfool, smallest_flip
+from fgsm_studio.core.minimal import cw_l2, cw_l2_search, deepfool, smallest_flip
 from fgsm_studio.core.robustness import apgd_ce
 from fgsm_studio.core.session import AttackSession
 from fgsm_studio.core.squeezing import DETECT_THRESHOLD, FeatureSqueezing, squeeze, squeezer_for
@@ -43,7 +43,7 @@ def _points(model, n=8):
 def test_deepfool_linf_finds_the_nearest_linf_boundary_of_a_linear_model():
     model = _linear()
     x, y = _points(model)
-    res = deepfool(model, x, y, norm="linf", overshoot=0.02)
+    res = deepfool(model, x, y, norm="linf", overshoot=0.02, quantize=False)
     assert res.flipped.all()
     assert torch.allclose(res.linf, _nearest(model, x, y, dual=1) * 1.02, rtol=0.02)
     with pytest.raises(ValueError, match="norm must be 'l2' or 'linf'"):
@@ -131,3 +131,39 @@ def test_apgd_ce_frames_equal_core_and_refuse_a_target():
     assert torch.equal(f.adversarial, expected[0]) and f.attack == "apgd-ce"
     with pytest.raises(ValueError, match="APGD-CE is untargeted"):
         AttackSession(model, x, target=3).frame(0.1, attack="apgd-ce")
+
+
+def test_deepfool_flips_survive_a_png_round_trip(mnist_1k, tmp_path):
+    """Issue 22, 7: DeepFool landed on the boundary, so most flips died in an 8-bit PNG."""
+    import numpy as np
+    from PIL import Image
+
+    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.paths import resource_path
+
+    model, _ = load(resource_path("models", "mnist_small_cnn_standard.safetensors"))
+    x, y = mnist_1k.batch(torch.arange(0, 1000, 100))  # one digit of each class
+    res = deepfool(model, x, y)
+    assert res.flipped.all()
+    for i in range(len(x)):
+        path = tmp_path / f"adv{i}.png"
+        Image.fromarray((res.adversarial[i, 0].numpy() * 255).round().astype(np.uint8)).save(path)
+        back = torch.from_numpy(np.asarray(Image.open(path), np.float32) / 255)[None, None]
+        with torch.no_grad():
+            assert int(model(back).argmax(1)) != int(y[i]), f"digit {i}: the saved flip is gone"
+
+
+@pytest.mark.slow
+def test_cw_binary_search_on_c_is_no_larger_than_deepfool(mnist_1k):
+    """Issue 22, 7: C&W at a fixed c = 10 was larger than DeepFool on every digit."""
+    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.paths import resource_path
+
+    model, _ = load(resource_path("models", "mnist_small_cnn_standard.safetensors"))
+    x, y = mnist_1k.batch(torch.arange(0, 1000, 100))
+    df = deepfool(model, x, y, quantize=False)
+    fixed, searched = cw_l2(model, x, y, c=10.0), cw_l2_search(model, x, y)
+    assert searched.flipped.all()
+    assert (fixed.l2 / df.l2).median() > 1.0  # what the issue saw
+    assert (searched.l2 / df.l2).median() <= 1.0
+    assert (searched.l2 <= fixed.l2 + 1e-6).all()  # the search keeps its least flip
