@@ -30,7 +30,7 @@ def qimage_to_png(image: QImage) -> bytes:
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buf, b"PNG")
+    image.save(buf, "PNG")  # type: ignore[call-overload]  # the stubs want bytes; Qt wants str
     return bytes(data.data())
 
 
