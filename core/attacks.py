@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fgsm_studio.core import catalogue
+from . import catalogue
 
 # An attack with its options bound: (model, images, labels, epsilon) -> adversarial images
 Attack = Callable[[nn.Module, torch.Tensor, torch.Tensor, Any], torch.Tensor]

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fgsm_studio.core.catalogue import resolve_augment as resolve
+from .catalogue import resolve_augment as resolve
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fgsm_studio.core.catalogue import is_paper
-from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, read_card
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.paths import resource_path
+from .catalogue import is_paper
+from .checkpoint import CheckpointError, ModelCard, read_card
+from .evaluation import EvalResult
+from .paths import resource_path
 
 SAMPLE_FOLDERS = {
     "mnist-5k": "mnist",

@@ -34,11 +34,11 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
-from fgsm_studio.core import catalogue
-from fgsm_studio.core.checkpoint_format import CheckpointFormatError, detect_format, json_depth
-from fgsm_studio.core.evaluation import EvalResult, MetricsError
-from fgsm_studio.core.image_files import display_name
-from fgsm_studio.core.models import (
+from . import catalogue
+from .checkpoint_format import CheckpointFormatError, detect_format, json_depth
+from .evaluation import EvalResult, MetricsError
+from .image_files import display_name
+from .models import (
     ARCHS,
     MIN_IMAGE_SIZE,
     STEMS,
@@ -47,7 +47,7 @@ from fgsm_studio.core.models import (
     build,
     max_image_size,
 )
-from fgsm_studio.core.names import strip_bidi
+from .names import strip_bidi
 
 FORMAT_VERSION = 1
 CARD_KEY = "fgsm_studio_card"
@@ -342,12 +342,12 @@ def load(
         )
     if kind in ("pickle", "zip"):
         if card is None:
-            from fgsm_studio.core.imagenet import guess_card
+            from .imagenet import guess_card
 
             card = guess_card(path)
         tensors, card = _read_pickle(path, card)
         if card.arch == "densenet121":
-            from fgsm_studio.core.imagenet import fix_densenet_keys
+            from .imagenet import fix_densenet_keys
 
             tensors = fix_densenet_keys(tensors)
         model = _fit({k: tuple(v.shape) for k, v in tensors.items()}, card, path)

@@ -26,7 +26,7 @@ import stat
 import zipfile
 from typing import Literal
 
-from fgsm_studio.core.image_files import display_name
+from .image_files import display_name
 
 # A real header: ~150 bytes per tensor (DenseNet121 has ~1,000) and a card whose class
 # names may run to a few MB. Safetensors' own limit is 100 MB; a 67 MB header of

@@ -22,8 +22,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from fgsm_studio.core import cli_options as opt
-from fgsm_studio.core.progress import Progress
+from . import cli_options as opt
+from .progress import Progress
 
 
 def _parser() -> opt.Parser:
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         opt.check(args, _parser())
         if getattr(args, "device", "auto") != "auto":
-            from fgsm_studio.core.devices import pick_device
+            from .devices import pick_device
 
             try:
                 pick_device(args.device)
@@ -45,9 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
-    from fgsm_studio.core.cluster import ClusterError
-    from fgsm_studio.core.distributed import DistributedError
-    from fgsm_studio.core.training import TrainingError
+    from .cluster import ClusterError
+    from .distributed import DistributedError
+    from .training import TrainingError
 
     try:
         if args.command == "train":
@@ -57,21 +57,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "robustness":
             return _robustness(args)
         if args.command == "measure":
-            from fgsm_studio.core.measure_report import main as measure_main
+            from .measure_report import main as measure_main
 
             return measure_main(args)
         if args.command == "cards":
-            from fgsm_studio.core.bundled import cards_markdown
+            from .bundled import cards_markdown
 
             text = cards_markdown()
             if args.out:  # whole or not at all: a full disk once left a 0-byte file here
-                from fgsm_studio.core.atomic import write_atomic
+                from .atomic import write_atomic
 
                 write_atomic(args.out, text, f"the cards table {opt.display(args.out)}")
             elif not args.readme:
                 print(text)
             if args.readme:
-                from fgsm_studio.core.readme_table import update_readme
+                from .readme_table import update_readme
 
                 update_readme(args.readme)
             return 0
@@ -87,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
-    from fgsm_studio.core.devices import configure_threads
-    from fgsm_studio.core.distributed import SINGLE, init_from_env, shutdown
-    from fgsm_studio.core.evaluation import drive
-    from fgsm_studio.core.experiments import RunSpec, execute
-    from fgsm_studio.core.training import TrainingError
+    from .devices import configure_threads
+    from .distributed import SINGLE, init_from_env, shutdown
+    from .evaluation import drive
+    from .experiments import RunSpec, execute
+    from .training import TrainingError
 
     dist = init_from_env() if args.ddp else SINGLE  # under torchrun: join its process group
     spec = RunSpec.of(
@@ -152,7 +152,7 @@ def _lost_rank(args, dist) -> str:
     """One sentence for a torchrun job whose other rank stopped: which, what is saved, how on."""
     import shlex
 
-    from fgsm_studio.core.experiments import best_so_far_path
+    from .experiments import best_so_far_path
 
     other = f"rank {1 - dist.rank}" if dist.world_size == 2 else "another rank"
     partial = best_so_far_path(args.out)
@@ -173,10 +173,10 @@ def _lost_rank(args, dist) -> str:
 
 
 def _evaluate(args) -> int:
-    from fgsm_studio.core.checkpoint import load
-    from fgsm_studio.core.data import load_dataset, stratified_sample
-    from fgsm_studio.core.devices import pick_device
-    from fgsm_studio.core.evaluation import evaluate
+    from .checkpoint import load
+    from .data import load_dataset, stratified_sample
+    from .devices import pick_device
+    from .evaluation import evaluate
 
     model, card = load(args.model, device=pick_device(args.device))
     data = load_dataset(args.dataset or card.dataset, args.root, args.split)
@@ -197,7 +197,7 @@ def _evaluate(args) -> int:
 
 
 def _robustness(args) -> int:
-    from fgsm_studio.core.robustness import measure_card
+    from .robustness import measure_card
 
     plain, varied = measure_card(
         args.model,
@@ -227,7 +227,7 @@ def _robustness(args) -> int:
 
 
 def _reproduce(args, *, sweep_only: bool) -> int:
-    from fgsm_studio.core.reproduce import run
+    from .reproduce import run
 
     return run(args, sweep_only=sweep_only)
 

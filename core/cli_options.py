@@ -23,8 +23,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import NoReturn
 
-from fgsm_studio import __version__
-from fgsm_studio.core.catalogue import (  # torch-free, as is train_config
+from .. import __version__  # noqa: TID252 (the package's one version: the only import above core)
+from .catalogue import (  # torch-free, as is train_config
     ATTACKS,
     AUGMENTS,
     DATASETS,
@@ -38,8 +38,8 @@ from fgsm_studio.core.catalogue import (  # torch-free, as is train_config
     TRAINABLE,
     WORST_CASE_SETTINGS,
 )
-from fgsm_studio.core.names import strip_bidi
-from fgsm_studio.core.train_config import TrainConfig
+from .names import strip_bidi
+from .train_config import TrainConfig
 
 WORST_CASES = ("off", *WORST_CASE_SETTINGS)
 DEFAULT = TrainConfig()  # the one place a run's defaults are written

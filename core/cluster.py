@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # experiments imports torch: only where a run really starts
-    from fgsm_studio.core.experiments import RunRecord, RunSpec
-    from fgsm_studio.core.ray_executor import RayExecutor
+    from .experiments import RunRecord, RunSpec
+    from .ray_executor import RayExecutor
 
 
 class ClusterError(RuntimeError):
@@ -63,7 +63,7 @@ class RunJob:
 
     def finished(self, spec: RunSpec) -> RunRecord | None:
         """The saved record of a finished run, or None."""
-        from fgsm_studio.core.records import RecordError, read_record
+        from .records import RecordError, read_record
 
         path = self.record_path(spec)
         if not path.is_file():
@@ -76,9 +76,9 @@ class RunJob:
     def __call__(
         self, spec: RunSpec, on_event: Callable[[object], None] | None = None
     ) -> RunRecord:
-        from fgsm_studio.core.devices import configure_threads
-        from fgsm_studio.core.evaluation import drive
-        from fgsm_studio.core.experiments import execute
+        from .devices import configure_threads
+        from .evaluation import drive
+        from .experiments import execute
 
         configure_threads("cli", self.threads)
         model = None
@@ -140,7 +140,7 @@ def make_executor(
             raise ClusterError("--address only makes sense with --executor ray.")
         return SerialExecutor()
     if kind == "ray":
-        from fgsm_studio.core.ray_executor import RayExecutor
+        from .ray_executor import RayExecutor
 
         return RayExecutor(address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     raise ClusterError(f"unknown executor {kind!r}: serial or ray")
@@ -149,7 +149,7 @@ def make_executor(
 def __getattr__(name: str):
     """``cluster.RayExecutor``: the Ray executor lives in ``core.ray_executor`` (imports this)."""
     if name == "RayExecutor":
-        from fgsm_studio.core.ray_executor import RayExecutor
+        from .ray_executor import RayExecutor
 
         return RayExecutor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,11 +35,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fgsm_studio.core.catalogue import DATASETS
-from fgsm_studio.core.data_folder import IMAGE_SUFFIXES, load_folder
-from fgsm_studio.core.dataset import DatasetError, Fold, ImageDataset, folds, stratified_sample
-from fgsm_studio.core.images import ImageError, read_regular_file
-from fgsm_studio.core.paths import resource_path
+from .catalogue import DATASETS
+from .data_folder import IMAGE_SUFFIXES, load_folder
+from .dataset import DatasetError, Fold, ImageDataset, folds, stratified_sample
+from .images import ImageError, read_regular_file
+from .paths import resource_path
 
 __all__ = [
     "DATASETS",

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fgsm_studio.core.dataset import DatasetError, ImageDataset
-from fgsm_studio.core.images import ImageError, display_name, load_image, to_model_input
-from fgsm_studio.core.names import strip_bidi
+from .dataset import DatasetError, ImageDataset
+from .images import ImageError, display_name, load_image, to_model_input
+from .names import strip_bidi
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}

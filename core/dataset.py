@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fgsm_studio.core.images import display_name
+from .images import display_name
 
 
 class DatasetError(ValueError):

@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fgsm_studio.core.attacks import evaluating, fgsm_step, input_gradient, pgd
-from fgsm_studio.core.catalogue import DEFENSES
+from .attacks import evaluating, fgsm_step, input_gradient, pgd
+from .catalogue import DEFENSES
 
 
 def _ball(x_adv: torch.Tensor, x: torch.Tensor, eps: float) -> torch.Tensor:

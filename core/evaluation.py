@@ -20,7 +20,7 @@ from typing import Any, TypeVar, cast
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from fgsm_studio.core.attacks import evaluating, fgsm_step, input_gradient, resolve
+from .attacks import evaluating, fgsm_step, input_gradient, resolve
 
 Y = TypeVar("Y")
 R = TypeVar("R")

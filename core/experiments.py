@@ -32,15 +32,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from fgsm_studio.core.catalogue import defended, is_paper
-from fgsm_studio.core.checkpoint import ModelCard, save
-from fgsm_studio.core.data import ImageDataset, folds, load_dataset, stratified_sample
-from fgsm_studio.core.distributed import SINGLE, DistContext
-from fgsm_studio.core.evaluation import EvalProgress, EvalResult, evaluation
-from fgsm_studio.core.models import build
-from fgsm_studio.core.robust_monitor import findings
-from fgsm_studio.core.robustness import WORST_CASE_SETTINGS, worst_case
-from fgsm_studio.core.training import (
+from .catalogue import defended, is_paper
+from .checkpoint import ModelCard, save
+from .data import ImageDataset, folds, load_dataset, stratified_sample
+from .distributed import SINGLE, DistContext
+from .evaluation import EvalProgress, EvalResult, evaluation
+from .models import build
+from .robust_monitor import findings
+from .robustness import WORST_CASE_SETTINGS, worst_case
+from .training import (
     BatchProgress,
     EpochMetrics,
     TrainConfig,
@@ -235,7 +235,7 @@ _RESUME_MUST_MATCH = ("arch", "defense", "a1", "reg", "epsilon", "seed", "batch_
 
 def _resume_into(model: torch.nn.Module, path: str | Path, spec: RunSpec) -> int:
     """Load a best-so-far file's weights into ``model``; the epoch to go on from."""
-    from fgsm_studio.core.checkpoint import load
+    from .checkpoint import load
 
     saved, card = load(path)
     info = card.training or {}
@@ -334,7 +334,7 @@ def execute(
     ``resume``: a best-so-far file of this run; its weights, and training goes on
     from the epoch after its best one (the optimizer starts afresh).
     """
-    from fgsm_studio.core.records import RecordError, read_record, write_record
+    from .records import RecordError, read_record, write_record
 
     done = Path(out_dir) / "runs" / f"{spec.key()}.json" if out_dir is not None else None
     if done is not None and (done.is_symlink() or (done.exists() and not done.is_file())):

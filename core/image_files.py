@@ -27,7 +27,7 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from fgsm_studio.core.names import strip_bidi
+from .names import strip_bidi
 
 MAX_PIXELS = 40_000_000  # 40 megapixels: more than any camera photo a demo needs
 MAX_FILE_BYTES = 200 * 1024 * 1024

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, load, save
-from fgsm_studio.core.paths import user_cache_dir, user_data_dir
+from .checkpoint import CheckpointError, ModelCard, load, save
+from .paths import user_cache_dir, user_data_dir
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from fgsm_studio.core.image_files import (
+from .image_files import (
     FORMATS,
     MAX_FILE_BYTES,
     MAX_PIXELS,

@@ -33,9 +33,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from fgsm_studio.core.attacks import evaluating, resolve
-from fgsm_studio.core.dataset import ImageDataset, stratified_sample
-from fgsm_studio.core.evaluation import iterate_batches
+from .attacks import evaluating, resolve
+from .dataset import ImageDataset, stratified_sample
+from .evaluation import iterate_batches
 
 SETS = ("optdigits", "fonts", "own")
 OWN_FIGURES = ("fgsm", "pgd", "apgd-ce")  # every image, a figure each
@@ -148,14 +148,14 @@ def sample(dataset: ImageDataset, limit: int | None, seed: int = 0) -> ImageData
 def load_set(name: str, card) -> ImageDataset:
     """The set ``name``: an other-writers set, or ``own``: the held-out part in ``card``."""
     if name == "own":
-        from fgsm_studio.core.experiments import RunSpec, splits
+        from .experiments import RunSpec, splits
 
         fold = int(card.training.get("fold", 0))
         folds = int(card.training.get("folds", 10))
         _, _, test = splits(RunSpec(dataset=card.dataset, fold=fold, folds=folds))
         test.name = f"own ({f'fold {fold} of {folds}' if folds else 'test split'})"
         return test
-    from fgsm_studio.core.other_writers import load
+    from .other_writers import load
 
     return load(name)
 

@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from fgsm_studio.core.measure import (
+from .measure import (
     Measurement,
     append_result,
     done_pairs,
@@ -126,7 +126,7 @@ def fgsm_masked(card, rows: list[Measurement]) -> list[str]:
 
 def publish(results: Path, models: list[Path], docs: Path, readme: Path | None) -> None:
     """Cards and tables from the results file (see the module doc)."""
-    from fgsm_studio.core.checkpoint import load, read_card, save
+    from .checkpoint import load, read_card, save
 
     rows = read_results(results)
     by_model: dict[str, list[Measurement]] = {}
@@ -159,15 +159,15 @@ def publish(results: Path, models: list[Path], docs: Path, readme: Path | None) 
     block = table([m for m in rows if m.model in titles], titles)
     replace_block(docs, block)
     if readme is not None:
-        from fgsm_studio.core.readme_table import END as BUNDLED_END
+        from .readme_table import END as BUNDLED_END
 
         replace_block(readme, block, after=BUNDLED_END)
 
 
 def main(args) -> int:
-    from fgsm_studio.core.checkpoint import load
-    from fgsm_studio.core.devices import configure_threads
-    from fgsm_studio.core.paths import resource_path
+    from .checkpoint import load
+    from .devices import configure_threads
+    from .paths import resource_path
 
     models = list(args.models) or sorted(resource_path("models").glob("mnist_*.safetensors"))
     if args.publish:
@@ -208,6 +208,6 @@ def main(args) -> int:
 
 
 if __name__ == "__main__":
-    from fgsm_studio.core.cli import main as cli_main
+    from .cli import main as cli_main
 
     sys.exit(cli_main(["measure", *sys.argv[1:]]))

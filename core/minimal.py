@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from fgsm_studio.core.attacks import evaluating
+from .attacks import evaluating
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from fgsm_studio.core.catalogue import STEMS, TRAINABLE
+from .catalogue import STEMS, TRAINABLE
 
 SMALL = {"small_cnn": 1, "small_cnn_wide": 2}  # the small CNNs and their width (no stem)
 ARCHS = (*TRAINABLE, "efficientnet_lite0")  # + pretrained ImageNet-only networks

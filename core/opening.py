@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-from fgsm_studio.core.bundled import ModelEntry, Sample, default_model
-from fgsm_studio.core.checkpoint import ModelCard
-from fgsm_studio.core.images import ImageError, load_image, to_model_input
-from fgsm_studio.core.session import AttackSession
+from .bundled import ModelEntry, Sample, default_model
+from .checkpoint import ModelCard
+from .images import ImageError, load_image, to_model_input
+from .session import AttackSession
 
 DEFAULT_EPSILON = 0.1
 PHOTO_SIZE = 64  # inputs larger than this are photos (ImageNet): epsilon in /255 steps

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from fgsm_studio.core.dataset import ImageDataset
-from fgsm_studio.core.paths import resource_path
+from .dataset import ImageDataset
+from .paths import resource_path
 
 SETS = ("optdigits", "fonts")
 

@@ -32,8 +32,8 @@ class Progress:
     """Progress of ``total`` runs on ``stream`` (stderr), ``parallel`` at a time."""
 
     def __init__(self, total: int, stream: TextIO | None = None, *, parallel: int = 1) -> None:
-        from fgsm_studio.core.robust_monitor import findings
-        from fgsm_studio.core.training import BatchProgress, EpochMetrics
+        from .robust_monitor import findings
+        from .training import BatchProgress, EpochMetrics
 
         self._findings = findings
         self._types = BatchProgress, EpochMetrics
@@ -114,7 +114,7 @@ class Progress:
 
     def done(self, record, *, trained: bool = True) -> None:
         """A run finished (``trained``) or was found finished (a resume)."""
-        from fgsm_studio.core.report_stats import run_flags
+        from .report_stats import run_flags
 
         self._close()
         begun = self.running.pop(record.key, None)

@@ -26,10 +26,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fgsm_studio.core.cluster import ClusterError, HeadLost, More, RunJob
+from .cluster import ClusterError, HeadLost, More, RunJob
 
 if TYPE_CHECKING:
-    from fgsm_studio.core.experiments import RunRecord, RunSpec
+    from .experiments import RunRecord, RunSpec
 
 POLL_S = 2.0  # how often the driver relays progress and checks the head
 LOST_POLLS = 5  # polls in a row without the head's port: the head is gone
@@ -56,8 +56,8 @@ def _run_remote(job: RunJob, spec: RunSpec, events=None) -> RunRecord:
     """
     import ray
 
-    from fgsm_studio.core.progress import RunEvent
-    from fgsm_studio.core.training import EpochMetrics
+    from .progress import RunEvent
+    from .training import EpochMetrics
 
     if job.threads is None:
         cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
@@ -115,7 +115,7 @@ class RayExecutor:
     def __enter__(self) -> RayExecutor:
         import ray
 
-        from fgsm_studio.core import ray_local
+        from . import ray_local
 
         kwargs: dict = dict(
             include_dashboard=False,
@@ -363,7 +363,7 @@ class RayExecutor:
     @staticmethod
     def _keep(job: RunJob, spec: RunSpec, record: RunRecord) -> None:
         """Write the record here too, in case the worker's copy is on another disk."""
-        from fgsm_studio.core.records import write_record
+        from .records import write_record
 
         if job.finished(spec) is None:
             write_record(job.record_path(spec), record)

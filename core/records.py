@@ -27,10 +27,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fgsm_studio.core.atomic import write_atomic
+from .atomic import write_atomic
 
 if TYPE_CHECKING:  # experiments imports torch
-    from fgsm_studio.core.experiments import RunRecord, RunSpec
+    from .experiments import RunRecord, RunSpec
 
 MAX_BYTES = 4_000_000  # a record of 100 epochs is ~60 KB
 MAX_HISTORY = 1000
@@ -115,7 +115,7 @@ def _eval(d: Any, where: str) -> None:
 
 
 def _history(h: Any) -> None:
-    from fgsm_studio.core.train_config import EpochMetrics
+    from .train_config import EpochMetrics
 
     if not isinstance(h, list) or len(h) > MAX_HISTORY:
         raise _Bad(f"history is not a list of at most {MAX_HISTORY} epochs")
@@ -145,8 +145,8 @@ def _history(h: Any) -> None:
 
 
 def _spec(d: Any) -> RunSpec:
-    from fgsm_studio.core.experiments import RunSpec
-    from fgsm_studio.core.train_config import TrainConfig
+    from .experiments import RunSpec
+    from .train_config import TrainConfig
 
     if not isinstance(d, dict):
         raise _Bad("spec is not an object")
@@ -165,7 +165,7 @@ def _spec(d: Any) -> RunSpec:
 
 def check_record(d: Any, file_key: str | None = None) -> RunRecord:
     """The ``RunRecord`` in ``d`` (parsed JSON), or ``_Bad`` saying what is wrong."""
-    from fgsm_studio.core.experiments import RunRecord
+    from .experiments import RunRecord
 
     if not isinstance(d, dict):
         raise _Bad(f"it holds {type(d).__name__ if d is not None else 'null'}, not a run record")

@@ -16,13 +16,13 @@ import logging
 from collections import defaultdict
 from pathlib import Path
 
-from fgsm_studio.core.catalogue import defended, is_paper
-from fgsm_studio.core.evaluation import mean_std
-from fgsm_studio.core.experiments import RunRecord
-from fgsm_studio.core.records import load_folder
-from fgsm_studio.core.report_defenses import defense_name, defense_rows, defense_table
-from fgsm_studio.core.report_figures import plots
-from fgsm_studio.core.report_stats import (
+from .catalogue import defended, is_paper
+from .evaluation import mean_std
+from .experiments import RunRecord
+from .records import load_folder
+from .report_defenses import defense_name, defense_rows, defense_table
+from .report_figures import plots
+from .report_stats import (
     CHANCE_MARGIN,
     Choice,
     chance,
@@ -30,7 +30,7 @@ from fgsm_studio.core.report_stats import (
     run_flags,
     wilson,
 )
-from fgsm_studio.core.robustness import WORST_CASE, describe_setting
+from .robustness import WORST_CASE, describe_setting
 
 log = logging.getLogger(__name__)
 

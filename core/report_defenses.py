@@ -11,7 +11,7 @@ The rows come from ``report.summarize``; nothing here reads files.
 
 from __future__ import annotations
 
-from fgsm_studio.core import catalogue
+from . import catalogue
 
 HOLD = 0.75  # held: at least this share of the clean accuracy survives the attack
 MASKING_GAP = 10.0  # points between PGD and the worst case that say PGD overstates

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from fgsm_studio.core.plots import Error, bar_chart, figure3
-from fgsm_studio.core.report_stats import wilson
+from .plots import Error, bar_chart, figure3
+from .report_stats import wilson
 
 
 def _error(row: dict, col: str) -> Error:

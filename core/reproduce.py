@@ -26,10 +26,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fgsm_studio.core.catalogue import is_paper
+from .catalogue import is_paper
 
 if TYPE_CHECKING:  # experiments imports torch
-    from fgsm_studio.core.experiments import RunRecord, RunSpec
+    from .experiments import RunRecord, RunSpec
 
 # Training cost of a defense relative to standard training (forward+backward passes per batch)
 COST = {"none": 1.0, "wr_fgsm": 2.0, "fgsm-rs": 2.0}
@@ -61,7 +61,7 @@ def rounds_of(args) -> tuple[range, range]:
 
 def sweep_specs(args, arch: str) -> list[RunSpec]:
     """The sweep of one architecture (scaled and literal points), at the first epsilon."""
-    from fgsm_studio.core.experiments import RunSpec
+    from .experiments import RunSpec
 
     base, (_, sweep_rounds) = base_options(args), rounds_of(args)
     eps = args.epsilon[0]
@@ -75,7 +75,7 @@ def sweep_specs(args, arch: str) -> list[RunSpec]:
 
 def first_plan(args, *, sweep_only: bool) -> list[RunSpec]:
     """Every run that depends on no other: standard, sweep, and the other defenses."""
-    from fgsm_studio.core.experiments import RunSpec
+    from .experiments import RunSpec
 
     base, (rounds, _) = base_options(args), rounds_of(args)
     plan: list[RunSpec] = []
@@ -99,7 +99,7 @@ def first_plan(args, *, sweep_only: bool) -> list[RunSpec]:
 
 
 def table1_specs(args, arch: str, a1: float) -> list[RunSpec]:
-    from fgsm_studio.core.experiments import RunSpec
+    from .experiments import RunSpec
 
     base, (rounds, _) = base_options(args), rounds_of(args)
     return [
@@ -121,7 +121,7 @@ class Table1:
         self.got: dict[str, list[RunRecord]] = defaultdict(list)
 
     def __call__(self, record: RunRecord) -> list[RunSpec]:
-        from fgsm_studio.core.report_stats import choose_best
+        from .report_stats import choose_best
 
         arch = record.spec.train.arch
         if not self.enabled or record.key not in self.waiting.get(arch, ()):
@@ -144,10 +144,10 @@ def _estimate(args, plan: list[RunSpec], parallel: int) -> list[str]:
     """Lines estimating the plan's time from one measured epoch of its first run."""
     from dataclasses import replace
 
-    from fgsm_studio.core.devices import configure_threads
-    from fgsm_studio.core.evaluation import drive
-    from fgsm_studio.core.experiments import execute, splits
-    from fgsm_studio.core.training import EpochMetrics
+    from .devices import configure_threads
+    from .evaluation import drive
+    from .experiments import execute, splits
+    from .training import EpochMetrics
 
     first = plan[0]
     n_train = len(splits(first)[0])
@@ -191,7 +191,7 @@ def _span(seconds: float) -> str:
 
 
 def dry_run(args, *, sweep_only: bool, out=None) -> int:
-    from fgsm_studio.core.records import read_record
+    from .records import read_record
 
     out = out or sys.stdout
     plan = first_plan(args, sweep_only=sweep_only)
@@ -234,15 +234,15 @@ def _slots(args) -> int:
 
 def run(args, *, sweep_only: bool) -> int:
     """The ``reproduce`` / ``sweep`` command."""
-    from fgsm_studio.core.cluster import HeadLost, RunJob, make_executor
-    from fgsm_studio.core.progress import Progress
-    from fgsm_studio.core.records import FolderLock, audit
-    from fgsm_studio.core.report import write_report
+    from .cluster import HeadLost, RunJob, make_executor
+    from .progress import Progress
+    from .records import FolderLock, audit
+    from .report import write_report
 
     if getattr(args, "dry_run", False):
         return dry_run(args, sweep_only=sweep_only)
     if args.worst_case != "off":
-        from fgsm_studio.core.robustness import describe_setting
+        from .robustness import describe_setting
 
         print(f"worst case: {describe_setting(args.worst_case)}", file=sys.stderr)
     plan = first_plan(args, sweep_only=sweep_only)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fgsm_studio.core.training import EpochMetrics
+from .training import EpochMetrics
 
 KINDS = ("fgsm-only", "label-leaking", "pgd-collapse")
 

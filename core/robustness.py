@@ -32,9 +32,9 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from fgsm_studio.core.attacks import apgd_ce, apgd_t, evaluating, resolve, square  # noqa: F401 (re-exported)
-from fgsm_studio.core.evaluation import WORST_CASE, EvalResult, drive, evaluation  # noqa: F401
-from fgsm_studio.core.minimal import MinimalPerturbation, cw_l2, deepfool  # noqa: F401 (re-exported)
+from .attacks import apgd_ce, apgd_t, evaluating, resolve, square  # noqa: F401 (re-exported)
+from .evaluation import WORST_CASE, EvalResult, drive, evaluation  # noqa: F401
+from .minimal import MinimalPerturbation, cw_l2, deepfool  # noqa: F401 (re-exported)
 
 DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t")
 KEEP_CARD_FIGURES = ("fgsm",)  # the training CLI's own figures, which --update-card keeps
@@ -142,9 +142,9 @@ def measure_card(
     ``update_card`` the figures go into its card (the weights stay as they are); the
     card's own FGSM figures, measured on the whole held-out part, are kept.
     ``fgsm-studio-cli robustness`` runs this; ``options`` go to ``robust_evaluate``."""
-    from fgsm_studio.core.augment import digits
-    from fgsm_studio.core.checkpoint import load, save
-    from fgsm_studio.core.experiments import RunSpec, splits
+    from .augment import digits
+    from .checkpoint import load, save
+    from .experiments import RunSpec, splits
 
     model, card = load(path)
     fold = card.training.get("fold", 0) if fold is None else fold

@@ -38,12 +38,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fgsm_studio.core.attacks import evaluating, fgsm_step, resolve
+from .attacks import evaluating, fgsm_step, resolve
 
 NOISE_SEED = 0  # one random sign pattern per image, the same on every run
 
 if TYPE_CHECKING:
-    from fgsm_studio.core.sweep_cache import SweepCache
+    from .sweep_cache import SweepCache
 
 
 @dataclass(frozen=True)

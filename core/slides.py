@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from fgsm_studio.core.attacks import fgsm_step
-from fgsm_studio.core.opening import EpsilonScale
-from fgsm_studio.core.session import AttackFrame, AttackSession
+from .attacks import fgsm_step
+from .opening import EpsilonScale
+from .session import AttackFrame, AttackSession
 
 PANEL = 220  # px: each picture's side
 GAP = 16

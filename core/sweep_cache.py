@@ -23,7 +23,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from fgsm_studio.core.session import AttackSession, SweepResult
+from .session import AttackSession, SweepResult
 
 TOLERANCE = 1e-9  # epsilons this close are one slider position (a spin box's 0.037 vs 37 * 0.001)
 

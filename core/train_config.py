@@ -15,8 +15,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from fgsm_studio.core import catalogue
-from fgsm_studio.core.catalogue import DEFENSES, LR_SCHEDULES, SELECT_BY, STEMS
+from . import catalogue
+from .catalogue import DEFENSES, LR_SCHEDULES, SELECT_BY, STEMS
 
 
 class TrainingError(RuntimeError):

@@ -58,33 +58,33 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
-from fgsm_studio.core import augment, catalogue
-from fgsm_studio.core.checkpoint import ModelCard, save
-from fgsm_studio.core.dataset import ImageDataset
-from fgsm_studio.core.defenses import adversarial_loss
-from fgsm_studio.core.devices import pick_device
-from fgsm_studio.core.distributed import SINGLE, DistContext
-from fgsm_studio.core.evaluation import EvalProgress, drive, evaluation, iterate_batches, size
-from fgsm_studio.core.models import regularized_weights
-from fgsm_studio.core.train_config import (  # re-exported: the trainer's public names
+from . import augment, catalogue
+from .checkpoint import ModelCard, save
+from .dataset import ImageDataset
+from .defenses import adversarial_loss
+from .devices import pick_device
+from .distributed import SINGLE, DistContext
+from .evaluation import EvalProgress, drive, evaluation, iterate_batches, size
+from .models import regularized_weights
+from .train_config import (  # re-exported: the trainer's public names
     SELECT_BY as SELECT_BY,
 )
-from fgsm_studio.core.train_config import (
+from .train_config import (
     BatchProgress as BatchProgress,
 )
-from fgsm_studio.core.train_config import (
+from .train_config import (
     EpochMetrics as EpochMetrics,
 )
-from fgsm_studio.core.train_config import (
+from .train_config import (
     TrainConfig as TrainConfig,
 )
-from fgsm_studio.core.train_config import (
+from .train_config import (
     TrainingError as TrainingError,
 )
-from fgsm_studio.core.train_config import (
+from .train_config import (
     TrainResult as TrainResult,
 )
-from fgsm_studio.core.train_config import (
+from .train_config import (
     training_info as training_info,
 )
 

@@ -77,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     _timing("main")
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test:
-        from fgsm_studio.gui.selftest import run_self_test
+        from .selftest import run_self_test
 
         return run_self_test(args.self_test)
-    from fgsm_studio.gui.platform_check import platform_problem
+    from .platform_check import platform_problem
 
     problem = platform_problem()
     if problem:
@@ -90,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from fgsm_studio.core.paths import unwritable_folders, user_data_dir
-    from fgsm_studio.gui import errors
-    from fgsm_studio.gui.main_window import MainWindow
+
+    from . import errors
+    from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     QApplication.setApplicationName("FGSM Studio")

@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.catalogue import EXPLORER_ATTACKS, entries
 from fgsm_studio.core.opening import DIGITS, EpsilonScale
-from fgsm_studio.gui.explorer_state import MAX_STEPS, ExplorerState
-from fgsm_studio.gui.minimal_size import FlipSizeLabel
+
+from .explorer_state import MAX_STEPS, ExplorerState
+from .minimal_size import FlipSizeLabel
 
 # (key, label, plain-words tooltip) of the Explorer's attacks (core.catalogue)
 ATTACK_CHOICES = tuple(

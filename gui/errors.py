@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_log_dir
-from fgsm_studio.gui.safe_text import plain_box
+
+from .safe_text import plain_box
 
 log = logging.getLogger("fgsm_studio")
 _installed = False

@@ -38,16 +38,17 @@ from fgsm_studio.core.opening import (
     pick_sample,
     plan_opening,
 )
-from fgsm_studio.gui import explorer_inputs, share
-from fgsm_studio.gui.controls import ATTACK_CHOICES, AttackControls, EpsilonControl
-from fgsm_studio.gui.explorer_frames import FrameEngine
-from fgsm_studio.gui.explorer_state import ExplorerState, Image, LoadedModel
-from fgsm_studio.gui.explorer_widgets import Banner, Sidebar, Stage, is_mnist_like
-from fgsm_studio.gui.guide import show_guide
-from fgsm_studio.gui.inputs import image_source_from_mime
-from fgsm_studio.gui.loader import Loader
-from fgsm_studio.gui.walkthrough import WalkThrough
-from fgsm_studio.gui.workers import TaskRunner
+
+from . import explorer_inputs, share
+from .controls import ATTACK_CHOICES, AttackControls, EpsilonControl
+from .explorer_frames import FrameEngine
+from .explorer_state import ExplorerState, Image, LoadedModel
+from .explorer_widgets import Banner, Sidebar, Stage, is_mnist_like
+from .guide import show_guide
+from .inputs import image_source_from_mime
+from .loader import Loader
+from .walkthrough import WalkThrough
+from .workers import TaskRunner
 
 log = logging.getLogger(__name__)
 SWEEP = torch.linspace(0, 0.5, 101)

@@ -44,8 +44,9 @@ from fgsm_studio.core.opening import epsilon_scale
 from fgsm_studio.core.session import AttackFrame, AttackSession
 from fgsm_studio.core.squeezing import FeatureSqueezing, squeezer_for
 from fgsm_studio.core.sweep_cache import SweepCache
-from fgsm_studio.gui.explorer_state import ExplorerState, LoadedModel
-from fgsm_studio.gui.workers import TaskRunner
+
+from .explorer_state import ExplorerState, LoadedModel
+from .workers import TaskRunner
 
 CHUNK_SECONDS = 0.3  # a sweep chunk's work: a PGD frame waits about this at most
 CHUNK_IMAGES = (8, 128)  # fewest and most images a chunk: batching halves a big net's cost

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from fgsm_studio.gui.inputs import CameraDialog, DrawDialog, image_source_from_mime
+from .inputs import CameraDialog, DrawDialog, image_source_from_mime
 
 if TYPE_CHECKING:
-    from fgsm_studio.gui.explorer import ExplorerView
+    from .explorer import ExplorerView
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 

@@ -32,12 +32,13 @@ from PySide6.QtWidgets import (
 from fgsm_studio.core.bundled import ModelEntry, samples_for
 from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.session import AttackFrame
-from fgsm_studio.gui.controls import eps_text
-from fgsm_studio.gui.explorer_state import ExplorerState
-from fgsm_studio.gui.inputs import SampleGallery, camera_available
-from fgsm_studio.gui.model_panel import ModelPanel
-from fgsm_studio.gui.panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
-from fgsm_studio.gui.safe_text import escape
+
+from .controls import eps_text
+from .explorer_state import ExplorerState
+from .inputs import SampleGallery, camera_available
+from .model_panel import ModelPanel
+from .panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
+from .safe_text import escape
 
 FOOLED, HOLDS = "#e53935", "#43a047"  # readable on white and on black
 PRESENTER_CHART = 118  # px: a chart's height in presenter mode (the top 3 classes)

@@ -32,13 +32,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
-from fgsm_studio.gui.presenter import PRESENTER_STYLE, ExplorerKeys
-from fgsm_studio.gui.startup import Importer, StartupPanel, import_in_background
+from .presenter import PRESENTER_STYLE, ExplorerKeys
+from .startup import Importer, StartupPanel, import_in_background
 
 if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
-    from fgsm_studio.gui.explorer import ExplorerView
-    from fgsm_studio.gui.train_view import TrainView
-    from fgsm_studio.gui.workers import TaskRunner
+    from .explorer import ExplorerView
+    from .train_view import TrainView
+    from .workers import TaskRunner
 
 
 def fitted_size(screen: QScreen | QRect | None) -> QSize:
@@ -173,9 +173,9 @@ class MainWindow(QMainWindow):
         """Build the torch-backed views (once, when their modules are imported)."""
         if self.explorer is not None:
             return
-        from fgsm_studio.gui.errors import log_path
-        from fgsm_studio.gui.explorer import ExplorerView
-        from fgsm_studio.gui.workers import TaskRunner
+        from .errors import log_path
+        from .explorer import ExplorerView
+        from .workers import TaskRunner
 
         self.runner = TaskRunner(self)
         self.explorer = ExplorerView(self.runner, self.settings)
@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
         e = self.explorer
         self.act_open_image.triggered.connect(e.open_image_dialog)
         self.act_open_model.triggered.connect(e.sidebar.panel.open_checkpoint_dialog)
-        from fgsm_studio.gui import share
+        from . import share
 
         self.act_save.triggered.connect(lambda: share.save_adversarial_dialog(e))
         self.act_card.triggered.connect(lambda: share.save_demo_card_dialog(e))
@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
     def _build_trainer(self) -> None:
         slot, self._train_slot = self._train_slot, None
         index = self.tabs.indexOf(slot)
-        from fgsm_studio.gui.train_view import TrainView
+        from .train_view import TrainView
 
         current = self.tabs.currentIndex()
         self._trainer = TrainView(self.settings)
@@ -397,7 +397,7 @@ class MainWindow(QMainWindow):
 
     def show_guide(self) -> None:
         """Help > What am I seeing?: the window's parts in plain words."""
-        from fgsm_studio.gui.guide import show_guide
+        from .guide import show_guide
 
         show_guide(self)
 
@@ -472,6 +472,6 @@ class MainWindow(QMainWindow):
 
 
 def _log_path() -> Path:
-    from fgsm_studio.gui.errors import log_path
+    from .errors import log_path
 
     return log_path()

@@ -15,7 +15,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from fgsm_studio.core.minimal import SmallestFlip
-from fgsm_studio.gui.explorer_state import ExplorerState
+
+from .explorer_state import ExplorerState
 
 TITLE = "Smallest change that flips it:"
 WIDEST = "L2 = 10.00 (DeepFool), L-inf = 10.25/255 (DeepFool)"  # (the titles wrap less)  # room kept: the slider never jumps

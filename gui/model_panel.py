@@ -31,9 +31,10 @@ from fgsm_studio.core import catalogue
 from fgsm_studio.core.bundled import ModelEntry
 from fgsm_studio.core.checkpoint import ModelCard
 from fgsm_studio.core.evaluation import EvalResult, MetricsError
-from fgsm_studio.gui import explorer_inputs
-from fgsm_studio.gui.explorer_state import ExplorerState
-from fgsm_studio.gui.safe_text import escape, tooltip
+
+from . import explorer_inputs
+from .explorer_state import ExplorerState
+from .safe_text import escape, tooltip
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 8

@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from fgsm_studio.gui.safe_text import escape
+from .safe_text import escape
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 

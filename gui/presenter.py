@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from fgsm_studio.gui.main_window import MainWindow
+    from .main_window import MainWindow
 
 log = logging.getLogger(__name__)
 

@@ -133,7 +133,7 @@ def _training() -> str:
 def _qt() -> str:
     from PySide6.QtWidgets import QApplication, QLabel
 
-    from fgsm_studio.gui.platform_check import platform_problem
+    from .platform_check import platform_problem
 
     problem = platform_problem()
     if problem:

@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.catalogue import applies, resolve_augment
 from fgsm_studio.core.training import TrainConfig
-from fgsm_studio.gui.train_options import AUGMENTS, NOTES, SELECT_BY, STEMS, TIPS
+
+from .train_options import AUGMENTS, NOTES, SELECT_BY, STEMS, TIPS
 
 DEFAULT = TrainConfig()
 

@@ -34,9 +34,10 @@ from fgsm_studio.core.devices import available_devices
 from fgsm_studio.core.experiments import RunSpec, best_so_far_path
 from fgsm_studio.core.models import TRAINABLE
 from fgsm_studio.core.paths import user_data_dir
-from fgsm_studio.gui.train_expert import ExpertSettings, combo, note, spin
-from fgsm_studio.gui.train_options import DATASETS, DEFENSES, PRESETS, problem
-from fgsm_studio.gui.train_worker import TrainJob
+
+from .train_expert import ExpertSettings, combo, note, spin
+from .train_options import DATASETS, DEFENSES, PRESETS, problem
+from .train_worker import TrainJob
 
 
 class TrainForm(QWidget):

@@ -18,7 +18,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from fgsm_studio.core.training import EpochMetrics
-from fgsm_studio.gui.train_results import Figure3
+
+from .train_results import Figure3
 
 # (colour, marker) per series; colour-blind-safe (Okabe-Ito) and told apart by shape too.
 STYLE = {

@@ -16,8 +16,9 @@ from PySide6.QtCore import QObject, Signal
 
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.training import BatchProgress, EpochMetrics
-from fgsm_studio.gui.train_results import ResultStore, latest_sweep
-from fgsm_studio.gui.train_worker import TrainJob
+
+from .train_results import ResultStore, latest_sweep
+from .train_worker import TrainJob
 
 # How a run ended: "finished" (with its RunRecord), "failed" (with a sentence) or "stopped"
 Outcome = tuple[str, object]

@@ -45,18 +45,19 @@ from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.core.robust_monitor import Finding, findings
 from fgsm_studio.core.training import MONITOR, BatchProgress, EpochMetrics
-from fgsm_studio.gui.generator_worker import (
+
+from .generator_worker import (
     ClosingGeneratorWorker,
     start_generator,
     wait_for_workers,
 )
-from fgsm_studio.gui.safe_text import PlainLabel
-from fgsm_studio.gui.train_form import TrainForm
-from fgsm_studio.gui.train_plots import TrainPlots
-from fgsm_studio.gui.train_results import export, figure3_points
-from fgsm_studio.gui.train_state import TrainState
-from fgsm_studio.gui.train_widgets import ResultsTable, RobustnessBanner, ask_and_export
-from fgsm_studio.gui.train_worker import TrainJob, friendly, run_job, where
+from .safe_text import PlainLabel
+from .train_form import TrainForm
+from .train_plots import TrainPlots
+from .train_results import export, figure3_points
+from .train_state import TrainState
+from .train_widgets import ResultsTable, RobustnessBanner, ask_and_export
+from .train_worker import TrainJob, friendly, run_job, where
 
 log = logging.getLogger(__name__)
 SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.robust_monitor import Finding
-from fgsm_studio.gui.safe_text import plain, tooltip
-from fgsm_studio.gui.train_results import TABLE_COLUMNS, table_cells
+
+from .safe_text import plain, tooltip
+from .train_results import TABLE_COLUMNS, table_cells
 
 
 class RobustnessBanner(QLabel):

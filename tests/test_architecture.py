@@ -1,14 +1,14 @@
 """The tree's own rules: ruff is clean, mypy is clean for core and gui, core imports no Qt.
 
-The import-linter contract in pyproject.toml names ``fgsm_studio.core``. In a
-checkout that package is mapped onto ``core/`` by setuptools' ``package-dir``,
-which an editable install resolves through an import hook that import-linter's
-file walker cannot see; so the test lays the package out as a wheel would (a
-copy of its Python files) and points ``lint-imports`` at that copy. A second
-test breaks the rule on purpose in such a copy and checks the contract fails.
-mypy (configured in pyproject.toml) is run the same way on ``fgsm_studio.core``,
-with its cache under ``build/`` so that a second run takes seconds; a type
-error injected into a staged copy must make it fail.
+The import-linter contract in pyproject.toml is read on the checkout itself, as a
+contributor runs ``lint-imports`` from the repository root: ``core`` and ``gui`` are
+the folders, their imports are relative inside each, so the graph follows them file to
+file. Tests break the rule on purpose in a copy of the folders, once with an absolute
+import of ``fgsm_studio.gui`` and once with Qt, and check the contract fails; ruff's
+TID252 keeps ``..`` imports (which no graph can follow) out. mypy (configured in
+pyproject.toml) runs on a copy laid out as a wheel (``fgsm_studio.core``), with its
+cache under ``build/`` so that a second run takes seconds; a type error injected into a
+staged copy must make it fail.
 """
 
 from __future__ import annotations
@@ -41,12 +41,27 @@ def stage_package(dest: Path) -> Path:
     return pkg
 
 
-def _lint_imports(staged: Path) -> subprocess.CompletedProcess:
+def _lint_imports(tree: Path = ROOT) -> subprocess.CompletedProcess:
+    """``lint-imports`` as a contributor runs it, from the root of ``tree``."""
     exe = shutil.which("lint-imports")
     if exe is None:
         pytest.fail("import-linter is not installed: pip install --group dev -e .")
-    env = dict(os.environ, PYTHONPATH=str(staged))
-    return _run(exe, "--config", str(ROOT / "pyproject.toml"), env=env)
+    return subprocess.run(
+        [exe, "--config", str(tree / "pyproject.toml"), "--no-cache"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _copy_tree(dest: Path) -> Path:
+    """The checkout's ``core``, ``gui`` and pyproject.toml, as ``lint-imports`` reads them."""
+    py_only = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for sub in ("core", "gui"):
+        shutil.copytree(ROOT / sub, dest / sub, ignore=py_only)
+    shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    return dest
 
 
 def test_ruff_is_clean():
@@ -59,23 +74,35 @@ def test_ruff_format_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_core_imports_no_qt(tmp_path):
-    stage_package(tmp_path)
-    result = _lint_imports(tmp_path)
+def test_core_imports_no_qt():
+    """On the checkout itself, and the graph is real: core's own imports are in it."""
+    result = _lint_imports()
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{CONTRACT} KEPT" in result.stdout
+    dependencies = int(result.stdout.split(" dependencies")[0].split()[-1])
+    assert dependencies > 300, result.stdout  # relative imports are followed (0 before)
 
 
-def test_the_contract_can_fail(tmp_path):
-    """Break the rule in a copy (core imports Qt and gui): the same contract must fail."""
-    pkg = stage_package(tmp_path)
-    victim = pkg / "core" / "attacks.py"
-    victim.write_text(
-        "import PySide6  # noqa\nfrom fgsm_studio.gui import app  # noqa\n" + victim.read_text()
-    )
-    result = _lint_imports(tmp_path)
+@pytest.mark.parametrize(
+    "line",
+    ["import PySide6.QtCore", "from fgsm_studio.gui import app", "from gui import app"],
+)
+def test_the_contract_can_fail(tmp_path, line):
+    """Break the rule in a copy (core imports Qt or gui): the same contract must fail."""
+    tree = _copy_tree(tmp_path)
+    victim = tree / "core" / "attacks.py"
+    victim.write_text(f"{line}  # noqa\n" + victim.read_text())
+    result = _lint_imports(tree)
     assert result.returncode != 0
     assert f"{CONTRACT} BROKEN" in result.stdout
+
+
+def test_core_never_climbs_above_itself():
+    """``..`` imports would hide core -> gui from the graph: only the version may use one."""
+    for path in (ROOT / "core").glob("*.py"):
+        for line in path.read_text().splitlines():
+            if line.lstrip().startswith("from .."):
+                assert "import __version__" in line, f"{path.name}: {line}"
 
 
 def _mypy(staged: Path, package: str = "fgsm_studio.core") -> subprocess.CompletedProcess:
