@@ -20,6 +20,7 @@ bar on a terminal and one plain line per epoch in a redirected log.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 from . import cli_options as opt
@@ -129,6 +130,8 @@ def _train(args) -> int:
     progress = Progress(1)
     if dist.is_main:
         progress.start(spec.key())
+    if dist.active:  # torchrun stops the other ranks with SIGTERM when one fails
+        signal.signal(signal.SIGTERM, _stopped_by_torchrun)
     try:
         events = execute(
             spec, args.records, save_model=args.out, name=args.name, dist=dist, resume=args.resume
@@ -137,6 +140,7 @@ def _train(args) -> int:
     except RuntimeError as exc:  # gloo/NCCL: another rank stopped
         if not dist.active or isinstance(exc, TrainingError):
             raise
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the sentence is said once
         print(_lost_rank(args, dist), file=sys.stderr)
         return 1
     finally:
@@ -146,6 +150,13 @@ def _train(args) -> int:
         where = f" ({dist.world_size} processes, {dist.backend})" if dist.active else ""
         print(f"saved {args.out}{where}")
     return 0
+
+
+def _stopped_by_torchrun(signum: int, frame: object) -> None:
+    """torchrun's SIGTERM to the ranks left when one failed: the same sentence as a lost
+    connection (on an idle machine the signal often comes before gloo notices)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # once: a second one ends the process
+    raise RuntimeError("torchrun stopped this rank: another rank failed")
 
 
 def _lost_rank(args, dist) -> str:
