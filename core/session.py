@@ -165,6 +165,17 @@ class AttackSession:
             if probs is None:
                 probs = F.softmax(self.model(adv), dim=1)[0].cpu()
             flagged = None if self.detector is None else bool(self.detector(adv)[0])
+        return self._frame(epsilon, attack, adv, probs, flagged)
+
+    def _frame(
+        self,
+        epsilon: float,
+        attack: str,
+        adv: torch.Tensor,
+        probs: torch.Tensor,
+        flagged: bool | None,
+    ) -> AttackFrame:
+        """The frame of ``adv`` (1, C, H, W) and the model's ``probs`` for it."""
         return AttackFrame(
             epsilon=float(epsilon),
             attack=attack,
@@ -196,19 +207,7 @@ class AttackSession:
         with self._eval():
             probs = F.softmax(self.model(noisy), dim=1)[0].cpu()
             flagged = None if self.detector is None else bool(self.detector(noisy)[0])
-        return AttackFrame(
-            epsilon=float(epsilon),
-            attack="noise",
-            original=self._original_cpu,
-            adversarial=noisy[0].cpu(),
-            probs_clean=self.probs_clean,
-            probs_adv=probs,
-            pred_clean=self.pred_clean,
-            pred_adv=int(probs.argmax()),
-            label=self.label,
-            target=self.target,
-            flagged=flagged,
-        )
+        return self._frame(epsilon, "noise", noisy, probs, flagged)
 
     @torch.no_grad()
     def probs_of(
