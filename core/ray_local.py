@@ -3,7 +3,7 @@
 ``reproduce --executor ray`` without ``--address`` starts its own Ray. Left to its
 defaults, Ray (2.60) picks the machine's external address as the node address, so
 the GCS, the raylet and every worker listen where anyone on the network can reach
-them, and with ``RAY_AUTH_MODE=disabled`` whoever reaches them can run code as the
+them, and without token authentication whoever reaches them can run code as the
 user. This module starts the instance the other way round:
 
 * the node address is the loopback one (Ray's own switch for this is the
