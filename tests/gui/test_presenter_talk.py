@@ -170,3 +170,43 @@ def test_the_window_never_asks_for_more_than_1280_px(window, qtbot):
             window.set_presenter_look(on)
             qtbot.wait(20)
             assert window.minimumSizeHint().width() <= 1280, (attack, on)
+
+
+def both_extras_on(window, qtbot) -> None:
+    """The compare model's own attacked image (the default with a twin) and random noise
+    (key N, a real key event): five panels."""
+    e = window.explorer
+    QTest.keyClick(e, Qt.Key.Key_N)
+    qtbot.waitUntil(
+        lambda: e.state.noise_frame is not None and e.state.compare_frame is not None,
+        timeout=30000,
+    )
+    qtbot.waitUntil(lambda: e.idle, timeout=30000)
+
+
+def test_with_the_twin_and_the_noise_panels_the_pictures_keep_40_percent(window, qtbot):
+    """Five panels in a row at 1280 px were ~231 px tall (32% of 720): in presenter mode the
+    twin's own attacked image and the noise share one column, one above the other."""
+    both_extras_on(window, qtbot)
+    t = window.explorer.stage.triptych
+    assert not t.is_stacked()  # the normal window keeps five in a row
+    presenter_at_1280x720(window, qtbot)
+    assert t.is_stacked()
+    heights = [image_height(window, c) for c in range(5)]
+    assert min(heights[:3]) >= 0.40 * window.height(), heights
+    assert all(0.12 * window.height() <= h < min(heights[:3]) for h in heights[3:]), heights
+    stage = window.explorer.stage
+    for chart in (stage.bars_clean, stage.bars_adv, stage.bars_cmp):
+        assert chart.isVisible() and chart.height() < min(heights[:3])
+    for col in (3, 4):  # each stacked picture whole in its panel, not a corner of it
+        view, item = t.views[col], t.items[col]
+        shown = t.mapFromScene(item.sceneBoundingRect()).boundingRect()
+        panel = t.mapFromScene(view.sceneBoundingRect()).boundingRect()
+        assert panel.adjusted(-1, -1, 1, 1).contains(shown), (col, shown, panel)
+    QTest.keyClick(window.explorer, Qt.Key.Key_C)  # the curve stays on its key
+    qtbot.waitUntil(stage.curve.isVisible, timeout=20000)
+    qtbot.wait(100)
+    assert min(image_height(window, c) for c in range(3)) >= 0.40 * window.height()
+    QTest.keyClick(window, Qt.Key.Key_F11)
+    qtbot.waitUntil(lambda: not window.act_presenter.isChecked(), timeout=20000)
+    assert not t.is_stacked() and t.extras == {"twin": True, "noise": True}
