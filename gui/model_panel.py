@@ -116,17 +116,17 @@ KINDS = {  # first match wins: "fashion-mnist" is clothing
 
 def plain_words(card: ModelCard) -> str:
     """The card in words a newcomer reads first, e.g. "Recognises handwritten digits
-    (10 classes), right 97% of the time on 500 of its own test images. On digits by other
-    writers (optdigits, 100 digits) it is right 87% of the time; against the strongest
-    attacks we ran it keeps 6% at epsilon 0.1 and 0% at 0.3: attacks of 0.1 fool it almost
-    always."
-    From the card's measurements, never from the defense's name (``attack_words``)."""
+    (10 classes), right 97% of the time on 500 test images. On digits by other writers
+    (optdigits, n=100): 87% right; under the strongest attacks we ran, 6% at epsilon 0.1 and
+    0% at 0.3: attacks of 0.1 fool it almost always." From the card's measurements, never
+    from the defense's name (``attack_words``). Short: with five lines of it the sidebar
+    fits 1280x720 unscrolled."""
     kind = next((v for k, v in KINDS.items() if k in card.dataset.lower()), "its images")
     n = card.metrics.get("n")
     seen = (
         f", right {100 * card.metrics['clean']:.0f}% of the time" if "clean" in card.metrics else ""
     )
-    tested = f" on {n:,} of its own test images" if n and seen else ""
+    tested = f" on {n:,} test images" if n and seen else ""
     return escape(
         f"Recognises {kind} ({card.num_classes} classes){seen}{tested}. {attack_words(card)}"
     )
@@ -161,7 +161,7 @@ def other_writers_measured(card: ModelCard) -> tuple[str, float | None, dict[flo
         if per is None:
             continue
         n, clean = m.get("n"), m.get("clean")
-        size = f", {n:,} digits" if isinstance(n, int) and not isinstance(n, bool) else ""
+        size = f", n={n:,}" if isinstance(n, int) and not isinstance(n, bool) else ""
         clean = float(clean) if isinstance(clean, int | float) else None
         return f"{words} ({name}{size})", clean, per
     return None
@@ -209,8 +209,8 @@ def attack_words(card: ModelCard) -> str:
     if other is not None:
         where, clean, per = other
         said, verdict = _figures(per)
-        right = "" if clean is None else f" it is right {100 * clean:.0f}% of the time;"
-        return f"On {where}{right} against the strongest attacks we ran it keeps {said}: {verdict}."
+        right = "" if clean is None else f" {100 * clean:.0f}% right;"
+        return f"On {where}:{right} under the strongest attacks we ran, {said}: {verdict}."
     found = strongest_measured(card)
     if found is None:
         return "No strong attack was measured on it: how well it resists attacks is unknown."

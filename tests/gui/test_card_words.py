@@ -97,9 +97,8 @@ def test_plain_words_come_from_the_other_writers_figures(stem):
     words = plain_words(card)
     first = min(worst)
     assert (
-        f"On digits by other writers (optdigits, {other['n']} digits) it is right "
-        f"{_pct(other['clean'])} of the time; against the strongest attacks we ran it keeps "
-        f"{_pct(worst[first])} at epsilon {first:g}"
+        f"On digits by other writers (optdigits, n={other['n']}): {_pct(other['clean'])} "
+        f"right; under the strongest attacks we ran, {_pct(worst[first])} at epsilon {first:g}"
     ) in words, words
     own = {float(e): v for e, v in card.metrics["attacks"]["worst-case"].items()}
     if _pct(own[first]) != _pct(worst[first]):
@@ -113,8 +112,8 @@ def test_plain_words_without_optdigits_use_the_fonts_and_without_either_say_so()
     only_fonts = _with(card, other_writers={"fonts": fonts})
     worst = fonts["attacks"]["worst-case"]
     words = plain_words(only_fonts)
-    assert f"On digits rendered from fonts (fonts, {fonts['n']} digits)" in words
-    assert f"keeps {_pct(worst['0.1'])} at epsilon 0.1 and {_pct(worst['0.3'])} at 0.3" in words
+    assert f"On digits rendered from fonts (fonts, n={fonts['n']})" in words
+    assert f"ran, {_pct(worst['0.1'])} at epsilon 0.1 and {_pct(worst['0.3'])} at 0.3" in words
     # a set without a worst case, or a field that is not a dict, is passed over
     broken = {"optdigits": {"n": 5, "attacks": {"fgsm": {"0.1": 0.9}}}, "fonts": "x"}
     for bad in (broken, "not a dict"):
