@@ -212,9 +212,13 @@ def test_with_the_twin_and_the_noise_panels_the_pictures_keep_40_percent(window,
     qtbot.waitUntil(stage.curve.isVisible, timeout=20000)
     qtbot.wait(100)
     assert min(image_height(window, c) for c in range(3)) >= 0.40 * window.height()
+    # a plot to read in its 118 px (two title lines, the legend and the axis name left ~10)
+    assert stage.curve.getViewBox().sceneBoundingRect().height() >= 50
+    assert not stage.curve.legend.isVisible()
     QTest.keyClick(window, Qt.Key.Key_F11)
     qtbot.waitUntil(lambda: not window.act_presenter.isChecked(), timeout=20000)
     assert not t.is_stacked() and t.extras == {"twin": True, "noise": True}
+    assert stage.curve.legend.isVisible()
 
 
 def long_named(tmp_path, stem: str) -> Path:
