@@ -37,7 +37,7 @@ def window(qtbot, settings):
     win.shutdown()
 
 
-def presenter_at_1280x720(window, qtbot) -> None:
+def presenter_at_1280x720(window, qtbot, settle) -> None:
     """F11, then presenter mode at a projector's size: offscreen's screen is 800x800, so
     the window leaves full screen by the back door (presenter mode stays) to be resized."""
     QTest.keyClick(window, Qt.Key.Key_F11)
@@ -46,7 +46,7 @@ def presenter_at_1280x720(window, qtbot) -> None:
     window.showNormal()
     window.setGeometry(0, 0, 1280, 720)
     qtbot.waitUntil(lambda: window.size().width() == 1280, timeout=20000)
-    qtbot.wait(100)
+    settle(window)
 
 
 def image_height(window, column: int) -> float:
@@ -64,11 +64,11 @@ class Projector:
 
 
 def test_esc_gives_back_the_window_from_before_after_drag_space_and_previous(
-    window, qtbot, monkeypatch
+    window, qtbot, monkeypatch, settle
 ):
     width = max(1180, window.minimumSizeHint().width())
     window.setGeometry((1280 - width) // 2, 60, width, 620)  # a place on a 1280x720 projector
-    qtbot.wait(50)
+    settle(window)
     before = window.geometry()
     e = window.explorer
     slider_before = e.epsilon.slider.width()
@@ -90,7 +90,7 @@ def test_esc_gives_back_the_window_from_before_after_drag_space_and_previous(
     monkeypatch.setattr(window, "screen", lambda: Projector())  # offscreen's is 800x800
     QTest.keyClick(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=20000)
-    qtbot.wait(100)
+    settle(window)
     assert window.geometry() == before
     assert window.menuBar().isVisible() and window.tabs.tabBar().isVisible()
     # nothing in the normal window asks for more than a 1280 px screen (it came back
@@ -114,8 +114,8 @@ def test_leaving_presenter_mode_keeps_the_window_on_its_screen(window, qtbot, mo
     assert frame.top() >= area.top() and frame.left() >= area.left() - 1
 
 
-def test_in_presenter_mode_the_pictures_are_the_largest_element(window, qtbot):
-    presenter_at_1280x720(window, qtbot)
+def test_in_presenter_mode_the_pictures_are_the_largest_element(window, qtbot, settle):
+    presenter_at_1280x720(window, qtbot, settle)
     stage = window.explorer.stage
     heights = [image_height(window, c) for c in range(3)]
     assert min(heights) >= 0.40 * window.height(), heights
@@ -125,7 +125,7 @@ def test_in_presenter_mode_the_pictures_are_the_largest_element(window, qtbot):
     assert not stage.curve.isVisible()
     QTest.keyClick(window.explorer, Qt.Key.Key_C)  # the curve on a key
     qtbot.waitUntil(stage.curve.isVisible, timeout=20000)
-    qtbot.wait(100)
+    settle(window)
     assert min(image_height(window, c) for c in range(3)) >= 0.40 * window.height()
     assert stage.curve.height() < min(heights)
     QTest.keyClick(window.explorer, Qt.Key.Key_C)
@@ -155,16 +155,16 @@ def brightest(widget) -> float:
     )
 
 
-def test_a_disabled_switch_looks_disabled_in_presenter_mode(window, qtbot):
+def test_a_disabled_switch_looks_disabled_in_presenter_mode(window, qtbot, settle):
     window.set_presenter_look(True)
-    qtbot.wait(50)
+    settle(window)
     switches = window.explorer.epsilon.defense
     assert not switches.adaptive.isEnabled() and switches.squeezing.isEnabled()
     assert brightest(switches.squeezing) > 0.9  # white text
     assert brightest(switches.adaptive) < 0.5  # grey text, dashed grey box
 
 
-def test_the_window_never_asks_for_more_than_1280_px(window, qtbot):
+def test_the_window_never_asks_for_more_than_1280_px(window, qtbot, settle):
     """Whatever the attack (the steps box comes with BIM, PGD, APGD), normal or presenter
     look: the rows of controls fit a 1280 px projector (the noise switch and the help
     buttons made the attack row 1504 px wide in presenter mode)."""
@@ -173,7 +173,7 @@ def test_the_window_never_asks_for_more_than_1280_px(window, qtbot):
         s.set_attack(attack)
         for on in (False, True):
             window.set_presenter_look(on)
-            qtbot.wait(20)
+            settle(window)
             assert window.minimumSizeHint().width() <= 1280, (attack, on)
 
 
