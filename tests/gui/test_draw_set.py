@@ -81,3 +81,20 @@ def test_the_committed_set_is_what_the_builder_makes(qapp, tmp_path):
 def test_every_digit_has_several_ways_of_writing_it():
     assert sorted(TEMPLATES) == list(range(10))
     assert all(len(ways) >= 3 for ways in TEMPLATES.values())
+
+
+def test_the_set_reads_a_drawing_as_the_explorer_does(explorer, qtbot):
+    """The PNG of a drawn digit, given to the real Explorer, becomes the model input we store."""
+    from fgsm_studio.gui.draw_strokes import Writer, mouse_strokes
+    from fgsm_studio.gui.inputs import DrawCanvas
+
+    canvas = DrawCanvas()
+    qtbot.addWidget(canvas)
+    rng = np.random.default_rng(5)
+    png = draw_on_canvas(canvas, mouse_strokes(TEMPLATES[4]["open"], Writer.draw(rng), rng))
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.set_image(png)  # what the Draw dialog's "Attack this digit" does
+    seen = explorer.model_input()[0].numpy() * 255
+    stored = as_explorer_reads(png).astype(float)
+    assert seen.shape == stored.shape == (28, 28)
+    assert np.abs(seen - stored).max() <= 0.5  # the same image, to the rounding to uint8
