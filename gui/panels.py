@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSizeF, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -37,17 +37,18 @@ NAME_CHARS = 18  # longer class names are cut, the full name is in the tooltip
 class FixedLabel(pg.LabelItem):
     """A title whose text never changes the width of its column (only its height is kept)."""
 
-    def updateMin(self) -> None:
-        bounds = self.itemRect()
+    def updateMin(self) -> None:  # pyqtgraph calls it when the text changes
         self.setMinimumWidth(0)
-        self.setMinimumHeight(bounds.height())
-        self._sizeHint = {
-            Qt.SizeHint.MinimumSize: (0, bounds.height()),
-            Qt.SizeHint.PreferredSize: (0, bounds.height()),
-            Qt.SizeHint.MaximumSize: (-1, -1),
-            Qt.SizeHint.MinimumDescent: (0, 0),
-        }
+        self.setMinimumHeight(self.itemRect().height())
         self.updateGeometry()
+
+    def sizeHint(self, which: Qt.SizeHint, constraint: QSizeF | None = None) -> QSizeF:
+        """Qt's layout asks this (pyqtgraph's own answer is the text's width)."""
+        if which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+            return QSizeF(0, self.itemRect().height())
+        if which == Qt.SizeHint.MaximumSize:
+            return QSizeF(-1, -1)
+        return QSizeF(0, 0)
 
 
 def to_display(image: torch.Tensor) -> np.ndarray:
