@@ -253,6 +253,7 @@ class Stage(QWidget):
         (at 1280x720, at least 40% of the screen); the charts keep what their bars need."""
         self._layout.setStretch(2, 1 if on else 5)
         self._layout.setStretch(3, 0 if on else 4)
+        self.triptych.set_stacked(on)  # the twin's and the noise's panels share a column
         for bars in (self.bars_clean, self.bars_adv, self.bars_cmp):
             # the top 3 classes (and the true and target ones) in large type, not all ten
             bars.max_all, bars.top_k = (0, 3) if on else (10, 5)
