@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
 from .presenter import PRESENTER_STYLE, ExplorerKeys
 from .startup import StartupPanel, import_heavy
-from .workers import start_function, start_generator, wait_for_workers
+from .workers import start_generator
 
 if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
     from .explorer import ExplorerView
@@ -265,7 +265,8 @@ class MainWindow(QMainWindow):
         if self.explorer is not None and not self.explorer.idle:
             QTimer.singleShot(200, self._import_train_when_idle)
             return
-        start_function(_import_quietly, TRAIN_MODULE)
+        if self.explorer is not None:  # on a thread closing the window never waits for
+            self.explorer.loader.submit("import", lambda: _import_quietly(TRAIN_MODULE))
 
     @property
     def trainer(self) -> TrainView | None:
@@ -464,9 +465,6 @@ class MainWindow(QMainWindow):
             self.explorer.shutdown()
         if self.runner is not None:
             self.runner.shutdown()
-        # The Train tab's import ahead of use (a second at most): Qt's global pool is
-        # joined when the application ends, and its worker must not outlive the window.
-        wait_for_workers(30000)
         self.settings.sync()
 
     def screenshot_when_ready(self, path: Path, timeout_s: float = 90.0) -> None:

@@ -12,14 +12,14 @@ only the latest epsilon. Where the work runs is the only difference between its 
 * ``TaskRunner`` (computation: attacks, sweeps): one task at a time on a pool of its
   own with one thread that never expires, so torch's per-thread settings made by a
   task hold for the next; ``shutdown()`` waits for the running task.
-* ``Loader`` (file reads and downloads): each read starts at once on a daemon thread
+* ``Loader`` (file reads, downloads, imports ahead of use): each starts at once on a daemon thread
   of its own (``fgsm-read-<channel>``), since a read can block as long as the file
   system or network likes (a FIFO, a stalled drive, a 30 s socket timeout): Qt waits
   for its thread pools when the application exits, and closing the window must not
   wait for a read (it simply ends with the process).
-* ``start_generator`` (training) and ``start_function`` (the imports at start-up):
-  superqt's own ``start()`` on Qt's global pool; ``quit()`` stops a generator at its
-  next ``yield``, and ``wait_for_workers`` joins the pool on close.
+* ``start_generator`` (training, and the imports at start-up): superqt's own
+  ``start()`` on Qt's global pool; ``quit()`` stops it at its next ``yield``, and
+  ``wait_for_workers`` joins the pool on close.
 """
 
 from __future__ import annotations
@@ -134,7 +134,9 @@ class Channels(QObject):
         if self._pool is not None:
             self._pool.start(worker)
         else:
-            threading.Thread(target=worker.run, name=f"fgsm-read-{channel}", daemon=True).start()
+            threading.Thread(
+                target=_run_to_the_end, args=(worker,), name=f"fgsm-read-{channel}", daemon=True
+            ).start()
 
     def _answer(self, channel: str, task_id: int, fn: Callable[[], Any]) -> _Answer:
         """On the worker's thread: the task's result, or its failure as words."""
@@ -164,6 +166,14 @@ class Channels(QObject):
     def _on_worker_finished(self) -> None:
         self._workers = {i: w for i, w in self._workers.items() if w.is_running}
         self._pump()
+
+
+def _run_to_the_end(worker: FunctionWorker) -> None:
+    """A daemon thread's target: the worker, whose answer may find the window gone."""
+    try:
+        worker.run()
+    except RuntimeError:  # the application ended meanwhile: nobody waits for this answer
+        log.info("dropped a late answer")
 
 
 class TaskRunner(Channels):
@@ -228,16 +238,6 @@ def start_generator(
 ) -> ClosingGeneratorWorker:
     """Start ``func(*args)`` on a pool thread with ``slots`` connected by signal name."""
     worker = ClosingGeneratorWorker(func, *args)
-    _connected(worker, slots)
-    worker.start()
-    return worker
-
-
-def start_function(
-    func: Callable[..., Any], *args: Any, **slots: Callable[..., Any]
-) -> FunctionWorker:
-    """Start ``func(*args)`` once on a pool thread with ``slots`` connected by signal name."""
-    worker = FunctionWorker(func, *args)
     _connected(worker, slots)
     worker.start()
     return worker
