@@ -43,7 +43,7 @@ from .train_config import TrainConfig
 
 WORST_CASES = ("off", *WORST_CASE_SETTINGS)
 DEFAULT = TrainConfig()  # the one place a run's defaults are written
-MEASURE_SETS = ("optdigits", "fonts", "own")  # core.measure
+MEASURE_SETS = ("optdigits", "fonts", "draw", "own")  # core.measure
 MAX_SEED = 2**32 - 1
 CORES = os.cpu_count() or 1
 # Ranges of the numbers: generous for real work, and each bounds what one option can cost.
@@ -751,7 +751,7 @@ def build_parser(description: str) -> Parser:
         "--sets",
         type=choices_list(MEASURE_SETS, "set"),
         default=MEASURE_SETS,
-        help="optdigits, fonts (never trained on) and own (the card's held-out part)",
+        help="optdigits, fonts, draw (never trained on) and own (the card's held-out part)",
     )
     m.add_argument(
         "--limit", type=whole(1, MAX_IMAGES), default=200, help="images per set (stratified)"

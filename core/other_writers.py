@@ -15,15 +15,20 @@ training and out of model selection, and only measured on (``core.measure``).
   once slanted (shear +-0.35), squeezed and blurred, distortions that the
   training augmentation (rotation, scale, shift, pen width, elastic bends) does
   not make. Made MNIST-style the same way.
+* ``draw``: 1,000 digits drawn with the app's own Draw tool (its canvas, pen
+  and real mouse events) by 100 scripted writers, 3-4 ways of writing each
+  digit, then read as the Explorer reads a drawn digit (``to_mnist_style``).
+  Its builder needs Qt, so it is ``fgsm_studio.gui.draw_set``, not this module.
 
 ``mnist_style`` is MNIST's own preprocessing (LeCun et al.): the digit's bounding
 box fitted into a 20x20 box, aspect ratio kept, anti-aliased, then centred by its
 centre of mass in a 28x28 image, white ink on black.
 
-The sets are built once by ``python -m fgsm_studio.core.other_writers OUT_DIR``
-(it needs scikit-learn and fontconfig's ``fc-list``, which the app does not) and
+The first two are built once by ``python -m fgsm_studio.core.other_writers OUT_DIR``
+(it needs scikit-learn and fontconfig's ``fc-list``, which the app does not), the
+third by ``python -m fgsm_studio.gui.draw_set``; all are
 committed as ``resources/data/other-writers/*.npz`` (uint8 images, labels, and a
-source per image); ``load(name)`` reads them as an ``ImageDataset``.
+source per image for fonts and draw); ``load(name)`` reads them as an ``ImageDataset``.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from .dataset import ImageDataset
 from .paths import resource_path
 
-SETS = ("optdigits", "fonts")
+SETS = ("optdigits", "fonts", "draw")
 
 
 def mnist_style(ink: np.ndarray, *, box: int = 20, size: int = 28) -> np.ndarray:
@@ -161,7 +166,10 @@ def load(name: str) -> ImageDataset:
 
 
 def build(out: Path) -> None:
-    """Make both sets into ``out`` (needs scikit-learn and fc-list; not used at run time)."""
+    """Make optdigits and fonts into ``out`` (needs scikit-learn and fc-list; not at run time).
+
+    ``draw`` is made by ``python -m fgsm_studio.gui.draw_set`` (it needs Qt).
+    """
     from sklearn.datasets import load_digits  # only the builder needs it
 
     out.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSizeF, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -37,17 +37,18 @@ NAME_CHARS = 18  # longer class names are cut, the full name is in the tooltip
 class FixedLabel(pg.LabelItem):
     """A title whose text never changes the width of its column (only its height is kept)."""
 
-    def updateMin(self) -> None:
-        bounds = self.itemRect()
+    def updateMin(self) -> None:  # pyqtgraph calls it when the text changes
         self.setMinimumWidth(0)
-        self.setMinimumHeight(bounds.height())
-        self._sizeHint = {
-            Qt.SizeHint.MinimumSize: (0, bounds.height()),
-            Qt.SizeHint.PreferredSize: (0, bounds.height()),
-            Qt.SizeHint.MaximumSize: (-1, -1),
-            Qt.SizeHint.MinimumDescent: (0, 0),
-        }
+        self.setMinimumHeight(self.itemRect().height())
         self.updateGeometry()
+
+    def sizeHint(self, which: Qt.SizeHint, constraint: QSizeF | None = None) -> QSizeF:
+        """Qt's layout asks this (pyqtgraph's own answer is the text's width)."""
+        if which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+            return QSizeF(0, self.itemRect().height())
+        if which == Qt.SizeHint.MaximumSize:
+            return QSizeF(-1, -1)
+        return QSizeF(0, 0)
 
 
 def to_display(image: torch.Tensor) -> np.ndarray:
@@ -116,7 +117,16 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
             self.views.append(vb)
             self.items.append(item)
             self.titles.append(label)
+        self.full_titles = [label.text for label in self.titles]  # before any eliding
         self.extras: dict[str, bool] = dict.fromkeys(EXTRAS, False)
+        # Presenter mode: with both extras shown, they share one narrower column, one above
+        # the other, so the three keep their size (issue 24, 7); ``stacked`` asks for it.
+        self.stacked = False
+        self.column = pg.GraphicsLayout()
+        self.column.layout.setContentsMargins(0, 0, 0, 0)
+        for row in range(4):  # titles keep their height, the pictures share the rest
+            self.column.layout.setRowStretchFactor(row, row % 2)
+        self._owner: dict[object, pg.GraphicsLayout] = {}  # where each extra's items are
 
     def _on_view_resized(self, _view) -> None:
         """A panel got its new size (after the widget's resize: leaving presenter mode
@@ -147,31 +157,68 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         """Show (or, with None, hide) an extra panel: "twin" (the compare model's own
         attacked image) or "noise" (random noise of the same epsilon), after the three."""
         col = 3 + EXTRAS.index(key)
-        label, vb = self.titles[col], self.views[col]
         if image is not None:
             self.items[col].setImage(to_display(image), levels=(0, 255))
-            label.setText(title, size=self.title_size, color=self._ink)
+            self._set_title(col, title)
         if (image is not None) == self.extras[key]:
             if image is not None:
                 self._fit_titles()
             return
         self.extras[key] = image is not None
+        self._place_extras()
+
+    def set_stacked(self, on: bool) -> None:
+        """Presenter mode (on): two extras share one column, one above the other."""
+        if on != self.stacked:
+            self.stacked = on
+            self._place_extras()
+
+    def is_stacked(self) -> bool:
+        """Whether the extras are in their shared column now (stacked, both shown)."""
+        return self.stacked and all(self.extras.values())
+
+    def _place_extras(self) -> None:
+        """The extras shown, in their places: each in its own column after the three, or
+        (``is_stacked``) in one column half as wide, the twin above the noise. At 1280 px
+        five panels in a row are ~245 px wide, a third of a 720 px window's height; the
+        shared column keeps the three above 40% of it in presenter mode."""
+        for item, owner in reversed(self._owner.items()):  # the column's items before it
+            owner.removeItem(item)
+        self._owner.clear()
         layout = self.ci.layout
-        if image is not None:
-            self.addItem(label, row=0, col=col)
-            self.addItem(vb, row=1, col=col)
-            layout.setColumnStretchFactor(col, 1)
-            vb.setBorder(self.views[0].border)
-            vb.setXLink(self.views[0])
-            vb.setYLink(self.views[0])
-        else:
-            # A view out of the layout has no size: linked, it would drag the others'
-            # range with it (pyqtgraph lines linked views up by their geometry).
-            vb.setXLink(None)
-            vb.setYLink(None)
-            self.removeItem(label)
-            self.removeItem(vb)
-            layout.setColumnStretchFactor(col, 0)
+        stacked = self.is_stacked()
+        layout.setRowStretchFactor(0, 0)  # the titles' row: never taller than a title
+        layout.setRowStretchFactor(1, 1)
+        if stacked:
+            self.addItem(self.column, row=1, col=3)  # (spanning the titles' row made it tall)
+            self._owner[self.column] = self.ci
+        for i, key in enumerate(EXTRAS):
+            col = 3 + i
+            label, vb = self.titles[col], self.views[col]
+            shown = self.extras[key]
+            if shown:
+                if stacked:  # the twin in rows 0-1, the noise in rows 2-3
+                    self.column.addItem(label, row=2 * i, col=0)
+                    self.column.addItem(vb, row=2 * i + 1, col=0)
+                    self._owner[label] = self._owner[vb] = self.column
+                else:
+                    self.addItem(label, row=0, col=col)
+                    self.addItem(vb, row=1, col=col)
+                    self._owner[label] = self._owner[vb] = self.ci
+                vb.setBorder(self.views[0].border)
+            # Linked views show the same units per pixel: a smaller (stacked) panel linked
+            # would show a corner of its image. A view out of the layout has no size: linked,
+            # it would drag the others' range with it.
+            link = self.views[0] if shown and not stacked else None
+            vb.setXLink(link)
+            vb.setYLink(link)
+        for col in range(5):
+            if col < 3:
+                stretch = 2 if stacked else 1
+            else:
+                shown = self.extras[EXTRAS[col - 3]]
+                stretch = (1 if col == 3 else 0) if stacked else int(shown)
+            layout.setColumnStretchFactor(col, stretch)
         layout.activate()
         self._frame_images()
         self._reframe.start()  # again once the layout has given the panels their sizes
@@ -184,9 +231,9 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         self.items[1].setImage(diverging(perturbation, scale), levels=(0, 255))
         self.items[2].setImage(to_display(adversarial), levels=(0, 255))
         if float(perturbation.abs().max()) == 0:  # epsilon 0 (or nothing to follow)
-            self.titles[1].setText("Perturbation: none")
+            self._set_title(1, "Perturbation: none")
         else:
-            self.titles[1].setText(f"Perturbation, magnified x{1 / scale:.0f}")
+            self._set_title(1, f"Perturbation, magnified x{1 / scale:.0f}")
         self._fit_titles()
         shape = tuple(original.shape)
         if shape != self._shape:  # new resolution: frame it
@@ -195,35 +242,42 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
                 vb.autoRange(padding=0.02)
 
     def set_titles(self, original: str, adversarial: str) -> None:
-        self.titles[0].setText(original)
-        self.titles[2].setText(adversarial)
+        self._set_title(0, original)
+        self._set_title(2, adversarial)
         self._fit_titles()
+
+    def _set_title(self, col: int, text: str) -> None:
+        """The title's full text (rich text, names escaped); ``_fit_titles`` shows it."""
+        self.full_titles[col] = text
+        self.titles[col].setText(text, size=self.titles[col].opts.get("size"), color=self._ink)
 
     def _fit_titles(self) -> None:
         """Each title in its size, or smaller where it would be wider than its column (four
-        or five panels at 1280 px): titles never run into each other."""
-        shown = [t for i, t in enumerate(self.titles) if i < 3 or self.extras[EXTRAS[i - 3]]]
-        room = max(40.0, self.width() / len(shown) - 12)
+        or five panels at 1280 px): titles never run into each other. One size for the
+        panels of a row, another for the stacked column; below 8 pt a title is cut in the
+        middle with "..." and its full text is its tooltip (a long class name): never
+        clipped."""
+        shown = [i for i in range(len(self.titles)) if i < 3 or self.extras[EXTRAS[i - 3]]]
+        stacked = self.is_stacked()
+        self.ci.layout.activate()  # (the columns' widths as they are now)
+        rooms = {i: self.views[i].geometry().width() - 4 for i in shown}
+        groups = [[i for i in shown if i < 3 or not stacked], [i for i in shown if i >= 3]]
         base = float(self.title_size.removesuffix("pt"))
-        doc, font = QTextDocument(), QFont()
-        size = base  # one size for all: the widest title decides
-        for label in shown:
-            doc.setHtml(label.text)
-            while size > 8:
-                font.setPointSizeF(size)
-                doc.setDefaultFont(font)
-                if doc.idealWidth() <= room:
-                    break
-                size -= 1
-        for label in shown:
-            if label.opts.get("size") != f"{size:g}pt":
-                label.setText(label.text, size=f"{size:g}pt", color=self._ink)
+        for group in groups if stacked else groups[:1]:
+            room = max(40.0, min(rooms[i] for i in group))
+            size = fitting_size([self.full_titles[i] for i in group], room, base)
+            for i in group:
+                text, tip = elided(self.full_titles[i], room, size)
+                label = self.titles[i]
+                if label.text != text or label.opts.get("size") != f"{size:g}pt":
+                    label.setText(text, size=f"{size:g}pt", color=self._ink)
+                label.setToolTip(tip)
 
     def set_title_size(self, size: str, color: str = "#222") -> None:
         """Bigger titles in presenter mode; the text stays what it was."""
         self.title_size, self._ink = size, color
-        for label in self.titles:
-            label.setText(label.text, size=size, color=color)
+        for label, text in zip(self.titles, self.full_titles, strict=True):
+            label.setText(text, size=size, color=color)
         self._fit_titles()
         for vb in self.views:  # a frame, so a black image shows its edge on black
             vb.setBorder(pg.mkPen("#888", width=1) if color != "#222" else None)
@@ -282,7 +336,21 @@ class PredictionBars(QWidget):
             f"QLabel {{ color:{self.ink}; background:{paper}; font-size:{self.title_size}; "
             "padding:3px; }"
         )
-        self.heading.setText(self.title)
+        self._fit_heading()
+
+    def _fit_heading(self) -> None:
+        """The title as it fits the panel's width: cut with "..." where it is wider (a long
+        class name, "same image" at 1280 px), the full text then on hover; never clipped."""
+        self.heading.ensurePolished()  # (its font is the style sheet's size from here)
+        size = float(self.title_size.removesuffix("pt"))
+        room = self.heading.contentsRect().width() - 6  # the style sheet's padding
+        text, tip = elided(self.title, room, size) if room > 0 else (self.title, "")
+        self.heading.setText(text)
+        self.heading.setToolTip(tip)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_heading()
 
     def set_look(self, title_size: str, ink: str, background: str, axis_pt: int) -> None:
         """Presenter mode: bigger type, light ink on black."""
@@ -365,6 +433,7 @@ class EpsilonCurve(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
         self.attack = "fgsm"
+        self.presenter, self.ink = False, "#222"
         self._flip: float | None = None  # the sweep's flip epsilon, labelled by _label_flip
         self._flip_target: int | None = None
         self.setLabel("bottom", "epsilon")
@@ -379,6 +448,7 @@ class EpsilonCurve(pg.PlotWidget):
         # not fit the curve's quarter of the row at 1280 px).
         self.legend = pg.LegendItem(colCount=2, labelTextColor="#222", labelTextSize="8pt")
         self.plotItem.layout.addItem(self.legend, 4, 1)
+        self._legend_placed = True
         self.original = self.plot([], [], pen=pg.mkPen(TRUE, width=2))
         self.target = self.plot([], [], pen=pg.mkPen(TARGET, width=2))
         self.winner = self.plot([], [], pen=pg.mkPen(PRED, width=2, style=Qt.PenStyle.DashLine))
@@ -459,19 +529,37 @@ class EpsilonCurve(pg.PlotWidget):
         self._title()
 
     def _title(self) -> None:
+        if self.presenter:  # one line: the 118 px of presenter mode's row left no plot
+            said = f": <span style='color:{PRED}'>{self.flip_words}</span>"
+            text = f"Confidence{said}" if self.flip_words else self.TITLE
+            self.setTitle(text, color=self.ink, size="12pt")
+            return
         second = self.flip_words or "&nbsp;"
         self.setTitle(
-            f"{self.TITLE}<br><span style='color:{PRED}'>{second}</span>", color="#222", size="10pt"
+            f"{self.TITLE}<br><span style='color:{PRED}'>{second}</span>",
+            color=self.ink,
+            size="10pt",
         )
 
     def set_epsilon(self, epsilon: float) -> None:
         self.current.setPos(epsilon)
 
     def set_presenter_look(self, on: bool) -> None:
-        """Presenter mode: light on black, larger type (key C shows it there)."""
+        """Presenter mode: light on black, larger type (key C shows it there). Its row is
+        118 px: the title is one line with the flip point, the legend and the axis's name
+        go (the two title lines, the legend and "epsilon" left the plot ~10 px tall)."""
         ink, paper = ("#fff", "#000") if on else ("#222", "w")
+        self.presenter, self.ink = on, ink
         self.setBackground(paper)
-        self.setTitle(self.TITLE, color=ink, size="13pt" if on else "10pt")
+        self.legend.setVisible(not on)
+        if on == self._legend_placed:  # (a hidden legend still took its row)
+            if on:
+                self.plotItem.layout.removeItem(self.legend)
+            else:
+                self.plotItem.layout.addItem(self.legend, 4, 1)
+            self._legend_placed = not on
+        self.getAxis("bottom").showLabel(not on)
+        self._title()
         font = QFont()
         font.setPointSize(11 if on else 9)
         for name in ("left", "bottom"):
@@ -481,6 +569,40 @@ class EpsilonCurve(pg.PlotWidget):
             axis.setTextPen(ink)
         self.current.setPen(pg.mkPen(ink, width=2))
         self.getAxis("left").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]] if on else None)
+
+
+def fitting_size(texts: list[str], room: float, base: float, smallest: float = 8) -> float:
+    """The largest point size, from ``base`` down to ``smallest``, at which every one of the
+    rich ``texts`` is at most ``room`` px wide (``smallest`` if none is)."""
+    doc, font = QTextDocument(), QFont()
+    doc.setDocumentMargin(0)  # (the margin is not drawn: only the text's width counts)
+    size = base
+    for text in texts:
+        doc.setHtml(text)
+        while size > smallest:
+            font.setPointSizeF(size)
+            doc.setDefaultFont(font)
+            if doc.idealWidth() <= room:
+                break
+            size -= 1
+    return size
+
+
+def elided(html: str, room: float, size: float) -> tuple[str, str]:
+    """``html`` as it fits ``room`` px at ``size`` pt, and its tooltip: as it is with no
+    tooltip, or as plain text cut in the middle with "..." (escaped again), the full text
+    as the tooltip: the end, the answer and its confidence ("Defended, att...: 5 (99.3%)"),
+    stays."""
+    doc, font = QTextDocument(), QFont()
+    doc.setDocumentMargin(0)
+    font.setPointSizeF(size)
+    doc.setDefaultFont(font)
+    doc.setHtml(html)
+    if doc.idealWidth() <= room:
+        return html, ""
+    plain = doc.toPlainText()
+    cut = QFontMetrics(font).elidedText(plain, Qt.TextElideMode.ElideMiddle, int(room))
+    return escape(cut), escape(plain)
 
 
 def big_font(widget: QWidget, points: int, bold: bool = True) -> None:

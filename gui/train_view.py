@@ -3,7 +3,7 @@
 The form makes ``TrainJob``s; ``Train`` queues one, ``Queue a1 sweep`` queues the
 paper's (a1, a2) sweep under one sweep tag; settings that do not go together start
 nothing and the status says why in one sentence. Jobs run one at a time, each as the
-generator ``train_worker.run_job`` on the generic ``generator_worker``: its
+generator ``train_worker.run_job`` on the generic ``workers.start_generator``: its
 events drive the progress bar (with ETA and images/s) and the loss and accuracy
 curves; its ``RunRecord`` goes to the run records in the user data folder
 (``core.record_store``; a stopped run's too, marked stopped), from which the results table, the export (to a CSV file the user
@@ -51,11 +51,6 @@ from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.core.robust_monitor import Finding, findings
 from fgsm_studio.core.training import MONITOR, BatchProgress, EpochMetrics
 
-from .generator_worker import (
-    ClosingGeneratorWorker,
-    start_generator,
-    wait_for_workers,
-)
 from .safe_text import PlainLabel
 from .train_form import TrainForm
 from .train_plots import TrainPlots
@@ -63,6 +58,11 @@ from .train_results import export, figure3_points
 from .train_state import TrainState
 from .train_widgets import ResultsTable, RobustnessBanner, ask_and_export
 from .train_worker import TrainJob, friendly, run_job, where
+from .workers import (
+    ClosingGeneratorWorker,
+    start_generator,
+    wait_for_workers,
+)
 
 log = logging.getLogger(__name__)
 SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -34,6 +34,35 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def _layout(widget) -> list:
+    """Where ``widget`` and each of its child widgets are, whether shown, in what type."""
+    from PySide6.QtWidgets import QWidget
+
+    return [
+        (w.geometry(), w.isVisible(), w.font().pointSizeF())
+        for w in [widget, *widget.findChildren(QWidget)]
+    ]
+
+
+@pytest.fixture
+def settle(qtbot):
+    """``settle(widget)``: wait until Qt has laid ``widget`` out. A new font, style sheet,
+    size or shown panel is laid out in posted events, so a test reads sizes once two
+    successive passes of the event loop leave every child where it was (a condition, not a
+    fixed wait: under load a 50 ms wait can end before the layout does)."""
+
+    def settle(widget, timeout: int = 20000) -> None:
+        seen: list[list] = []
+
+        def unchanged() -> bool:
+            seen.append(_layout(widget))
+            return len(seen) > 1 and seen[-1] == seen[-2]
+
+        qtbot.waitUntil(unchanged, timeout=timeout)
+
+    return settle
+
+
 @pytest.fixture(autouse=True)
 def _private_home(tmp_path_factory, monkeypatch):
     """The app's user-data folder (models, logs, settings) goes to a temp dir."""

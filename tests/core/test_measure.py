@@ -38,6 +38,16 @@ def test_sample_is_stratified_and_fixed():
     assert len(a) == 50 and (a.labels == b.labels).all() and len(set(a.labels.tolist())) == 10
 
 
+def test_cli_measures_the_draw_set(tmp_path):
+    model = resource_path("models", "mnist_small_cnn_standard.safetensors")
+    results = tmp_path / "results.jsonl"
+    opts = ["--sets", "draw", "--limit", "10", "--epsilons", "0.1", "--pgd-steps", "2"]
+    opts += ["--apgd-steps", "2", "--targets", "1", "--no-square", "--results", str(results)]
+    assert main(["measure", str(model), *opts]) == 0
+    (row,) = read_results(results)
+    assert row.set == "draw" and row.n == 10 and row.clean > 0.5
+
+
 @pytest.mark.slow
 def test_cli_measures_once_and_publishes_into_card_and_tables(tmp_path, capsys):
     model = tmp_path / "m.safetensors"

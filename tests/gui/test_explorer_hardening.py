@@ -164,14 +164,16 @@ def test_closing_during_a_model_load_does_not_wait_for_it(qtbot, settings, monke
     qtbot.waitUntil(lambda: window.explorer.state.frame is not None, timeout=60000)
     qtbot.waitUntil(lambda: window.explorer.idle, timeout=60000)  # the warm-up import is done
     stalled = threading.Event()  # a download that does not answer (offline, 30 s timeout)
+    reading = threading.Event()
 
     def stalled_download(source, progress=None):
+        reading.set()
         stalled.wait(60)
         return MNIST
 
     monkeypatch.setattr(fgsm_studio.gui.explorer, "resolve", stalled_download)
     window.explorer.load_model("imagenet:resnet50")
-    qtbot.wait(200)
+    qtbot.waitUntil(reading.is_set, timeout=30000)  # the read has begun and hangs
     t0 = time.perf_counter()
     try:
         assert window.close()

@@ -196,7 +196,7 @@ def test_a_real_run_of_a_big_network_records_its_stem(view, qtbot):
 
 
 @pytest.fixture
-def train_tab(qtbot, settings):
+def train_tab(qtbot, settings, settle):
     """The main window sized for a 1280x720 screen, on its Train tab."""
     from PySide6.QtCore import QRect
 
@@ -211,12 +211,12 @@ def train_tab(qtbot, settings):
         pass
     qtbot.waitUntil(lambda: win.explorer.idle, timeout=30000)
     win.tabs.setCurrentWidget(win.trainer)
-    qtbot.wait(50)
+    settle(win)
     yield win
     win.shutdown()
 
 
-def test_the_form_fits_1280x720_closed_and_scrolls_to_its_expert_rows(train_tab, qtbot):
+def test_the_form_fits_1280x720_closed_and_scrolls_to_its_expert_rows(train_tab, qtbot, settle):
     from PySide6.QtWidgets import QScrollArea
 
     from tests.gui.test_fits_screen import box, outside
@@ -232,7 +232,7 @@ def test_the_form_fits_1280x720_closed_and_scrolls_to_its_expert_rows(train_tab,
     assert scroll.horizontalScrollBar().maximum() == 0  # never sideways
     for key in NEW:  # each can be scrolled to, and then lies wholly on screen
         scroll.ensureWidgetVisible(getattr(f, key))
-        qtbot.wait(10)
+        settle(train_tab)
         field = box(getattr(f, key), train_tab)
         assert box(scroll.viewport(), train_tab).contains(field) and train_tab.rect().contains(
             field

@@ -110,7 +110,7 @@ def test_close_during_training_stops_the_worker_cleanly(qtbot, settings, monkeyp
     assert window.trainer.running
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     assert window.close()
-    assert not window.trainer.running and window.runner._thread.isFinished()
+    assert not window.trainer.running and window.runner.stopped
 
 
 def test_close_during_held_out_evaluation_does_not_hang(qtbot, settings, monkeypatch):
