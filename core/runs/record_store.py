@@ -4,8 +4,8 @@
 same record, schema and reader (``core.runs.records.read_record``) as ``reproduce``'s
 ``OUT/runs/<key>.json``, numbered in the order the runs ended, so two runs of the
 same settings (a stopped one, then a finished one) are two records and the table
-comes back in order. ``fgsm-studio-cli report --out folder`` reads it like any
-other. A record that fails the checks is moved to ``runs/rejected/`` and named in
+comes back in order. ``core.report.write_report(folder)`` reads it like a
+``reproduce --out`` folder (leaving the stopped runs out). A record that fails the checks is moved to ``runs/rejected/`` and named in
 one sentence, as ``records.audit`` does.
 
 Before this store the Train tab kept ``train_results.json`` (``{"format": 1,
