@@ -89,7 +89,7 @@ def card_html(card: ModelCard, path: Path) -> str:
     robust = card.metrics.get("robustness")
     subset = ""
     if m is not None and isinstance(robust, dict) and robust.get("n") not in (None, m.n):
-        subset = f"; the worst case and the stronger attacks on n={robust['n']}"
+        subset = f"; n={robust['n']} for the stronger attacks"  # (one line in the sidebar)
     table = (
         f"{'<br>'.join(rows)}<br><i>held-out: {escape(m.held_out)}, n={m.n}{escape(subset)}</i>"
         if m is not None

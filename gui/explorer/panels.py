@@ -304,6 +304,7 @@ class PredictionBars(QWidget):
         self.heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._heading_pt = 0.0  # the size the style sheet has now
         self._draw_heading()
         self.plot.setXRange(0, 1, padding=0)
         self.plot.setMouseEnabled(x=False, y=False)
@@ -331,20 +332,29 @@ class PredictionBars(QWidget):
         self._draw_heading()
 
     def _draw_heading(self) -> None:
-        paper = "#000" if self.ink != "#222" else "#fff"
-        self.heading.setStyleSheet(
-            f"QLabel {{ color:{self.ink}; background:{paper}; font-size:{self.title_size}; "
-            "padding:3px; }"
-        )
+        self._heading_pt = 0.0  # the style sheet again (presenter mode's ink and size)
         self._fit_heading()
 
     def _fit_heading(self) -> None:
-        """The title as it fits the panel's width: cut with "..." where it is wider (a long
-        class name, "same image" at 1280 px), the full text then on hover; never clipped."""
-        self.heading.ensurePolished()  # (its font is the style sheet's size from here)
-        size = float(self.title_size.removesuffix("pt"))
-        room = self.heading.contentsRect().width() - 6  # the style sheet's padding
-        text, tip = elided(self.title, room, size) if room > 0 else (self.title, "")
+        """The title as it fits the panel's width: up to 2 pt smaller, then cut in the middle
+        with "..." (a long class name), the full text then on hover; never clipped. Its
+        height stays its full size's, so a smaller title moves nothing."""
+        base = float(self.title_size.removesuffix("pt"))
+        room = self.heading.width() - 8  # the style sheet's padding, and a margin
+        size, text, tip = base, self.title, ""
+        if room > 0:
+            size = fitting_size([self.title], room, base, smallest=max(8.0, base - 2))
+            text, tip = elided(self.title, room, size)
+        if size != self._heading_pt:
+            self._heading_pt = size
+            paper = "#000" if self.ink != "#222" else "#fff"
+            self.heading.setStyleSheet(
+                f"QLabel {{ color:{self.ink}; background:{paper}; font-size:{size:g}pt; "
+                "padding:3px; }"
+            )
+            font = QFont(self.heading.font())
+            font.setPointSizeF(base)
+            self.heading.setFixedHeight(QFontMetrics(font).height() + 8)
         self.heading.setText(text)
         self.heading.setToolTip(tip)
 

@@ -258,8 +258,8 @@ def title_overflow(window) -> list[tuple[str, float, float]]:
         doc.setHtml(heading.text())
         text = doc.toPlainText()
         width = heading.fontMetrics().horizontalAdvance(text)
-        if width > heading.contentsRect().width() - 6:
-            wide.append((text, width, heading.contentsRect().width() - 6))
+        if width > heading.width() - 6:  # (its style sheet's padding: 3 px a side)
+            wide.append((text, width, heading.width() - 6))
     return wide
 
 
