@@ -25,6 +25,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -222,13 +223,19 @@ def build_from_card(card: ModelCard) -> Classifier:
 
 
 def save(
-    path: str | os.PathLike, model: torch.nn.Module, card: ModelCard, *, half: bool = False
+    path: str | os.PathLike,
+    model: torch.nn.Module | Mapping[str, torch.Tensor],
+    card: ModelCard,
+    *,
+    half: bool = False,
 ) -> Path:
-    """Write weights + card atomically; ``half`` stores float weights as float16."""
+    """Write weights (a model, or its state dict) + card atomically; ``half`` stores
+    float weights as float16."""
     path = Path(path)
     card._validate()
     tensors = {}
-    for key, value in model.state_dict().items():
+    state = model.state_dict() if isinstance(model, torch.nn.Module) else model
+    for key, value in state.items():
         value = value.detach().cpu()
         if half and value.is_floating_point() and not key.startswith("normalize."):
             value = value.half()

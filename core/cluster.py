@@ -69,9 +69,10 @@ class RunJob:
         if not path.is_file():
             return None
         try:
-            return read_record(path, spec)  # the one reader: schema, ranges, keys
+            record = read_record(path, spec)  # the one reader: schema, ranges, keys
         except RecordError:
             return None  # a torn or untrustworthy record: run it again
+        return record if record.test is not None else None  # a stopped run: run it
 
     def __call__(
         self, spec: RunSpec, on_event: Callable[[object], None] | None = None

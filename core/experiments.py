@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from .data import ImageDataset, folds, load_dataset, stratified_sample
 from .distributed import SINGLE, DistContext
 from .evaluation import EvalProgress, EvalResult, evaluation
 from .models import build
-from .robust_monitor import findings
+from .robust_monitor import card_warnings
 from .robustness import WORST_CASE_SETTINGS, worst_case
 from .training import (
     BatchProgress,
@@ -163,11 +163,37 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
+class Stopped:
+    """Where a run was stopped by its user: the epoch it was in, that epoch's batches done.
+
+    ``epoch`` 0: before the first batch; ``batch == batches``: in that epoch's
+    validation (or, after the last epoch, in the held-out evaluation). ``where``:
+    the sentence the window said.
+    """
+
+    epoch: int
+    batch: int
+    batches: int
+    where: str = ""
+
+    def words(self) -> str:
+        """Short, for a CSV cell: ``epoch 3, batch 80 of 96``."""
+        if self.epoch == 0:
+            return "before the first batch"
+        return f"epoch {self.epoch}, batch {self.batch} of {self.batches}"
+
+
+@dataclass(frozen=True)
 class RunRecord:
-    """A finished run: what was asked, how training went, the held-out accuracies."""
+    """A run: what was asked, how training went, the held-out accuracies.
+
+    A finished run has ``test`` (its held-out figures); a run its user stopped (the
+    Train tab's Stop) has ``stopped`` instead and no ``test``: it was never evaluated
+    on held-out data. Its history and best-so-far file are kept.
+    """
 
     spec: RunSpec
-    test: EvalResult
+    test: EvalResult | None
     n_train: int
     n_val: int
     best_epoch: int
@@ -178,10 +204,20 @@ class RunRecord:
     sweep: str = ""  # the GUI's sweep this run belongs to, if any
     robust: EvalResult | None = None  # the worst case (spec.worst_case), on its own images
     num_classes: int = 0  # of the dataset (0: unknown, records made before it was kept)
+    stopped: Stopped | None = None  # set for a run its user stopped (then ``test`` is None)
 
     @property
     def key(self) -> str:
         return self.spec.key()
+
+    @property
+    def held_out(self) -> EvalResult:
+        """The held-out figures of a finished run (a stopped run has none: ValueError)."""
+        if self.test is None:
+            raise ValueError(
+                f"The run {self.name or self.key} was stopped: it has no held-out figures."
+            )
+        return self.test
 
     @property
     def epochs_run(self) -> int:
@@ -199,7 +235,7 @@ class RunRecord:
             "a2": self.spec.a2,
             "n_train": self.n_train,
             "n_val": self.n_val,
-            "test": self.test.to_dict(),
+            "test": None if self.test is None else self.test.to_dict(),
             "best_epoch": self.best_epoch,
             "epochs_run": self.epochs_run,
             "train_seconds": self.train_seconds,
@@ -210,13 +246,14 @@ class RunRecord:
             "sweep": self.sweep,
             "robust": None if self.robust is None else self.robust.to_dict(),
             "num_classes": self.num_classes,
+            **({} if self.stopped is None else {"stopped": asdict(self.stopped)}),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> RunRecord:
         return cls(
             spec=RunSpec.from_dict(d["spec"]),
-            test=EvalResult.from_dict(d["test"]),
+            test=None if d["test"] is None else EvalResult.from_dict(d["test"]),
             n_train=int(d["n_train"]),
             n_val=int(d["n_val"]),
             best_epoch=int(d["best_epoch"]),
@@ -227,6 +264,7 @@ class RunRecord:
             sweep=str(d.get("sweep", "")),
             robust=EvalResult.from_dict(d["robust"]) if d.get("robust") else None,
             num_classes=int(d.get("num_classes", 0)),
+            stopped=Stopped(**d["stopped"]) if d.get("stopped") else None,
         )
 
 
@@ -343,7 +381,9 @@ def execute(
         )
     if done is not None and done.is_file() and save_model is None:
         try:
-            return read_record(done, spec)
+            found = read_record(done, spec)
+            if found.test is not None:  # a stopped run's record is not a finished run's
+                return found
         except RecordError as exc:  # damaged: made again, and said
             logging.getLogger(__name__).warning("%s It is made again.", exc)
     partial = None
@@ -425,9 +465,43 @@ def execute(
     return record
 
 
+def stopped_record(
+    spec: RunSpec,
+    history: Sequence[EpochMetrics],
+    stopped: Stopped,
+    *,
+    name: str = "",
+    sweep: str = "",
+    saved_to: str | None = None,
+    train_seconds: float = 0.0,
+) -> RunRecord:
+    """The record of a run its user stopped: its validated epochs, where it stopped, its
+    best-so-far file (``saved_to``), and no held-out figures (it never reached them)."""
+    try:  # the sizes of its data (cached from the run itself)
+        train_set, val, _ = splits(spec)
+        sizes = (len(train_set), len(val), len(train_set.class_names))
+    except (OSError, ValueError):  # the folder went away since: unknown
+        sizes = (0, 0, 0)
+    best = [h.epoch for h in history if h.is_best]
+    return RunRecord(
+        spec=spec,
+        test=None,
+        n_train=sizes[0],
+        n_val=sizes[1],
+        best_epoch=best[-1] if best else 0,
+        history=tuple(history),
+        train_seconds=round(train_seconds, 1),
+        saved_to=saved_to,
+        name=name,
+        sweep=sweep,
+        num_classes=sizes[2],
+        stopped=stopped,
+    )
+
+
 def run_warnings(record: RunRecord) -> list[dict[str, str]]:
     """What ``core.robust_monitor`` found in the run's history (only looks robust, label
     leaking, PGD collapse), as ``{"kind", "text"}``: for the card, the table and the CSV."""
     if not defended(record.spec.train.defense):
         return []
-    return [{"kind": f.kind, "text": f.sentence()} for f in findings(record.history)]
+    return card_warnings(record.history)

@@ -121,7 +121,7 @@ class Progress:
         self.finished += 1
         if trained and begun is not None:
             self.durations.append(time.perf_counter() - begun)
-        t = record.test
+        t = record.held_out
         fg = ", ".join(
             f"{a}@{e:g}={100 * v:.1f}%" for a, d in t.attacks.items() for e, v in d.items()
         )

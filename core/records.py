@@ -46,6 +46,7 @@ OPTIONAL = (
     "sweep",
     "robust",
     "num_classes",
+    "stopped",
 )
 _EVAL_KEYS = {"n", "clean", "attacks", "held_out"}
 _FRACTIONS = ("train_acc", "val_acc", "val_fgsm_acc", "val_pgd_acc")
@@ -163,6 +164,28 @@ def _spec(d: Any) -> RunSpec:
     return spec
 
 
+def _stopped(d: Any) -> None:
+    if not isinstance(d, dict):
+        raise _Bad("stopped is not an object")
+    if extra := set(d) - {"epoch", "batch", "batches", "where"}:
+        raise _Bad(f"stopped has an unknown field {sorted(extra)[0]!r}")
+    for name in ("epoch", "batch", "batches"):
+        if name not in d:
+            raise _Bad(f"stopped has no field {name!r}")
+        _count(d[name], f"stopped.{name}")
+    if d["batch"] > d["batches"]:
+        raise _Bad(f"stopped.batch is {d['batch']}, more than its {d['batches']} batches")
+    _text(d.get("where", ""), "stopped.where")
+
+
+def key_of(stem: str) -> str:
+    """The run key a record's file name gives: ``<key>`` (``reproduce``) or ``<n>.<key>``
+    (a ``RecordStore``'s, in the order its runs ended; a key starts with a dataset's
+    name, never with a digit and a dot)."""
+    head, dot, rest = stem.partition(".")
+    return rest if dot and head.isdigit() else stem
+
+
 def check_record(d: Any, file_key: str | None = None) -> RunRecord:
     """The ``RunRecord`` in ``d`` (parsed JSON), or ``_Bad`` saying what is wrong."""
     from .experiments import RunRecord
@@ -192,7 +215,12 @@ def check_record(d: Any, file_key: str | None = None) -> RunRecord:
     for name in ("name", "sweep"):
         _text(d.get(name, ""), name)
     _text(d.get("saved_to"), "saved_to", none=True)
-    _eval(d["test"], "test")
+    if d.get("stopped") is not None:  # stopped by its user: never evaluated on held-out data
+        _stopped(d["stopped"])
+        if d["test"] is not None:
+            raise _Bad("it is marked stopped and has held-out figures")
+    else:
+        _eval(d["test"], "test")
     if d.get("robust") is not None:
         _eval(d["robust"], "robust")
     _history(d.get("history", []))
@@ -200,6 +228,16 @@ def check_record(d: Any, file_key: str | None = None) -> RunRecord:
         return RunRecord.from_dict(d)
     except (TypeError, ValueError, KeyError) as exc:  # checked above; a last guard
         raise _Bad(f"it could not be read ({exc})") from None
+
+
+def parse_record(d: Any, where: str) -> RunRecord:
+    """``check_record`` for parsed JSON from elsewhere; ``RecordError`` names ``where``."""
+    try:
+        return check_record(d)
+    except _Bad as exc:
+        raise RecordError(f"{where} cannot be trusted: {exc}.") from None
+    except RecursionError:
+        raise RecordError(f"{where} is nested too deeply to be a run record.") from None
 
 
 def read_record(path: str | Path, expect: RunSpec | None = None) -> RunRecord:
@@ -225,7 +263,7 @@ def read_record(path: str | Path, expect: RunSpec | None = None) -> RunRecord:
     except (ValueError, UnicodeDecodeError) as exc:
         raise RecordError(f"{where} is not complete JSON ({str(exc)[:80]}).") from None
     try:
-        record = check_record(d, path.stem)
+        record = check_record(d, key_of(path.stem))
     except _Bad as exc:
         raise RecordError(f"{where} cannot be trusted: {exc}.") from None
     except RecursionError:
@@ -258,6 +296,18 @@ def load_folder(out_dir: str | Path) -> tuple[list[RunRecord], list[str]]:
     return records, rejected
 
 
+def set_aside(path: Path, folder: Path) -> Path:
+    """Move ``path`` into ``folder`` under a name no other file there has; the new path."""
+    target = folder / path.name
+    n = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    folder.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    return target
+
+
 def audit(out_dir: str | Path) -> list[str]:
     """Check every record before a plan starts; move the ones that fail aside.
 
@@ -279,13 +329,7 @@ def audit(out_dir: str | Path) -> list[str]:
         try:
             read_record(p)
         except RecordError as exc:
-            target = runs / "rejected" / p.name
-            n = 1
-            while target.exists():
-                target = runs / "rejected" / f"{p.stem}.{n}.json"
-                n += 1
-            target.parent.mkdir(exist_ok=True)
-            os.replace(p, target)
+            target = set_aside(p, runs / "rejected")
             said.append(
                 f"{str(exc)[:-1]}; moved to {_display(target)}, and its run is made again "
                 "if this plan has it."

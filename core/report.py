@@ -31,13 +31,15 @@ from .report_stats import (
     wilson,
 )
 from .robustness import WORST_CASE, describe_setting
+from .runs_csv import write_runs_csv
 
 log = logging.getLogger(__name__)
 
 
 def load_records(out_dir: Path) -> list[RunRecord]:
-    """Every record under ``out_dir/runs`` that passes ``core.records``' checks."""
-    return load_folder(out_dir)[0]
+    """Every finished run's record under ``out_dir/runs`` that passes ``core.records``'
+    checks (a stopped run has no held-out figures to report)."""
+    return [r for r in load_folder(out_dir)[0] if r.test is not None]
 
 
 def _group_key(r: RunRecord) -> tuple:
@@ -57,8 +59,8 @@ def _group_key(r: RunRecord) -> tuple:
 
 def _acc(r: RunRecord, attack: str | None, eps: float | None) -> float | None:
     if attack is None or eps is None:
-        return 100 * r.test.clean
-    v = r.test.get(attack, eps)
+        return 100 * r.held_out.clean
+    v = r.held_out.get(attack, eps)
     return None if v is None else 100 * v
 
 
@@ -84,15 +86,15 @@ def summarize(records: list[RunRecord]) -> list[dict]:
             "limit": limit,
             "train_s": round(sum(r.train_seconds for r in rs) / len(rs), 1),
         }
-        row["n_images"] = min(r.test.n for r in rs)
+        row["n_images"] = min(r.held_out.n for r in rs)
         row["epochs_run"] = max(r.epochs_run for r in rs)
         row["chance"] = chance(rs[0])
         flags = [
             f"{f} (fold {r.spec.fold})" if len(rs) > 1 else f for r in rs for f in run_flags(r)
         ]
         row["flags"] = "; ".join(flags)
-        row["clean"], row["clean_std"] = mean_std([100 * r.test.clean for r in rs])
-        for attack, per_eps in rs[0].test.attacks.items():
+        row["clean"], row["clean_std"] = mean_std([100 * r.held_out.clean for r in rs])
+        for attack, per_eps in rs[0].held_out.attacks.items():
             for e in per_eps:
                 vals = [v for r in rs if (v := _acc(r, attack, e)) is not None]
                 if len(vals) == len(rs):  # only epsilons measured in every round of the group
@@ -136,6 +138,7 @@ def write_report(
 ) -> Path:
     out_dir = Path(out_dir)
     records, rejected = load_folder(out_dir)
+    records = [r for r in records if r.test is not None]  # a stopped run: nothing to report
     for sentence in rejected:
         log.warning("%s It is left out of the report.", sentence)
     rows = summarize(records)
@@ -146,43 +149,7 @@ def write_report(
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
         w.writerows(rows)
-    with open(out_dir / "runs.csv", "w", newline="") as f:
-        rw = csv.writer(f)
-        rw.writerow(
-            [
-                "key",
-                "dataset",
-                "arch",
-                "defense",
-                "a1",
-                "a2",
-                "reg",
-                "train_eps",
-                "fold",
-                "clean",
-                "attack",
-                "eps",
-                "acc",
-            ]
-        )
-        for r in records:
-            t = r.spec.train
-            wr, std = is_paper(t.defense), not defended(t.defense)
-            base = [  # options that do not apply to a run are left empty
-                r.key,
-                r.spec.dataset,
-                t.arch,
-                t.defense,
-                "" if std else t.a1,
-                t.a2 if wr else "",
-                t.reg if wr else "",
-                "" if std else t.epsilon,
-                r.spec.fold,
-                r.test.clean,
-            ]
-            for attack, per in r.test.attacks.items():
-                for e, v in per.items():
-                    rw.writerow([*base, attack, f"{e:g}", v])
+    write_runs_csv(out_dir / "runs.csv", records)  # the one CSV of runs (core.runs_csv)
 
     md = [
         f"# {title}",

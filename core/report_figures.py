@@ -2,28 +2,36 @@
 
 Each figure says what it shows without the report around it: the number of
 held-out images, rounds and epochs in its caption, a dashed line at chance, what
-an error bar means (the sample standard deviation over two or more rounds; the
-95% Wilson interval over the images with one round), and PGD (measured, the
-stronger attack) beside FGSM. The rows come from ``report.summarize``; the
-drawing from ``core.plots``.
+an error bar means, and PGD (measured, the stronger attack) beside FGSM. Every
+error bar, here and in the Train tab's Figure 3 (window and export), is one thing:
+the 95% confidence interval of the accuracy drawn (``report_stats.interval95``:
+Student t over the rounds with two or more rounds, the Wilson interval over the
+held-out images with one). ``figure3_data`` makes Figure 3's points, bars and
+caption from ``report.summarize`` rows, for the report and for the Train tab; the
+drawing is ``core.plots``'.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .plots import Error, bar_chart, figure3
-from .report_stats import wilson
+from .report_stats import interval95
+
+BARS = "95% confidence interval"  # what every error bar is, first words of each caption
 
 
 def _error(row: dict, col: str) -> Error:
+    """The cell's 95% confidence interval as (down, up) in points from its value."""
     v = row.get(col)
     if v is None:
         return 0.0
-    if row["rounds"] >= 2:
-        return row.get(col + "_std") or 0.0
-    lo, hi = wilson(v / 100, int(row["n_images"]))
+    n = row.get("worst_n") if col.startswith("worst") else row["n_images"]
+    std = (row.get(col + "_std") or 0.0) / 100
+    lo, hi = interval95(v / 100, std, int(row["rounds"]), int(n or 0))
     return v - 100 * lo, 100 * hi - v
 
 
@@ -34,15 +42,59 @@ def _caption(rows: list[dict]) -> str:
     ran = "/".join(map(str, sorted({r["epochs_run"] for r in rows})))
     most = max(r["epochs"] for r in rows)
     what = (
-        "error bars: sample standard deviation over the rounds"
+        f"error bars: {BARS} of the mean over the rounds (Student t from their sample "
+        "standard deviation)"
         if min(rounds) >= 2
-        else "error bars: 95% Wilson interval over the held-out images (one round: no std)"
+        else f"error bars: {BARS} (one run per point: the 95% Wilson interval over its "
+        "held-out images)"
         if max(rounds) == 1
-        else "error bars: std over rounds (2+ rounds) or 95% Wilson interval (1 round)"
+        else f"error bars: {BARS} (Student t over the rounds with 2+ rounds, the 95% "
+        "Wilson interval over the held-out images with one)"
     )
     return (
         f"n = {n} held-out images per round, {protocols}, {ran} epochs trained (at most "
         f"{most}); bars and points: mean over rounds; {what}."
+    )
+
+
+@dataclass(frozen=True)
+class Figure3Data:
+    """Figure 3's points: accuracy (%) per a1, one series per line, each point's 95%
+    confidence interval as (down, up) points from it, and the caption that says so."""
+
+    a1: list[float]
+    series: dict[str, Sequence[float]]
+    errors: dict[str, Sequence[Error]]
+    caption: str
+    epsilon: float
+    hline: tuple[float, str] | None = None
+
+
+def figure3_data(rows: list[dict], *, complete: bool = False) -> Figure3Data:
+    """Figure 3 from ``report.summarize`` rows of one sweep (one per a1). A series with a
+    point not measured is drawn at 0 in the report, and left out with ``complete``."""
+    rows = sorted(rows, key=lambda r: r["a1"])
+    tag = f"{rows[0]['train_eps']:g}"  # the attacks at the training epsilon, else the first
+    if f"fgsm@{tag}" not in rows[0]:
+        measured = sorted(float(c[5:]) for c in rows[0] if c.startswith("fgsm@") and "_" not in c)
+        tag = f"{measured[0]:g}" if measured else tag
+    cols = {"clean": "clean", f"FGSM eps={tag}": f"fgsm@{tag}", f"PGD eps={tag}": f"pgd@{tag}"}
+    if complete:
+        cols = {k: c for k, c in cols.items() if all(r.get(c) is not None for r in rows)}
+    return Figure3Data(
+        a1=[r["a1"] for r in rows],
+        series={label: [r.get(col) or 0 for r in rows] for label, col in cols.items()},
+        errors={label: [_error(r, col) for r in rows] for label, col in cols.items()},
+        caption=_caption(rows),
+        epsilon=float(tag),
+        hline=_chance(rows),
+    )
+
+
+def draw_figure3(path: Path, fig: Figure3Data, title: str) -> tuple[Path, Path]:
+    """Figure 3 as PNG and SVG at ``path``, its caption under it."""
+    return figure3(
+        path, fig.a1, fig.series, fig.errors, title=title, caption=fig.caption, hline=fig.hline
     )
 
 
@@ -92,19 +144,14 @@ def plots(out_dir: Path, md: list[str], std_rows: list[dict], wr_rows: list[dict
     for (dataset, arch, reg, train_eps), rs in sorted(sweeps.items()):
         if len(rs) < 3:
             continue
-        rs.sort(key=lambda r: r["a1"])
         tag = f"{train_eps:g}"
         name = f"figure3_{dataset}_{arch}_{reg}_eps{tag}.png".replace("/", "-")
-        cols = {"clean": "clean", f"FGSM eps={tag}": f"fgsm@{tag}", f"PGD eps={tag}": f"pgd@{tag}"}
-        caption = _caption(rs)
-        _png, svg = figure3(
+        fig = figure3_data(rs)
+        caption = fig.caption
+        _png, svg = draw_figure3(
             out_dir / name,
-            [r["a1"] for r in rs],
-            {label: [r.get(col) or 0 for r in rs] for label, col in cols.items()},
-            {label: [_error(r, col) for r in rs] for label, col in cols.items()},
-            title=f"Figure 3: {dataset} {arch}, WR_FGSM ({reg} penalty), trained at eps={tag}",
-            caption=caption,
-            hline=_chance(rs),
+            fig,
+            f"Figure 3: {dataset} {arch}, WR_FGSM ({reg} penalty), trained at eps={tag}",
         )
         md.extend(
             [

@@ -203,7 +203,8 @@ def dry_run(args, *, sweep_only: bool, out=None) -> int:
     for spec in plan:
         path = runs / f"{spec.key()}.json"
         try:
-            read_record(path, spec)
+            if read_record(path, spec).test is None:  # stopped: it runs again
+                raise ValueError("stopped")
             state, done = "done", done + 1
         except ValueError:
             state = "to run"

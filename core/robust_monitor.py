@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .training import EpochMetrics
+from .train_config import EpochMetrics
 
 KINDS = ("fgsm-only", "label-leaking", "pgd-collapse")
 
@@ -103,3 +103,9 @@ def findings(
             )
             break
     return out
+
+
+def card_warnings(history: Sequence[EpochMetrics]) -> list[dict[str, str]]:
+    """``findings`` as a card, a run record's table row and the CSV keep them:
+    ``{"kind", "text"}`` (the finished model's card and the best-so-far file's alike)."""
+    return [{"kind": f.kind, "text": f.sentence()} for f in findings(history)]

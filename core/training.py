@@ -64,8 +64,9 @@ from .dataset import ImageDataset
 from .defenses import adversarial_loss
 from .devices import pick_device
 from .distributed import SINGLE, DistContext
-from .evaluation import EvalProgress, drive, evaluation, iterate_batches, size
+from .evaluation import EvalProgress, EvalResult, drive, evaluation, iterate_batches, size
 from .models import regularized_weights
+from .robust_monitor import card_warnings
 from .train_config import (  # re-exported: the trainer's public names
     SELECT_BY as SELECT_BY,
 )
@@ -242,6 +243,8 @@ def train(
     watched = _subset(val_set, monitor_size(size(train_set), size(val_set), config))
     result = TrainResult()
     best_state = None
+    best_ev: EvalResult | None = None
+    saved_warnings: list[dict[str, str]] = []  # what the best-so-far file's card says
     # With EMA, the averaged copy is what each epoch validates, selects and saves.
     averaged = copy.deepcopy(model).eval() if config.ema > 0 else None
     scored = averaged if averaged is not None else model
@@ -353,11 +356,7 @@ def train(
             if is_best:
                 result.best_epoch, result.best_score = epoch, score
                 best_state = copy.deepcopy(scored.state_dict())
-                if save_path is not None and card is not None:
-                    saved = replace(
-                        card, training=training_info(config, epoch), metrics=ev.to_dict()
-                    )
-                    result.saved_to = save(save_path, scored, saved)
+                best_ev = ev
             seen = sums["n"]
             metrics = EpochMetrics(
                 epoch=epoch,
@@ -379,6 +378,17 @@ def train(
                 train_s=train_time - epoch_train_s,
             )
             result.history.append(metrics)
+            # The best-so-far file: its card says what the monitor has seen up to this
+            # epoch, as a finished model's does; rewritten when that changes (issue 24, 3).
+            warned = card_warnings(result.history) if wr else []
+            if save_path is not None and card is not None and best_state and best_ev:
+                if is_best or warned != saved_warnings:
+                    info = training_info(config, result.best_epoch)
+                    if warned:
+                        info["warnings"] = warned
+                    saved = replace(card, training=info, metrics=best_ev.to_dict())
+                    result.saved_to = save(save_path, best_state, saved)
+                    saved_warnings = warned
             yield metrics
             if epoch - result.best_epoch >= config.patience:
                 result.early_stopped = True

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from fgsm_studio.core.catalogue import EXPLORER_ATTACKS, entries
-from fgsm_studio.core.opening import DIGITS, EpsilonScale
 
 from .explorer_state import MAX_STEPS, ExplorerState
 from .minimal_size import FlipSizeLabel
@@ -106,7 +105,6 @@ class EpsilonControl(QWidget):
         super().__init__(parent)
         self.state = state
         self.setObjectName("controls")  # presenter mode's style sheet enlarges its labels
-        self.scale = DIGITS
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setAccessibleName("epsilon")
         self.slider.setToolTip(
@@ -133,8 +131,11 @@ class EpsilonControl(QWidget):
         layout.addWidget(self.units)
         layout.addWidget(self.flip_size)
         layout.addWidget(self.defense)
-        self.set_scale(DIGITS)
+        self._on_state_scale_changed()
         self.slider.valueChanged.connect(self._on_slider_value_changed)
+        self.slider.sliderPressed.connect(self._on_slider_pressed)
+        self.slider.sliderReleased.connect(self._on_slider_released)
+        state.scale_changed.connect(self._on_state_scale_changed)
         self.spin.valueChanged.connect(self._on_spin_value_changed)
         state.epsilon_changed.connect(self._on_state_epsilon_changed)
         self._on_state_epsilon_changed(state.epsilon)
@@ -144,9 +145,9 @@ class EpsilonControl(QWidget):
         length on a 1280x720 projector; the defense switches stay."""
         self.flip_size.setVisible(not on)
 
-    def set_scale(self, scale: EpsilonScale) -> None:
+    def _on_state_scale_changed(self) -> None:
         """The model's range and step; the spin box counts /255 for photos."""
-        self.scale = scale
+        scale = self.state.scale
         self.flip_size.set_per_255(scale.per_255)
         ticks = round(scale.maximum / scale.step)
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
@@ -167,9 +168,9 @@ class EpsilonControl(QWidget):
 
     def _on_state_epsilon_changed(self, eps: float) -> None:
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
-            self.slider.setValue(round(eps / self.scale.step))
+            self.slider.setValue(round(eps / self.state.scale.step))
             if not self._typing():  # never rewrite the text under the user's cursor
-                self.spin.setValue(eps * 255 if self.scale.per_255 else eps)
+                self.spin.setValue(eps * 255 if self.state.scale.per_255 else eps)
         self.units.setText(eps_text(eps))
 
     def _typing(self) -> bool:
@@ -178,10 +179,16 @@ class EpsilonControl(QWidget):
         return self.spin.hasFocus() and edit.text() != self.spin.textFromValue(self.spin.value())
 
     def _on_slider_value_changed(self, value: int) -> None:
-        self.state.set_epsilon(value * self.scale.step)
+        self.state.set_epsilon(value * self.state.scale.step)
+
+    def _on_slider_pressed(self) -> None:
+        self.state.set_dragging(True)
+
+    def _on_slider_released(self) -> None:
+        self.state.set_dragging(False)
 
     def _on_spin_value_changed(self, value: float) -> None:
-        self.state.set_epsilon(value / 255 if self.scale.per_255 else value)
+        self.state.set_epsilon(value / 255 if self.state.scale.per_255 else value)
 
 
 class AttackControls(QWidget):
@@ -299,15 +306,18 @@ class AttackControls(QWidget):
                 self.target.setCurrentIndex(self.target.findData(index))
 
     def _on_state_model_changed(self) -> None:
-        names = self.state.card.class_names
+        card = self.state.card
+        names = [] if card is None else card.class_names
         with QSignalBlocker(self.target):
             self.target.clear()
             many = len(names) > 20  # ImageNet: type to search the 1000 classes
             self.target.setEditable(many)
             if many:
                 self.target.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-                self.target.completer().setFilterMode(Qt.MatchFlag.MatchContains)
-                self.target.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+                completer = self.target.completer()  # made by setEditable
+                if completer is not None:
+                    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+                    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
             for i, n in enumerate(names):
                 self.target.addItem(f"{i}: {n}" if n != str(i) else n, i)
             if self.state.target is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import cast
 
 import torch
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fgsm_studio.core.bundled import ModelEntry, bundled_models, samples_for, twin
+from fgsm_studio.core.bundled import ModelEntry, Sample, bundled_models, samples_for, twin
 from fgsm_studio.core.checkpoint import load
 from fgsm_studio.core.devices import configure_threads
 from fgsm_studio.core.imagenet import NAMES, VIRTUAL_PREFIX, resolve, virtual_sources
@@ -46,9 +47,8 @@ from .explorer_state import ExplorerState, Image, LoadedModel
 from .explorer_widgets import Banner, Sidebar, Stage, is_mnist_like
 from .guide import show_guide
 from .inputs import image_source_from_mime
-from .loader import Loader
 from .walkthrough import WalkThrough
-from .workers import TaskRunner
+from .workers import Loader, TaskRunner
 
 log = logging.getLogger(__name__)
 SWEEP = torch.linspace(0, 0.5, 101)
@@ -75,7 +75,7 @@ class ExplorerView(QWidget):
         # the GUI thread and the explorer's worker take one core each; training sets its own.
         configure_threads("gui")
         runner.submit("threads", lambda: configure_threads("explorer-worker"))
-        self.banner = Banner()
+        self.banner = Banner(self.state)
         self.sidebar = Sidebar(self.state, self.entries, settings)
         self.stage = Stage(self.state)
         self.epsilon = EpsilonControl(self.state)
@@ -86,7 +86,6 @@ class ExplorerView(QWidget):
             self.state,
             runner,
             model_input=self.model_input,
-            dragging=self.epsilon.slider.isSliderDown,
             parent=self,
         )
         self.frame_rendered = self.frames.frame_rendered
@@ -141,7 +140,6 @@ class ExplorerView(QWidget):
         s, side = self.state, self.sidebar
         s.model_changed.connect(self._on_state_model_changed)
         s.image_changed.connect(self._on_state_image_changed)
-        self.epsilon.slider.sliderReleased.connect(self.frames.schedule)
         self.frames.failed.connect(self.show_error)
         self.attack.previous.clicked.connect(lambda: self.step_image(-1))
         self.attack.next.clicked.connect(lambda: self.step_image(1))
@@ -157,7 +155,7 @@ class ExplorerView(QWidget):
         side.save_button.clicked.connect(lambda: share.save_adversarial_dialog(self))
         side.card_button.clicked.connect(lambda: share.save_demo_card_dialog(self))
         side.copy_button.clicked.connect(lambda: share.copy_demo_card(self))
-        QShortcut(QKeySequence.StandardKey.Paste, self, activated=self.paste)
+        QShortcut(QKeySequence.StandardKey.Paste, self).activated.connect(self.paste)
         self.runner.finished.connect(self._on_runner_finished)
         self.runner.failed.connect(self._on_runner_failed)
         self.loader.finished.connect(self._on_loader_finished)
@@ -200,14 +198,14 @@ class ExplorerView(QWidget):
 
     def show_error(self, message: str) -> None:
         log.warning("shown to user: %s", message)
-        self.banner.show_message(message)
+        self.state.show_message(message)
         self._place_banner()
         self.error_shown.emit(message)
 
     def show_info(self, message: str) -> None:
         """Feedback that an action worked (a file saved, a card copied), where errors go."""
         log.info("shown to user: %s", message)
-        self.banner.show_message(message, "info")
+        self.state.show_message(message, "info")
         self._place_banner()
 
     def last_folder(self) -> str:
@@ -307,7 +305,10 @@ class ExplorerView(QWidget):
         self.loader.submit("image", read)
 
     def model_input(self) -> torch.Tensor:
-        card, raw = self.state.card, self.state.image.raw
+        card, image = self.state.card, self.state.image
+        if card is None or image is None:
+            raise ValueError("no model or no image yet")  # callers have both
+        raw = image.raw
         if is_mnist_like(card) and self.state.mnist_style:
             if looks_like_paper(raw) or tuple(raw.shape[1:]) != (28, 28):
                 return to_mnist_style(raw)
@@ -315,17 +316,19 @@ class ExplorerView(QWidget):
 
     def _on_state_model_changed(self) -> None:
         """A model of another kind (digits, photos) brings its epsilon range and default."""
-        scale = epsilon_scale(self.state.card.image_size)
-        if scale != self.epsilon.scale:
-            self.epsilon.set_scale(scale)
-            self.curve.set_range(scale.maximum)
-            self.curve.set_epsilon(self.state.epsilon)
+        card = self.state.card
+        if card is None:
+            return
+        scale = epsilon_scale(card.image_size)
+        if scale != self.state.scale:
+            self.state.set_scale(scale)
             if self._opening is None or self._opening.epsilon is None:
                 self.state.set_epsilon(scale.default)
         self.curve.clear_sweep("Updating...")
 
     def _on_state_image_changed(self) -> None:
-        self.sidebar.gallery.show_current(self.state.image.name)
+        if self.state.image is not None:
+            self.sidebar.gallery.show_current(self.state.image.name)
         self._warn_if_out_of_domain()
 
     def _warn_if_out_of_domain(self) -> None:
@@ -343,7 +346,7 @@ class ExplorerView(QWidget):
     # ------------------------------------------------------------------ answers from threads
     def _on_runner_finished(self, channel: str, task_id: int, result: object) -> None:
         if channel == "first" and task_id == self._first:
-            sample, eps = result
+            sample, eps = cast(tuple[Sample, float], result)
             self.state.set_epsilon(eps)
             self.set_image(sample.path, sample.label)
 
@@ -351,11 +354,11 @@ class ExplorerView(QWidget):
         if channel == "first" and task_id == self._first:
             self.show_error(f"Choosing the first sample failed: {message}")
 
-    def _on_loader_finished(self, channel: str, result: object) -> None:
+    def _on_loader_finished(self, channel: str, task_id: int, result: object) -> None:
         s = self.state
-        if channel == "model":
+        if channel == "model" and isinstance(result, LoadedModel):
             self._model_loaded(result)
-        elif channel == "compare":
+        elif channel == "compare" and isinstance(result, LoadedModel):
             s.set_loading("compare", None)
             if s.card is not None and result.card.num_classes != s.card.num_classes:
                 self.show_error(
@@ -364,13 +367,13 @@ class ExplorerView(QWidget):
                 )
                 return
             s.set_compare(result)
-        elif channel == "image":
-            self.banner.hide()
+        elif channel == "image" and isinstance(result, Image):
+            s.clear_message()
             s.set_image(result)
             if result.notes:  # e.g. "a float image, scaled from its own range 0-300"
                 self.show_info(" ".join(result.notes))
 
-    def _on_loader_failed(self, channel: str, message: str) -> None:
+    def _on_loader_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
         s = self.state
         if channel == "model":
             source = s.loading("model")
@@ -427,7 +430,10 @@ class ExplorerView(QWidget):
     # ------------------------------------------------------------------ save and share
     def save_adversarial(self, path: Path) -> tuple[Path, Path]:
         """Lossless PNG at model resolution, plus the exact float tensor as .npy: both or neither."""
-        return share.save_pair(self.state.frame.adversarial, path)
+        frame = self.state.frame
+        if frame is None:
+            raise ValueError("There is no adversarial image yet.")
+        return share.save_pair(frame.adversarial, path)
 
     def demo_card(self) -> QPixmap:
         return self.stage.grab()

@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any, cast
 
 import torch
 from PySide6.QtCore import QObject, QTimer, Signal
 from torch import nn
 
+from fgsm_studio.core.checkpoint import ModelCard
 from fgsm_studio.core.images import to_model_input
 from fgsm_studio.core.minimal import SmallestFlip, smallest_flip
 from fgsm_studio.core.opening import epsilon_scale
@@ -52,6 +54,12 @@ CHUNK_SECONDS = 0.3  # a sweep chunk's work: a PGD frame waits about this at mos
 CHUNK_IMAGES = (8, 128)  # fewest and most images a chunk: batching halves a big net's cost
 
 
+def _squeezer(net: nn.Module, card: ModelCard) -> FeatureSqueezing:
+    """Xu et al.'s Feature Squeezing of ``net`` for ``card``'s kind of input."""
+    squeeze = squeezer_for(card.in_channels, card.image_size)
+    return FeatureSqueezing(net, bits=squeeze["bits"], median=squeeze["median"])
+
+
 class FrameEngine(QObject):
     frame_rendered = Signal()
     compare_shown = Signal()  # the compare model's bars were updated
@@ -63,12 +71,11 @@ class FrameEngine(QObject):
         runner: TaskRunner,
         *,
         model_input: Callable[[], torch.Tensor],
-        dragging: Callable[[], bool],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
-        self._model_input, self._dragging = model_input, dragging
+        self._model_input = model_input
         self._scheduled = False
         self._ids = {"attack": -1, "sweep": -1, "flip": -1}
         self._main: SweepCache | None = None  # the session model's answers at the slider's places
@@ -99,10 +106,15 @@ class FrameEngine(QObject):
         ):
             changed.connect(self.schedule)
         state.noise_changed.connect(self.schedule)
+        state.dragging_changed.connect(self._on_state_dragging_changed)
         state.compare_changed.connect(self._on_state_compare_changed)
         state.compare_mode_changed.connect(self._on_state_compare_changed)
         runner.finished.connect(self._on_finished)
         runner.failed.connect(self._on_failed)
+
+    def _on_state_dragging_changed(self, on: bool) -> None:
+        if not on:
+            self.schedule()  # the release redraws what the drag skipped
 
     @property
     def scheduled(self) -> bool:
@@ -110,18 +122,21 @@ class FrameEngine(QObject):
 
     def new_session(self) -> None:
         """A new gradient for the state's model, image and target; the sweep on the worker."""
-        s = self.state
-        if s.model is None or s.image is None:
+        s, card = self.state, self.state.card
+        if s.model is None or s.image is None or card is None:
             return
-        net, card, x = s.model.net, s.card, self._model_input()
+        net, x = s.model.net, self._model_input()
         label = s.true_label(card.num_classes)
-        defense = {}
+        attacker: nn.Module | None = None
+        detector: Callable[[torch.Tensor], torch.Tensor] | None = None
         if s.squeezing:
-            squeezed = FeatureSqueezing(net, **squeezer_for(card.in_channels, card.image_size))
+            squeezed = _squeezer(net, card)
             attacker = squeezed.straight_through_copy() if s.adaptive else squeezed
-            defense = dict(attacker=attacker, detector=squeezed.flags)
+            detector = squeezed.flags
             net = squeezed
-        session = AttackSession(net, x, label=label, target=s.target, **defense)
+        session = AttackSession(
+            net, x, label=label, target=s.target, attacker=attacker, detector=detector
+        )
         scale = epsilon_scale(card.image_size)
         s.set_session(session)
         self._x = x
@@ -136,9 +151,7 @@ class FrameEngine(QObject):
         # sweep is done: the slider comes first. Always untargeted (the label says so).
         flip_net = s.model.net
         if s.squeezing:
-            flip_net = FeatureSqueezing(
-                flip_net, **squeezer_for(card.in_channels, card.image_size)
-            ).straight_through_copy()
+            flip_net = _squeezer(flip_net, card).straight_through_copy()
         key, (last_key, last_x) = (s.model.net, s.squeezing), self._flip_for
         same = key == last_key and torch.equal(x, last_x)
         if not (same and self._ids["flip"] < 0 and self._flip_job is None):
@@ -204,6 +217,8 @@ class FrameEngine(QObject):
             return
         cache, indices = job
         owner = self.state.session  # the twin's cache has its own session: judge by the state's
+        if owner is None:
+            return
 
         def run() -> tuple[AttackSession, tuple[SweepCache, torch.Tensor, torch.Tensor, float]]:
             t0 = time.perf_counter()
@@ -274,7 +289,7 @@ class FrameEngine(QObject):
         if cache is not None and cache.probs_at(frame.epsilon) is not None:
             return twin.frame(frame.epsilon, cache=cache)
         last = self.state.compare_frame
-        if self._dragging() and last is not None:
+        if self.state.dragging and last is not None:
             return last  # while dragging: the release redraws it
         return twin.frame(frame.epsilon)
 
@@ -305,7 +320,7 @@ class FrameEngine(QObject):
             if cached.session is self.state.session and cached.model is compare.net:
                 probs = cached.probs_at(frame.epsilon)
                 compare = None if probs is not None else compare
-        if compare is not None and self._dragging():
+        if compare is not None and self.state.dragging:
             probs = self.state.compare_probs  # while dragging: the release redraws it
             compare = None
         if compare is not None:
@@ -321,7 +336,7 @@ class FrameEngine(QObject):
     def _on_finished(self, channel: str, task_id: int, result: object) -> None:
         if channel not in self._ids or task_id != self._ids[channel]:
             return  # a stale answer, or another channel's
-        session, answer = result
+        session, answer = cast(tuple[AttackSession, Any], result)
         if channel == "sweep":
             self._ids["sweep"] = -1
             if session is self.state.session:

@@ -8,7 +8,8 @@ flip DeepFool and C&W found, the last frame (with the compare model's belief
 about it: by default the compare model attacked with its own gradient, its own
 frame; or, as a labelled option, "transfer": its answer on the main model's
 adversarial image), the random-noise baseline switch and its frame, what is
-loading and the status line. Nothing else holds a copy. It changes only through the ``set_*``
+loading, the status line, the epsilon scale of the model's kind (the slider's range
+and step), whether the slider is held, and the banner's message. Nothing else holds a copy. It changes only through the ``set_*``
 methods; each emits the signal of what changed, once, and only if the value
 really changed (setting a value to what it already is emits nothing). Widgets
 draw from these signals and send the user's intent to the methods; the
@@ -32,6 +33,7 @@ from PySide6.QtCore import QObject, Signal
 from fgsm_studio.core.catalogue import EXPLORER_ATTACKS
 from fgsm_studio.core.checkpoint import ModelCard
 from fgsm_studio.core.minimal import SmallestFlip
+from fgsm_studio.core.opening import DIGITS, EpsilonScale
 from fgsm_studio.core.session import AttackFrame, AttackSession, SweepResult
 
 MAX_EPS = 0.5
@@ -78,6 +80,9 @@ class ExplorerState(QObject):
     noise_changed = Signal(bool)  # the random-noise baseline shown beside the attack
     loading_changed = Signal(str, object)  # "model" or "compare", the source or None
     status_changed = Signal(str)  # "" when the frame speaks for itself
+    scale_changed = Signal()  # the epsilon slider's range and step (digits or photos)
+    dragging_changed = Signal(bool)  # the slider is held (cheap frames) or released
+    message_changed = Signal(str, str)  # the banner's text ("" hides it) and kind
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +108,9 @@ class ExplorerState(QObject):
         self._noise_frame: AttackFrame | None = None
         self._loading: dict[str, Path | str | None] = {"model": None, "compare": None}
         self._status = ""
+        self._scale = DIGITS
+        self._dragging = False
+        self._message = ("", "error")
 
     # ------------------------------------------------------------------ reading
     @property
@@ -195,6 +203,21 @@ class ExplorerState(QObject):
     @property
     def status(self) -> str:
         return self._status
+
+    @property
+    def scale(self) -> EpsilonScale:
+        """The epsilon slider's range, step and default for the model's kind of input."""
+        return self._scale
+
+    @property
+    def dragging(self) -> bool:
+        """Is the epsilon slider held? (Frames then skip what the release redraws.)"""
+        return self._dragging
+
+    @property
+    def message(self) -> tuple[str, str]:
+        """The banner's text ("" when none) and kind ("error" or "info")."""
+        return self._message
 
     @property
     def card(self) -> ModelCard | None:
@@ -346,3 +369,27 @@ class ExplorerState(QObject):
         if text != self._status:
             self._status = text
             self.status_changed.emit(text)
+
+    def set_scale(self, scale: EpsilonScale) -> None:
+        """The epsilon slider's range and step (the model's kind: digits or photos)."""
+        if scale != self._scale:
+            self._scale = scale
+            self.scale_changed.emit()
+
+    def set_dragging(self, on: bool) -> None:
+        if bool(on) != self._dragging:
+            self._dragging = bool(on)
+            self.dragging_changed.emit(self._dragging)
+
+    def show_message(self, text: str, kind: str = "error") -> None:
+        """A sentence in the banner: an error, or "info" (a file saved); "" hides it.
+        The same sentence again is shown again (emitted: the banner restarts its time)."""
+        if kind not in ("error", "info"):
+            raise ValueError(f"unknown message kind {kind!r}: error or info")
+        if not text and not self._message[0]:
+            return
+        self._message = (text, kind)
+        self.message_changed.emit(text, kind)
+
+    def clear_message(self) -> None:
+        self.show_message("", self._message[1])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QFont, QTextDocument
+from PySide6.QtGui import QFont, QMouseEvent, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -62,21 +62,30 @@ class Banner(QLabel):
         "info": "background:#e3f4e4; color:#124d16; border:1px solid #2e7d32;",
     }
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.state = state
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.kind = "error"
         self._style()
         self.hide()
-        self._timer = QTimer(self, singleShot=True, interval=15000, timeout=self.hide)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(15000)
+        self._timer.timeout.connect(state.clear_message)
+        state.message_changed.connect(self._on_state_message_changed)
 
     def _style(self) -> None:
         self.setStyleSheet(
             f"QLabel {{ {self.STYLES[self.kind]} padding:6px; border-radius:4px; font-weight:bold; }}"
         )
 
-    def show_message(self, message: str, kind: str = "error") -> None:
+    def _on_state_message_changed(self, message: str, kind: str) -> None:
+        if not message:
+            self._timer.stop()
+            self.hide()
+            return
         self.kind = kind
         self._style()
         self.setText(strip_bidi(message))
@@ -84,8 +93,8 @@ class Banner(QLabel):
         self.raise_()
         self._timer.start()
 
-    def mousePressEvent(self, event) -> None:
-        self.hide()
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.state.clear_message()
 
 
 class Sidebar(QWidget):
@@ -166,7 +175,7 @@ class Sidebar(QWidget):
         card = self.state.card
         self.mnist_style.setVisible(is_mnist_like(card))
         self.draw_button.setVisible(is_mnist_like(card))
-        if card.dataset != self._dataset:
+        if card is not None and card.dataset != self._dataset:
             self._dataset = card.dataset
             self.gallery.set_samples(samples_for(card.dataset))
 
@@ -235,6 +244,7 @@ class Stage(QWidget):
         state.session_changed.connect(self._on_state_session_changed)
         state.loading_changed.connect(self._on_state_loading_changed)
         state.epsilon_changed.connect(self.curve.set_epsilon)
+        state.scale_changed.connect(self._on_state_scale_changed)
         state.attack_changed.connect(self.curve.set_attack)
         self.curve.set_attack(state.attack)
 
@@ -266,10 +276,10 @@ class Stage(QWidget):
             (self.bars_adv, frame.probs_adv, frame.pred_adv),
         ):
             bars.show_probs(probs, names, pred=pred, true=true, target=frame.target)
-        compare, probs = self.state.compare, self.state.compare_probs
-        if compare is not None and probs is not None and probs.numel() == len(names):
-            pred = int(probs.argmax())
-            self.bars_cmp.show_probs(probs, names, pred=pred, true=true, target=frame.target)
+        compare, cprobs = self.state.compare, self.state.compare_probs
+        if compare is not None and cprobs is not None and cprobs.numel() == len(names):
+            pred = int(cprobs.argmax())
+            self.bars_cmp.show_probs(cprobs, names, pred=pred, true=true, target=frame.target)
 
     def _keep_compare_room(self) -> None:
         """The compare chart keeps its room while hidden only when a compare model is
@@ -309,6 +319,8 @@ class Stage(QWidget):
 
     def _on_state_sweep_changed(self) -> None:
         sweep, session = self.state.sweep, self.state.session
+        if sweep is None or session is None:
+            return
         self.curve.show_sweep(
             sweep.epsilons,
             sweep.probs,
@@ -316,6 +328,10 @@ class Stage(QWidget):
             sweep.flip_epsilon,
             target=session.target,
         )
+
+    def _on_state_scale_changed(self) -> None:
+        self.curve.set_range(self.state.scale.maximum)
+        self.curve.set_epsilon(self.state.epsilon)
 
     def _on_state_session_changed(self) -> None:
         """The old curve goes at once; the new one comes from the worker."""
@@ -328,7 +344,7 @@ class Stage(QWidget):
 
     def _on_state_frame_changed(self) -> None:
         frame, card = self.state.frame, self.state.card
-        if frame is None:  # a new model is coming: nothing of the old one stays on screen
+        if frame is None or card is None:  # a new model is coming: nothing of the old one stays
             self._clear()
             return
         names = card.class_names
@@ -379,7 +395,7 @@ class Stage(QWidget):
         s = self.state
         twin, noise = s.compare_frame, s.noise_frame
         title = ""
-        if twin is not None:
+        if twin is not None and s.compare is not None:
             names = s.compare.card.class_names
             p = float(twin.probs_adv[twin.pred_adv])
             title = (
@@ -387,24 +403,30 @@ class Stage(QWidget):
             )
         self.triptych.show_extra("twin", None if twin is None else twin.adversarial, title)
         title = ""
-        if noise is not None:
+        if noise is not None and s.card is not None:
             names = s.card.class_names
             p = float(noise.probs_adv[noise.pred_adv])
             title = f"Random noise: {escape(names[noise.pred_adv])} ({p:.1%})"
         self.triptych.show_extra("noise", None if noise is None else noise.adversarial, title)
 
     def _show_verdict(self, frame: AttackFrame) -> None:
-        detail = verdict_detail(frame, self.state.card.class_names)
+        names = self._names()
+        detail = verdict_detail(frame, names)
         noise = self.state.noise_frame
         if noise is not None:
-            detail += noise_words(noise, self.state.card.class_names)
+            detail += noise_words(noise, names)
         self._set_lines(self._verdict(frame), detail)
+
+    def _names(self) -> list[str]:
+        """The class names of the model on screen (a frame is only shown with its model)."""
+        card = self.state.card
+        return [] if card is None else list(card.class_names)
 
     def _verdict(self, frame: AttackFrame) -> str:
         """The model's verdict; with a compare model, each model's own side by side
         ("standard: 7 -> 3 fooled / defended: 7 -> 7 holds")."""
         s = self.state
-        names = s.card.class_names
+        names = self._names()
         p0, p1 = frame.probs_clean[frame.pred_clean], frame.probs_adv[frame.pred_adv]
         color = FOOLED if frame.flipped else HOLDS
         main = (

@@ -14,13 +14,14 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import QAction, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QListView,
     QMenu,
     QPushButton,
     QVBoxLayout,
@@ -325,6 +326,7 @@ class ModelPanel(QWidget):
         self.recent_button.setToolTip("Model files you opened before")
         self.recent_menu = QMenu(self)
         self.recent_button.setMenu(self.recent_menu)
+        self.recent_menu.triggered.connect(self._on_recent_menu_triggered)
         self.card = CardLabel()
         self.card.setTextFormat(Qt.TextFormat.RichText)
         self.card.setWordWrap(True)
@@ -432,6 +434,8 @@ class ModelPanel(QWidget):
         """The compare list offers only models of the same classes and input as the model."""
         card = self.state.card
         view = self.compare.view()
+        if card is None or not isinstance(view, QListView):
+            return
         for i in range(1, self.compare.count()):
             other = self._cards.get(str(self.compare.itemData(i)))
             fits = other is None or (
@@ -445,8 +449,9 @@ class ModelPanel(QWidget):
         self.clear_notice()
         self._show_model()
         self._offer_compatible()
-        if self.state.model.path not in self._bundled:
-            self.remember(self.state.model.path)
+        model = self.state.model
+        if model is not None and model.path not in self._bundled:
+            self.remember(model.path)
 
     def _on_state_loading_changed(self, what: str, source: object) -> None:
         if source is None:  # done, or failed: show what is really loaded
@@ -478,8 +483,11 @@ class ModelPanel(QWidget):
         self.recent_menu.clear()
         recent = [p for p in self.recent() if Path(p).is_file()]
         for p in recent:
-            self.recent_menu.addAction(Path(p).name, lambda p=p: self.model_chosen.emit(Path(p)))
+            self.recent_menu.addAction(Path(p).name).setData(p)
         self.recent_button.setEnabled(bool(recent))
+
+    def _on_recent_menu_triggered(self, action: QAction) -> None:
+        self.model_chosen.emit(Path(str(action.data())))
 
     def _on_combo_activated(self, index: int) -> None:
         data = str(self.combo.itemData(index))

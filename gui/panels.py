@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSizeF, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -37,17 +37,18 @@ NAME_CHARS = 18  # longer class names are cut, the full name is in the tooltip
 class FixedLabel(pg.LabelItem):
     """A title whose text never changes the width of its column (only its height is kept)."""
 
-    def updateMin(self) -> None:
-        bounds = self.itemRect()
+    def updateMin(self) -> None:  # pyqtgraph calls it when the text changes
         self.setMinimumWidth(0)
-        self.setMinimumHeight(bounds.height())
-        self._sizeHint = {
-            Qt.SizeHint.MinimumSize: (0, bounds.height()),
-            Qt.SizeHint.PreferredSize: (0, bounds.height()),
-            Qt.SizeHint.MaximumSize: (-1, -1),
-            Qt.SizeHint.MinimumDescent: (0, 0),
-        }
+        self.setMinimumHeight(self.itemRect().height())
         self.updateGeometry()
+
+    def sizeHint(self, which: Qt.SizeHint, constraint: QSizeF | None = None) -> QSizeF:
+        """Qt's layout asks this (pyqtgraph's own answer is the text's width)."""
+        if which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+            return QSizeF(0, self.itemRect().height())
+        if which == Qt.SizeHint.MaximumSize:
+            return QSizeF(-1, -1)
+        return QSizeF(0, 0)
 
 
 def to_display(image: torch.Tensor) -> np.ndarray:
@@ -253,8 +254,9 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
     def _fit_titles(self) -> None:
         """Each title in its size, or smaller where it would be wider than its column (four
         or five panels at 1280 px): titles never run into each other. One size for the
-        panels of a row, another for the stacked column; below 8 pt a title is cut with
-        "..." and its full text is its tooltip (a long class name): never clipped."""
+        panels of a row, another for the stacked column; below 8 pt a title is cut in the
+        middle with "..." and its full text is its tooltip (a long class name): never
+        clipped."""
         shown = [i for i in range(len(self.titles)) if i < 3 or self.extras[EXTRAS[i - 3]]]
         stacked = self.is_stacked()
         self.ci.layout.activate()  # (the columns' widths as they are now)
@@ -431,6 +433,7 @@ class EpsilonCurve(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
         self.attack = "fgsm"
+        self.presenter, self.ink = False, "#222"
         self._flip: float | None = None  # the sweep's flip epsilon, labelled by _label_flip
         self._flip_target: int | None = None
         self.setLabel("bottom", "epsilon")
@@ -445,6 +448,7 @@ class EpsilonCurve(pg.PlotWidget):
         # not fit the curve's quarter of the row at 1280 px).
         self.legend = pg.LegendItem(colCount=2, labelTextColor="#222", labelTextSize="8pt")
         self.plotItem.layout.addItem(self.legend, 4, 1)
+        self._legend_placed = True
         self.original = self.plot([], [], pen=pg.mkPen(TRUE, width=2))
         self.target = self.plot([], [], pen=pg.mkPen(TARGET, width=2))
         self.winner = self.plot([], [], pen=pg.mkPen(PRED, width=2, style=Qt.PenStyle.DashLine))
@@ -525,19 +529,37 @@ class EpsilonCurve(pg.PlotWidget):
         self._title()
 
     def _title(self) -> None:
+        if self.presenter:  # one line: the 118 px of presenter mode's row left no plot
+            said = f": <span style='color:{PRED}'>{self.flip_words}</span>"
+            text = f"Confidence{said}" if self.flip_words else self.TITLE
+            self.setTitle(text, color=self.ink, size="12pt")
+            return
         second = self.flip_words or "&nbsp;"
         self.setTitle(
-            f"{self.TITLE}<br><span style='color:{PRED}'>{second}</span>", color="#222", size="10pt"
+            f"{self.TITLE}<br><span style='color:{PRED}'>{second}</span>",
+            color=self.ink,
+            size="10pt",
         )
 
     def set_epsilon(self, epsilon: float) -> None:
         self.current.setPos(epsilon)
 
     def set_presenter_look(self, on: bool) -> None:
-        """Presenter mode: light on black, larger type (key C shows it there)."""
+        """Presenter mode: light on black, larger type (key C shows it there). Its row is
+        118 px: the title is one line with the flip point, the legend and the axis's name
+        go (the two title lines, the legend and "epsilon" left the plot ~10 px tall)."""
         ink, paper = ("#fff", "#000") if on else ("#222", "w")
+        self.presenter, self.ink = on, ink
         self.setBackground(paper)
-        self.setTitle(self.TITLE, color=ink, size="13pt" if on else "10pt")
+        self.legend.setVisible(not on)
+        if on == self._legend_placed:  # (a hidden legend still took its row)
+            if on:
+                self.plotItem.layout.removeItem(self.legend)
+            else:
+                self.plotItem.layout.addItem(self.legend, 4, 1)
+            self._legend_placed = not on
+        self.getAxis("bottom").showLabel(not on)
+        self._title()
         font = QFont()
         font.setPointSize(11 if on else 9)
         for name in ("left", "bottom"):
@@ -568,8 +590,9 @@ def fitting_size(texts: list[str], room: float, base: float, smallest: float = 8
 
 def elided(html: str, room: float, size: float) -> tuple[str, str]:
     """``html`` as it fits ``room`` px at ``size`` pt, and its tooltip: as it is with no
-    tooltip, or as plain text cut with "..." (escaped again) with the full text as the
-    tooltip."""
+    tooltip, or as plain text cut in the middle with "..." (escaped again), the full text
+    as the tooltip: the end, the answer and its confidence ("Defended, att...: 5 (99.3%)"),
+    stays."""
     doc, font = QTextDocument(), QFont()
     doc.setDocumentMargin(0)
     font.setPointSizeF(size)
@@ -578,7 +601,7 @@ def elided(html: str, room: float, size: float) -> tuple[str, str]:
     if doc.idealWidth() <= room:
         return html, ""
     plain = doc.toPlainText()
-    cut = QFontMetrics(font).elidedText(plain, Qt.TextElideMode.ElideRight, int(room))
+    cut = QFontMetrics(font).elidedText(plain, Qt.TextElideMode.ElideMiddle, int(room))
     return escape(cut), escape(plain)
 
 

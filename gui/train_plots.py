@@ -3,7 +3,8 @@
 ``TrainPlots`` owns the plot widgets and their curves (made once, then updated
 with ``setData``). ``show_epochs(history)`` draws the current run's epochs (clean,
 FGSM and the PGD monitor's accuracy), ``show_sweep(fig)`` draws one sweep's
-``Figure3`` points with their error bars. Every series has its own colour and
+Figure 3 (``core.report_figures.Figure3Data``) with its error bars, 95% confidence
+intervals as in the report and the export. Every series has its own colour and
 marker; each legend sits in its own row under its plot, so it never covers data;
 the axes are set to fit what is drawn. It keeps no results of its own.
 """
@@ -17,10 +18,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from fgsm_studio.core.report_figures import BARS, Figure3Data
 from fgsm_studio.core.training import EpochMetrics
 
-from .train_results import Figure3
-
+# What Figure 3's bars are, here, in the export and in the report (core.report_figures).
+SWEEP_BARS = f"{BARS} (one run per a1: the Wilson interval over its held-out images)"
 # (colour, marker) per series; colour-blind-safe (Okabe-Ito) and told apart by shape too.
 STYLE = {
     "loss": ("#000000", "o"),
@@ -96,7 +98,9 @@ class TrainPlots(QWidget):
         super().__init__(parent)
         self.loss_chart = _Chart("Training loss", "epoch", "loss")
         self.acc_chart = _Chart("Validation accuracy", "epoch", "accuracy %")
-        self.sweep_chart = _Chart("Figure 3: per a1", "a1 (FGSM loss weight)", "held-out %")
+        self.sweep_chart = _Chart(
+            "Figure 3: per a1 (bars: 95% CI)", "a1 (FGSM loss weight)", "held-out %"
+        )
         self.loss_plot_tip = (
             "L_ori: loss on the clean images; L_adv: loss on their FGSM versions; "
             "total: L_ori + a1 L_adv + a2 penalty."
@@ -113,7 +117,7 @@ class TrainPlots(QWidget):
             p.setYRange(0, 102, padding=0)
         self.sweep_chart.setToolTip(
             "Figure 3 (the paper's): held-out accuracy of the models of one a1 sweep, "
-            "clean and under attack; bars: one standard error."
+            f"clean and under attack; bars: {SWEEP_BARS}."
         )
         self.curves = {
             key: chart.curve(key)
@@ -178,24 +182,27 @@ class TrainPlots(QWidget):
         if loss > top:
             self.loss_plot.setYRange(0, loss * 1.08, padding=0)
 
-    def show_sweep(self, fig: Figure3) -> None:
-        """Figure 3 for one sweep: accuracy per a1 (points not measured are left out)."""
+    def show_sweep(self, fig: Figure3Data | None) -> None:
+        """Figure 3 for one sweep: accuracy per a1 with each point's 95% confidence interval
+        (the report's and the export's bars; a series not measured everywhere is left out)."""
         self.sweep_chart.setToolTip(
-            "Figure 3 (the paper's): held-out accuracy of the models of one a1 sweep"
-            f"{f' ({fig.sweep})' if fig.sweep else ''}, clean and under attack; "
-            "bars: one standard error."
+            "Figure 3 (the paper's): held-out accuracy of the models of one a1 sweep, clean "
+            f"and under attack; bars: {SWEEP_BARS}."
+            + (f"\n{fig.caption}" if fig is not None else "")
         )
-        for key, values in (
-            ("sweep_clean", fig.clean),
-            ("sweep_fgsm", fig.fgsm),
-            ("sweep_pgd", fig.pgd),
-        ):
-            pts = [
-                (a, 100 * v, 100 * se)
-                for a, v, se in zip(fig.a1, values, fig.stderr(values), strict=True)
-                if v is not None and se is not None
-            ]
-            xs, ys, es = (np.array([p[i] for p in pts], dtype=float) for i in range(3))
+        for key, prefix in (("sweep_clean", "clean"), ("sweep_fgsm", "FGSM"), ("sweep_pgd", "PGD")):
+            label = next((k for k in (fig.series if fig else {}) if k.startswith(prefix)), None)
+            if fig is None or label is None:
+                self.curves[key].setData([], [])
+                self.error_bars[key].setData(
+                    x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), top=None, bottom=None
+                )
+                continue
+            xs = np.array(fig.a1, dtype=float)
+            ys = np.array(fig.series[label], dtype=float)
+            down, up = (
+                np.array([e[i] if isinstance(e, tuple) else e for e in fig.errors[label]])
+                for i in (0, 1)
+            )
             self.curves[key].setData(xs, ys)
-            self.error_bars[key].setData(x=xs, y=ys, height=2 * es)
-        _fit_x(self.sweep_plot, list(fig.a1))
+            self.error_bars[key].setData(x=xs, y=ys, height=None, top=up, bottom=down)

@@ -1,8 +1,8 @@
 """The Train tab's state, in one place: ``TrainState`` (as ``ExplorerState`` is the Explorer's).
 
 What the tab knows lives here: the queue of jobs, the job running now, how its run
-ended (its outcome), its epochs so far (the history), the finished runs (the
-``ResultStore``), the checkpoint saved last and the sweep Figure 3 shows. It changes
+ended (its outcome), its epochs so far (the history), the finished and stopped runs
+(run records in a ``core.record_store.RecordStore``), the checkpoint saved last and the sweep Figure 3 shows. It changes
 only through its methods; each emits the signal of what changed. ``TrainView`` (the
 controller) runs jobs and turns the worker's events into these calls, and draws the
 tab from the signals; the form is read (``TrainForm.job``), never written.
@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from fgsm_studio.core.experiments import RunRecord
 from fgsm_studio.core.training import BatchProgress, EpochMetrics
 
-from .train_results import ResultStore, latest_sweep
+from .train_results import latest_sweep, train_store
 from .train_worker import TrainJob
 
 # How a run ended: "finished" (with its RunRecord), "failed" (with a sentence) or "stopped"
@@ -32,14 +32,14 @@ class TrainState(QObject):
     saved_changed = Signal(str)  # the checkpoint saved last ("" for none)
     sweep_changed = Signal(str)  # the sweep Figure 3 shows
 
-    def __init__(self, store_path: Path, parent: QObject | None = None) -> None:
+    def __init__(self, data_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.queue: list[TrainJob] = []
         self._current: TrainJob | None = None
         self.outcome: Outcome = ("stopped", None)
         self.history: list[EpochMetrics] = []
         self.last_batch: BatchProgress | None = None  # the current run's last batch
-        self.store = ResultStore(store_path)
+        self.store = train_store(data_dir)
         self._last_saved: str | None = None
         self._shown_sweep = ""
 
@@ -101,14 +101,14 @@ class TrainState(QObject):
         self.history.append(m)
         self.history_changed.emit()
 
-    def add_record(self, record: RunRecord) -> str | None:
-        """Keep a finished run (saved to the store); its sweep becomes the one shown.
-        Returns the store's problem (it could not be saved), if any."""
-        self.store.add(record)
+    def add_record(self, record: RunRecord) -> str:
+        """Keep a finished or stopped run (saved to the store); a finished run's sweep
+        becomes the one shown. Returns a sentence when it could not be saved."""
+        problem = self.store.add(record)
         self.records_changed.emit(record)
-        if record.sweep:
+        if record.sweep and record.test is not None:
             self.set_shown_sweep(record.sweep)
-        return self.store.problem
+        return problem
 
     def set_last_saved(self, path: str | None) -> None:
         self._last_saved = path

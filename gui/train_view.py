@@ -3,10 +3,10 @@
 The form makes ``TrainJob``s; ``Train`` queues one, ``Queue a1 sweep`` queues the
 paper's (a1, a2) sweep under one sweep tag; settings that do not go together start
 nothing and the status says why in one sentence. Jobs run one at a time, each as the
-generator ``train_worker.run_job`` on the generic ``generator_worker``: its
+generator ``train_worker.run_job`` on the generic ``workers.start_generator``: its
 events drive the progress bar (with ETA and images/s) and the loss and accuracy
-curves; its ``RunRecord`` goes to the ``ResultStore`` (saved in the user data
-folder), from which the results table, the export (to a CSV file the user
+curves; its ``RunRecord`` goes to the run records in the user data folder
+(``core.record_store``; a stopped run's too, marked stopped), from which the results table, the export (to a CSV file the user
 names, Figure 3 beside it) and Figure 3 (the runs of one sweep, by a1) are
 drawn. After each epoch ``core.robust_monitor`` reads the run's history and a
 warning banner says, in plain words, when the defense only looks robust. ``Stop``
@@ -40,17 +40,17 @@ from PySide6.QtWidgets import (
 
 from fgsm_studio.core.catalogue import PAPER, defended
 from fgsm_studio.core.evaluation import EvalProgress
-from fgsm_studio.core.experiments import RunRecord, best_so_far_path
+from fgsm_studio.core.experiments import (
+    RunRecord,
+    Stopped,
+    best_so_far_path,
+    stopped_record,
+)
 from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.core.robust_monitor import Finding, findings
 from fgsm_studio.core.training import MONITOR, BatchProgress, EpochMetrics
 
-from .generator_worker import (
-    ClosingGeneratorWorker,
-    start_generator,
-    wait_for_workers,
-)
 from .safe_text import PlainLabel
 from .train_form import TrainForm
 from .train_plots import TrainPlots
@@ -58,6 +58,11 @@ from .train_results import export, figure3_points
 from .train_state import TrainState
 from .train_widgets import ResultsTable, RobustnessBanner, ask_and_export
 from .train_worker import TrainJob, friendly, run_job, where
+from .workers import (
+    ClosingGeneratorWorker,
+    start_generator,
+    wait_for_workers,
+)
 
 log = logging.getLogger(__name__)
 SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -75,7 +80,7 @@ class TrainView(QWidget):
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.state = TrainState(user_data_dir() / "train_results.json", self)
+        self.state = TrainState(user_data_dir(), self)
         self.worker: ClosingGeneratorWorker | None = None
         self._closing = False
         self._t0 = 0.0
@@ -333,12 +338,7 @@ class TrainView(QWidget):
                 f"the run ({self._percent()}%); "
                 + ("the best epoch so far is kept." if kept else "nothing was saved.")
             )
-            self.table.add_stopped(
-                job.name,
-                where_,
-                str(best_so_far_path(job.save_to)) if kept else "",
-                self.state.history,
-            )
+            self._keep_stopped(job, where_, kept)
         self._done()
         self.run_ended.emit(how, job, value)
 
@@ -352,6 +352,25 @@ class TrainView(QWidget):
         share = p.batch / p.batches
         words = f"epoch {p.epoch}: {round(100 * share)}%, not validated"
         self.plots.show_partial(p.epoch - 1 + share, sum(losses) / len(losses), words)
+
+    def _keep_stopped(self, job: TrainJob, where_: str, kept: bool) -> None:
+        """A stopped run's record (where it stopped, its validated epochs, its best-so-far
+        file) in the store: its row survives a restart and is exported (issue 24, 13)."""
+        p, history = self.state.last_batch, self.state.history
+        stopped = Stopped(p.epoch, p.batch, p.batches, where_) if p else Stopped(0, 0, 0, where_)
+        seconds = max([p.elapsed_s if p else 0.0] + [h.elapsed_s for h in history])
+        record = stopped_record(
+            job.spec,
+            history,
+            stopped,
+            name=job.name,
+            sweep=job.sweep,
+            saved_to=str(best_so_far_path(job.save_to)) if kept else None,
+            train_seconds=seconds,
+        )
+        problem = self.state.add_record(record)
+        if problem:
+            self._say(problem)
 
     def _keep_partial(self, job: TrainJob) -> bool:
         partial = best_so_far_path(job.save_to)
@@ -367,14 +386,15 @@ class TrainView(QWidget):
         if problem:
             self._say(problem)
         self.state.set_last_saved(record.saved_to)
+        test = record.held_out
         self._say(
-            f"Run finished: held-out clean {100 * record.test.clean:.1f}% "
-            f"(n={record.test.n}), checkpoint {self.state.last_saved}"
+            f"Run finished: held-out clean {100 * test.clean:.1f}% "
+            f"(n={test.n}), checkpoint {self.state.last_saved}"
         )
         self.progress.setFormat("done: %p%")
         self.progress.setValue(self.progress.maximum())
         self.status.setText(
-            f"Finished {job.name}: held-out clean {100 * record.test.clean:.1f}%. "
+            f"Finished {job.name}: held-out clean {100 * test.clean:.1f}%. "
             "Choose settings and press Train for another run."
         )
 

@@ -2,7 +2,8 @@
 
 ``RobustnessBanner`` shows ``core.robust_monitor`` findings in plain words on a
 yellow band, and hides when there are none. ``ResultsTable`` shows one row per
-``RunRecord``: the name and the clean / FGSM / PGD accuracies first, sized to fit
+``RunRecord`` (a stopped run's too, marked): the name and the clean / FGSM / PGD
+accuracies first, sized to fit
 the view's width without a sideways scroll bar (``TABLE_COLUMNS``); every other
 column is in the row's tooltip and in the exported CSV. Both draw what they are
 given and keep nothing else. ``ask_and_export`` asks for the CSV file to write
@@ -62,27 +63,6 @@ class ResultsTable(QTableWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.verticalHeader().setDefaultSectionSize(22)
-
-    def add_stopped(self, name: str, where: str, kept: str, history) -> None:
-        """A stopped run: its name marked "(stopped)", no held-out figures (it was never
-        evaluated), the best validated epoch's figures and where it stopped in the tooltip."""
-        best = max(history, key=lambda h: h.score) if history else None
-        tip = [where + "."]
-        if best is not None:
-            pgd = "-" if best.val_pgd_acc is None else f"{100 * best.val_pgd_acc:.1f}%"
-            tip.append(
-                f"Best validated epoch {best.epoch}: clean {100 * best.val_acc:.1f}%, "
-                f"FGSM {100 * best.val_fgsm_acc:.1f}%, PGD {pgd} (validation, not held-out)."
-            )
-        tip.append(f"Kept: {kept}" if kept else "Nothing was saved.")
-        r = self.rowCount()
-        self.insertRow(r)
-        cells = [f"{name} (stopped)"] + ["-"] * (len(TABLE_COLUMNS) - 1)
-        for c, v in enumerate(cells):
-            item = QTableWidgetItem(v)
-            item.setToolTip("\n".join(tip))
-            self.setItem(r, c, item)
-        self.scrollToBottom()
 
     def add_record(self, record: RunRecord) -> None:
         r = self.rowCount()

@@ -4,7 +4,7 @@
 sweep it belongs to). ``run_job(job)`` is a plain generator: it sets the training
 thread's CPU threads (``configure_threads("trainer")``) and hands on
 ``core.experiments.execute``'s events, returning its ``RunRecord``. The view runs
-it with the generic ``generator_worker``; stopping it means no longer iterating.
+it with the generic ``workers.start_generator``; stopping it means no longer iterating.
 ``friendly(exc)`` turns a failure into one sentence for the user; ``where(job)``
 says where it trains ("CPU (2 threads: the cores free now)", the GPU's name).
 """

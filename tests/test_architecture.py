@@ -129,7 +129,7 @@ def test_mypy_is_clean_for_core(tmp_path):
 
 
 def test_mypy_is_clean_for_gui(tmp_path):
-    """gui too (issue 23, 4), but for the modules pyproject.toml's override still lists."""
+    """gui too (issue 23, 4), every module of it (no override left in pyproject.toml)."""
     stage_package(tmp_path)
     result = _mypy(tmp_path, "fgsm_studio.gui")
     assert "Success: no issues found" in result.stdout, (

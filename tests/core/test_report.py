@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from fgsm_studio.core import report, report_figures
 from fgsm_studio.core.evaluation import EvalResult
 from fgsm_studio.core.experiments import RunRecord, RunSpec
@@ -32,14 +34,16 @@ def test_report_figures_are_png_and_svg_with_error_bars_on_every_series(tmp_path
 
     def spy(path, x, series, errors, **kw):
         drawn.append((series, errors))
-        assert "standard deviation" in kw["caption"]  # what the bars are, said under it
+        assert "95% confidence interval of the mean over the rounds" in kw["caption"]
         return real(path, x, series, errors, **kw)
 
     monkeypatch.setattr(report_figures, "figure3", spy)
     md = report.write_report(tmp_path).read_text()
     ((series, errors),) = drawn
     assert set(errors) == set(series) == {"clean", "FGSM eps=0.1", "PGD eps=0.1"}
-    assert all(e > 0 for name in series for e in errors[name])  # two rounds differ
+    assert all(min(e) > 0 for name in series for e in errors[name])  # two rounds differ
+    # Two rounds, clean 90% and 91%: mean +- t(1) * std / sqrt(2) = 12.706 * 0.7071 / 1.4142
+    assert errors["clean"][0] == pytest.approx((6.353, 6.353), abs=1e-3)
     for stem in ("figure2", "figure3_mnist-5k_small_cnn_scaled_eps0.1"):
         assert (tmp_path / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
         assert "<svg" in (tmp_path / f"{stem}.svg").read_text()
@@ -130,7 +134,7 @@ def test_runs_csv_leaves_options_that_do_not_apply_empty(tmp_path):
         "0.75",
         "scaled",
     )
-    assert rows["pgd"]["a1"] == "1.0" and rows["pgd"]["reg"] == "" and rows["pgd"]["a2"] == ""
+    assert rows["pgd"]["a1"] == "1" and rows["pgd"]["reg"] == "" and rows["pgd"]["a2"] == ""
 
 
 def test_figures_say_n_rounds_epochs_chance_and_error_bars_and_show_pgd(tmp_path, monkeypatch):

@@ -111,7 +111,7 @@ def test_epsilon_scale_per_domain():
 
 def test_photo_scale_steps_the_slider_in_quarter_255ths(explorer, qtbot):
     control = explorer.epsilon
-    control.set_scale(PHOTOS)
+    explorer.state.set_scale(PHOTOS)
     assert control.slider.maximum() == 64 and control.spin.suffix() == " /255"
     control.slider.setValue(8)  # 8 quarter steps = 2/255
     assert explorer.state.epsilon == pytest.approx(2 / 255)

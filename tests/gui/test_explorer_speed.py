@@ -68,7 +68,7 @@ def test_after_the_sweep_a_drag_and_its_release_need_no_forward(explorer, qtbot)
     slider.setSliderDown(False)
     move(explorer, qtbot, 320)  # a settled frame: the compare model's bars are its own
     assert calls == []
-    assert s.frame.epsilon == 320 * explorer.epsilon.scale.step
+    assert s.frame.epsilon == 320 * explorer.state.scale.step
     check_against_direct(explorer)
     assert len(s.sweep.epsilons) == 501  # the curve's points: every slider position
 
@@ -82,7 +82,7 @@ def test_targeted_and_bim_frames_stay_true(explorer, qtbot):
     check_against_direct(explorer)
     with qtbot.waitSignal(explorer.frame_rendered, timeout=20000):
         s.set_attack("bim")
-    assert s.frame.attack == "bim" and s.frame.epsilon == 180 * explorer.epsilon.scale.step
+    assert s.frame.attack == "bim" and s.frame.epsilon == 180 * explorer.state.scale.step
     check_against_direct(explorer)  # computed for the BIM image, not taken from the sweep
 
 
@@ -122,7 +122,7 @@ def test_a_new_image_stops_the_old_images_sweep(explorer, qtbot, monkeypatch):
     assert computed[after:].count(old) <= 1  # at most the chunk under way when it changed
     new = explorer.state.session
     assert explorer.frames._main.session is new and explorer.frames._main.complete
-    expected = new.sweep(explorer.epsilon.scale.grid()).probs
+    expected = new.sweep(explorer.state.scale.grid()).probs
     assert torch.allclose(explorer.state.sweep.probs, expected, atol=1e-5)
 
 

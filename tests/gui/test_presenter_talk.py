@@ -189,13 +189,13 @@ def both_extras_on(window, qtbot) -> None:
     qtbot.waitUntil(lambda: e.idle, timeout=30000)
 
 
-def test_with_the_twin_and_the_noise_panels_the_pictures_keep_40_percent(window, qtbot):
+def test_with_the_twin_and_the_noise_panels_the_pictures_keep_40_percent(window, qtbot, settle):
     """Five panels in a row at 1280 px were ~231 px tall (32% of 720): in presenter mode the
     twin's own attacked image and the noise share one column, one above the other."""
     both_extras_on(window, qtbot)
     t = window.explorer.stage.triptych
     assert not t.is_stacked()  # the normal window keeps five in a row
-    presenter_at_1280x720(window, qtbot)
+    presenter_at_1280x720(window, qtbot, settle)
     assert t.is_stacked()
     heights = [image_height(window, c) for c in range(5)]
     assert min(heights[:3]) >= 0.40 * window.height(), heights
@@ -210,11 +210,15 @@ def test_with_the_twin_and_the_noise_panels_the_pictures_keep_40_percent(window,
         assert panel.adjusted(-1, -1, 1, 1).contains(shown), (col, shown, panel)
     QTest.keyClick(window.explorer, Qt.Key.Key_C)  # the curve stays on its key
     qtbot.waitUntil(stage.curve.isVisible, timeout=20000)
-    qtbot.wait(100)
+    settle(window)
     assert min(image_height(window, c) for c in range(3)) >= 0.40 * window.height()
+    # a plot to read in its 118 px (two title lines, the legend and the axis name left ~10)
+    assert stage.curve.getViewBox().sceneBoundingRect().height() >= 50
+    assert not stage.curve.legend.isVisible()
     QTest.keyClick(window, Qt.Key.Key_F11)
     qtbot.waitUntil(lambda: not window.act_presenter.isChecked(), timeout=20000)
     assert not t.is_stacked() and t.extras == {"twin": True, "noise": True}
+    assert stage.curve.legend.isVisible()
 
 
 def long_named(tmp_path, stem: str) -> Path:
@@ -260,7 +264,7 @@ def title_overflow(window) -> list[tuple[str, float, float]]:
 
 
 @pytest.mark.parametrize("mode", ["own", "transfer"])
-def test_no_panel_title_is_clipped_at_1280x720(window, qtbot, tmp_path, mode):
+def test_no_panel_title_is_clipped_at_1280x720(window, qtbot, settle, tmp_path, mode):
     """Long class names, five panels, "same image" in the compare chart's title: at 1280x720
     every title fits its panel, cut with "..." where it must, its full text on hover."""
     e = window.explorer
@@ -277,7 +281,7 @@ def test_no_panel_title_is_clipped_at_1280x720(window, qtbot, tmp_path, mode):
     e.state.set_compare_mode(mode)
     both_extras_on(window, qtbot) if mode == "own" else QTest.keyClick(e, Qt.Key.Key_N)
     qtbot.waitUntil(lambda: e.state.noise_frame is not None and e.idle, timeout=30000)
-    qtbot.wait(100)
+    settle(window)
     assert window.width() <= 1280
     assert title_overflow(window) == []
     stage = e.stage
