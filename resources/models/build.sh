@@ -70,7 +70,8 @@ $CLI --dataset mnist-5k --arch small_cnn --defense pgd --a1 1 --attack-steps 7 -
 $ROBUST $M/mnist_small_cnn_pgd_eps0.3.safetensors
 
 # Issue 22: every MNIST model measured on digits of other writers (optdigits, 43 writers, UCI)
-# and other makers (278 fonts), which no model trains on, and on its own held-out part: clean,
+# other makers (278 fonts) and 100 scripted writers on the app's own Draw canvas (draw), which no
+# model trains on, and on its own held-out part: clean,
 # FGSM, PGD-50, APGD-CE, then APGD-T (3 targets) and Square (1,000 queries) on the survivors,
 # one stratified sample per row (core.measure.sets; docs/results/other-writers-sets.md). The paper's
 # networks are about 15-50x the small CNN's work per image: fewer images and steps, eps 0.1,
