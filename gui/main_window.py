@@ -110,7 +110,6 @@ class MainWindow(QMainWindow):
         self._trainer: TrainView | None = None
         self._train_slot: StartupPanel | None = None  # the Train tab until it is built
         self.runner: TaskRunner | None = None
-        self._presenter = False
         self._normal_geometry = QByteArray()  # before presenter mode
         self._normal_rect: QRect | None = None
         self._base_font = QFont(QApplication.font())
@@ -407,7 +406,6 @@ class MainWindow(QMainWindow):
 
     def set_presenter_look(self, on: bool) -> None:
         """Large type, light on black, high contrast (or the normal look)."""
-        self._presenter = on
         app = QApplication.instance()
         assert isinstance(app, QApplication)  # a window needs one
         font = QFont(self._base_font)

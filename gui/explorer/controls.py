@@ -132,6 +132,7 @@ class EpsilonControl(QWidget):
         layout.addWidget(self.flip_size)
         layout.addWidget(self.defense)
         self._on_state_scale_changed()
+        state.presenter_changed.connect(self.set_presenter)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         self.slider.sliderPressed.connect(self._on_slider_pressed)
         self.slider.sliderReleased.connect(self._on_slider_released)
@@ -250,7 +251,6 @@ class AttackControls(QWidget):
         helps.addWidget(self.tour)
         layout.addLayout(helps)
         self.steps.setVisible(False)
-        self._presenter = False
         self.attack.currentIndexChanged.connect(self._on_attack_current_index_changed)
         self.steps.valueChanged.connect(state.set_steps)
         self.targeted.toggled.connect(self._on_targeted_toggled)
@@ -261,12 +261,12 @@ class AttackControls(QWidget):
         state.steps_changed.connect(self._on_state_steps_changed)
         state.target_changed.connect(self._on_state_target_changed)
         state.model_changed.connect(self._on_state_model_changed)
+        state.presenter_changed.connect(self.set_presenter)
 
     def set_presenter(self, on: bool) -> None:
         """Presenter mode hides the steps box, the noise switch (key N still toggles the
         noise) and the help buttons (the presenter speaks; in large type the row would not
         fit a 1280 px projector)."""
-        self._presenter = on
         self.steps.setVisible(not on and self.state.attack != "fgsm")
         self.noise.setVisible(not on)
         self.help.setVisible(not on)
@@ -288,7 +288,7 @@ class AttackControls(QWidget):
     def _on_state_attack_changed(self, name: str) -> None:
         with QSignalBlocker(self.attack):
             self.attack.setCurrentIndex(self.attack.findData(name))
-        self.steps.setVisible(not self._presenter and name != "fgsm")
+        self.steps.setVisible(not self.state.presenter and name != "fgsm")
 
     def _on_state_noise_changed(self, on: bool) -> None:
         with QSignalBlocker(self.noise):

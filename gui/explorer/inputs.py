@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
@@ -24,6 +25,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from .state import ExplorerState
 
 
 def qimage_to_png(image: QImage) -> bytes:
@@ -57,12 +61,15 @@ def image_source_from_mime(mime: QMimeData) -> tuple[bytes | Path | None, str]:
 
 
 class SampleGallery(QListWidget):
-    """Thumbnails; emits the chosen sample's path and true label (or -1)."""
+    """Thumbnails of the state's samples, the current one selected; ``chosen`` says which
+    the user clicked (its index in ``state.samples``)."""
 
-    chosen = Signal(object, int)
+    chosen = Signal(int)
+    INDEX = Qt.ItemDataRole.UserRole + 1  # (UserRole holds the sample's path and label)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.explorer_state = state  # (``state()`` is QAbstractItemView's)
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setIconSize(QSize(48, 48))
         self.setGridSize(QSize(58, 58))
@@ -71,10 +78,12 @@ class SampleGallery(QListWidget):
         self.setMaximumHeight(140)
         self.setToolTip("Sample images for this model's dataset: click one to attack it")
         self.itemClicked.connect(self._on_item_clicked)
+        state.samples_changed.connect(self._on_state_samples_changed)
+        state.current_sample_changed.connect(self._on_state_current_sample_changed)
 
-    def set_samples(self, samples: list) -> None:
+    def _on_state_samples_changed(self) -> None:
         self.clear()
-        for s in samples:
+        for i, s in enumerate(self.explorer_state.samples):
             pix = QPixmap(str(s.path))
             if pix.isNull():
                 continue
@@ -84,21 +93,21 @@ class SampleGallery(QListWidget):
             item = QListWidgetItem(QIcon(pix), "")
             item.setToolTip(s.path.name)
             item.setData(Qt.ItemDataRole.UserRole, (s.path, -1 if s.label is None else s.label))
+            item.setData(self.INDEX, i)
             self.addItem(item)
+        self._on_state_current_sample_changed(self.explorer_state.current_sample)
 
-    def show_current(self, name: str) -> None:
-        """Highlight the sample called ``name``, or nothing if the image is not a sample."""
+    def _on_state_current_sample_changed(self, index: int) -> None:
+        """Highlight the current sample, or nothing if the image is not a sample."""
         for row in range(self.count()):
-            path, _label = self.item(row).data(Qt.ItemDataRole.UserRole)
-            if path.name == name:
+            if self.item(row).data(self.INDEX) == index:
                 self.setCurrentRow(row)
                 return
         self.clearSelection()
         self.setCurrentRow(-1)
 
     def _on_item_clicked(self, item: QListWidgetItem) -> None:
-        path, label = item.data(Qt.ItemDataRole.UserRole)
-        self.chosen.emit(path, label)
+        self.chosen.emit(int(item.data(self.INDEX)))
 
 
 class DrawCanvas(QWidget):

@@ -130,7 +130,7 @@ class ExplorerKeys(QObject):
         ):
             return False
         if key == CURVE_KEY:
-            if not self.main._presenter or keeps_key(watched, key):
+            if not explorer.state.presenter or keeps_key(watched, key):
                 return False
             self.main.act_curve.toggle()
             return True

@@ -9,7 +9,9 @@ about it: by default the compare model attacked with its own gradient, its own
 frame; or, as a labelled option, "transfer": its answer on the main model's
 adversarial image), the random-noise baseline switch and its frame, what is
 loading, the status line, the epsilon scale of the model's kind (the slider's range
-and step), whether the slider is held, and the banner's message. Nothing else holds a copy. It changes only through the ``set_*``
+and step), whether the slider is held, the banner's message, and presenter mode
+(with the curve shown in it or not), the samples of the model's dataset and which of
+them is on screen. Nothing else holds a copy. It changes only through the ``set_*``
 methods; each emits the signal of what changed, once, and only if the value
 really changed (setting a value to what it already is emits nothing). Widgets
 draw from these signals and send the user's intent to the methods; the
@@ -34,6 +36,7 @@ from fgsm_studio.core.attacks.minimal import SmallestFlip
 from fgsm_studio.core.catalogue import EXPLORER_ATTACKS
 from fgsm_studio.core.explorer.opening import DIGITS, EpsilonScale
 from fgsm_studio.core.explorer.session import AttackFrame, AttackSession, SweepResult
+from fgsm_studio.core.models.bundled import Sample
 from fgsm_studio.core.models.checkpoint import ModelCard
 
 MAX_EPS = 0.5
@@ -83,6 +86,10 @@ class ExplorerState(QObject):
     scale_changed = Signal()  # the epsilon slider's range and step (digits or photos)
     dragging_changed = Signal(bool)  # the slider is held (cheap frames) or released
     message_changed = Signal(str, str)  # the banner's text ("" hides it) and kind
+    presenter_changed = Signal(bool)  # presenter mode: big type, light on black, no sidebar
+    curve_in_presenter_changed = Signal(bool)  # the curve shown in presenter mode (key C)
+    samples_changed = Signal()  # the model's dataset's samples (the gallery)
+    current_sample_changed = Signal(int)  # the sample on screen (-1: the image is none)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -111,6 +118,10 @@ class ExplorerState(QObject):
         self._scale = DIGITS
         self._dragging = False
         self._message = ("", "error")
+        self._presenter = False
+        self._curve_in_presenter = False
+        self._samples: tuple[Sample, ...] = ()
+        self._current_sample = -1
 
     # ------------------------------------------------------------------ reading
     @property
@@ -220,6 +231,24 @@ class ExplorerState(QObject):
         return self._message
 
     @property
+    def presenter(self) -> bool:
+        return self._presenter
+
+    @property
+    def curve_in_presenter(self) -> bool:
+        return self._curve_in_presenter
+
+    @property
+    def samples(self) -> tuple[Sample, ...]:
+        return self._samples
+
+    @property
+    def current_sample(self) -> int:
+        """The index in ``samples`` of the image on screen, or of the one asked for
+        while it loads; -1 when the image is not one of them."""
+        return self._current_sample
+
+    @property
     def card(self) -> ModelCard | None:
         return None if self._model is None else self._model.card
 
@@ -252,6 +281,7 @@ class ExplorerState(QObject):
             return
         self._image = image
         self.image_changed.emit()
+        self._set_current_sample(self._sample_called(image.name))
 
     def set_epsilon(self, epsilon: float) -> None:
         """Epsilon in pixel units, clamped to [0, MAX_EPS]; NaN and infinity are refused."""
@@ -393,3 +423,48 @@ class ExplorerState(QObject):
 
     def clear_message(self) -> None:
         self.show_message("", self._message[1])
+
+    def set_presenter(self, on: bool) -> None:
+        if bool(on) != self._presenter:
+            self._presenter = bool(on)
+            self.presenter_changed.emit(self._presenter)
+
+    def set_curve_in_presenter(self, on: bool) -> None:
+        if bool(on) != self._curve_in_presenter:
+            self._curve_in_presenter = bool(on)
+            self.curve_in_presenter_changed.emit(self._curve_in_presenter)
+
+    def set_samples(self, samples: list[Sample] | tuple[Sample, ...]) -> None:
+        """The samples of the model's dataset; the image on screen may be one of them."""
+        samples = tuple(samples)
+        if samples != self._samples:
+            self._samples = samples
+            self.samples_changed.emit()
+            name = None if self._image is None else self._image.name
+            self._set_current_sample(self._sample_called(name))
+
+    def step_sample(self, delta: int) -> Sample | None:
+        """The next (``delta`` 1) or previous (-1) sample, made current; None without samples."""
+        n = len(self._samples)
+        if n == 0:
+            return None
+        i = self._current_sample
+        i = (i + delta) % n if i >= 0 else (0 if delta > 0 else n - 1)
+        self._set_current_sample(i)
+        return self._samples[i]
+
+    def choose_sample(self, index: int) -> Sample:
+        """The sample at ``index`` (the user clicked it), made current."""
+        if not 0 <= index < len(self._samples):
+            raise ValueError(f"there is no sample {index} of {len(self._samples)}")
+        self._set_current_sample(index)
+        return self._samples[index]
+
+    def _sample_called(self, name: str | None) -> int:
+        names = [s.path.name for s in self._samples]
+        return names.index(name) if name in names else -1
+
+    def _set_current_sample(self, index: int) -> None:
+        if index != self._current_sample:
+            self._current_sample = index
+            self.current_sample_changed.emit(index)

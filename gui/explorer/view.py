@@ -96,8 +96,6 @@ class ExplorerView(QWidget):
         )
         self.frame_rendered = self.frames.frame_rendered
         self.compare_shown = self.frames.compare_shown
-        self._presenter = False
-        self._curve_in_presenter = False
         self._place()
         self._connect()
         self.setAcceptDrops(True)
@@ -146,6 +144,8 @@ class ExplorerView(QWidget):
         s, side = self.state, self.sidebar
         s.model_changed.connect(self._on_state_model_changed)
         s.image_changed.connect(self._on_state_image_changed)
+        s.presenter_changed.connect(self._on_state_presenter_changed)
+        s.curve_in_presenter_changed.connect(self._on_state_curve_in_presenter_changed)
         self.frames.failed.connect(self.show_error)
         self.attack.previous.clicked.connect(lambda: self.step_image(-1))
         self.attack.next.clicked.connect(lambda: self.step_image(1))
@@ -153,7 +153,7 @@ class ExplorerView(QWidget):
         self.attack.tour.clicked.connect(self.walkthrough.start)
         side.panel.model_chosen.connect(self.load_model)
         side.panel.compare_chosen.connect(self.load_compare)
-        side.gallery.chosen.connect(self.set_image)
+        side.gallery.chosen.connect(self._on_gallery_chosen)
         side.open_button.clicked.connect(self.open_image_dialog)
         side.paste_button.clicked.connect(self.paste)
         side.draw_button.clicked.connect(lambda: explorer_inputs.draw_digit(self))
@@ -180,13 +180,13 @@ class ExplorerView(QWidget):
     def set_presenter(self, on: bool) -> None:
         """Presenter mode: big type, light on black, the sidebar and curve hidden;
         Previous / Next image (and the arrow keys) step through the samples."""
-        self._presenter = on
+        self.state.set_presenter(on)
+
+    def _on_state_presenter_changed(self, on: bool) -> None:
+        """(The controls and the stage draw their own part from the state.)"""
         self.sidebar.setVisible(not on)
-        self.curve.setVisible(not on or self._curve_in_presenter)
-        self.attack.set_presenter(on)
-        self.epsilon.set_presenter(on)
+        self.curve.setVisible(not on or self.state.curve_in_presenter)
         self.stage.set_headline_size(26 if on else 20)
-        self.stage.set_presenter(on)
         ink, paper = ("#fff", "#000") if on else ("#222", "w")
         for bars in (self.stage.bars_clean, self.stage.bars_adv, self.stage.bars_cmp):
             bars.set_look("16pt" if on else "10pt", ink, paper, 12 if on else 9)
@@ -198,8 +198,10 @@ class ExplorerView(QWidget):
 
     def set_curve_in_presenter(self, on: bool) -> None:
         """Presenter mode shows the curve beside the bars (key C), or leaves it out."""
-        self._curve_in_presenter = on
-        if self._presenter:
+        self.state.set_curve_in_presenter(on)
+
+    def _on_state_curve_in_presenter_changed(self, on: bool) -> None:
+        if self.state.presenter:
             self.curve.setVisible(on)
 
     def show_error(self, message: str) -> None:
@@ -222,15 +224,13 @@ class ExplorerView(QWidget):
 
     def step_image(self, delta: int) -> None:
         """Show the next (``delta`` 1) or previous (-1) sample of the model's dataset."""
-        gallery = self.sidebar.gallery
-        n = gallery.count()
-        if n == 0:
-            return
-        row = gallery.currentRow()
-        row = (row + delta) % n if row >= 0 else (0 if delta > 0 else n - 1)
-        path, label = gallery.item(row).data(Qt.ItemDataRole.UserRole)
-        gallery.setCurrentRow(row)
-        self.set_image(path, label)
+        sample = self.state.step_sample(delta)
+        if sample is not None:
+            self.set_image(sample.path, sample.label)
+
+    def _on_gallery_chosen(self, index: int) -> None:
+        sample = self.state.choose_sample(index)
+        self.set_image(sample.path, sample.label)
 
     # ------------------------------------------------------------------ models
     def start(
@@ -325,6 +325,7 @@ class ExplorerView(QWidget):
         card = self.state.card
         if card is None:
             return
+        self.state.set_samples(samples_for(card.dataset))
         scale = epsilon_scale(card.image_size)
         if scale != self.state.scale:
             self.state.set_scale(scale)
@@ -333,8 +334,6 @@ class ExplorerView(QWidget):
         self.curve.clear_sweep("Updating...")
 
     def _on_state_image_changed(self) -> None:
-        if self.state.image is not None:
-            self.sidebar.gallery.show_current(self.state.image.name)
         self._warn_if_out_of_domain()
 
     def _warn_if_out_of_domain(self) -> None:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from fgsm_studio.core.explorer.session import AttackFrame
-from fgsm_studio.core.models.bundled import ModelEntry, samples_for
+from fgsm_studio.core.models.bundled import ModelEntry
 from fgsm_studio.core.names import strip_bidi
 
 from ..safe_text import escape
@@ -108,7 +108,7 @@ class Sidebar(QWidget):
         super().__init__(parent)
         self.state = state
         self.panel = ModelPanel(state, entries, settings)
-        self.gallery = SampleGallery()
+        self.gallery = SampleGallery(state)
         self.mnist_style = QCheckBox("Digit photos -> MNIST style (invert, crop, centre)")
         self.mnist_style.setChecked(state.mnist_style)
         self.open_button = QPushButton("Open image...")
@@ -166,7 +166,6 @@ class Sidebar(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         self.setFixedWidth(330)
-        self._dataset: str | None = None
         self.mnist_style.toggled.connect(state.set_mnist_style)
         state.mnist_style_changed.connect(self.mnist_style.setChecked)
         state.model_changed.connect(self._on_state_model_changed)
@@ -175,9 +174,6 @@ class Sidebar(QWidget):
         card = self.state.card
         self.mnist_style.setVisible(is_mnist_like(card))
         self.draw_button.setVisible(is_mnist_like(card))
-        if card is not None and card.dataset != self._dataset:
-            self._dataset = card.dataset
-            self.gallery.set_samples(samples_for(card.dataset))
 
 
 class Stage(QWidget):
@@ -245,6 +241,7 @@ class Stage(QWidget):
         state.loading_changed.connect(self._on_state_loading_changed)
         state.epsilon_changed.connect(self.curve.set_epsilon)
         state.scale_changed.connect(self._on_state_scale_changed)
+        state.presenter_changed.connect(self.set_presenter)
         state.attack_changed.connect(self.curve.set_attack)
         self.curve.set_attack(state.attack)
 

@@ -34,6 +34,10 @@ SIGNALS = (
     "scale_changed",
     "dragging_changed",
     "message_changed",
+    "presenter_changed",
+    "curve_in_presenter_changed",
+    "samples_changed",
+    "current_sample_changed",
 )
 MNIST = resource_path("models", "mnist_small_cnn_standard.safetensors")
 
@@ -121,6 +125,34 @@ def test_what_widgets_used_to_hold_is_state_too(state):
     with pytest.raises(ValueError, match="unknown message kind"):
         state.show_message("x", "warning")
     assert state.scale is PHOTOS and state.message == ("", "info")
+
+
+def test_presenter_mode_and_the_samples_are_state(state):
+    """Presenter mode (was a flag in two classes pushed to the widgets) and the samples
+    with the current one (were read back from the gallery), driven with no widget."""
+    from fgsm_studio.core.models.bundled import samples_for
+
+    spy = Spy(state)
+    state.set_presenter(True)
+    state.set_presenter(True)
+    state.set_curve_in_presenter(True)
+    assert spy.take() == [("presenter_changed", True), ("curve_in_presenter_changed", True)]
+    samples = samples_for("mnist-5k")[:3]
+    state.set_image(Image(torch.zeros(1, 28, 28), samples[1].path.name, 1))
+    spy.take()
+    state.set_samples(samples)  # the image on screen is the second of them
+    state.set_samples(list(samples))
+    assert spy.take() == [("samples_changed",), ("current_sample_changed", 1)]
+    assert state.step_sample(1) == samples[2] and state.step_sample(1) == samples[0]
+    assert state.step_sample(-1) == samples[2] and state.current_sample == 2
+    assert spy.take() == [("current_sample_changed", i) for i in (2, 0, 2)]
+    state.set_image(Image(torch.zeros(1, 28, 28), "drawn.png", None))  # not a sample
+    assert state.current_sample == -1 and state.step_sample(-1) == samples[2]
+    assert state.choose_sample(0) == samples[0]
+    with pytest.raises(ValueError, match="no sample 3"):
+        state.choose_sample(3)
+    state.set_samples([])
+    assert state.step_sample(1) is None and state.current_sample == -1
 
 
 def test_epsilon_is_clamped_and_nan_is_refused(state):

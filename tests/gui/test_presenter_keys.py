@@ -90,11 +90,11 @@ def test_presenter_mode_keeps_the_slider_long_at_1280x720(window, qtbot, settle)
 def test_escape_leaves_full_screen_and_presenter_mode(window, qtbot):
     window.act_presenter.setChecked(True)
     qtbot.waitUntil(window.isFullScreen, timeout=5000)
-    assert window.explorer._presenter
+    assert window.explorer.state.presenter
     QTest.keyClick(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
     assert not window.act_presenter.isChecked()
-    assert not window._presenter and not window.explorer._presenter
+    assert not window.explorer.state.presenter
     assert QApplication.instance().styleSheet() == ""
 
 
