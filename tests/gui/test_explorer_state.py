@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from fgsm_studio.core.checkpoint import load
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.paths import resource_path
-from fgsm_studio.core.session import AttackSession
-from fgsm_studio.gui.explorer_state import ExplorerState, Image, LoadedModel
+from fgsm_studio.gui.explorer.state import ExplorerState, Image, LoadedModel
 
 SIGNALS = (
     "model_changed",
@@ -103,7 +103,7 @@ def test_each_setter_emits_its_signal_once_and_a_repeat_emits_nothing(state, mni
 def test_what_widgets_used_to_hold_is_state_too(state):
     """Issue 23, 4: the epsilon scale, the slider's drag, the banner's message: no widget
     is read back; this drives the state alone, with no widget made."""
-    from fgsm_studio.core.opening import DIGITS, PHOTOS
+    from fgsm_studio.core.explorer.opening import DIGITS, PHOTOS
 
     spy = Spy(state)
     assert state.scale is DIGITS and not state.dragging and state.message == ("", "error")
@@ -132,7 +132,7 @@ def test_what_widgets_used_to_hold_is_state_too(state):
 def test_presenter_mode_and_the_samples_are_state(state):
     """Presenter mode (was a flag in two classes pushed to the widgets) and the samples
     with the current one (were read back from the gallery), driven with no widget."""
-    from fgsm_studio.core.bundled import samples_for
+    from fgsm_studio.core.models.bundled import samples_for
 
     spy = Spy(state)
     state.set_presenter(True)
@@ -222,7 +222,7 @@ def test_true_label_only_when_it_is_a_class_of_the_model(state):
 
 
 def test_controls_draw_the_state_whoever_changes_it(state, mnist, qtbot):
-    from fgsm_studio.gui.controls import AttackControls, EpsilonControl
+    from fgsm_studio.gui.explorer.controls import AttackControls, EpsilonControl
 
     eps, attack = EpsilonControl(state), AttackControls(state)
     qtbot.addWidget(eps)

@@ -18,10 +18,10 @@ from PySide6.QtGui import QColor, QTextDocument
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSpinBox, QTabBar
 
-from fgsm_studio.core.bundled import ModelEntry, bundled_models
-from fgsm_studio.gui.explorer_state import ExplorerState, LoadedModel
+from fgsm_studio.core.models.bundled import ModelEntry, bundled_models
+from fgsm_studio.gui.explorer.model_panel import ModelPanel
+from fgsm_studio.gui.explorer.state import ExplorerState, LoadedModel
 from fgsm_studio.gui.main_window import MainWindow, fitted_size
-from fgsm_studio.gui.model_panel import ModelPanel
 
 
 @pytest.fixture
@@ -226,8 +226,8 @@ def test_model_list_tooltips_show_card_names_and_paths_as_typed(qtbot, tmp_path,
 def test_a_long_headline_gets_smaller_type_instead_of_being_clipped(qtbot):
     from PySide6.QtWidgets import QLabel
 
-    from fgsm_studio.gui.explorer_widgets import fit_font
-    from fgsm_studio.gui.panels import big_font
+    from fgsm_studio.gui.explorer.panels import big_font
+    from fgsm_studio.gui.explorer.widgets import fit_font
 
     label = QLabel()
     qtbot.addWidget(label)
