@@ -159,7 +159,7 @@ def test_presenter_mode_and_the_samples_are_state(state):
 
 def test_the_model_list_and_the_recent_files_are_state(state, mnist):
     """The model catalogue and the Recent list (were held by the model panel)."""
-    from fgsm_studio.core.bundled import ModelEntry, bundled_models
+    from fgsm_studio.core.models.bundled import ModelEntry, bundled_models
 
     spy = Spy(state)
     entries = bundled_models()
