@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from fgsm_studio.core.explorer.session import AttackFrame
-from fgsm_studio.core.models.bundled import ModelEntry
 from fgsm_studio.core.names import strip_bidi
 
 from ..safe_text import escape
@@ -101,13 +100,12 @@ class Sidebar(QWidget):
     def __init__(
         self,
         state: ExplorerState,
-        entries: list[ModelEntry],
         settings: QSettings,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.state = state
-        self.panel = ModelPanel(state, entries, settings)
+        self.panel = ModelPanel(state, settings)
         self.gallery = SampleGallery(state)
         self.mnist_style = QCheckBox("Digit photos -> MNIST style (invert, crop, centre)")
         self.mnist_style.setChecked(state.mnist_style)
