@@ -25,7 +25,7 @@ from fgsm_studio.core.experiments import RunRecord, RunSpec, Stopped
 from fgsm_studio.core.models import build
 from fgsm_studio.core.record_store import RecordStore
 from fgsm_studio.core.records import RecordError, read_record
-from fgsm_studio.core.report_stats import t95, wilson
+from fgsm_studio.core.report_stats import t95
 from fgsm_studio.core.runs_csv import write_runs_csv
 from fgsm_studio.core.training import EpochMetrics, TrainConfig, run
 
@@ -151,9 +151,9 @@ def test_one_csv_for_the_report_and_the_train_tab(tmp_path):
     assert "only looks robust" in b["warnings"] and "collapsed" in b["warnings"]
 
 
-def test_figure3_bars_mean_one_thing_in_the_report_and_the_train_tab(tmp_path, monkeypatch):
+def test_figure3_bars_are_a_95_percent_interval_over_rounds_in_the_report(tmp_path, monkeypatch):
     """Issue 23, 5: a 95% confidence interval everywhere: Student t over two or more
-    rounds, Wilson over the images with one (the Train tab's case), said in the caption."""
+    rounds (here), Wilson over the images with one (the Train tab's case), in the caption."""
     from fgsm_studio.core import report_figures
 
     drawn = []
@@ -171,14 +171,7 @@ def test_figure3_bars_mean_one_thing_in_the_report_and_the_train_tab(tmp_path, m
     half = t95(1) * 100 * (0.04 / 2**0.5) / 2**0.5  # std of (60, 64) = 2.83 points
     assert errors["clean"][0] == pytest.approx((half, half))
     assert kw["caption"].count("95% confidence interval") == 1
-
-    from fgsm_studio.gui.train_results import figure3_points  # no Qt: the tab's numbers
-
-    one = [_finished(a1=a1, clean=c, sweep="s") for a1, c in ((0.0, 0.9), (0.5, 0.8))]
-    fig = figure3_points(one, "s")
-    lo, hi = wilson(0.8, 100)
-    assert fig.errors["clean"][1] == pytest.approx((80 - 100 * lo, 100 * hi - 80))
-    assert "95% confidence interval" in fig.caption
+    # the Train tab's (one run per a1: Wilson): tests/gui/test_train_results.py
 
 
 @pytest.fixture
