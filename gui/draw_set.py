@@ -11,7 +11,7 @@ dialog's PNG then goes through what the Explorer does with a drawn digit
 
 ``python -m fgsm_studio.gui.draw_set [OUT.npz] [--count N] [--seed S] [--sheet PNG]``
 (offscreen Qt; the default writes ``resources/data/other-writers/draw.npz``).
-The builder needs Qt, so it lives in gui; ``core.other_writers.load("draw")``
+The builder needs Qt, so it lives in gui; ``core.data.other_writers.load("draw")``
 reads the committed file.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fgsm_studio.core.images import read_image, to_mnist_style
+from fgsm_studio.core.data.images import read_image, to_mnist_style
 
 from .draw_strokes import TEMPLATES, Writer, mouse_strokes
 
@@ -41,7 +41,7 @@ def draw_on_canvas(canvas, paths: list[np.ndarray]) -> bytes:
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
 
-    from .inputs import qimage_to_png
+    from .explorer.inputs import qimage_to_png
 
     left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     canvas.clear()
@@ -63,7 +63,7 @@ def as_explorer_reads(png: bytes) -> np.ndarray:
 def build(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``count`` drawn digits (stratified: image i is digit i % 10): images, labels, sources."""
     _app()
-    from .inputs import DrawCanvas
+    from .explorer.inputs import DrawCanvas
 
     canvas = DrawCanvas()
     canvas.show()

@@ -32,13 +32,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
-from .presenter import PRESENTER_STYLE, ExplorerKeys
+from .explorer.presenter import PRESENTER_STYLE, ExplorerKeys
 from .startup import StartupPanel, import_heavy
 from .workers import start_generator
 
 if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
-    from .explorer import ExplorerView
-    from .train_view import TrainView
+    from .explorer.view import ExplorerView
+    from .train.view import TrainView
     from .workers import TaskRunner
 
 
@@ -74,13 +74,13 @@ def _action(
 
 
 TITLE_BAR = 40  # title bar and borders, drawn by the window manager outside our size
-TRAIN_MODULE = "fgsm_studio.gui.train_view"
+TRAIN_MODULE = "fgsm_studio.gui.train.view"
 log = logging.getLogger(__name__)
 
 
 def _warm_up_training() -> None:
     """On the runner, after the first frame: the trainer's module and its first optimizer."""
-    from fgsm_studio.core.training import warm_up
+    from fgsm_studio.core.training.loop import warm_up
 
     warm_up()
 
@@ -110,7 +110,6 @@ class MainWindow(QMainWindow):
         self._trainer: TrainView | None = None
         self._train_slot: StartupPanel | None = None  # the Train tab until it is built
         self.runner: TaskRunner | None = None
-        self._presenter = False
         self._normal_geometry = QByteArray()  # before presenter mode
         self._normal_rect: QRect | None = None
         self._base_font = QFont(QApplication.font())
@@ -198,7 +197,7 @@ class MainWindow(QMainWindow):
         if self.explorer is not None:
             return
         from .errors import log_path
-        from .explorer import ExplorerView
+        from .explorer.view import ExplorerView
         from .workers import TaskRunner
 
         self.runner = TaskRunner(self)
@@ -216,7 +215,7 @@ class MainWindow(QMainWindow):
         e = self.explorer
         self.act_open_image.triggered.connect(e.open_image_dialog)
         self.act_open_model.triggered.connect(e.sidebar.panel.open_checkpoint_dialog)
-        from . import share
+        from .explorer import share
 
         self.act_save.triggered.connect(lambda: share.save_adversarial_dialog(e))
         self.act_card.triggered.connect(lambda: share.save_demo_card_dialog(e))
@@ -286,7 +285,7 @@ class MainWindow(QMainWindow):
         if slot is None:
             return  # built already
         index = self.tabs.indexOf(slot)
-        from .train_view import TrainView
+        from .train.view import TrainView
 
         current = self.tabs.currentIndex()
         self._trainer = TrainView(self.settings)
@@ -407,7 +406,6 @@ class MainWindow(QMainWindow):
 
     def set_presenter_look(self, on: bool) -> None:
         """Large type, light on black, high contrast (or the normal look)."""
-        self._presenter = on
         app = QApplication.instance()
         assert isinstance(app, QApplication)  # a window needs one
         font = QFont(self._base_font)

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 # What the first frame needs, slowest first; each name is one step of the progress line.
 HEAVY = (
     ("torch", "Loading torch (the neural-network library)..."),
-    ("fgsm_studio.core.session", "Loading the attacks..."),
-    ("fgsm_studio.core.checkpoint", "Loading the model reader..."),
+    ("fgsm_studio.core.explorer.session", "Loading the attacks..."),
+    ("fgsm_studio.core.models.checkpoint", "Loading the model reader..."),
     ("pyqtgraph", "Loading the charts..."),
 )
 

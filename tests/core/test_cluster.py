@@ -41,7 +41,7 @@ def ray_available():
 
 
 def _measured(path) -> str:
-    """runs.csv without its one machine-dependent column (train_s, core.runs_csv)."""
+    """runs.csv without its one machine-dependent column (train_s, core.reports.runs_csv)."""
     import csv
     import io
 
@@ -85,8 +85,8 @@ def test_a_dying_worker_costs_only_its_run_and_is_retried(tmp_path, ray_availabl
         f"""
 import os, sys
 from pathlib import Path
-from fgsm_studio.core.cluster import RayExecutor, RunJob
-from fgsm_studio.core.experiments import RunSpec
+from fgsm_studio.core.runs.cluster import RayExecutor, RunJob
+from fgsm_studio.core.runs.experiments import RunSpec
 
 MARK = Path({str(tmp_path / "died")!r})
 
@@ -121,8 +121,8 @@ def test_ray_refuses_an_output_folder_workers_cannot_write(tmp_path, ray_availab
     script = tmp_path / "probe.py"
     script.write_text(
         f"""
-from fgsm_studio.core.cluster import ClusterError, RayExecutor, RunJob
-from fgsm_studio.core.experiments import RunSpec
+from fgsm_studio.core.runs.cluster import ClusterError, RayExecutor, RunJob
+from fgsm_studio.core.runs.experiments import RunSpec
 
 with RayExecutor(num_cpus=1) as ex:
     try:
@@ -164,7 +164,7 @@ def test_train_ddp_two_gloo_processes(tmp_path):
     assert "(2 processes, gloo)" in result.stdout
     assert len(list((records / "runs").glob("*.json"))) == 1
 
-    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.models.checkpoint import load
 
     model, card = load(out)
     assert card.metrics["clean"] > 0.3  # it learned: chance is 0.1

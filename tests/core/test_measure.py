@@ -1,4 +1,4 @@
-"""core.measure: one sample per row, cumulative survivors' attacks, cards and tables generated."""
+"""core.measure.sets: one sample per row, cumulative survivors' attacks, cards and tables generated."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import shutil
 
 import pytest
 
-from fgsm_studio.core.checkpoint import load as load_model
-from fgsm_studio.core.checkpoint import read_card
-from fgsm_studio.core.cli import main
-from fgsm_studio.core.measure import Measurement, measure, read_results, sample
-from fgsm_studio.core.measure_report import END, START
-from fgsm_studio.core.other_writers import load
+from fgsm_studio.core.cli.main import main
+from fgsm_studio.core.data.other_writers import load
+from fgsm_studio.core.measure.report import END, START
+from fgsm_studio.core.measure.sets import Measurement, measure, read_results, sample
+from fgsm_studio.core.models.checkpoint import load as load_model
+from fgsm_studio.core.models.checkpoint import read_card
 from fgsm_studio.core.paths import resource_path
 
 WEAK = dict(pgd_steps=3, apgd_steps=3, targets=1, queries=20)

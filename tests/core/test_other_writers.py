@@ -1,4 +1,4 @@
-"""core.other_writers: MNIST's own preprocessing, and the committed sets no model trains on."""
+"""core.data.other_writers: MNIST's own preprocessing, and the committed sets no model trains on."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from fgsm_studio.core.other_writers import SETS, from_optdigits, load, mnist_style
+from fgsm_studio.core.data.other_writers import SETS, from_optdigits, load, mnist_style
 
 
 def test_mnist_style_fits_a_20px_box_and_centres_by_mass():
@@ -44,7 +44,7 @@ def test_committed_sets_load_with_every_class(name):
 
 def test_the_standard_model_reads_most_drawn_digits():
     """A sanity floor: the drawn digits are digits a model of MNIST can read (measured 96%)."""
-    from fgsm_studio.core.checkpoint import load as load_model
+    from fgsm_studio.core.models.checkpoint import load as load_model
     from fgsm_studio.core.paths import resource_path
 
     model, _ = load_model(resource_path("models", "mnist_small_cnn_standard.safetensors"))

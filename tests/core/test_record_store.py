@@ -1,8 +1,8 @@
 """Issue 23, 5 and issue 24, 3/13: one record store, one CSV, one meaning of Figure 3's bars.
 
-The Train tab's runs are run records (``core.record_store``, read by
-``core.records``), a stopped run's too; an old ``train_results.json`` moves in
-without losing a row; ``core.runs_csv`` writes the report's ``runs.csv`` and the
+The Train tab's runs are run records (``core.runs.record_store``, read by
+``core.runs.records``), a stopped run's too; an old ``train_results.json`` moves in
+without losing a row; ``core.reports.runs_csv`` writes the report's ``runs.csv`` and the
 Train tab's export alike; the best-so-far file's card carries the monitor's
 warnings as a finished model's does.
 """
@@ -16,18 +16,19 @@ import json
 import pytest
 import torch
 
-from fgsm_studio.core import report, training
-from fgsm_studio.core.checkpoint import ModelCard, read_card
-from fgsm_studio.core.cluster import RunJob
-from fgsm_studio.core.data import folds
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.experiments import RunRecord, RunSpec, Stopped
-from fgsm_studio.core.models import build
-from fgsm_studio.core.record_store import RecordStore
-from fgsm_studio.core.records import RecordError, read_record
-from fgsm_studio.core.report_stats import t95
-from fgsm_studio.core.runs_csv import write_runs_csv
-from fgsm_studio.core.training import EpochMetrics, TrainConfig, run
+from fgsm_studio.core.data.loaders import folds
+from fgsm_studio.core.measure.evaluation import EvalResult
+from fgsm_studio.core.models.checkpoint import ModelCard, read_card
+from fgsm_studio.core.models.networks import build
+from fgsm_studio.core.reports import report
+from fgsm_studio.core.reports.runs_csv import write_runs_csv
+from fgsm_studio.core.reports.stats import t95
+from fgsm_studio.core.runs.cluster import RunJob
+from fgsm_studio.core.runs.experiments import RunRecord, RunSpec, Stopped
+from fgsm_studio.core.runs.record_store import RecordStore
+from fgsm_studio.core.runs.records import RecordError, read_record
+from fgsm_studio.core.training import loop as training
+from fgsm_studio.core.training.loop import EpochMetrics, TrainConfig, run
 
 WARNED = [{"kind": "fgsm-only", "text": "This defense only looks robust: test."}]
 
@@ -154,7 +155,7 @@ def test_one_csv_for_the_report_and_the_train_tab(tmp_path):
 def test_figure3_bars_are_a_95_percent_interval_over_rounds_in_the_report(tmp_path, monkeypatch):
     """Issue 23, 5: a 95% confidence interval everywhere: Student t over two or more
     rounds (here), Wilson over the images with one (the Train tab's case), in the caption."""
-    from fgsm_studio.core import report_figures
+    from fgsm_studio.core.reports import figures as report_figures
 
     drawn = []
     real = report_figures.figure3

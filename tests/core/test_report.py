@@ -1,4 +1,4 @@
-"""core.report and core.plots: typed records in, PNG and SVG out, error bars on every series."""
+"""core.reports.report and core.reports.plots: typed records in, PNG and SVG out, error bars on every series."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from fgsm_studio.core import report, report_figures
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.experiments import RunRecord, RunSpec
+from fgsm_studio.core.measure.evaluation import EvalResult
+from fgsm_studio.core.reports import figures as report_figures
+from fgsm_studio.core.reports import report
+from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
 
 
 def _record(defense: str, a1: float, fold: int, clean: float) -> RunRecord:
@@ -52,7 +53,7 @@ def test_report_figures_are_png_and_svg_with_error_bars_on_every_series(tmp_path
 
 def _run(defense="wr_fgsm", a1=0.5, fold=0, clean=0.9, fgsm=0.5, val=(0.9, 0.5), losses=(1.0, 0.5)):
     """A record whose test and validation numbers are given separately."""
-    from fgsm_studio.core.training import EpochMetrics
+    from fgsm_studio.core.training.loop import EpochMetrics
 
     spec = RunSpec.of(defense=defense, a1=a1, fold=fold, eval_epsilons=(0.1,))
     test = EvalResult(
@@ -117,7 +118,7 @@ def test_the_best_pair_is_chosen_on_validation_and_its_margin_is_stated(tmp_path
     assert "WR_FGSM a1=0.5 a2=0.5" in table1 and "a1=0 a2" not in table1
     assert "*validation*" in table1
     assert "15.0 points above a1=0;" in table1 and "beyond the noise" in table1
-    from fgsm_studio.core.report_stats import choose_best
+    from fgsm_studio.core.reports.stats import choose_best
 
     close = choose_best([_run(a1=0.0, val=(0.9, 0.5)), _run(a1=0.5, val=(0.9, 0.51))])
     assert close.a1 == 0.5 and close.within_noise and "within the noise" in close.sentence()
@@ -139,7 +140,7 @@ def test_runs_csv_leaves_options_that_do_not_apply_empty(tmp_path):
 
 def test_figures_say_n_rounds_epochs_chance_and_error_bars_and_show_pgd(tmp_path, monkeypatch):
     """Issue 25.5."""
-    from fgsm_studio.core import plots
+    from fgsm_studio.core.reports import plots
 
     drawn = {}
 

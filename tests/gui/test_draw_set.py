@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fgsm_studio.core.other_writers import load
+from fgsm_studio.core.data.other_writers import load
 from fgsm_studio.gui.draw_set import as_explorer_reads, build, draw_on_canvas, main
 from fgsm_studio.gui.draw_strokes import TEMPLATES
 
 
 @pytest.fixture
 def canvas(qtbot):
-    from fgsm_studio.gui.inputs import DrawCanvas
+    from fgsm_studio.gui.explorer.inputs import DrawCanvas
 
     c = DrawCanvas()
     qtbot.addWidget(c)
@@ -86,7 +86,7 @@ def test_every_digit_has_several_ways_of_writing_it():
 def test_the_set_reads_a_drawing_as_the_explorer_does(explorer, qtbot):
     """The PNG of a drawn digit, given to the real Explorer, becomes the model input we store."""
     from fgsm_studio.gui.draw_strokes import Writer, mouse_strokes
-    from fgsm_studio.gui.inputs import DrawCanvas
+    from fgsm_studio.gui.explorer.inputs import DrawCanvas
 
     canvas = DrawCanvas()
     qtbot.addWidget(canvas)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from fgsm_studio.core.bundled import samples_for
-from fgsm_studio.core.images import to_model_input
-from fgsm_studio.core.sweep_cache import SweepCache
+from fgsm_studio.core.data.images import to_model_input
+from fgsm_studio.core.explorer.sweep_cache import SweepCache
+from fgsm_studio.core.models.bundled import samples_for
 
 
 def wait_cached(explorer, qtbot):
@@ -129,7 +129,7 @@ def test_a_new_image_stops_the_old_images_sweep(explorer, qtbot, monkeypatch):
 def test_the_perturbation_colours_are_the_exact_map_to_within_one_level():
     import numpy as np
 
-    from fgsm_studio.gui.panels import diverging
+    from fgsm_studio.gui.explorer.panels import diverging
 
     torch.manual_seed(0)
     p = (torch.rand(3, 40, 40) * 2 - 1) * 0.05

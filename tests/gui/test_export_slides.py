@@ -7,8 +7,8 @@ import threading
 
 from PIL import Image
 
-from fgsm_studio.core import slides
-from fgsm_studio.gui import share
+from fgsm_studio.core.explorer import slides
+from fgsm_studio.gui.explorer import share
 
 
 def test_export_for_slides_writes_the_files_off_the_gui_thread(

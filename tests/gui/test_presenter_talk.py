@@ -15,7 +15,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QTextDocument
 from PySide6.QtTest import QTest
 
-from fgsm_studio.core.checkpoint import load, save
+from fgsm_studio.core.models.checkpoint import load, save
 from fgsm_studio.core.paths import resource_path
 from fgsm_studio.gui.main_window import MainWindow, fitted_size
 
@@ -258,8 +258,8 @@ def title_overflow(window) -> list[tuple[str, float, float]]:
         doc.setHtml(heading.text())
         text = doc.toPlainText()
         width = heading.fontMetrics().horizontalAdvance(text)
-        if width > heading.contentsRect().width() - 6:
-            wide.append((text, width, heading.contentsRect().width() - 6))
+        if width > heading.width() - 6:  # (its style sheet's padding: 3 px a side)
+            wide.append((text, width, heading.width() - 6))
     return wide
 
 

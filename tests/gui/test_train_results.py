@@ -1,7 +1,7 @@
 """The Train view's records: Figure 3 from one sweep only, kept on disk, exported from records.
 
-The store, the CSV and Figure 3's numbers are core's (``core.record_store``,
-``core.runs_csv``, ``core.report_figures``); ``tests/core/test_record_store.py``
+The store, the CSV and Figure 3's numbers are core's (``core.runs.record_store``,
+``core.reports.runs_csv``, ``core.reports.figures``); ``tests/core/test_record_store.py``
 tests them further."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import json
 
 import pytest
 
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.experiments import RunRecord, RunSpec
-from fgsm_studio.core.report_stats import wilson
-from fgsm_studio.core.runs_csv import row
-from fgsm_studio.gui.train_results import (
+from fgsm_studio.core.measure.evaluation import EvalResult
+from fgsm_studio.core.reports.runs_csv import row
+from fgsm_studio.core.reports.stats import wilson
+from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
+from fgsm_studio.gui.train.results import (
     export,
     figure3_points,
     latest_sweep,
@@ -101,11 +101,11 @@ def test_figure3_error_bars_are_the_95_percent_wilson_interval_of_each_run():
 
 def test_a_run_that_only_looks_robust_is_marked_in_the_table_and_the_csv(tmp_path):
     """Issue 24, 3: the Train tab's "only looks robust" warning reaches the results row
-    (a mark) and the CSV (and the card: ``core.experiments.execute`` saves it)."""
+    (a mark) and the CSV (and the card: ``core.runs.experiments.execute`` saves it)."""
     import dataclasses
 
-    from fgsm_studio.core.experiments import run_warnings
-    from fgsm_studio.core.training import EpochMetrics
+    from fgsm_studio.core.runs.experiments import run_warnings
+    from fgsm_studio.core.training.loop import EpochMetrics
 
     def epoch(i, clean, fgsm, pgd):
         return EpochMetrics(

@@ -6,15 +6,15 @@ import csv
 
 import pytest
 
-from fgsm_studio.core import evaluation
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.experiments import RunRecord
+from fgsm_studio.core.measure import evaluation
+from fgsm_studio.core.measure.evaluation import EvalResult
+from fgsm_studio.core.models.checkpoint import load
+from fgsm_studio.core.runs.experiments import RunRecord
 
 
 @pytest.fixture
 def view(qtbot, settings):
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.view import TrainView
 
     v = TrainView(settings)
     qtbot.addWidget(v)
@@ -145,7 +145,7 @@ def test_close_during_held_out_evaluation_does_not_hang(qtbot, settings, monkeyp
 
 def test_jobs_made_in_the_same_second_get_different_checkpoints(view, monkeypatch):
     """Issue 11.3: two jobs in one second shared a name; the second overwrote the first."""
-    import fgsm_studio.gui.train_form as train_form
+    import fgsm_studio.gui.train.form as train_form
 
     monkeypatch.setattr(train_form.time, "strftime", lambda *a: "20260101-120000")
     _configure(view)
@@ -169,7 +169,7 @@ def test_a_limit_of_one_says_what_happened(view, qtbot):
 
 
 def test_results_come_back_after_a_restart_and_figure3_shows_one_sweep(qtbot, settings):
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.view import TrainView
     from tests.gui.test_train_results import RECORDS
 
     first = TrainView(settings)
@@ -188,7 +188,7 @@ def test_results_come_back_after_a_restart_and_figure3_shows_one_sweep(qtbot, se
 
 def test_presets_fill_the_form_in_plain_words(view):
     """Issue 14.6: a preset fills the detailed fields, which stay for experts."""
-    from fgsm_studio.gui.train_form import PRESETS
+    from fgsm_studio.gui.train.form import PRESETS
 
     f = view.form
     assert [f.preset.itemText(i) for i in range(1, f.preset.count())] == list(PRESETS)
@@ -204,7 +204,7 @@ def test_presets_fill_the_form_in_plain_words(view):
 
 
 def test_warning_appears_when_the_defense_only_looks_robust(view):
-    """Issue 14.8: the banner shows the findings of core.robust_monitor, in words."""
+    """Issue 14.8: the banner shows the findings of core.training.robust_monitor, in words."""
     from tests.core.test_robust_monitor import COLLAPSE, HEALTHY, _history
 
     view.state.set_current(view.form.job())  # a WR_FGSM run in progress
@@ -265,7 +265,7 @@ def test_stop_mid_epoch_says_where_and_the_stopped_run_is_in_the_table(
     table, and "the best checkpoint so far is kept" only once one exists."""
     from PySide6.QtWidgets import QMessageBox
 
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.view import TrainView
 
     asked = []
     monkeypatch.setattr(
