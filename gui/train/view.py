@@ -91,6 +91,8 @@ class TrainView(QWidget):
         self.state.saved_changed.connect(self._on_state_saved_changed)
         self.state.sweep_changed.connect(self._on_state_sweep_changed)
         problem = self.state.load()
+        if self.state.store.note:  # an old train_results.json was moved in
+            self._say(self.state.store.note)
         if problem:
             self._say(problem)
         for record in self.records:

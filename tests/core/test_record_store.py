@@ -115,6 +115,7 @@ def test_an_old_train_results_file_moves_in_without_losing_a_row(tmp_path):
     )  # the bad row is kept, named in the sentence
     assert str(kept) in store.problem
     assert not legacy.exists() and (tmp_path / "train_results.json.migrated").is_file()
+    assert store.note.startswith("Moved 2 saved runs from") and ".migrated" in store.note
     assert RecordStore(tmp_path / "train-runs", legacy=legacy).load() == good  # once only
 
 
