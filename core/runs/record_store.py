@@ -156,7 +156,7 @@ class RecordStore:
         self.note = (
             f"Moved {len(good)} saved run{'' if len(good) == 1 else 's'} from "
             f"{_display(path)} into {_display(self.runs)} (the old file is kept as "
-            f"{_display(path.name)}.migrated)."
+            f"{_display(path.with_name(path.name + '.migrated'))})."
         )
         log.info(self.note)
 
