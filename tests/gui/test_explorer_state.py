@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from fgsm_studio.core.checkpoint import load
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.paths import resource_path
-from fgsm_studio.core.session import AttackSession
-from fgsm_studio.gui.explorer_state import ExplorerState, Image, LoadedModel
+from fgsm_studio.gui.explorer.state import ExplorerState, Image, LoadedModel
 
 SIGNALS = (
     "model_changed",
@@ -31,6 +31,13 @@ SIGNALS = (
     "frame_changed",
     "loading_changed",
     "status_changed",
+    "scale_changed",
+    "dragging_changed",
+    "message_changed",
+    "presenter_changed",
+    "curve_in_presenter_changed",
+    "samples_changed",
+    "current_sample_changed",
 )
 MNIST = resource_path("models", "mnist_small_cnn_standard.safetensors")
 
@@ -91,6 +98,63 @@ def test_each_setter_emits_its_signal_once_and_a_repeat_emits_nothing(state, mni
     assert state.frame is frame and state.session is session and state.image is image
 
 
+def test_what_widgets_used_to_hold_is_state_too(state):
+    """Issue 23, 4: the epsilon scale, the slider's drag, the banner's message: no widget
+    is read back; this drives the state alone, with no widget made."""
+    from fgsm_studio.core.explorer.opening import DIGITS, PHOTOS
+
+    spy = Spy(state)
+    assert state.scale is DIGITS and not state.dragging and state.message == ("", "error")
+    state.set_scale(PHOTOS)
+    state.set_scale(PHOTOS)
+    state.set_dragging(True)
+    state.set_dragging(True)
+    state.set_dragging(False)
+    state.clear_message()  # nothing shown: nothing said
+    state.show_message("Saved x.png", "info")
+    state.show_message("Saved x.png", "info")  # again: shown again (its time restarts)
+    state.clear_message()
+    assert spy.take() == [
+        ("scale_changed",),
+        ("dragging_changed", True),
+        ("dragging_changed", False),
+        ("message_changed", "Saved x.png", "info"),
+        ("message_changed", "Saved x.png", "info"),
+        ("message_changed", "", "info"),
+    ]
+    with pytest.raises(ValueError, match="unknown message kind"):
+        state.show_message("x", "warning")
+    assert state.scale is PHOTOS and state.message == ("", "info")
+
+
+def test_presenter_mode_and_the_samples_are_state(state):
+    """Presenter mode (was a flag in two classes pushed to the widgets) and the samples
+    with the current one (were read back from the gallery), driven with no widget."""
+    from fgsm_studio.core.models.bundled import samples_for
+
+    spy = Spy(state)
+    state.set_presenter(True)
+    state.set_presenter(True)
+    state.set_curve_in_presenter(True)
+    assert spy.take() == [("presenter_changed", True), ("curve_in_presenter_changed", True)]
+    samples = samples_for("mnist-5k")[:3]
+    state.set_image(Image(torch.zeros(1, 28, 28), samples[1].path.name, 1))
+    spy.take()
+    state.set_samples(samples)  # the image on screen is the second of them
+    state.set_samples(list(samples))
+    assert spy.take() == [("samples_changed",), ("current_sample_changed", 1)]
+    assert state.step_sample(1) == samples[2] and state.step_sample(1) == samples[0]
+    assert state.step_sample(-1) == samples[2] and state.current_sample == 2
+    assert spy.take() == [("current_sample_changed", i) for i in (2, 0, 2)]
+    state.set_image(Image(torch.zeros(1, 28, 28), "drawn.png", None))  # not a sample
+    assert state.current_sample == -1 and state.step_sample(-1) == samples[2]
+    assert state.choose_sample(0) == samples[0]
+    with pytest.raises(ValueError, match="no sample 3"):
+        state.choose_sample(3)
+    state.set_samples([])
+    assert state.step_sample(1) is None and state.current_sample == -1
+
+
 def test_epsilon_is_clamped_and_nan_is_refused(state):
     spy = Spy(state)
     state.set_epsilon(3.0)
@@ -137,7 +201,7 @@ def test_true_label_only_when_it_is_a_class_of_the_model(state):
 
 
 def test_controls_draw_the_state_whoever_changes_it(state, mnist, qtbot):
-    from fgsm_studio.gui.controls import AttackControls, EpsilonControl
+    from fgsm_studio.gui.explorer.controls import AttackControls, EpsilonControl
 
     eps, attack = EpsilonControl(state), AttackControls(state)
     qtbot.addWidget(eps)

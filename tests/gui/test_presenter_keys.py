@@ -18,10 +18,10 @@ from PySide6.QtGui import QColor, QTextDocument
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSpinBox, QTabBar
 
-from fgsm_studio.core.bundled import ModelEntry, bundled_models
-from fgsm_studio.gui.explorer_state import ExplorerState, LoadedModel
+from fgsm_studio.core.models.bundled import ModelEntry, bundled_models
+from fgsm_studio.gui.explorer.model_panel import ModelPanel
+from fgsm_studio.gui.explorer.state import ExplorerState, LoadedModel
 from fgsm_studio.gui.main_window import MainWindow, fitted_size
-from fgsm_studio.gui.model_panel import ModelPanel
 
 
 @pytest.fixture
@@ -90,11 +90,11 @@ def test_presenter_mode_keeps_the_slider_long_at_1280x720(window, qtbot, settle)
 def test_escape_leaves_full_screen_and_presenter_mode(window, qtbot):
     window.act_presenter.setChecked(True)
     qtbot.waitUntil(window.isFullScreen, timeout=5000)
-    assert window.explorer._presenter
+    assert window.explorer.state.presenter
     QTest.keyClick(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
     assert not window.act_presenter.isChecked()
-    assert not window._presenter and not window.explorer._presenter
+    assert not window.explorer.state.presenter
     assert QApplication.instance().styleSheet() == ""
 
 
@@ -224,8 +224,8 @@ def test_model_list_tooltips_show_card_names_and_paths_as_typed(qtbot, tmp_path,
 def test_a_long_headline_gets_smaller_type_instead_of_being_clipped(qtbot):
     from PySide6.QtWidgets import QLabel
 
-    from fgsm_studio.gui.explorer_widgets import fit_font
-    from fgsm_studio.gui.panels import big_font
+    from fgsm_studio.gui.explorer.panels import big_font
+    from fgsm_studio.gui.explorer.widgets import fit_font
 
     label = QLabel()
     qtbot.addWidget(label)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QTextDocument
 from PySide6.QtTest import QTest
 
-from fgsm_studio.core.checkpoint import load, save
+from fgsm_studio.core.models.checkpoint import load, save
 from fgsm_studio.core.paths import resource_path
 from fgsm_studio.gui.main_window import MainWindow, fitted_size
 

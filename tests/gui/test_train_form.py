@@ -7,16 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.experiments import RunRecord, RunSpec
-from fgsm_studio.gui.train_options import NOTES, PRESETS, problem
+from fgsm_studio.core.models.checkpoint import load
+from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
+from fgsm_studio.gui.train.options import NOTES, PRESETS, problem
 
 NEW = ("augment", "attack_steps", "beta", "warmup_epochs", "stem")
 
 
 @pytest.fixture
 def form(qtbot):
-    from fgsm_studio.gui.train_form import TrainForm
+    from fgsm_studio.gui.train.form import TrainForm
 
     f = TrainForm()
     qtbot.addWidget(f)
@@ -26,7 +26,7 @@ def form(qtbot):
 
 @pytest.fixture
 def view(qtbot, settings):
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.view import TrainView
 
     v = TrainView(settings)
     qtbot.addWidget(v)
@@ -149,7 +149,7 @@ def test_a_bad_combination_starts_nothing_and_says_why(view, qtbot):
 
 def test_a_real_run_from_the_form_records_the_expert_options(view, qtbot):
     """Issue 16.1/16.2: the options reach the RunSpec, the record, the card, the saved results."""
-    from fgsm_studio.gui.train_results import ResultStore
+    from fgsm_studio.core.runs.record_store import RecordStore
 
     f = view.form
     f.dataset.setCurrentIndex(0)
@@ -171,7 +171,7 @@ def test_a_real_run_from_the_form_records_the_expert_options(view, qtbot):
     assert {k: getattr(t, k) for k in want} == want
     _, card = load(record.saved_to)
     assert {k: card.training[k] for k in want} == want
-    again = ResultStore(view.state.store.path)  # the results as they come back after a restart
+    again = RecordStore(view.state.store.folder)  # the results as they come back after a restart
     again.load()
     assert {k: getattr(again.records[-1].spec.train, k) for k in want} == want
 
