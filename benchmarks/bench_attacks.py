@@ -1,6 +1,6 @@
 """Attack-core benchmark: prints figures, asserts nothing.
 
-1. FGSM on a batch: ``core.attacks.fgsm`` against a textbook reference loop
+1. FGSM on a batch: ``core.attacks.gradient.fgsm`` against a textbook reference loop
    (per-image forward/backward with ``loss.backward()`` and ``x.grad``).
 2. ``AttackSession.frame(eps)`` against one plain forward pass on the same
    image (goal: ratio <= 1.2), the cost behind each slider move.
@@ -18,9 +18,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from fgsm_studio.core.attacks import fgsm
-from fgsm_studio.core.models import build
-from fgsm_studio.core.session import AttackSession
+from fgsm_studio.core.attacks.gradient import fgsm
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.models.networks import build
 
 
 def timed(fn, repeats: int) -> list[float]:

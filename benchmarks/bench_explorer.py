@@ -1,6 +1,6 @@
 """Explorer benchmark: slider move -> repainted frame, and cold start. Prints figures only.
 
-1. For every bundled model (``core.bundled.bundled_models()``: small CNNs,
+1. For every bundled model (``core.models.bundled.bundled_models()``: small CNNs,
    MobileNetV2, ResNet50, DenseNet121, Fashion-MNIST) and ImageNet's
    EfficientNet-Lite0 on a photo, with its compare twin loaded: first the sweep,
    the model's and the compare model's answers at every slider position
@@ -71,8 +71,8 @@ def slider_latency(moves: int = 300, only: str = "") -> None:
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from fgsm_studio.core.bundled import bundled_models
-    from fgsm_studio.gui.explorer import ExplorerView
+    from fgsm_studio.core.models.bundled import bundled_models
+    from fgsm_studio.gui.explorer.view import ExplorerView
     from fgsm_studio.gui.workers import TaskRunner
 
     app = QApplication.instance() or QApplication([])
@@ -81,7 +81,7 @@ def slider_latency(moves: int = 300, only: str = "") -> None:
     view = ExplorerView(runner, settings)
     view.resize(1280, 640)
     view.show()
-    from fgsm_studio.core.imagenet import virtual_sources
+    from fgsm_studio.core.models.imagenet import virtual_sources
     from fgsm_studio.core.paths import resource_path
 
     cases = [(e.path, e.path.stem, None) for e in bundled_models()]

@@ -4,7 +4,7 @@
    small_cnn on the bundled digits; the longest gap between its ticks beyond
    5 ms is the longest freeze a user could see (goal <= 50 ms).
 2. The same run's images/s in the window (worker thread, the cores free now)
-   against the same config driven directly by ``core.training`` in this
+   against the same config driven directly by ``core.training.loop`` in this
    process as the CLI does (``configure_threads("cli")``: the cores free now;
    goal: window >= 0.9x CLI), and the threads each used.
 3. The PGD monitor's share of an epoch (issue 14.7: at most about 15%).
@@ -32,8 +32,8 @@ def window_run() -> tuple[float, float, list[float]]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from fgsm_studio.core.training import warm_up
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.core.training.loop import warm_up
+    from fgsm_studio.gui.train.view import TrainView
 
     app = QApplication.instance() or QApplication([])
     warm_up()  # the app does this on its worker right after start-up, while idle
@@ -77,9 +77,9 @@ def cli_run() -> float:
     import torch
 
     from fgsm_studio.core.devices import configure_threads
-    from fgsm_studio.core.experiments import RunSpec, splits
-    from fgsm_studio.core.models import build
-    from fgsm_studio.core.training import EpochMetrics, train
+    from fgsm_studio.core.models.networks import build
+    from fgsm_studio.core.runs.experiments import RunSpec, splits
+    from fgsm_studio.core.training.loop import EpochMetrics, train
 
     spec = RunSpec.of(defense="wr_fgsm", epochs=EPOCHS, patience=EPOCHS, limit=LIMIT, device=DEVICE)
     train_set, val, _ = splits(spec, spec.root)

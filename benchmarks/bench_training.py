@@ -3,10 +3,10 @@
 All three train the same model on the same real digits (the bundled 5000 MNIST)
 for the same batches, in one run:
 
-* ``none``: ``core.training.train`` with no defense (1 forward + 1 backward per batch);
-* ``wr_fgsm``: ``core.training.train`` with WR_FGSM, whose FGSM example comes from
+* ``none``: ``core.training.loop.train`` with no defense (1 forward + 1 backward per batch);
+* ``wr_fgsm``: ``core.training.loop.train`` with WR_FGSM, whose FGSM example comes from
   the clean pass's own input gradient (2 forwards + 2 backwards; goal <= 2.1x none);
-* ``naive``: the textbook loop that calls a separate attack (``core.attacks.fgsm``:
+* ``naive``: the textbook loop that calls a separate attack (``core.attacks.gradient.fgsm``:
   its own forward + backward) before the two training passes (3 + 2 per batch).
 
 Run: ``python benchmarks/bench_training.py [--arch small_cnn] [--images 2000] [--epochs 2]``
@@ -24,11 +24,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fgsm_studio.core.attacks import fgsm
-from fgsm_studio.core.data import load_dataset
-from fgsm_studio.core.evaluation import iterate_batches
-from fgsm_studio.core.models import build, regularized_weights
-from fgsm_studio.core.training import TrainConfig, train
+from fgsm_studio.core.attacks.gradient import fgsm
+from fgsm_studio.core.data.loaders import load_dataset
+from fgsm_studio.core.measure.evaluation import iterate_batches
+from fgsm_studio.core.models.networks import build, regularized_weights
+from fgsm_studio.core.training.loop import TrainConfig, train
 
 
 def model_for(args, data):
@@ -49,7 +49,7 @@ def core_rate(args, data, defense: str) -> float:
 
 
 def _epochs(gen):
-    from fgsm_studio.core.training import EpochMetrics
+    from fgsm_studio.core.training.loop import EpochMetrics
 
     return [e for e in gen if isinstance(e, EpochMetrics)]
 

@@ -55,9 +55,9 @@ step images-per-s 90 "$PY" - <<'EOF'
 """WR_FGSM training images/s on the GPU against the CPU: same model, digits and batches."""
 import torch
 
-from fgsm_studio.core.data import load_dataset
-from fgsm_studio.core.models import build
-from fgsm_studio.core.training import TrainConfig, run
+from fgsm_studio.core.data.loaders import load_dataset
+from fgsm_studio.core.models.networks import build
+from fgsm_studio.core.training.loop import TrainConfig, run
 
 data = load_dataset("mnist-5k").subset(range(3000))
 for arch in ("small_cnn", "resnet50"):

@@ -9,7 +9,7 @@ the common ones) and ``properties`` (``"defended"``, ``"multi_step"``,
 ``"needs_folder"`` ...). The CLI's choices, the Train form's menus and the rules of
 ``TrainConfig.problems``, a card's title and detail line, the report's defense
 names and the Explorer's attack menu all read these tables, so a new defense is
-its entry here plus its loss in ``core.defenses`` (``tests/core/test_catalogue.py``
+its entry here plus its loss in ``core.training.defenses`` (``tests/core/test_catalogue.py``
 walks every entry through the CLI parser, the Train form, a card title and the
 report label). No torch, no numpy: ``fgsm-studio-cli --help`` imports it.
 """
@@ -46,7 +46,7 @@ def _p(*names: str) -> frozenset[str]:
 
 # ------------------------------------------------------------------ attacks
 # properties: "evaluate" (the CLI's evaluation attacks), "explorer" (the Explorer's menu),
-# "robust" (core.robustness's worst case), "multi_step", "targeted" (can aim at a class)
+# "robust" (core.measure.robustness's worst case), "multi_step", "targeted" (can aim at a class)
 ATTACK_ENTRIES = (
     Entry(
         "fgsm",
@@ -208,7 +208,7 @@ AUGMENT_ENTRIES = (
     Entry("auto", "auto: by dataset", "digits for MNIST, photos otherwise."),
 )
 
-# ------------------------------------------------------------------ stems (core.models)
+# ------------------------------------------------------------------ stems (core.models.networks)
 STEM_ENTRIES = (
     Entry("auto", "auto: cifar up to 64 px", "cifar up to 64 px, standard above."),
     Entry("cifar", "cifar: every pixel, slowest", "A stride-1 first layer: every pixel kept."),
@@ -227,7 +227,7 @@ SELECTION_ENTRIES = (
 TRAINABLE = ("small_cnn", "mobilenet_v2", "resnet50", "densenet121", "small_cnn_wide")
 BIG_NETWORKS = ("mobilenet_v2", "resnet50", "densenet121")  # ImageNet's: a stem to choose
 LR_SCHEDULES = ("constant", "cosine")
-WORST_CASE_SETTINGS = ("light", "full")  # core.robustness
+WORST_CASE_SETTINGS = ("light", "full")  # core.measure.robustness
 
 
 def _names(entries: tuple[Entry, ...], prop: str | None = None) -> tuple[str, ...]:
@@ -239,7 +239,7 @@ DATASETS = _names(DATASET_ENTRIES)
 AUGMENTS = _names(AUGMENT_ENTRIES)
 STEMS = _names(STEM_ENTRIES)
 SELECT_BY = _names(SELECTION_ENTRIES)
-ATTACKS = _names(ATTACK_ENTRIES, "evaluate")  # the evaluation attacks (core.attacks)
+ATTACKS = _names(ATTACK_ENTRIES, "evaluate")  # the evaluation attacks (core.attacks.gradient)
 EXPLORER_ATTACKS = _names(ATTACK_ENTRIES, "explorer")
 ROBUST_ATTACKS = _names(ATTACK_ENTRIES, "robust")
 MULTI_STEP = _names(DEFENSE_ENTRIES, "multi_step")  # defenses with attack_steps

@@ -7,7 +7,7 @@ one finishes there is none. Each epoch of each running run gets a line (the seri
 path hands its events directly; the Ray executor relays ``RunEvent``s from its
 workers); a run's start is said when it really starts, and its end with its test
 accuracy and, when it is at chance or its loss did not fall, a warning
-(``core.report_stats.run_flags``). On a terminal a tqdm bar follows the batches of
+(``core.reports.stats.run_flags``). On a terminal a tqdm bar follows the batches of
 the run in this process; in a log (not a TTY) there are only plain lines, never
 a bar or an ANSI code.
 """
@@ -32,8 +32,8 @@ class Progress:
     """Progress of ``total`` runs on ``stream`` (stderr), ``parallel`` at a time."""
 
     def __init__(self, total: int, stream: TextIO | None = None, *, parallel: int = 1) -> None:
-        from .robust_monitor import findings
-        from .training import BatchProgress, EpochMetrics
+        from .training.loop import BatchProgress, EpochMetrics
+        from .training.robust_monitor import findings
 
         self._findings = findings
         self._types = BatchProgress, EpochMetrics
@@ -47,7 +47,9 @@ class Progress:
         self.started = time.perf_counter()
         self.bar: Any = None  # a tqdm bar while an epoch runs on a terminal
         self.bar_epoch = -1
-        self.history: dict[str, list] = {}  # each run's EpochMetrics, for core.robust_monitor
+        self.history: dict[
+            str, list
+        ] = {}  # each run's EpochMetrics, for core.training.robust_monitor
         self.warned: dict[str, set[str]] = {}
 
     # -- the plan's state ----------------------------------------------------------
@@ -114,14 +116,14 @@ class Progress:
 
     def done(self, record, *, trained: bool = True) -> None:
         """A run finished (``trained``) or was found finished (a resume)."""
-        from .report_stats import run_flags
+        from .reports.stats import run_flags
 
         self._close()
         begun = self.running.pop(record.key, None)
         self.finished += 1
         if trained and begun is not None:
             self.durations.append(time.perf_counter() - begun)
-        t = record.test
+        t = record.held_out
         fg = ", ".join(
             f"{a}@{e:g}={100 * v:.1f}%" for a, d in t.attacks.items() for e, v in d.items()
         )

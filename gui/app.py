@@ -58,8 +58,8 @@ NOT_BEFORE_FIRST_FRAME = (
     "scipy",
     "torchattacks",
     "ray",
-    "fgsm_studio.gui.train_view",
-    "fgsm_studio.core.training",
+    "fgsm_studio.gui.train.view",
+    "fgsm_studio.core.training.loop",
 )
 
 

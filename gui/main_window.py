@@ -16,7 +16,7 @@ import importlib
 import logging
 import math
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,12 +32,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
-from .presenter import PRESENTER_STYLE, ExplorerKeys
-from .startup import Importer, StartupPanel, import_in_background
+from .explorer.presenter import PRESENTER_STYLE, ExplorerKeys
+from .startup import StartupPanel, import_heavy
+from .workers import start_generator
 
 if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
-    from .explorer import ExplorerView
-    from .train_view import TrainView
+    from .explorer.view import ExplorerView
+    from .train.view import TrainView
     from .workers import TaskRunner
 
 
@@ -54,20 +55,38 @@ def fitted_size(screen: QScreen | QRect | None) -> QSize:
     return QSize(width, height)
 
 
+def _action(
+    text: str,
+    parent: QMainWindow,
+    shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+    *,
+    checkable: bool = False,
+    triggered: Callable[[], object] | None = None,
+) -> QAction:
+    """A menu action (PySide's keyword constructor is not in its type stubs)."""
+    action = QAction(text, parent)
+    if shortcut is not None:
+        action.setShortcut(shortcut)
+    action.setCheckable(checkable)
+    if triggered is not None:
+        action.triggered.connect(triggered)
+    return action
+
+
 TITLE_BAR = 40  # title bar and borders, drawn by the window manager outside our size
-TRAIN_MODULE = "fgsm_studio.gui.train_view"
+TRAIN_MODULE = "fgsm_studio.gui.train.view"
 log = logging.getLogger(__name__)
 
 
 def _warm_up_training() -> None:
     """On the runner, after the first frame: the trainer's module and its first optimizer."""
-    from fgsm_studio.core.training import warm_up
+    from fgsm_studio.core.training.loop import warm_up
 
     warm_up()
 
 
 def _import_quietly(name: str) -> None:
-    """Import ``name`` ahead of its use (a thread's target); a failure shows when it is used."""
+    """Import ``name`` ahead of its use (on a worker); a failure shows when it is used."""
     try:
         importlib.import_module(name)
     except ImportError:
@@ -92,7 +111,8 @@ class MainWindow(QMainWindow):
         self._train_slot: StartupPanel | None = None  # the Train tab until it is built
         self.runner: TaskRunner | None = None
         self._presenter = False
-        self._normal_geometry, self._normal_rect = QByteArray(), None  # before presenter mode
+        self._normal_geometry = QByteArray()  # before presenter mode
+        self._normal_rect: QRect | None = None
         self._base_font = QFont(QApplication.font())
         self._build_menus()
         self._keys = ExplorerKeys(self)
@@ -100,19 +120,17 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file = self.menuBar().addMenu("&File")
-        self.act_open_image = QAction("Open image...", self, shortcut=QKeySequence.StandardKey.Open)
-        self.act_open_model = QAction("Open checkpoint...", self, shortcut="Ctrl+Shift+O")
-        self.act_save = QAction(
-            "Save adversarial image...", self, shortcut=QKeySequence.StandardKey.Save
-        )
+        self.act_open_image = _action("Open image...", self, QKeySequence.StandardKey.Open)
+        self.act_open_model = _action("Open checkpoint...", self, "Ctrl+Shift+O")
+        self.act_save = _action("Save adversarial image...", self, QKeySequence.StandardKey.Save)
         self.act_card = QAction("Save demo card...", self)
-        self.act_copy = QAction("Copy demo card", self, shortcut="Ctrl+Shift+C")
+        self.act_copy = _action("Copy demo card", self, "Ctrl+Shift+C")
         self.act_slides = QAction("Export for slides (GIF, WebP, strip)...", self)
         self.act_slides.setToolTip(
             "The epsilon sweep as an animation with the verdicts written on it, and a "
             "picture of five epsilons side by side, for slides"
         )
-        quit_ = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        quit_ = _action("Quit", self, QKeySequence.StandardKey.Quit, triggered=self.close)
         for a in (
             self.act_open_image,
             self.act_open_model,
@@ -126,7 +144,7 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         file.addAction(quit_)
         view = self.menuBar().addMenu("&View")
-        self.act_presenter = QAction("Presenter mode", self, shortcut="F11", checkable=True)
+        self.act_presenter = _action("Presenter mode", self, "F11", checkable=True)
         self.act_presenter.toggled.connect(self.set_presenter)
         view.addAction(self.act_presenter)
         self.screen_menu = view.addMenu("Presenter mode on screen")
@@ -137,21 +155,19 @@ class MainWindow(QMainWindow):
         self.act_curve.toggled.connect(self._on_act_curve_toggled)
         view.addAction(self.act_curve)
         help_ = self.menuBar().addMenu("&Help")
-        help_.addAction(
-            QAction("What am I seeing?", self, shortcut="F1", triggered=self.show_guide)
-        )
-        self.act_tour = QAction("Walk-through", self, triggered=self._on_act_tour_triggered)
+        help_.addAction(_action("What am I seeing?", self, "F1", triggered=self.show_guide))
+        self.act_tour = _action("Walk-through", self, triggered=self._on_act_tour_triggered)
         self.act_tour.setEnabled(False)
         help_.addAction(self.act_tour)
-        help_.addAction(QAction("About FGSM Studio", self, triggered=self._on_about_triggered))
+        help_.addAction(_action("About FGSM Studio", self, triggered=self._on_about_triggered))
         # The menu bar is hidden in full screen: the window keeps the actions' shortcuts.
         for menu in (file, view, help_):
             self.addActions(menu.actions())
         leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         leave.activated.connect(lambda: self.act_presenter.setChecked(False))
         # Ctrl+Tab switches tabs (QTabWidget); Ctrl+PgDown/PgUp too, as in browsers
-        QShortcut(QKeySequence("Ctrl+PgDown"), self, activated=lambda: self._step_tab(1))
-        QShortcut(QKeySequence("Ctrl+PgUp"), self, activated=lambda: self._step_tab(-1))
+        QShortcut(QKeySequence("Ctrl+PgDown"), self).activated.connect(lambda: self._step_tab(1))
+        QShortcut(QKeySequence("Ctrl+PgUp"), self).activated.connect(lambda: self._step_tab(-1))
 
     def _step_tab(self, delta: int) -> None:
         self.tabs.setCurrentIndex((self.tabs.currentIndex() + delta) % self.tabs.count())
@@ -159,22 +175,30 @@ class MainWindow(QMainWindow):
     def start_loading(self) -> None:
         """Import torch and the views' modules on a thread while this window paints and
         shows progress; ``finish_setup`` builds the views when they are in."""
-        self._importer = Importer(self)
-        self._importer.step.connect(self.loading.show_step)
-        self._importer.done.connect(self.finish_setup)
-        self._importer.failed.connect(self._on_importer_failed)
-        import_in_background(self._importer)
+        start_generator(
+            import_heavy,
+            yielded=self._on_importer_yielded,
+            returned=self._on_importer_returned,
+            errored=self._on_importer_errored,
+        )
 
-    def _on_importer_failed(self, message: str) -> None:
-        self.loading.show_step(0, message)
-        self.finish_setup()  # the same import fails again there, into the crash dialog
+    def _on_importer_yielded(self, step: tuple[int, str]) -> None:
+        self.loading.show_step(*step)
+
+    def _on_importer_returned(self, problem: str) -> None:
+        if problem:
+            self.loading.show_step(0, problem)
+        self.finish_setup()  # a failed import fails again there, into the crash dialog
+
+    def _on_importer_errored(self, exc: Exception) -> None:
+        self._on_importer_returned(f"Loading failed: {exc}")
 
     def finish_setup(self) -> None:
         """Build the torch-backed views (once, when their modules are imported)."""
         if self.explorer is not None:
             return
         from .errors import log_path
-        from .explorer import ExplorerView
+        from .explorer.view import ExplorerView
         from .workers import TaskRunner
 
         self.runner = TaskRunner(self)
@@ -192,7 +216,7 @@ class MainWindow(QMainWindow):
         e = self.explorer
         self.act_open_image.triggered.connect(e.open_image_dialog)
         self.act_open_model.triggered.connect(e.sidebar.panel.open_checkpoint_dialog)
-        from . import share
+        from .explorer import share
 
         self.act_save.triggered.connect(lambda: share.save_adversarial_dialog(e))
         self.act_card.triggered.connect(lambda: share.save_demo_card_dialog(e))
@@ -232,6 +256,7 @@ class MainWindow(QMainWindow):
         """After the first frame, while the user looks at it: import what training needs
         (the optimizer on the runner; the Train tab's modules on a thread of their own once
         the first image's sweep is done, so the curve comes first)."""
+        assert self.explorer is not None and self.runner is not None  # built by finish_setup
         self.explorer.frame_rendered.disconnect(self._warm_up_once)
         self.runner.submit("warmup", _warm_up_training)
         self._import_train_when_idle()
@@ -240,7 +265,8 @@ class MainWindow(QMainWindow):
         if self.explorer is not None and not self.explorer.idle:
             QTimer.singleShot(200, self._import_train_when_idle)
             return
-        threading.Thread(target=_import_quietly, args=(TRAIN_MODULE,), daemon=True).start()
+        if self.explorer is not None:  # on a thread closing the window never waits for
+            self.explorer.loader.submit("import", lambda: _import_quietly(TRAIN_MODULE))
 
     @property
     def trainer(self) -> TrainView | None:
@@ -257,8 +283,10 @@ class MainWindow(QMainWindow):
 
     def _build_trainer(self) -> None:
         slot, self._train_slot = self._train_slot, None
+        if slot is None:
+            return  # built already
         index = self.tabs.indexOf(slot)
-        from .train_view import TrainView
+        from .train.view import TrainView
 
         current = self.tabs.currentIndex()
         self._trainer = TrainView(self.settings)
@@ -270,8 +298,11 @@ class MainWindow(QMainWindow):
         slot.deleteLater()
 
     def _apply_target(self, _path: str) -> None:
-        e, target = self.explorer, str(self.args.target)
-        names = e.state.card.class_names
+        e = self.explorer
+        card = None if e is None else e.state.card
+        if e is None or card is None or self.args is None:
+            return
+        target, names = str(self.args.target), card.class_names
         index = (
             int(target)
             if target.isdigit() and int(target) < len(names)
@@ -286,8 +317,9 @@ class MainWindow(QMainWindow):
         e.model_loaded.disconnect(self._apply_target)
 
     def _on_trainer_open_in_explorer(self, path: str, start_from: str) -> None:
-        self.tabs.setCurrentWidget(self.explorer)
-        self.explorer.load_model(Path(path))
+        if self.explorer is not None:
+            self.tabs.setCurrentWidget(self.explorer)
+            self.explorer.load_model(Path(path))
 
     def set_presenter(self, on: bool) -> None:
         """Presenter mode: full screen (on the screen chosen in View > Presenter mode on
@@ -377,6 +409,7 @@ class MainWindow(QMainWindow):
         """Large type, light on black, high contrast (or the normal look)."""
         self._presenter = on
         app = QApplication.instance()
+        assert isinstance(app, QApplication)  # a window needs one
         font = QFont(self._base_font)
         if on:
             font.setPointSizeF(self._base_font.pointSizeF() * 1.4)
@@ -439,21 +472,26 @@ class MainWindow(QMainWindow):
 
         def grab() -> None:
             ok = self.grab().save(str(path), "PNG")
-            QApplication.instance().exit(0 if ok else 1)
+            QApplication.exit(0 if ok else 1)
+
+        def view() -> ExplorerView:
+            assert self.explorer is not None  # ``ready`` has come
+            return self.explorer
 
         def on_frame() -> None:
-            frame = self.explorer.state.frame
-            wanted = self.args.attack or "fgsm"
+            frame = view().state.frame
+            wanted = (self.args and self.args.attack) or "fgsm"
+            target = None if self.args is None else self.args.target
             if (
                 frame is not None
                 and frame.attack == wanted
-                and (self.args.target is None or frame.target is not None)
+                and (target is None or frame.target is not None)
             ):
-                self.explorer.frame_rendered.disconnect(on_frame)
+                view().frame_rendered.disconnect(on_frame)
                 QTimer.singleShot(200, grab_when_idle)
 
         def grab_when_idle() -> None:  # the sweep curve and the compare bars come from the worker
-            if not self.explorer.idle:
+            if not view().idle:
                 QTimer.singleShot(100, grab_when_idle)
             else:
                 QTimer.singleShot(200, grab)
@@ -465,9 +503,9 @@ class MainWindow(QMainWindow):
                 file=sys.stderr,
                 flush=True,
             )
-            QApplication.instance().exit(1)
+            QApplication.exit(1)
 
-        self.ready.connect(lambda: self.explorer.frame_rendered.connect(on_frame))
+        self.ready.connect(lambda: view().frame_rendered.connect(on_frame))
         QTimer.singleShot(int(timeout_s * 1000), give_up)
 
 

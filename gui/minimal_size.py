@@ -14,9 +14,9 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from fgsm_studio.core.minimal import SmallestFlip
+from fgsm_studio.core.attacks.minimal import SmallestFlip
 
-from .explorer_state import ExplorerState
+from .explorer.state import ExplorerState
 
 TITLE = "Smallest change that flips it:"
 WIDEST = "L2 = 10.00 (DeepFool), L-inf = 10.25/255 (DeepFool)"  # (the titles wrap less)  # room kept: the slider never jumps

@@ -79,9 +79,9 @@ def _device() -> str:
 def _models() -> str:
     import torch
 
-    from fgsm_studio.core.bundled import bundled_models, samples_for
-    from fgsm_studio.core.checkpoint import load
-    from fgsm_studio.core.images import load_image, to_model_input
+    from fgsm_studio.core.data.images import load_image, to_model_input
+    from fgsm_studio.core.models.bundled import bundled_models, samples_for
+    from fgsm_studio.core.models.checkpoint import load
 
     entries = bundled_models()
     if not entries:
@@ -98,10 +98,10 @@ def _models() -> str:
 
 
 def _attack() -> str:
-    from fgsm_studio.core.bundled import default_model, samples_for
-    from fgsm_studio.core.checkpoint import load
-    from fgsm_studio.core.images import load_image, to_model_input
-    from fgsm_studio.core.session import AttackSession
+    from fgsm_studio.core.data.images import load_image, to_model_input
+    from fgsm_studio.core.explorer.session import AttackSession
+    from fgsm_studio.core.models.bundled import default_model, samples_for
+    from fgsm_studio.core.models.checkpoint import load
 
     entry = default_model()
     if entry is None:
@@ -117,9 +117,9 @@ def _attack() -> str:
 
 
 def _training() -> str:
-    from fgsm_studio.core.data import load_dataset
-    from fgsm_studio.core.models import build
-    from fgsm_studio.core.training import TrainConfig, run
+    from fgsm_studio.core.data.loaders import load_dataset
+    from fgsm_studio.core.models.networks import build
+    from fgsm_studio.core.training.loop import TrainConfig, run
 
     data = load_dataset("mnist-5k").subset(list(range(0, 5000, 50)))
     model = build(
@@ -149,11 +149,11 @@ def _qt() -> str:
 
 def frame_answer() -> dict:
     """The default bundled model's FGSM frame on its first sample, at the stored epsilon."""
-    from fgsm_studio.core.bundled import default_model, samples_for
-    from fgsm_studio.core.checkpoint import load
-    from fgsm_studio.core.images import load_image, to_model_input
+    from fgsm_studio.core.data.images import load_image, to_model_input
+    from fgsm_studio.core.explorer.session import AttackSession
+    from fgsm_studio.core.models.bundled import default_model, samples_for
+    from fgsm_studio.core.models.checkpoint import load
     from fgsm_studio.core.paths import resource_path
-    from fgsm_studio.core.session import AttackSession
 
     expected = json.loads(resource_path(*EXPECTED).read_text())
     entry = default_model()

@@ -2,29 +2,29 @@
 
 ``StartupPanel`` is what the Explorer tab shows until its views exist: the name,
 a line saying what is loading, and a busy progress bar, drawn by Qt at once.
-``import_in_background`` imports the torch-backed modules on a plain thread (they
-take 4-12 s on a busy 2-core machine) and reports each step and the end as
-queued Qt signals, so the GUI thread keeps painting meanwhile; the caller builds
-the views when ``done`` arrives. A module that fails to import is reported by
-name through ``failed``; the caller then builds the views anyway, where the
-error surfaces in the crash dialog with its traceback in the log.
+``import_heavy`` is a generator that imports the torch-backed modules (they take
+4-12 s on a busy 2-core machine), yielding each step; the window runs it on a
+superqt worker (``workers.start_generator``), so each step arrives as a queued
+signal and the GUI thread keeps painting meanwhile; the caller builds the views
+when it returns. A module that fails to import is returned by name as a
+sentence; the caller then builds the views anyway, where the error surfaces in
+the crash dialog with its traceback in the log.
 """
 
 from __future__ import annotations
 
 import importlib
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
 # What the first frame needs, slowest first; each name is one step of the progress line.
 HEAVY = (
     ("torch", "Loading torch (the neural-network library)..."),
-    ("fgsm_studio.core.session", "Loading the attacks..."),
-    ("fgsm_studio.core.checkpoint", "Loading the model reader..."),
+    ("fgsm_studio.core.explorer.session", "Loading the attacks..."),
+    ("fgsm_studio.core.models.checkpoint", "Loading the model reader..."),
     ("pyqtgraph", "Loading the charts..."),
 )
 
@@ -58,26 +58,14 @@ class StartupPanel(QWidget):
             hook()
 
 
-class Importer(QObject):
-    step = Signal(int, str)  # index, what is loading now
-    done = Signal()
-    failed = Signal(str)  # the module that could not be imported, and why
-
-
-def import_in_background(importer: Importer) -> threading.Thread:
-    """Import ``HEAVY`` on a daemon thread, reporting through ``importer``'s signals."""
-
-    def run() -> None:
-        for i, (name, text) in enumerate(HEAVY):
-            importer.step.emit(i, text)
-            try:
-                importlib.import_module(name)
-            except ImportError as exc:
-                importer.failed.emit(f"{name} could not be loaded: {exc}")
-                return
-        importer.step.emit(len(HEAVY), "Opening the window...")
-        importer.done.emit()
-
-    thread = threading.Thread(target=run, name="fgsm-studio-import", daemon=True)
-    thread.start()
-    return thread
+def import_heavy() -> Generator[tuple[int, str], None, str]:
+    """Import ``HEAVY``, yielding (index, what is loading now) before each and at the end;
+    returns "" or the sentence naming the module that could not be imported."""
+    for i, (name, text) in enumerate(HEAVY):
+        yield i, text
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            return f"{name} could not be loaded: {exc}"
+    yield len(HEAVY), "Opening the window..."
+    return ""

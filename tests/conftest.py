@@ -34,6 +34,35 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def _layout(widget) -> list:
+    """Where ``widget`` and each of its child widgets are, whether shown, in what type."""
+    from PySide6.QtWidgets import QWidget
+
+    return [
+        (w.geometry(), w.isVisible(), w.font().pointSizeF())
+        for w in [widget, *widget.findChildren(QWidget)]
+    ]
+
+
+@pytest.fixture
+def settle(qtbot):
+    """``settle(widget)``: wait until Qt has laid ``widget`` out. A new font, style sheet,
+    size or shown panel is laid out in posted events, so a test reads sizes once two
+    successive passes of the event loop leave every child where it was (a condition, not a
+    fixed wait: under load a 50 ms wait can end before the layout does)."""
+
+    def settle(widget, timeout: int = 20000) -> None:
+        seen: list[list] = []
+
+        def unchanged() -> bool:
+            seen.append(_layout(widget))
+            return len(seen) > 1 and seen[-1] == seen[-2]
+
+        qtbot.waitUntil(unchanged, timeout=timeout)
+
+    return settle
+
+
 @pytest.fixture(autouse=True)
 def _private_home(tmp_path_factory, monkeypatch):
     """The app's user-data folder (models, logs, settings) goes to a temp dir."""
@@ -43,7 +72,7 @@ def _private_home(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def mnist_1k():
     """1000 real MNIST digits (100 per class), committed under tests/data."""
-    from fgsm_studio.core.data import load_mnist_csv
+    from fgsm_studio.core.data.loaders import load_mnist_csv
 
     return load_mnist_csv(DATA / "mnist_1k.csv.gz")
 
@@ -54,8 +83,8 @@ def trained_cnn(mnist_1k):
     trained for minutes) and 200 of the digits; (model, those 200). The attack, session and
     robustness tests check properties of attacks on a real classifier, not training: the
     tests of training train their own (tests/core/test_training.py)."""
-    from fgsm_studio.core.checkpoint import load
-    from fgsm_studio.core.data import folds
+    from fgsm_studio.core.data.loaders import folds
+    from fgsm_studio.core.models.checkpoint import load
     from fgsm_studio.core.paths import resource_path
 
     model, _ = load(resource_path("models", "mnist_small_cnn_standard.safetensors"))
@@ -69,9 +98,9 @@ def fresh_cnn(mnist_1k):
     Less sure of itself than the bundled model, which trained on these digits: for the
     tests whose attacks must visibly hurt a model with a budget this small (Square with
     100 queries, BPDA through 1-bit squeezing). Training costs seconds; only they pay."""
-    from fgsm_studio.core.data import folds
-    from fgsm_studio.core.models import build
-    from fgsm_studio.core.training import TrainConfig, run
+    from fgsm_studio.core.data.loaders import folds
+    from fgsm_studio.core.models.networks import build
+    from fgsm_studio.core.training.loop import TrainConfig, run
 
     torch.manual_seed(0)
     f = folds(mnist_1k, k=5, seed=0)[0]

@@ -276,15 +276,15 @@ def test_ci_builds_the_bundle_only_when_a_submission_touches_packaging(tmp_path)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     commit("README.md")
     assert needed()[0] == 0  # a first commit: nothing to compare with, so build
-    commit("core/attacks.py")
+    commit("core/attacks/gradient.py")
     code, out = needed()
     assert code == 1 and out.startswith("bundle build skipped: nothing under packaging/")
-    for path in ("packaging/fgsm_studio.spec", "pyproject.toml", "gui/app.py", "core/cli.py"):
+    for path in ("packaging/fgsm_studio.spec", "pyproject.toml", "gui/app.py", "core/cli/main.py"):
         commit(path)
         assert needed() == (0, path + "\n")
     commit("tests/test_x.py")
     assert needed()[0] == 1  # only the last commit counts...
-    assert needed("HEAD~3") == (0, "core/cli.py\ngui/app.py\n")  # ...unless told the base
+    assert needed("HEAD~3") == (0, "core/cli/main.py\ngui/app.py\n")  # ...unless told the base
 
 
 def test_ci_runs_the_readme_test_command_exactly():

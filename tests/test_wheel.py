@@ -53,7 +53,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_both_commands_print_the_one_version(capsys):
     from importlib.metadata import version
 
-    from fgsm_studio.core import cli
+    from fgsm_studio.core.cli import main as cli
     from fgsm_studio.gui import app
 
     assert __version__ == version("fgsm-studio")
@@ -70,7 +70,8 @@ def test_the_wheel_holds_one_package_and_its_resources(wheel):
     assert tops == {"fgsm_studio", f"fgsm_studio-{__version__}.dist-info"}
     for needed in (
         "fgsm_studio/__main__.py",
-        "fgsm_studio/core/cli.py",
+        "fgsm_studio/core/cli/main.py",
+        "fgsm_studio/core/cli/__main__.py",
         "fgsm_studio/gui/app.py",
         "fgsm_studio/resources/models/mnist_small_cnn_standard.safetensors",
         "fgsm_studio/resources/data/mnist_5k.csv.gz",
@@ -78,6 +79,11 @@ def test_the_wheel_holds_one_package_and_its_resources(wheel):
         f"fgsm_studio-{__version__}.dist-info/licenses/LICENSE",
     ):
         assert needed in names
+    # every module of every sub-package (a package left out of pyproject's list is missing)
+    for sub in ("core", "gui"):
+        for path in (ROOT / sub).rglob("*.py"):
+            if "__pycache__" not in path.parts:
+                assert f"fgsm_studio/{path.relative_to(ROOT).as_posix()}" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     meta = zipfile.ZipFile(wheel).read(f"fgsm_studio-{__version__}.dist-info/METADATA").decode()
     assert "License-Expression: MIT AND BSD-3-Clause AND Apache-2.0" in meta
@@ -119,8 +125,8 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(wheel, tmp_path):
     code = (
         "import fgsm_studio, sys\n"
         "from fgsm_studio.core.paths import resources_dir\n"
-        "from fgsm_studio.core.bundled import bundled_models\n"
-        "from fgsm_studio.core.checkpoint import load\n"
+        "from fgsm_studio.core.models.bundled import bundled_models\n"
+        "from fgsm_studio.core.models.checkpoint import load\n"
         "assert fgsm_studio.__file__.startswith(sys.prefix), fgsm_studio.__file__\n"
         "assert str(resources_dir()).startswith(sys.prefix), resources_dir()\n"
         "models = bundled_models()\n"

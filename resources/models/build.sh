@@ -9,7 +9,7 @@ CLI="python3 -m fgsm_studio.core.cli train"
 M=resources/models
 R=docs/results
 EPS="0.05,0.1,0.2,0.3"
-# The worst case of each model (core.robustness, written into its card): FGSM, PGD-50, APGD-CE,
+# The worst case of each model (core.measure.robustness, written into its card): FGSM, PGD-50, APGD-CE,
 # then APGD-T (3 target classes) on the images still standing, 50 steps each, at eps 0.1 and 0.3;
 # docs/results/robust-mnist.md has the tables and how they were measured.
 WORST="python3 -m fgsm_studio.core.cli robustness --update-card --attacks fgsm,pgd,apgd-ce --survivors-only apgd-t"
@@ -72,7 +72,7 @@ $ROBUST $M/mnist_small_cnn_pgd_eps0.3.safetensors
 # Issue 22: every MNIST model measured on digits of other writers (optdigits, 43 writers, UCI)
 # and other makers (278 fonts), which no model trains on, and on its own held-out part: clean,
 # FGSM, PGD-50, APGD-CE, then APGD-T (3 targets) and Square (1,000 queries) on the survivors,
-# one stratified sample per row (core.measure; docs/results/other-writers-sets.md). The paper's
+# one stratified sample per row (core.measure.sets; docs/results/other-writers-sets.md). The paper's
 # networks are about 15-50x the small CNN's work per image: fewer images and steps, eps 0.1,
 # no Square. --publish writes the figures into the cards and generates the tables.
 MEASURE="python3 -m fgsm_studio.core.cli measure --results $R/other-writers/results.jsonl"

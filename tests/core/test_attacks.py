@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fgsm_studio.core.attacks import bim, fgsm, pgd, run_attack
+from fgsm_studio.core.attacks.gradient import bim, fgsm, pgd, run_attack
 
 ATTACKS = {"fgsm": fgsm, "bim": bim, "pgd": pgd}
 

@@ -1,11 +1,11 @@
-"""core.augment: digit and photo augmentation keep shape and range, are seeded, and do what they say."""
+"""core.data.augment: digit and photo augmentation keep shape and range, are seeded, and do what they say."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from fgsm_studio.core.augment import affine, digits, make, photos, resolve, thicken, thin
+from fgsm_studio.core.data.augment import affine, digits, make, photos, resolve, thicken, thin
 
 
 def _gen(seed=0):
@@ -82,7 +82,7 @@ def test_make_and_resolve():
 
 
 def test_elastic_bends_strokes_but_keeps_digits(mnist_1k):
-    from fgsm_studio.core.augment import elastic
+    from fgsm_studio.core.data.augment import elastic
 
     x, _ = mnist_1k.batch(torch.arange(32))
     a, b = elastic(x, _gen(3)), elastic(x, _gen(3))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fgsm_studio.core.bundled import bundled_models, default_model, samples_for, twin
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.data import folds, load_dataset
-from fgsm_studio.core.evaluation import EvalResult, evaluate
-from fgsm_studio.core.images import load_image, to_model_input
+from fgsm_studio.core.data.images import load_image, to_model_input
+from fgsm_studio.core.data.loaders import folds, load_dataset
+from fgsm_studio.core.measure.evaluation import EvalResult, evaluate
+from fgsm_studio.core.models.bundled import bundled_models, default_model, samples_for, twin
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.paths import resource_path
 
 ENTRIES = bundled_models()

@@ -1,4 +1,4 @@
-"""core.checkpoint: round trips, and hostile or broken files refused without running anything."""
+"""core.models.checkpoint: round trips, and hostile or broken files refused without running anything."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pickle
 import pytest
 import torch
 
-from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, load, read_card, save
-from fgsm_studio.core.models import build
+from fgsm_studio.core.models.checkpoint import CheckpointError, ModelCard, load, read_card, save
+from fgsm_studio.core.models.networks import build
 from tests.payload import Payload
 
 

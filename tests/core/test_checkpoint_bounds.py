@@ -17,10 +17,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-import fgsm_studio.core.checkpoint as checkpoint
-from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, load, read_card, save
-from fgsm_studio.core.checkpoint_format import MAX_TENSORS
-from fgsm_studio.core.models import build
+import fgsm_studio.core.models.checkpoint as checkpoint
+from fgsm_studio.core.models.checkpoint import CheckpointError, ModelCard, load, read_card, save
+from fgsm_studio.core.models.checkpoint_format import MAX_TENSORS
+from fgsm_studio.core.models.networks import build
 
 
 def _card(**kw) -> dict:

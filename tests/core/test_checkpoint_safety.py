@@ -1,4 +1,4 @@
-"""core.checkpoint: formats found by parsing, and files that load but cannot answer.
+"""core.models.checkpoint: formats found by parsing, and files that load but cannot answer.
 
 Issue 11, items 2 (1 in 32 saved checkpoints could not be opened), 12 (NaN
 outputs), 7 (FIFOs) and 16 (malformed cards and names get a sentence).
@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import save_file
 
-from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, load, read_card, save
-from fgsm_studio.core.checkpoint_format import detect_format
-from fgsm_studio.core.models import build
+from fgsm_studio.core.models.checkpoint import CheckpointError, ModelCard, load, read_card, save
+from fgsm_studio.core.models.checkpoint_format import detect_format
+from fgsm_studio.core.models.networks import build
 
 
 def _tiny_card(**kw) -> ModelCard:
@@ -157,8 +157,8 @@ def test_odd_file_names_give_printable_messages(tmp_path):
 
 
 def test_evaluate_never_reports_an_accuracy_from_nan_outputs():
-    from fgsm_studio.core.dataset import ImageDataset
-    from fgsm_studio.core.evaluation import evaluate
+    from fgsm_studio.core.data.dataset import ImageDataset
+    from fgsm_studio.core.measure.evaluation import evaluate
 
     model = build("small_cnn", num_classes=2, in_channels=1, image_size=8, mean=[0.5], std=[0.25])
     with torch.no_grad():

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.cli import main
+from fgsm_studio.core.cli.main import main
+from fgsm_studio.core.models.checkpoint import load
 
 
 @pytest.fixture

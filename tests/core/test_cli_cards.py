@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fgsm_studio.core.bundled import bundled_models
-from fgsm_studio.core.cli import main
-from fgsm_studio.core.readme_table import END, START, headline_table
+from fgsm_studio.core.cli.main import main
+from fgsm_studio.core.models.bundled import bundled_models
+from fgsm_studio.core.reports.readme_table import END, START, headline_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

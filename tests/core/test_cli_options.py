@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-import fgsm_studio.core.experiments as experiments
-from fgsm_studio.core import cli_options
-from fgsm_studio.core.cli import Progress, main
+import fgsm_studio.core.runs.experiments as experiments
+from fgsm_studio.core.cli import options as cli_options
+from fgsm_studio.core.cli.main import Progress, main
 
 
 @pytest.fixture(autouse=True)
@@ -121,10 +121,10 @@ def test_bad_evaluate_and_reproduce_options(tmp_path, capsys):
 
 
 def test_copied_constants_agree_with_core():
-    from fgsm_studio.core.data import DATASETS
-    from fgsm_studio.core.defenses import DEFENSES
-    from fgsm_studio.core.models import TRAINABLE
-    from fgsm_studio.core.robustness import WORST_CASE_SETTINGS
+    from fgsm_studio.core.data.loaders import DATASETS
+    from fgsm_studio.core.measure.robustness import WORST_CASE_SETTINGS
+    from fgsm_studio.core.models.networks import TRAINABLE
+    from fgsm_studio.core.training.defenses import DEFENSES
 
     assert cli_options.DATASETS == DATASETS and cli_options.TRAINABLE == TRAINABLE
     assert cli_options.DEFENSES == DEFENSES
@@ -133,7 +133,7 @@ def test_copied_constants_agree_with_core():
 
 def test_help_does_not_import_torch():
     code = (
-        "import sys\nfrom fgsm_studio.core.cli import main\n"
+        "import sys\nfrom fgsm_studio.core.cli.main import main\n"
         "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
         "print('torch' in sys.modules)"
     )
@@ -145,7 +145,7 @@ def test_help_does_not_import_torch():
 
 
 def _events():
-    from fgsm_studio.core.training import BatchProgress, EpochMetrics
+    from fgsm_studio.core.training.loop import BatchProgress, EpochMetrics
 
     for b in range(1, 4):
         yield BatchProgress(1, b, 3, 0.5, 100.0, 1.0)
@@ -197,7 +197,7 @@ USAGE_ERRORS = [
 def test_usage_errors_answer_before_torch_is_imported(tmp_path):
     """Issue 20, 1: these took 16-45 s under load, importing torch before saying no."""
     code = (
-        "import sys\nfrom fgsm_studio.core.cli import main\n"
+        "import sys\nfrom fgsm_studio.core.cli.main import main\n"
         f"codes = [main(argv) for argv in {USAGE_ERRORS!r}]\n"
         "print(codes, 'torch' in sys.modules)"
     )
@@ -238,7 +238,7 @@ def test_lists_are_deduplicated_and_minus_zero_is_zero(tmp_path):
     assert args.epsilon == 0.0 and str(args.epsilon) == "0.0"
     sweep = parser.parse_args(["reproduce", "--out", "r", "--epsilon=-0,0,0.1,0.10"])
     assert sweep.epsilon == (0.0, 0.1) and str(sweep.epsilon[0]) == "0.0"
-    from fgsm_studio.core.experiments import RunSpec
+    from fgsm_studio.core.runs.experiments import RunSpec
 
     keys = {RunSpec.of(epsilon=e).key() for e in (args.epsilon, 0.0)}
     assert len(keys) == 1

@@ -7,8 +7,8 @@ import shutil
 import pytest
 import torch
 
-from fgsm_studio.core.checkpoint import load, read_card
-from fgsm_studio.core.cli import main as cli_main
+from fgsm_studio.core.cli.main import main as cli_main
+from fgsm_studio.core.models.checkpoint import load, read_card
 from fgsm_studio.core.paths import resource_path
 
 

@@ -7,17 +7,17 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fgsm_studio.core.bundled import default_model, samples_for
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.images import load_image, to_model_input
-from fgsm_studio.core.session import AttackSession
+from fgsm_studio.core.data.images import load_image, to_model_input
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.models.bundled import default_model, samples_for
+from fgsm_studio.core.models.checkpoint import load
 
 pytestmark = pytest.mark.cuda
 
 
 def test_wr_fgsm_trains_on_the_gpu_with_bfloat16_autocast(mnist_1k):
-    from fgsm_studio.core.models import build
-    from fgsm_studio.core.training import TrainConfig, run
+    from fgsm_studio.core.models.networks import build
+    from fgsm_studio.core.training.loop import TrainConfig, run
 
     model = build(
         "small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31]
@@ -25,7 +25,7 @@ def test_wr_fgsm_trains_on_the_gpu_with_bfloat16_autocast(mnist_1k):
     config = TrainConfig(defense="wr_fgsm", epochs=2, batch_size=64, device="cuda")
     result = run(model, mnist_1k, mnist_1k, config)
     assert next(model.parameters()).device.type == "cuda"
-    assert torch.cuda.is_bf16_supported()  # what turns autocast on (core.training)
+    assert torch.cuda.is_bf16_supported()  # what turns autocast on (core.training.loop)
     last = result.history[-1]
     assert torch.isfinite(torch.tensor(last.loss))
     assert last.val_acc > 0.5  # 2 epochs on 1000 digits: well above chance (0.1)

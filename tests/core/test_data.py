@@ -1,4 +1,4 @@
-"""core.data: every dataset format, made by the tests, and the paper's fold protocol."""
+"""core.data.loaders: every dataset format, made by the tests, and the paper's fold protocol."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fgsm_studio.core.data import (
+from fgsm_studio.core.data.loaders import (
     DatasetError,
     folds,
     load_cifar10,

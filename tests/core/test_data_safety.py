@@ -1,4 +1,4 @@
-"""core.data: samples that represent every class, and datasets that lie or change.
+"""core.data.loaders: samples that represent every class, and datasets that lie or change.
 
 Issue 11, items 13 (``--limit`` took the first n of a class-sorted set; mnist-5k
 ignored ``--split``), 15 (folder datasets) and 16 (malformed idx and CIFAR files).
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import fgsm_studio.core.data_folder as data_folder
-from fgsm_studio.core.data import (
+import fgsm_studio.core.data.folder as data_folder
+from fgsm_studio.core.data.loaders import (
     DatasetError,
     folds,
     load_cifar10,
@@ -39,7 +39,7 @@ def test_stratified_sample_takes_every_class_in_its_share(mnist_1k):
 
 
 def test_a_run_limit_is_a_stratified_sample_with_the_run_seed():
-    from fgsm_studio.core.experiments import RunSpec, splits
+    from fgsm_studio.core.runs.experiments import RunSpec, splits
 
     train, _, _ = splits(RunSpec.of(dataset="mnist-5k", folds=10, limit=100, seed=1))
     assert np.bincount(train.labels.numpy(), minlength=10).tolist() == [10] * 10

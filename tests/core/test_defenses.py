@@ -1,4 +1,4 @@
-"""core.defenses: each adversarial term, and training with it through TrainConfig."""
+"""core.training.defenses: each adversarial term, and training with it through TrainConfig."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fgsm_studio.core.attacks import input_gradient
-from fgsm_studio.core.data import folds
-from fgsm_studio.core.defenses import (
+from fgsm_studio.core.attacks.gradient import input_gradient
+from fgsm_studio.core.data.loaders import folds
+from fgsm_studio.core.measure.evaluation import evaluate
+from fgsm_studio.core.models.networks import build
+from fgsm_studio.core.training.defenses import (
     DEFENSES,
     adversarial_loss,
     fgsm_rs_examples,
     trades_examples,
 )
-from fgsm_studio.core.evaluation import evaluate
-from fgsm_studio.core.models import build
-from fgsm_studio.core.training import TrainConfig, run
+from fgsm_studio.core.training.loop import TrainConfig, run
 
 
 def _model(seed=0):
@@ -97,7 +97,7 @@ def test_pgd_training_beats_standard_under_pgd(mnist_1k):
 
 
 def test_augmented_training_runs_and_records_its_options(mnist_1k, tmp_path):
-    from fgsm_studio.core.checkpoint import ModelCard, read_card
+    from fgsm_studio.core.models.checkpoint import ModelCard, read_card
 
     f = folds(mnist_1k, k=5, seed=1)[0]
     train_set, val = mnist_1k.subset(f.train[:200]), mnist_1k.subset(f.val[:50])
@@ -120,7 +120,10 @@ def test_augmentation_changes_training(mnist_1k):
 
 
 def test_cli_offers_every_defense_and_augmentation():
-    from fgsm_studio.core import catalogue, cli_options, defenses, models
+    from fgsm_studio.core import catalogue
+    from fgsm_studio.core.cli import options as cli_options
+    from fgsm_studio.core.models import networks as models
+    from fgsm_studio.core.training import defenses
 
     assert cli_options.DEFENSES == defenses.DEFENSES
     assert cli_options.AUGMENTS == catalogue.AUGMENTS
@@ -137,8 +140,8 @@ def test_cli_offers_every_defense_and_augmentation():
 
 
 def test_any_defense_counts_as_defended_in_the_bundle(tmp_path):
-    from fgsm_studio.core.bundled import ModelEntry, twin
-    from fgsm_studio.core.checkpoint import ModelCard
+    from fgsm_studio.core.models.bundled import ModelEntry, twin
+    from fgsm_studio.core.models.checkpoint import ModelCard
 
     def entry(defense):
         card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.1], [0.3])
@@ -153,8 +156,8 @@ def test_any_defense_counts_as_defended_in_the_bundle(tmp_path):
 
 
 def test_bundle_shows_the_worst_case_figure(tmp_path):
-    from fgsm_studio.core.bundled import ModelEntry, cards_markdown
-    from fgsm_studio.core.checkpoint import ModelCard
+    from fgsm_studio.core.models.bundled import ModelEntry, cards_markdown
+    from fgsm_studio.core.models.checkpoint import ModelCard
 
     card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.1], [0.3])
     metrics = {
@@ -175,8 +178,8 @@ def test_bundle_shows_the_worst_case_figure(tmp_path):
 def test_the_papers_defense_stays_the_standard_models_twin(tmp_path):
     import shutil
 
-    from fgsm_studio.core.bundled import bundled_models, twin
-    from fgsm_studio.core.checkpoint import read_card, save
+    from fgsm_studio.core.models.bundled import bundled_models, twin
+    from fgsm_studio.core.models.checkpoint import read_card, save
     from fgsm_studio.core.paths import resource_path
 
     for name in ("mnist_small_cnn_standard", "mnist_small_cnn_wr_fgsm"):

@@ -1,5 +1,5 @@
 """Issue 23, 5: an image the model gets wrong clean counts as wrong under attack too, even
-where the attack happens to move it to the right answer (as core.robustness counts it)."""
+where the attack happens to move it to the right answer (as core.measure.robustness counts it)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from fgsm_studio.core.evaluation import evaluate
-from fgsm_studio.core.robustness import robust_evaluate
+from fgsm_studio.core.measure.evaluation import evaluate
+from fgsm_studio.core.measure.robustness import robust_evaluate
 
 
 class Wavy(nn.Module):

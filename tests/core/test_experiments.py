@@ -1,4 +1,4 @@
-"""core.experiments: execute as a generator, typed records, the resume key, --out safety."""
+"""core.runs.experiments: execute as a generator, typed records, the resume key, --out safety."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import os
 
 import pytest
 
-from fgsm_studio.core import evaluation
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.evaluation import EvalProgress, EvalResult, MetricsError, drive
-from fgsm_studio.core.experiments import (
+from fgsm_studio.core.measure import evaluation
+from fgsm_studio.core.measure.evaluation import EvalProgress, EvalResult, MetricsError, drive
+from fgsm_studio.core.models.checkpoint import load
+from fgsm_studio.core.runs.experiments import (
     RunRecord,
     RunSpec,
     best_so_far_path,
     execute,
 )
-from fgsm_studio.core.training import BatchProgress, EpochMetrics, TrainConfig
+from fgsm_studio.core.training.loop import BatchProgress, EpochMetrics, TrainConfig
 from tests.conftest import DATA
 
 ROOT = str(DATA / "mnist_1k.csv.gz")

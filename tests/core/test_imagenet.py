@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fgsm_studio.core import imagenet
-from fgsm_studio.core.checkpoint import CheckpointError, load
-from fgsm_studio.core.images import load_image, to_model_input
-from fgsm_studio.core.models import build
+from fgsm_studio.core.data.images import load_image, to_model_input
+from fgsm_studio.core.models import imagenet
+from fgsm_studio.core.models.checkpoint import CheckpointError, load
+from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.paths import resource_path
 
 

@@ -1,4 +1,4 @@
-"""core.images: every format and mode a user drops in, and every bad file."""
+"""core.data.images: every format and mode a user drops in, and every bad file."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fgsm_studio.core.images import ImageError, load_image, to_model_input
+from fgsm_studio.core.data.images import ImageError, load_image, to_model_input
 
 
 def _encode(img: Image.Image, fmt: str, **kw) -> bytes:

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fgsm_studio.core.data import load_folder
-from fgsm_studio.core.dataset import DatasetError
-from fgsm_studio.core.image_files import FREE_PIXELS, MAX_JPEG_SCANS
-from fgsm_studio.core.images import MAX_WORK_SIDE, ImageError, load_image, read_image
+from fgsm_studio.core.data.dataset import DatasetError
+from fgsm_studio.core.data.image_files import FREE_PIXELS, MAX_JPEG_SCANS
+from fgsm_studio.core.data.images import MAX_WORK_SIDE, ImageError, load_image, read_image
+from fgsm_studio.core.data.loaders import load_folder
 
 SIDE = 2100  # 4.4 megapixels: just past FREE_PIXELS, quick to encode
 assert SIDE * SIDE > FREE_PIXELS

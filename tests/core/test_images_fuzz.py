@@ -1,4 +1,4 @@
-"""Fuzzing core.images.load_image with mutated real PNG/JPEG/GIF/TIFF/WebP/BMP bytes.
+"""Fuzzing core.data.images.load_image with mutated real PNG/JPEG/GIF/TIFF/WebP/BMP bytes.
 
 Every input either loads as a (C, H, W) tensor in [0, 1] or raises ImageError,
 within a time bound: never another exception, never a hang.
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fgsm_studio.core.images import ImageError, load_image
+from fgsm_studio.core.data.images import ImageError, load_image
 from fgsm_studio.core.paths import resource_path
 
 DIGIT = Image.open(resource_path("samples", "mnist", "mnist_00_7.png")).convert("L")

@@ -1,4 +1,4 @@
-"""core.images against files made to run code, hang a reader or lie about their size.
+"""core.data.images against files made to run code, hang a reader or lie about their size.
 
 Issue 11, items 1 (EPS runs PostScript), 7 (FIFOs, devices, forged headers) and
 17 (float TIFFs). The EPS tests need Ghostscript installed to be able to fail
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fgsm_studio.core.data import load_folder
-from fgsm_studio.core.images import ImageError, load_image, read_image
+from fgsm_studio.core.data.images import ImageError, load_image, read_image
+from fgsm_studio.core.data.loaders import load_folder
 
 HAS_GS = shutil.which("gs") is not None
 

@@ -12,11 +12,12 @@ import math
 import pytest
 import torch
 
-from fgsm_studio.core import cli_options, train_config
-from fgsm_studio.core.data import folds
-from fgsm_studio.core.experiments import RunSpec
-from fgsm_studio.core.models import build
-from fgsm_studio.core.training import TrainConfig, run, training_info
+from fgsm_studio.core.cli import options as cli_options
+from fgsm_studio.core.data.loaders import folds
+from fgsm_studio.core.models.networks import build
+from fgsm_studio.core.runs.experiments import RunSpec
+from fgsm_studio.core.training import config as train_config
+from fgsm_studio.core.training.loop import TrainConfig, run, training_info
 
 
 def test_cosine_falls_from_lr_to_zero_and_constant_stays():

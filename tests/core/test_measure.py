@@ -1,4 +1,4 @@
-"""core.measure: one sample per row, cumulative survivors' attacks, cards and tables generated."""
+"""core.measure.sets: one sample per row, cumulative survivors' attacks, cards and tables generated."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import shutil
 
 import pytest
 
-from fgsm_studio.core.checkpoint import load as load_model
-from fgsm_studio.core.checkpoint import read_card
-from fgsm_studio.core.cli import main
-from fgsm_studio.core.measure import Measurement, measure, read_results, sample
-from fgsm_studio.core.measure_report import END, START
-from fgsm_studio.core.other_writers import load
+from fgsm_studio.core.cli.main import main
+from fgsm_studio.core.data.other_writers import load
+from fgsm_studio.core.measure.report import END, START
+from fgsm_studio.core.measure.sets import Measurement, measure, read_results, sample
+from fgsm_studio.core.models.checkpoint import load as load_model
+from fgsm_studio.core.models.checkpoint import read_card
 from fgsm_studio.core.paths import resource_path
 
 WEAK = dict(pgd_steps=3, apgd_steps=3, targets=1, queries=20)
@@ -36,6 +36,16 @@ def test_sample_is_stratified_and_fixed():
     ds = load("optdigits")
     a, b = sample(ds, 50), sample(ds, 50)
     assert len(a) == 50 and (a.labels == b.labels).all() and len(set(a.labels.tolist())) == 10
+
+
+def test_cli_measures_the_draw_set(tmp_path):
+    model = resource_path("models", "mnist_small_cnn_standard.safetensors")
+    results = tmp_path / "results.jsonl"
+    opts = ["--sets", "draw", "--limit", "10", "--epsilons", "0.1", "--pgd-steps", "2"]
+    opts += ["--apgd-steps", "2", "--targets", "1", "--no-square", "--results", str(results)]
+    assert main(["measure", str(model), *opts]) == 0
+    (row,) = read_results(results)
+    assert row.set == "draw" and row.n == 10 and row.clean > 0.5
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""core.minimal (DeepFool L2/L-inf, C&W L2, smallest_flip) and the session's defense hooks.
+"""core.attacks.minimal (DeepFool L2/L-inf, C&W L2, smallest_flip) and the session's defense hooks.
 
 Linear models have known nearest boundaries (gap / ||w||_2 in L2, gap / ||w||_1
 in L-inf), so the minimal attacks are checked against them; the session's
@@ -11,10 +11,15 @@ import pytest
 import torch
 from torch import nn
 
-from fgsm_studio.core.minimal import cw_l2, cw_l2_search, deepfool, smallest_flip
-from fgsm_studio.core.robustness import apgd_ce
-from fgsm_studio.core.session import AttackSession
-from fgsm_studio.core.squeezing import DETECT_THRESHOLD, FeatureSqueezing, squeeze, squeezer_for
+from fgsm_studio.core.attacks.minimal import cw_l2, cw_l2_search, deepfool, smallest_flip
+from fgsm_studio.core.attacks.squeezing import (
+    DETECT_THRESHOLD,
+    FeatureSqueezing,
+    squeeze,
+    squeezer_for,
+)
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.measure.robustness import apgd_ce
 
 
 def _linear(classes: int = 3, pixels: int = 16) -> nn.Module:
@@ -138,7 +143,7 @@ def test_deepfool_flips_survive_a_png_round_trip(mnist_1k, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.models.checkpoint import load
     from fgsm_studio.core.paths import resource_path
 
     model, _ = load(resource_path("models", "mnist_small_cnn_standard.safetensors"))
@@ -156,7 +161,7 @@ def test_deepfool_flips_survive_a_png_round_trip(mnist_1k, tmp_path):
 @pytest.mark.slow
 def test_cw_binary_search_on_c_is_no_larger_than_deepfool(mnist_1k):
     """Issue 22, 7: C&W at a fixed c = 10 was larger than DeepFool on every digit."""
-    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.models.checkpoint import load
     from fgsm_studio.core.paths import resource_path
 
     model, _ = load(resource_path("models", "mnist_small_cnn_standard.safetensors"))

@@ -7,7 +7,7 @@ import torch
 @pytest.mark.parametrize("arch", ["mobilenet_v2", "resnet50", "densenet121"])
 def test_half_stem_works_on_a_quarter_of_the_pixels(arch):
     """stem="half" (the bundled paper networks on digits): 28 px -> 14 px into stage one."""
-    from fgsm_studio.core.models import build
+    from fgsm_studio.core.models.networks import build
 
     kw = dict(num_classes=10, in_channels=1, image_size=28, mean=[0.1], std=[0.3])
     half, cifar = build(arch, stem="half", **kw), build(arch, **kw)
@@ -32,9 +32,9 @@ def test_half_stem_works_on_a_quarter_of_the_pixels(arch):
 
 
 def test_stem_travels_in_the_card(tmp_path):
-    from fgsm_studio.core import checkpoint
-    from fgsm_studio.core.checkpoint import ModelCard
-    from fgsm_studio.core.models import build
+    from fgsm_studio.core.models import checkpoint
+    from fgsm_studio.core.models.checkpoint import ModelCard
+    from fgsm_studio.core.models.networks import build
 
     model = build(
         "resnet50", num_classes=10, in_channels=1, image_size=28, mean=[0.1], std=[0.3], stem="half"

@@ -1,4 +1,4 @@
-"""core.models and core.devices."""
+"""core.models.networks and core.devices."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fgsm_studio.core.devices import available_devices, describe, pick_device
-from fgsm_studio.core.models import TRAINABLE, build, regularized_weights
+from fgsm_studio.core.models.networks import TRAINABLE, build, regularized_weights
 
 
 @pytest.mark.parametrize("arch", TRAINABLE)

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import torch
 
-from fgsm_studio.core.bundled import Sample, bundled_models, samples_for
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.opening import (
+from fgsm_studio.core.explorer.opening import (
     DEFAULT_EPSILON,
     Opening,
     image_after_model,
     pick_sample,
     plan_opening,
 )
-from fgsm_studio.core.session import AttackSession
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.models.bundled import Sample, bundled_models, samples_for
+from fgsm_studio.core.models.checkpoint import load
 
 ENTRIES = bundled_models()
 
@@ -62,7 +62,7 @@ def test_pick_sample_shows_a_confident_correct_sample_that_flips():
     samples = samples_for(card.dataset)
     grid = torch.linspace(0, 0.5, 101)
     sample, eps = pick_sample(net, card, samples, grid)
-    from fgsm_studio.core.images import load_image
+    from fgsm_studio.core.data.images import load_image
 
     session = AttackSession(net, load_image(sample.path))
     assert session.pred_clean == sample.label and session.probs_clean.max() >= 0.95
@@ -82,8 +82,8 @@ def test_pick_sample_falls_back_to_the_first_sample(tmp_path):
 
 def test_first_flip_is_the_full_sweeps_flip_for_every_sample():
     """The opening's early-stopping search finds what a full sweep finds (issue 24, 10)."""
-    from fgsm_studio.core.images import load_image
-    from fgsm_studio.core.opening import first_flip
+    from fgsm_studio.core.data.images import load_image
+    from fgsm_studio.core.explorer.opening import first_flip
 
     entry = next(e for e in ENTRIES if e.path.name == "mnist_small_cnn_standard.safetensors")
     net, card = load(entry.path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from fgsm_studio.core.opening import out_of_domain
+from fgsm_studio.core.explorer.opening import out_of_domain
 
 
 def logo(size: int = 200) -> torch.Tensor:

@@ -20,7 +20,7 @@ import sys
 
 import pytest
 
-from fgsm_studio.core import ray_local
+from fgsm_studio.core.runs import ray_local
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists("/proc/net/tcp"), reason="reads listening sockets from /proc (Linux)"
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 SERVER = """
 import json, os, subprocess, sys
-from fgsm_studio.core.cluster import RayExecutor
+from fgsm_studio.core.runs.cluster import RayExecutor
 from fgsm_studio.core import ray_local
 import ray
 

@@ -1,4 +1,4 @@
-"""core.records: a run record is checked before the serial path, the Ray path or the report trusts it.
+"""core.runs.records: a run record is checked before the serial path, the Ray path or the report trusts it.
 
 Issue 20, section 2: each damaged record below was trusted (``clean = 5.0`` gave
 "500.00", a copied record lost a row without a word, an edited spec put a run
@@ -12,12 +12,12 @@ import os
 
 import pytest
 
-from fgsm_studio.core import records
-from fgsm_studio.core.cluster import RunJob
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.experiments import RunRecord, RunSpec
-from fgsm_studio.core.records import FolderLock, RecordError, audit, read_record
-from fgsm_studio.core.report import write_report
+from fgsm_studio.core.measure.evaluation import EvalResult
+from fgsm_studio.core.reports.report import write_report
+from fgsm_studio.core.runs import records
+from fgsm_studio.core.runs.cluster import RunJob
+from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
+from fgsm_studio.core.runs.records import FolderLock, RecordError, audit, read_record
 
 
 def _record(defense: str = "none", a1: float = 0.5, fold: int = 0) -> RunRecord:
@@ -152,7 +152,7 @@ TINY = [
 def test_reproduce_remakes_a_damaged_record_and_refuses_a_folder_before_work(
     tmp_path, mnist_1k, capsys
 ):
-    from fgsm_studio.core.cli import main
+    from fgsm_studio.core.cli.main import main
     from tests.conftest import DATA
 
     args = [*TINY, "--root", str(DATA / "mnist_1k.csv.gz"), "--out", str(tmp_path)]
@@ -179,7 +179,7 @@ def test_reproduce_remakes_a_damaged_record_and_refuses_a_folder_before_work(
 
 
 def test_train_refuses_a_records_path_that_is_a_folder_before_training(tmp_path, mnist_1k, capsys):
-    from fgsm_studio.core.experiments import execute
+    from fgsm_studio.core.runs.experiments import execute
     from tests.conftest import DATA
 
     spec = RunSpec.of(root=str(DATA / "mnist_1k.csv.gz"), folds=5, epochs=1, limit=50, device="cpu")

@@ -1,12 +1,15 @@
-"""core.report and core.plots: typed records in, PNG and SVG out, error bars on every series."""
+"""core.reports.report and core.reports.plots: typed records in, PNG and SVG out, error bars on every series."""
 
 from __future__ import annotations
 
 import json
 
-from fgsm_studio.core import report, report_figures
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.experiments import RunRecord, RunSpec
+import pytest
+
+from fgsm_studio.core.measure.evaluation import EvalResult
+from fgsm_studio.core.reports import figures as report_figures
+from fgsm_studio.core.reports import report
+from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
 
 
 def _record(defense: str, a1: float, fold: int, clean: float) -> RunRecord:
@@ -32,14 +35,16 @@ def test_report_figures_are_png_and_svg_with_error_bars_on_every_series(tmp_path
 
     def spy(path, x, series, errors, **kw):
         drawn.append((series, errors))
-        assert "standard deviation" in kw["caption"]  # what the bars are, said under it
+        assert "95% confidence interval of the mean over the rounds" in kw["caption"]
         return real(path, x, series, errors, **kw)
 
     monkeypatch.setattr(report_figures, "figure3", spy)
     md = report.write_report(tmp_path).read_text()
     ((series, errors),) = drawn
     assert set(errors) == set(series) == {"clean", "FGSM eps=0.1", "PGD eps=0.1"}
-    assert all(e > 0 for name in series for e in errors[name])  # two rounds differ
+    assert all(min(e) > 0 for name in series for e in errors[name])  # two rounds differ
+    # Two rounds, clean 90% and 91%: mean +- t(1) * std / sqrt(2) = 12.706 * 0.7071 / 1.4142
+    assert errors["clean"][0] == pytest.approx((6.353, 6.353), abs=1e-3)
     for stem in ("figure2", "figure3_mnist-5k_small_cnn_scaled_eps0.1"):
         assert (tmp_path / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
         assert "<svg" in (tmp_path / f"{stem}.svg").read_text()
@@ -48,7 +53,7 @@ def test_report_figures_are_png_and_svg_with_error_bars_on_every_series(tmp_path
 
 def _run(defense="wr_fgsm", a1=0.5, fold=0, clean=0.9, fgsm=0.5, val=(0.9, 0.5), losses=(1.0, 0.5)):
     """A record whose test and validation numbers are given separately."""
-    from fgsm_studio.core.training import EpochMetrics
+    from fgsm_studio.core.training.loop import EpochMetrics
 
     spec = RunSpec.of(defense=defense, a1=a1, fold=fold, eval_epsilons=(0.1,))
     test = EvalResult(
@@ -113,7 +118,7 @@ def test_the_best_pair_is_chosen_on_validation_and_its_margin_is_stated(tmp_path
     assert "WR_FGSM a1=0.5 a2=0.5" in table1 and "a1=0 a2" not in table1
     assert "*validation*" in table1
     assert "15.0 points above a1=0;" in table1 and "beyond the noise" in table1
-    from fgsm_studio.core.report_stats import choose_best
+    from fgsm_studio.core.reports.stats import choose_best
 
     close = choose_best([_run(a1=0.0, val=(0.9, 0.5)), _run(a1=0.5, val=(0.9, 0.51))])
     assert close.a1 == 0.5 and close.within_noise and "within the noise" in close.sentence()
@@ -130,12 +135,12 @@ def test_runs_csv_leaves_options_that_do_not_apply_empty(tmp_path):
         "0.75",
         "scaled",
     )
-    assert rows["pgd"]["a1"] == "1.0" and rows["pgd"]["reg"] == "" and rows["pgd"]["a2"] == ""
+    assert rows["pgd"]["a1"] == "1" and rows["pgd"]["reg"] == "" and rows["pgd"]["a2"] == ""
 
 
 def test_figures_say_n_rounds_epochs_chance_and_error_bars_and_show_pgd(tmp_path, monkeypatch):
     """Issue 25.5."""
-    from fgsm_studio.core import plots
+    from fgsm_studio.core.reports import plots
 
     drawn = {}
 

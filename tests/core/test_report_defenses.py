@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from fgsm_studio.core.cli import main
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.experiments import RunRecord, RunSpec
-from fgsm_studio.core.report import write_report
-from fgsm_studio.core.report_defenses import holds_sentence
+from fgsm_studio.core.cli.main import main
+from fgsm_studio.core.measure.evaluation import EvalResult
+from fgsm_studio.core.reports.defenses import holds_sentence
+from fgsm_studio.core.reports.report import write_report
+from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
 
 
 def _row(clean, **figs):

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from fgsm_studio.core.cli import _parser, main
-from fgsm_studio.core.reproduce import first_plan
+from fgsm_studio.core.cli.main import _parser, main
+from fgsm_studio.core.runs.reproduce import first_plan
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_dry_run_lists_the_runs_and_estimates_from_a_measured_epoch(tmp_path, ro
 
 def test_keep_checkpoints_keeps_each_runs_model_to_open_in_the_explorer(tmp_path, root, capsys):
     """Issue 25.6: `runs/` held JSON only."""
-    from fgsm_studio.core.checkpoint import load
+    from fgsm_studio.core.models.checkpoint import load
 
     args = [*TINY, "--root", root, "--out", str(tmp_path), "--keep-checkpoints"]
     assert main(args) == 0
@@ -129,7 +129,7 @@ def test_ddp_without_torchrun_is_refused_before_torch_is_imported(tmp_path):
     import sys
 
     code = (
-        "import sys; from fgsm_studio.core.cli import main; "
+        "import sys; from fgsm_studio.core.cli.main import main; "
         f"rc = main(['train', '--ddp', '--out', {str(tmp_path / 'm.safetensors')!r}]); "
         "print(rc, 'torch' in sys.modules)"
     )
@@ -141,7 +141,7 @@ def test_ddp_without_torchrun_is_refused_before_torch_is_imported(tmp_path):
 
 def test_a_ddp_run_has_its_own_key_and_its_card_says_how_it_ran():
     """Issue 25.17: a 2-process batch-32 run had the key of a 1-process batch-32 run."""
-    from fgsm_studio.core.experiments import RunSpec
+    from fgsm_studio.core.runs.experiments import RunSpec
 
     one = RunSpec.of(batch_size=32)
     two = RunSpec.of(batch_size=32, world_size=2, backend="gloo")
@@ -153,7 +153,7 @@ def test_a_ddp_run_has_its_own_key_and_its_card_says_how_it_ran():
 
 def test_a_remote_head_without_token_auth_is_warned_about_once(monkeypatch, caplog):
     """Issue 25.14."""
-    from fgsm_studio.core import ray_executor
+    from fgsm_studio.core.runs import ray_executor
 
     monkeypatch.setattr(ray_executor, "_WARNED", set())
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)

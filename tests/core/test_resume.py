@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.cli import main
-from fgsm_studio.core.experiments import RunSpec, best_so_far_path, execute
-from fgsm_studio.core.training import EpochMetrics
+from fgsm_studio.core.cli.main import main
+from fgsm_studio.core.models.checkpoint import load
+from fgsm_studio.core.runs.experiments import RunSpec, best_so_far_path, execute
+from fgsm_studio.core.training.loop import EpochMetrics
 
 
 @pytest.fixture

@@ -7,13 +7,19 @@ import dataclasses
 import pytest
 import torch
 
-from fgsm_studio.core.data import folds
+from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.devices import configure_threads
-from fgsm_studio.core.evaluation import drive
-from fgsm_studio.core.experiments import RunSpec, execute
-from fgsm_studio.core.models import build
-from fgsm_studio.core.robust_monitor import findings
-from fgsm_studio.core.training import EpochMetrics, TrainConfig, monitor_size, run, training_info
+from fgsm_studio.core.measure.evaluation import drive
+from fgsm_studio.core.models.networks import build
+from fgsm_studio.core.runs.experiments import RunSpec, execute
+from fgsm_studio.core.training.loop import (
+    EpochMetrics,
+    TrainConfig,
+    monitor_size,
+    run,
+    training_info,
+)
+from fgsm_studio.core.training.robust_monitor import findings
 
 
 def _epoch(epoch, clean, fgsm, pgd):
@@ -162,8 +168,8 @@ def test_a_real_pgd_trained_run_does_not_raise_the_warning():
 def test_the_default_best_epoch_is_never_one_whose_pgd_accuracy_collapsed(split, monkeypatch):
     """Issue 24, 3: clean + FGSM rising while the monitor sees PGD collapse (catastrophic
     overfitting) must not make the collapsed epoch the best one."""
-    from fgsm_studio.core import training
-    from fgsm_studio.core.training import pgd_collapsed
+    from fgsm_studio.core.training import loop as training
+    from fgsm_studio.core.training.loop import pgd_collapsed
 
     assert pgd_collapsed(0.04, 0.52) and not pgd_collapsed(0.45, 0.52)
     assert not pgd_collapsed(0.05, 0.2)  # a fall of less than 0.2 is noise, not a collapse

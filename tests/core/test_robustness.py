@@ -1,4 +1,4 @@
-"""core.robustness and core.squeezing: torchattacks agree with ours, the worst case, minimal flips, BPDA."""
+"""core.measure.robustness and core.attacks.squeezing: torchattacks agree with ours, the worst case, minimal flips, BPDA."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import torch
 import torchattacks
 from torch import nn
 
-from fgsm_studio.core.attacks import bim, fgsm, pgd
-from fgsm_studio.core.robustness import (
+from fgsm_studio.core.attacks.gradient import bim, fgsm, pgd
+from fgsm_studio.core.attacks.squeezing import FeatureSqueezing, median_filter, reduce_bits
+from fgsm_studio.core.measure.robustness import (
     WORST_CASE,
     apgd_ce,
     apgd_t,
@@ -17,7 +18,6 @@ from fgsm_studio.core.robustness import (
     robust_evaluate,
     square,
 )
-from fgsm_studio.core.squeezing import FeatureSqueezing, median_filter, reduce_bits
 
 
 def _acc(model, x, y):

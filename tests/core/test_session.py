@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from fgsm_studio.core.attacks import fgsm
-from fgsm_studio.core.session import AttackSession
+from fgsm_studio.core.attacks.gradient import fgsm
+from fgsm_studio.core.explorer.session import AttackSession
 
 
 def test_frame_equals_fgsm(trained_cnn):

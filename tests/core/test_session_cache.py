@@ -11,10 +11,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fgsm_studio.core.images import to_model_input
-from fgsm_studio.core.opening import DIGITS, PHOTOS
-from fgsm_studio.core.session import AttackSession
-from fgsm_studio.core.sweep_cache import SweepCache
+from fgsm_studio.core.data.images import to_model_input
+from fgsm_studio.core.explorer.opening import DIGITS, PHOTOS
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.explorer.sweep_cache import SweepCache
 
 
 class Counting(torch.nn.Module):

@@ -7,13 +7,13 @@ import pytest
 import torch
 from PIL import Image
 
-from fgsm_studio.core import slides
-from fgsm_studio.core.bundled import bundled_models
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.images import load_image
-from fgsm_studio.core.opening import DIGITS, PHOTOS
+from fgsm_studio.core.data.images import load_image
+from fgsm_studio.core.explorer import slides
+from fgsm_studio.core.explorer.opening import DIGITS, PHOTOS
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.models.bundled import bundled_models
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.paths import resource_path
-from fgsm_studio.core.session import AttackSession
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,11 @@ from PIL import Image, PngImagePlugin
 
 import fgsm_studio.core.atomic as atomic
 from fgsm_studio.core.atomic import DiskFullError, write_atomic
-from fgsm_studio.core.cli import main
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.experiments import RunRecord, RunSpec
-from fgsm_studio.core.images import ImageError, load_image
-from fgsm_studio.core.records import read_record, write_record
+from fgsm_studio.core.cli.main import main
+from fgsm_studio.core.data.images import ImageError, load_image
+from fgsm_studio.core.measure.evaluation import EvalResult
+from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
+from fgsm_studio.core.runs.records import read_record, write_record
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_cards_out_on_a_full_disk_is_one_sentence_and_no_empty_file(tmp_path, fu
 
 
 def test_a_run_record_on_a_full_disk_names_the_run_and_resumes_cleanly(tmp_path, full_disk):
-    """reproduce writes each run's record with ``core.records.write_record`` (``execute``)."""
+    """reproduce writes each run's record with ``core.runs.records.write_record`` (``execute``)."""
     spec = RunSpec.of(eval_epsilons=(0.1,))
     test = EvalResult(n=50, clean=0.9, attacks={"fgsm": {0.1: 0.4}}, held_out=spec.held_out())
     record = RunRecord(spec, test, n_train=400, n_val=50, best_epoch=1, train_seconds=3.0)
@@ -94,7 +94,7 @@ def test_the_out_probe_creates_a_file_instead_of_trusting_os_access(tmp_path, ca
             raise PermissionError(errno.EACCES, "Permission denied")
         return real_mkstemp(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr("fgsm_studio.core.cli_options.tempfile.mkstemp", mkstemp)
+    monkeypatch.setattr("fgsm_studio.core.cli.options.tempfile.mkstemp", mkstemp)
     monkeypatch.setattr(os, "access", lambda *a, **k: True)
     assert main(["reproduce", "--out", str(blocked / "rp")]) == 2
     err = capsys.readouterr().err
@@ -149,8 +149,8 @@ def test_a_zip_bomb_checkpoint_is_too_large_not_damaged(tmp_path):
 
     import torch
 
-    from fgsm_studio.core.checkpoint import CheckpointError, ModelCard, load
-    from fgsm_studio.core.models import build
+    from fgsm_studio.core.models.checkpoint import CheckpointError, ModelCard, load
+    from fgsm_studio.core.models.networks import build
 
     model = build("small_cnn", num_classes=2, in_channels=1, image_size=8, mean=[0.5], std=[0.5])
     card = ModelCard("small_cnn", 2, ["a", "b"], 1, 8, [0.5], [0.5])

@@ -7,9 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from fgsm_studio.core.checkpoint import read_card
-from fgsm_studio.core.paths import resource_path
-from fgsm_studio.core.squeezing import (
+from fgsm_studio.core.attacks.squeezing import (
     CARD_KEY,
     DETECT_THRESHOLD,
     STRONGEST,
@@ -21,13 +19,15 @@ from fgsm_studio.core.squeezing import (
     strongest,
     strongest_words,
 )
-from fgsm_studio.core.squeezing_report import (
+from fgsm_studio.core.measure.squeezing_report import (
     COLUMNS,
     SqueezeMeasurement,
     attack_table,
     calibration_table,
     measure_squeezing,
 )
+from fgsm_studio.core.models.checkpoint import read_card
+from fgsm_studio.core.paths import resource_path
 
 
 def _images(data, n):
@@ -87,7 +87,7 @@ def test_strongest_attack_stays_in_the_ball_and_beats_each_of_its_parts(trained_
     assert set(result.by) <= {"", "clean", *STRONGEST}
     assert [b != "" for b in result.by] == result.fooled.tolist()
     # at least as strong as BPDA alone, as the transfer attack alone
-    from fgsm_studio.core.attacks import fgsm
+    from fgsm_studio.core.attacks.gradient import fgsm
 
     with torch.no_grad():
         transfer = defended(fgsm(model, x, y, eps)).argmax(1) != y

@@ -1,4 +1,4 @@
-"""core.training: a tiny real run, WR_FGSM's effect, stop, NaN, checkpoints."""
+"""core.training.loop: a tiny real run, WR_FGSM's effect, stop, NaN, checkpoints."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from fgsm_studio.core.checkpoint import ModelCard, load
-from fgsm_studio.core.data import folds
-from fgsm_studio.core.evaluation import EvalProgress, EvalResult, evaluate, iterate_batches
-from fgsm_studio.core.models import build, regularized_weights
-from fgsm_studio.core.training import (
+from fgsm_studio.core.data.loaders import folds
+from fgsm_studio.core.measure.evaluation import EvalProgress, EvalResult, evaluate, iterate_batches
+from fgsm_studio.core.models.checkpoint import ModelCard, load
+from fgsm_studio.core.models.networks import build, regularized_weights
+from fgsm_studio.core.training.loop import (
     BatchProgress,
     EpochMetrics,
     TrainConfig,
@@ -207,7 +207,7 @@ def test_config_validation():
 
 
 def test_ema_weights_are_what_is_validated_and_saved(split, tmp_path):
-    from fgsm_studio.core.training import _ema_update
+    from fgsm_studio.core.training.loop import _ema_update
 
     # the average moves toward the weights by (1 - decay) per step (after its warm-up)
     a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)

@@ -9,7 +9,8 @@ import urllib.request
 import platformdirs
 import pytest
 
-from fgsm_studio.core import imagenet, paths
+from fgsm_studio.core import paths
+from fgsm_studio.core.models import imagenet
 
 
 def test_folders_follow_the_platform_convention(monkeypatch, tmp_path):

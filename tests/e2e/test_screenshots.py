@@ -55,7 +55,7 @@ def save_small(pixmap, path: Path) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_screenshots(case, qtbot, tmp_path):
+def test_screenshots(case, qtbot, tmp_path, settle):
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings, parse_args(CASES[case]))
     qtbot.addWidget(window)
@@ -72,7 +72,7 @@ def test_screenshots(case, qtbot, tmp_path):
                 window.set_presenter_look(presenter)
                 # presenter mode is full screen; the normal window leaves room for a title bar
                 window.resize(width, height if presenter else height - TITLE_BAR)
-                qtbot.wait(300)
+                settle(window)
                 shot = window.grab()
                 assert shot.width() <= width and shot.height() <= height
                 name = f"{case}-{width}x{height}{'-presenter' if presenter else ''}.png"

@@ -23,7 +23,7 @@ def runner(qtbot):
 @pytest.fixture
 def explorer(qtbot, runner, settings):
     """ExplorerView opened on the default first screen, its first frame drawn."""
-    from fgsm_studio.gui.explorer import ExplorerView
+    from fgsm_studio.gui.explorer.view import ExplorerView
 
     view = ExplorerView(runner, settings)
     qtbot.addWidget(view)

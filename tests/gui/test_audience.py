@@ -13,9 +13,9 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QScrollBar, QWidget
 
-from fgsm_studio.core.bundled import samples_for
-from fgsm_studio.core.opening import DIGITS, PHOTOS, epsilon_scale, out_of_domain
-from fgsm_studio.gui.explorer_widgets import verdict_detail
+from fgsm_studio.core.explorer.opening import DIGITS, PHOTOS, epsilon_scale, out_of_domain
+from fgsm_studio.core.models.bundled import samples_for
+from fgsm_studio.gui.explorer.widgets import verdict_detail
 
 
 def wait_sweep(explorer, qtbot):
@@ -79,7 +79,7 @@ def test_targeted_curve_shows_original_target_and_top_class_each_labelled(explor
 
 
 def test_verdict_detail_in_words():
-    from fgsm_studio.core.session import AttackFrame
+    from fgsm_studio.core.explorer.session import AttackFrame
 
     x = torch.zeros(1, 2, 2)
     p = torch.tensor([0.1, 0.2, 0.7])
@@ -111,7 +111,7 @@ def test_epsilon_scale_per_domain():
 
 def test_photo_scale_steps_the_slider_in_quarter_255ths(explorer, qtbot):
     control = explorer.epsilon
-    control.set_scale(PHOTOS)
+    explorer.state.set_scale(PHOTOS)
     assert control.slider.maximum() == 64 and control.spin.suffix() == " /255"
     control.slider.setValue(8)  # 8 quarter steps = 2/255
     assert explorer.state.epsilon == pytest.approx(2 / 255)
@@ -180,7 +180,7 @@ def test_saving_says_where_the_file_went_and_remembers_the_folder(
 ):
     from PySide6.QtWidgets import QFileDialog
 
-    from fgsm_studio.gui import share
+    from fgsm_studio.gui.explorer import share
 
     seen = {}
 

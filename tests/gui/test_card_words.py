@@ -7,9 +7,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
-from fgsm_studio.core.bundled import bundled_models
-from fgsm_studio.gui.model_panel import card_html, plain_words, training_words
+from fgsm_studio.core.models.bundled import bundled_models
+from fgsm_studio.gui.explorer.model_panel import card_html, plain_words, training_words
 
 BY_NAME = {e.path.stem: e for e in bundled_models()}
 
@@ -43,27 +44,82 @@ def _with(card, **metrics_or_training):
     )
 
 
+def _without_other_writers(card):
+    return dataclasses.replace(
+        card, metrics={k: v for k, v in card.metrics.items() if k != "other_writers"}
+    )
+
+
 def test_plain_words_come_from_the_measured_worst_case_not_the_defense_name():
     """Issue 24, 3: the PGD-AT 0.3 card (worst case 37% at 0.3) and a WR_FGSM model
-    trained at 0.3 whose PGD accuracy is 0% say what was measured."""
-    pgd03 = plain_words(BY_NAME["mnist_small_cnn_pgd_eps0.3"].card)
-    assert "right 71% of the time at epsilon 0.1 and 37% at 0.3" in pgd03
+    trained at 0.3 whose PGD accuracy is 0% say what was measured (cards without
+    other-writers figures: the own test images' worst case, else PGD, each said)."""
+    pgd03 = plain_words(_without_other_writers(BY_NAME["mnist_small_cnn_pgd_eps0.3"].card))
+    assert (
+        "Measured on its own test images only: under the strongest attack measured it is "
+        "right 71% of the time at epsilon 0.1 and 37% at 0.3"
+    ) in pgd03
     assert pgd03.endswith("attacks of 0.3 fool it more often than not.")
     for entry in BY_NAME.values():
         words = plain_words(entry.card)
         assert "Trained to resist" not in words and "resists attacks up to" not in words
-        assert "strongest attack measured" in words  # every bundled card has a worst case
-    wr = BY_NAME["mnist_small_cnn_wr_fgsm"].card
-    # a card with PGD only (the Train tab's FGSM + PGD evaluation): PGD speaks
+        # every bundled card has a worst case: on other writers' digits, else its own
+        assert "strongest attack measured" in words or "strongest attacks we ran" in words
+    wr = _without_other_writers(BY_NAME["mnist_small_cnn_wr_fgsm"].card)
+    # a card with PGD only (the Train tab's FGSM + PGD evaluation): PGD speaks, and says so
     trained = _with(wr, attacks={"fgsm": {"0.3": 0.925}, "pgd": {"0.3": 0.0}})
     words = plain_words(trained)
-    assert "Under PGD it is right 0% of the time at epsilon 0.3" in words
+    assert (
+        "Measured on its own test images only: under PGD (no stronger attack was measured) "
+        "it is right 0% of the time at epsilon 0.3"
+    ) in words
     assert "attacks of 0.3 fool it almost always" in words and "92" not in words
     # FGSM alone proves nothing: no sentence about resisting attacks
     fgsm_only = _with(wr, attacks={"fgsm": {"0.3": 0.925}})
     assert "how well it resists attacks is unknown" in plain_words(fgsm_only)
     holds = _with(wr, attacks={"worst-case": {"0.1": 0.9}})
     assert "attacks up to 0.1 rarely fool it" in plain_words(holds)
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%"
+
+
+@pytest.mark.parametrize("stem", ["mnist_small_cnn_pgd_eps0.3", "mnist_resnet50_wr_fgsm"])
+def test_plain_words_come_from_the_other_writers_figures(stem):
+    """Issue 22's done-when: the window's words for a model are its other writers' figures
+    (``metrics["other_writers"]``, from ``measure --publish``), naming the set and n; the
+    own test images' worst case (71% at 0.1 for the PGD-AT 0.3 model, 19% on optdigits)
+    is not what they say."""
+    card = BY_NAME[stem].card
+    other = card.metrics["other_writers"]["optdigits"]
+    worst = {float(e): v for e, v in other["attacks"]["worst-case"].items()}
+    words = plain_words(card)
+    first = min(worst)
+    assert (
+        f"On digits by other writers (optdigits, n={other['n']}): {_pct(other['clean'])} "
+        f"right; under the strongest attacks we ran, {_pct(worst[first])} at epsilon {first:g}"
+    ) in words, words
+    own = {float(e): v for e, v in card.metrics["attacks"]["worst-case"].items()}
+    if _pct(own[first]) != _pct(worst[first]):
+        assert f"{_pct(own[first])} " not in words
+    assert "own test images only" not in words
+
+
+def test_plain_words_without_optdigits_use_the_fonts_and_without_either_say_so():
+    card = BY_NAME["mnist_small_cnn_standard"].card
+    fonts = card.metrics["other_writers"]["fonts"]
+    only_fonts = _with(card, other_writers={"fonts": fonts})
+    worst = fonts["attacks"]["worst-case"]
+    words = plain_words(only_fonts)
+    assert f"On digits rendered from fonts (fonts, n={fonts['n']})" in words
+    assert f"ran, {_pct(worst['0.1'])} at epsilon 0.1 and {_pct(worst['0.3'])} at 0.3" in words
+    # a set without a worst case, or a field that is not a dict, is passed over
+    broken = {"optdigits": {"n": 5, "attacks": {"fgsm": {"0.1": 0.9}}}, "fonts": "x"}
+    for bad in (broken, "not a dict"):
+        words = plain_words(_with(card, other_writers=bad))
+        assert words.count("Measured on its own test images only") == 1, words
+    assert "Measured on its own test images only" in plain_words(_without_other_writers(card))
 
 
 def test_the_only_looks_robust_warning_is_in_the_card():
@@ -73,3 +129,13 @@ def test_the_only_looks_robust_warning_is_in_the_card():
     html = card_html(card, Path("mine.safetensors"))
     assert "only looks robust" in html and "&#9888;" in html
     assert "only looks robust" not in card_html(wr, Path("x.safetensors"))
+
+
+def test_the_window_shows_the_other_writers_words(explorer):
+    """The sidebar's card and the model list's tooltips (the window, not only the function)."""
+    card = explorer.state.card
+    assert "other_writers" in card.metrics
+    assert "On digits by other writers (optdigits" in explorer.sidebar.panel.card.text()
+    combo = explorer.sidebar.panel.combo
+    tips = [combo.itemData(i, Qt.ItemDataRole.ToolTipRole) or "" for i in range(combo.count())]
+    assert any("On digits by other writers (optdigits" in t for t in tips)

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import pytest
 
-from fgsm_studio.core import catalogue, cli_options
-from fgsm_studio.core.checkpoint import ModelCard
-from fgsm_studio.core.cli import main
-from fgsm_studio.core.report_defenses import defense_name
-from fgsm_studio.gui.model_panel import plain_words, training_words
+from fgsm_studio.core import catalogue
+from fgsm_studio.core.cli import options as cli_options
+from fgsm_studio.core.cli.main import main
+from fgsm_studio.core.models.checkpoint import ModelCard
+from fgsm_studio.core.reports.defenses import defense_name
+from fgsm_studio.gui.explorer.model_panel import plain_words, training_words
 
 DEFENSES = [e.name for e in catalogue.entries("defense")]
 
 
 @pytest.fixture
 def form(qtbot):
-    from fgsm_studio.gui.train_form import TrainForm
+    from fgsm_studio.gui.train.form import TrainForm
 
     f = TrainForm()
     qtbot.addWidget(f)
@@ -102,8 +103,8 @@ def test_every_other_entry_reaches_the_cli_and_the_form(form, tmp_path):
 
 
 def test_every_attack_resolves_and_the_explorer_offers_its_own():
-    from fgsm_studio.core.attacks import resolve
-    from fgsm_studio.gui.controls import ATTACK_CHOICES
+    from fgsm_studio.core.attacks.gradient import resolve
+    from fgsm_studio.gui.explorer.controls import ATTACK_CHOICES
 
     for e in catalogue.entries("attack"):
         assert callable(resolve(e.name))
@@ -155,8 +156,8 @@ def test_the_cli_and_the_form_refuse_the_same_runs_with_the_same_sentence(
 
 
 def test_run_defaults_are_written_once():
-    from fgsm_studio.core.experiments import RunSpec
-    from fgsm_studio.core.training import TrainConfig
+    from fgsm_studio.core.runs.experiments import RunSpec
+    from fgsm_studio.core.training.loop import TrainConfig
 
     args = cli_options.build_parser("x").parse_args(["train", "--out", "m.safetensors"])
     default = TrainConfig()

@@ -30,7 +30,7 @@ def test_the_train_tab_is_built_when_first_opened(window, qtbot):
     assert isinstance(window.tabs.widget(1), StartupPanel)
     assert window.tabs.tabText(1) == "Train a defense"
     window.tabs.setCurrentIndex(1)  # as a click on the tab does
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.view import TrainView
 
     assert isinstance(window.tabs.widget(1), TrainView) and window._trainer is not None
     assert window.tabs.currentWidget() is window._trainer  # still the tab the user chose

@@ -13,9 +13,9 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
-from fgsm_studio.core.attacks import fgsm
+from fgsm_studio.core.attacks.gradient import fgsm
+from fgsm_studio.core.explorer.session import AttackSession
 from fgsm_studio.core.paths import resource_path
-from fgsm_studio.core.session import AttackSession
 
 SAMPLES = resource_path("samples", "mnist")
 

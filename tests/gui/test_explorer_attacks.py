@@ -1,10 +1,10 @@
 """The Explorer's new attacks: the smallest flip beside the slider, Feature Squeezing, APGD-CE.
 
 Driven as a user would on the bundled small CNN (the first screen's model):
-the smallest-flip label shows core.minimal's value, the Squeezing switch makes
+the smallest-flip label shows core.attacks.minimal's value, the Squeezing switch makes
 the frames come from the squeezed model (and its detector speaks in the
 verdict), the "attacker knows it" switch (BPDA) flips an image the naive attack
-cannot, and key 4 runs APGD-CE on the worker as core.session does.
+cannot, and key 4 runs APGD-CE on the worker as core.explorer.session does.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from fgsm_studio.core.bundled import samples_for
-from fgsm_studio.core.images import read_image, to_model_input
-from fgsm_studio.core.minimal import smallest_flip
-from fgsm_studio.core.session import AttackSession
-from fgsm_studio.core.squeezing import FeatureSqueezing, squeezer_for
+from fgsm_studio.core.attacks.minimal import smallest_flip
+from fgsm_studio.core.attacks.squeezing import FeatureSqueezing, squeezer_for
+from fgsm_studio.core.data.images import read_image, to_model_input
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.models.bundled import samples_for
 from fgsm_studio.gui.minimal_size import flip_size_text
 
 
@@ -47,7 +47,7 @@ def test_smallest_flip_label_matches_core(explorer, qtbot):
 
 
 def test_flip_size_text_units_and_failures():
-    from fgsm_studio.core.minimal import SmallestFlip
+    from fgsm_studio.core.attacks.minimal import SmallestFlip
 
     size = SmallestFlip(l2=0.81, l2_by="C&W", linf=6 / 255, linf_by="DeepFool")
     assert flip_size_text(size, False, per_255=True) == (
@@ -151,8 +151,8 @@ def test_apgd_ce_targeted_says_it_is_untargeted(explorer, qtbot):
 
 
 def test_verdict_says_why_nothing_changed():
-    from fgsm_studio.core.session import AttackFrame
-    from fgsm_studio.gui.explorer_widgets import verdict_detail
+    from fgsm_studio.core.explorer.session import AttackFrame
+    from fgsm_studio.gui.explorer.widgets import verdict_detail
 
     x, p = torch.zeros(1, 2, 2), torch.tensor([0.9, 0.1])
     frame = dict(original=x, adversarial=x, probs_clean=p, probs_adv=p, pred_clean=0)
@@ -168,10 +168,10 @@ def test_verdict_says_why_nothing_changed():
 
 def test_attacker_who_knows_it_gets_the_strongest_attack(explorer, qtbot, monkeypatch):
     """With "attacker knows it", where the quick BPDA frame does not fool the squeezed model,
-    the window shows what core.squeezing.strongest makes (BPDA-PGD with restarts, transfer,
+    the window shows what core.attacks.squeezing.strongest makes (BPDA-PGD with restarts, transfer,
     Square) at that epsilon, computed on the runner, and says what it cost on clean digits."""
-    from fgsm_studio.core.squeezing import for_card, strongest
-    from fgsm_studio.gui import explorer_frames
+    from fgsm_studio.core.attacks.squeezing import for_card, strongest
+    from fgsm_studio.gui.explorer import frames as explorer_frames
 
     monkeypatch.setattr(explorer_frames, "SQUARE_QUERIES", (30, 30))  # the same on any machine
     monkeypatch.setattr(explorer_frames, "STRONG", dict(restarts=2, steps=10))
@@ -204,8 +204,8 @@ def test_attacker_who_knows_it_gets_the_strongest_attack(explorer, qtbot, monkey
 
 
 def test_verdict_names_the_strongest_attack_that_got_through():
-    from fgsm_studio.core.session import AttackFrame
-    from fgsm_studio.gui.explorer_widgets import verdict_detail
+    from fgsm_studio.core.explorer.session import AttackFrame
+    from fgsm_studio.gui.explorer.widgets import verdict_detail
 
     x, p, q = torch.zeros(1, 2, 2), torch.tensor([0.9, 0.1]), torch.tensor([0.2, 0.8])
     frame = dict(original=x, adversarial=x + 0.1, probs_clean=p, pred_clean=0, label=0)

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import pytest
 
-from fgsm_studio.core.checkpoint import CheckpointError, load, save
+from fgsm_studio.core.models.checkpoint import CheckpointError, load, save
 from fgsm_studio.core.paths import resource_path
 from tests.gui.test_explorer import _drop
 
@@ -93,7 +93,7 @@ def test_a_fifo_dropped_on_the_window_does_not_block_it(explorer, qtbot, tmp_pat
 def test_a_settings_value_of_the_wrong_type_is_reset(qtbot, runner, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from fgsm_studio.gui.explorer import ExplorerView
+    from fgsm_studio.gui.explorer.view import ExplorerView
 
     ini = tmp_path / "settings.ini"
     ini.write_text("[General]\nrecent_models=@Point(1 2)\n")
@@ -131,12 +131,12 @@ def test_html_in_class_and_model_names_is_shown_as_text(explorer, qtbot, tmp_pat
 
 
 def test_a_failed_model_load_restores_the_selection_and_headline(explorer, qtbot, monkeypatch):
-    import fgsm_studio.gui.explorer
+    import fgsm_studio.gui.explorer.view
 
     def offline(source, progress=None):
         raise CheckpointError("Could not download the ResNet-50 weights: this machine is offline.")
 
-    monkeypatch.setattr(fgsm_studio.gui.explorer, "resolve", offline)
+    monkeypatch.setattr(fgsm_studio.gui.explorer.view, "resolve", offline)
     panel, model = explorer.sidebar.panel, explorer.state.model
     before_index, before_headline = panel.combo.currentIndex(), explorer.stage.headline.text()
     i = panel.index_of("imagenet:resnet50")
@@ -153,7 +153,7 @@ def test_a_failed_model_load_restores_the_selection_and_headline(explorer, qtbot
 
 
 def test_closing_during_a_model_load_does_not_wait_for_it(qtbot, settings, monkeypatch):
-    import fgsm_studio.gui.explorer
+    import fgsm_studio.gui.explorer.view
     from fgsm_studio.gui.main_window import MainWindow
 
     window = MainWindow(settings, None)
@@ -164,14 +164,16 @@ def test_closing_during_a_model_load_does_not_wait_for_it(qtbot, settings, monke
     qtbot.waitUntil(lambda: window.explorer.state.frame is not None, timeout=60000)
     qtbot.waitUntil(lambda: window.explorer.idle, timeout=60000)  # the warm-up import is done
     stalled = threading.Event()  # a download that does not answer (offline, 30 s timeout)
+    reading = threading.Event()
 
     def stalled_download(source, progress=None):
+        reading.set()
         stalled.wait(60)
         return MNIST
 
-    monkeypatch.setattr(fgsm_studio.gui.explorer, "resolve", stalled_download)
+    monkeypatch.setattr(fgsm_studio.gui.explorer.view, "resolve", stalled_download)
     window.explorer.load_model("imagenet:resnet50")
-    qtbot.wait(200)
+    qtbot.waitUntil(reading.is_set, timeout=30000)  # the read has begun and hangs
     t0 = time.perf_counter()
     try:
         assert window.close()
@@ -187,7 +189,7 @@ def test_closing_during_a_model_load_does_not_wait_for_it(qtbot, settings, monke
 def test_switching_to_a_model_with_fewer_classes_never_draws_the_old_frame(
     explorer, qtbot, tmp_path
 ):
-    from fgsm_studio.core.checkpoint import build_from_card
+    from fgsm_studio.core.models.checkpoint import build_from_card
 
     _, card = load(MNIST)
     three = replace(card, num_classes=3, class_names=["a", "b", "c"], dataset="three", name="3")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from fgsm_studio.core.bundled import samples_for
-from fgsm_studio.core.images import to_model_input
-from fgsm_studio.core.sweep_cache import SweepCache
+from fgsm_studio.core.data.images import to_model_input
+from fgsm_studio.core.explorer.sweep_cache import SweepCache
+from fgsm_studio.core.models.bundled import samples_for
 
 
 def wait_cached(explorer, qtbot):
@@ -68,7 +68,7 @@ def test_after_the_sweep_a_drag_and_its_release_need_no_forward(explorer, qtbot)
     slider.setSliderDown(False)
     move(explorer, qtbot, 320)  # a settled frame: the compare model's bars are its own
     assert calls == []
-    assert s.frame.epsilon == 320 * explorer.epsilon.scale.step
+    assert s.frame.epsilon == 320 * explorer.state.scale.step
     check_against_direct(explorer)
     assert len(s.sweep.epsilons) == 501  # the curve's points: every slider position
 
@@ -82,7 +82,7 @@ def test_targeted_and_bim_frames_stay_true(explorer, qtbot):
     check_against_direct(explorer)
     with qtbot.waitSignal(explorer.frame_rendered, timeout=20000):
         s.set_attack("bim")
-    assert s.frame.attack == "bim" and s.frame.epsilon == 180 * explorer.epsilon.scale.step
+    assert s.frame.attack == "bim" and s.frame.epsilon == 180 * explorer.state.scale.step
     check_against_direct(explorer)  # computed for the BIM image, not taken from the sweep
 
 
@@ -122,14 +122,14 @@ def test_a_new_image_stops_the_old_images_sweep(explorer, qtbot, monkeypatch):
     assert computed[after:].count(old) <= 1  # at most the chunk under way when it changed
     new = explorer.state.session
     assert explorer.frames._main.session is new and explorer.frames._main.complete
-    expected = new.sweep(explorer.epsilon.scale.grid()).probs
+    expected = new.sweep(explorer.state.scale.grid()).probs
     assert torch.allclose(explorer.state.sweep.probs, expected, atol=1e-5)
 
 
 def test_the_perturbation_colours_are_the_exact_map_to_within_one_level():
     import numpy as np
 
-    from fgsm_studio.gui.panels import diverging
+    from fgsm_studio.gui.explorer.panels import diverging
 
     torch.manual_seed(0)
     p = (torch.rand(3, 40, 40) * 2 - 1) * 0.05

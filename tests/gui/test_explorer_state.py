@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from fgsm_studio.core.checkpoint import load
+from fgsm_studio.core.explorer.session import AttackSession
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.paths import resource_path
-from fgsm_studio.core.session import AttackSession
-from fgsm_studio.gui.explorer_state import ExplorerState, Image, LoadedModel
+from fgsm_studio.gui.explorer.state import ExplorerState, Image, LoadedModel
 
 SIGNALS = (
     "model_changed",
@@ -31,6 +31,9 @@ SIGNALS = (
     "frame_changed",
     "loading_changed",
     "status_changed",
+    "scale_changed",
+    "dragging_changed",
+    "message_changed",
 )
 MNIST = resource_path("models", "mnist_small_cnn_standard.safetensors")
 
@@ -91,6 +94,35 @@ def test_each_setter_emits_its_signal_once_and_a_repeat_emits_nothing(state, mni
     assert state.frame is frame and state.session is session and state.image is image
 
 
+def test_what_widgets_used_to_hold_is_state_too(state):
+    """Issue 23, 4: the epsilon scale, the slider's drag, the banner's message: no widget
+    is read back; this drives the state alone, with no widget made."""
+    from fgsm_studio.core.explorer.opening import DIGITS, PHOTOS
+
+    spy = Spy(state)
+    assert state.scale is DIGITS and not state.dragging and state.message == ("", "error")
+    state.set_scale(PHOTOS)
+    state.set_scale(PHOTOS)
+    state.set_dragging(True)
+    state.set_dragging(True)
+    state.set_dragging(False)
+    state.clear_message()  # nothing shown: nothing said
+    state.show_message("Saved x.png", "info")
+    state.show_message("Saved x.png", "info")  # again: shown again (its time restarts)
+    state.clear_message()
+    assert spy.take() == [
+        ("scale_changed",),
+        ("dragging_changed", True),
+        ("dragging_changed", False),
+        ("message_changed", "Saved x.png", "info"),
+        ("message_changed", "Saved x.png", "info"),
+        ("message_changed", "", "info"),
+    ]
+    with pytest.raises(ValueError, match="unknown message kind"):
+        state.show_message("x", "warning")
+    assert state.scale is PHOTOS and state.message == ("", "info")
+
+
 def test_epsilon_is_clamped_and_nan_is_refused(state):
     spy = Spy(state)
     state.set_epsilon(3.0)
@@ -137,7 +169,7 @@ def test_true_label_only_when_it_is_a_class_of_the_model(state):
 
 
 def test_controls_draw_the_state_whoever_changes_it(state, mnist, qtbot):
-    from fgsm_studio.gui.controls import AttackControls, EpsilonControl
+    from fgsm_studio.gui.explorer.controls import AttackControls, EpsilonControl
 
     eps, attack = EpsilonControl(state), AttackControls(state)
     qtbot.addWidget(eps)

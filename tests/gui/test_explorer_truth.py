@@ -2,7 +2,7 @@
 
 The epsilon spin box keeps what the user types (real key events at a normal typing
 speed), the defended twin is attacked with its own gradient (its frames equal a direct
-call of ``core.attacks``), random noise of the same epsilon is shown beside the attack,
+call of ``core.attacks.gradient``), random noise of the same epsilon is shown beside the attack,
 a model switch clears the old verdict at once, and the smaller fixes of the issue.
 """
 
@@ -13,9 +13,9 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
 
-from fgsm_studio.core.checkpoint import load
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.paths import resource_path
-from fgsm_studio.gui.explorer_state import ExplorerState, LoadedModel
+from fgsm_studio.gui.explorer.state import ExplorerState, LoadedModel
 
 MNIST = resource_path("models", "mnist_small_cnn_standard.safetensors")
 
@@ -28,7 +28,7 @@ def mnist():
 
 def test_typing_an_epsilon_at_normal_speed_keeps_every_key(qtbot, mnist):
     """Click, Ctrl+A, "0.15" at 50 ms a key, Tab: the state gets 0.15 and the box shows it."""
-    from fgsm_studio.gui.controls import EpsilonControl
+    from fgsm_studio.gui.explorer.controls import EpsilonControl
 
     state = ExplorerState()
     state.set_model(mnist)
@@ -72,9 +72,9 @@ def _settled(explorer, qtbot):
 
 
 def test_the_twin_is_attacked_with_its_own_gradient(explorer, qtbot):
-    """Its frame equals core.attacks on the twin itself, for FGSM (from the sweep cache or
+    """Its frame equals core.attacks.gradient on the twin itself, for FGSM (from the sweep cache or
     not) and PGD; the headline gives each model's own verdict; transfer is an option."""
-    from fgsm_studio.core.attacks import fgsm
+    from fgsm_studio.core.attacks.gradient import fgsm
 
     s = explorer.state
     assert s.compare_mode == "own"

@@ -7,8 +7,8 @@ import threading
 
 from PIL import Image
 
-from fgsm_studio.core import slides
-from fgsm_studio.gui import share
+from fgsm_studio.core.explorer import slides
+from fgsm_studio.gui.explorer import share
 
 
 def test_export_for_slides_writes_the_files_off_the_gui_thread(
@@ -31,7 +31,7 @@ def test_export_for_slides_writes_the_files_off_the_gui_thread(
     assert "talk.gif, talk.webp, talk-strip.png" in messages[1]
     assert "ffmpeg" in messages[1]  # MP4: said why not
     with Image.open(tmp_path / "talk.gif") as gif:
-        assert gif.n_frames == len(slides.sweep_epsilons(explorer.epsilon.scale))
+        assert gif.n_frames == len(slides.sweep_epsilons(explorer.state.scale))
 
 
 def test_a_failed_export_is_one_sentence(explorer, qtbot, tmp_path):

@@ -85,12 +85,12 @@ def test_every_visible_control_lies_on_a_1280x720_screen(window, qtbot):
     assert bad == [], "\n".join(bad)
 
 
-def test_presenter_mode_fits_a_1280x720_screen(window, qtbot):
+def test_presenter_mode_fits_a_1280x720_screen(window, qtbot, settle):
     window.set_presenter_look(True)  # full screen aside: offscreen has no 1280x720 screen
-    qtbot.wait(50)
+    settle(window)
     assert window.minimumSizeHint().height() <= 720
     window.resize(1280, 720)
-    qtbot.wait(50)
+    settle(window)
     bad = outside(window)
     assert bad == [], "\n".join(bad)
     assert window.explorer.attack.next.isVisible()  # samples can be stepped through

@@ -82,7 +82,7 @@ def test_uncaught_exception_in_a_slot_is_logged_and_shown(qtbot, tmp_path):
 
 @pytest.fixture
 def train_view(qtbot, settings):
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.view import TrainView
 
     view = TrainView(settings)
     qtbot.addWidget(view)
@@ -95,12 +95,12 @@ def train_view(qtbot, settings):
 
 
 def test_simulated_cuda_out_of_memory_is_a_message(qtbot, train_view, monkeypatch):
-    import fgsm_studio.core.training
+    import fgsm_studio.core.training.loop
 
     def oom(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(fgsm_studio.core.training.F, "cross_entropy", oom)
+    monkeypatch.setattr(fgsm_studio.core.training.loop.F, "cross_entropy", oom)
     view = train_view
     with qtbot.waitSignal(view.run_ended, timeout=60000) as ended:
         view.train_button.click()
@@ -108,7 +108,7 @@ def test_simulated_cuda_out_of_memory_is_a_message(qtbot, train_view, monkeypatc
 
 
 def test_disk_full_on_save_keeps_the_last_good_checkpoint(qtbot, train_view, monkeypatch):
-    import fgsm_studio.core.checkpoint
+    import fgsm_studio.core.models.checkpoint
 
     real_replace = os.replace
     calls = {"n": 0}
@@ -120,9 +120,9 @@ def test_disk_full_on_save_keeps_the_last_good_checkpoint(qtbot, train_view, mon
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(fgsm_studio.core.checkpoint.os, "replace", flaky_replace)
-    from fgsm_studio.core.checkpoint import load
-    from fgsm_studio.core.experiments import best_so_far_path
+    monkeypatch.setattr(fgsm_studio.core.models.checkpoint.os, "replace", flaky_replace)
+    from fgsm_studio.core.models.checkpoint import load
+    from fgsm_studio.core.runs.experiments import best_so_far_path
 
     view = train_view
     with qtbot.waitSignal(view.run_ended, timeout=120000) as ended:

@@ -18,10 +18,10 @@ from PySide6.QtGui import QColor, QTextDocument
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSpinBox, QTabBar
 
-from fgsm_studio.core.bundled import ModelEntry, bundled_models
-from fgsm_studio.gui.explorer_state import ExplorerState, LoadedModel
+from fgsm_studio.core.models.bundled import ModelEntry, bundled_models
+from fgsm_studio.gui.explorer.model_panel import ModelPanel
+from fgsm_studio.gui.explorer.state import ExplorerState, LoadedModel
 from fgsm_studio.gui.main_window import MainWindow, fitted_size
-from fgsm_studio.gui.model_panel import ModelPanel
 
 
 @pytest.fixture
@@ -54,9 +54,9 @@ def luminance(c: QColor) -> float:
     return 0.2126 * linear(c.redF()) + 0.7152 * linear(c.greenF()) + 0.0722 * linear(c.blueF())
 
 
-def test_presenter_mode_shows_the_epsilon_spin_box_with_high_contrast_arrows(window, qtbot):
+def test_presenter_mode_shows_the_epsilon_spin_box_with_high_contrast_arrows(window, qtbot, settle):
     window.set_presenter_look(True)
-    qtbot.wait(50)
+    settle(window)
     spin = window.explorer.epsilon.spin
     assert spin.isVisible()
     assert spin.height() >= 36 and spin.font().pointSizeF() >= 14  # large
@@ -75,15 +75,15 @@ def test_presenter_mode_shows_the_epsilon_spin_box_with_high_contrast_arrows(win
         assert contrast >= 7, f"{control}: arrow contrast {contrast:.1f}"
 
 
-def test_presenter_mode_keeps_the_slider_long_at_1280x720(window, qtbot):
+def test_presenter_mode_keeps_the_slider_long_at_1280x720(window, qtbot, settle):
     """The smallest-flip line gives the slider its room in presenter mode, and comes back."""
     control = window.explorer.epsilon
     window.set_presenter_look(True)
-    qtbot.wait(50)
+    settle(window)
     assert not control.flip_size.isVisible() and control.defense.isVisible()
     assert control.slider.width() >= 0.35 * control.width(), control.slider.width()
     window.set_presenter_look(False)
-    qtbot.wait(50)
+    settle(window)
     assert control.flip_size.isVisible()
 
 
@@ -161,7 +161,7 @@ def test_the_curve_says_it_is_the_fgsm_sweep_when_another_attack_is_chosen(windo
 
 
 @pytest.mark.parametrize("presenter", [False, True])
-def test_without_a_compare_model_the_other_charts_take_its_room(window, qtbot, presenter):
+def test_without_a_compare_model_the_other_charts_take_its_room(window, qtbot, settle, presenter):
     e = window.explorer
     stage = e.stage
     assert e.state.compare is not None  # the MNIST twin
@@ -169,18 +169,20 @@ def test_without_a_compare_model_the_other_charts_take_its_room(window, qtbot, p
     e.sidebar.panel.compare.activated.emit(0)  # "(nothing)", as the user picks it
     assert e.state.compare is None
     window.set_presenter_look(presenter)
-    qtbot.wait(50)
+    settle(window)
     shown = [b for b in (stage.bars_clean, stage.bars_adv, stage.curve) if b.isVisible()]
     used = sum(b.width() for b in shown)
     assert not stage.bars_cmp.isVisible()
     assert used >= 0.9 * stage.triptych.width(), (used, stage.triptych.width())
 
 
-def test_a_hidden_compare_chart_keeps_its_room_while_a_compare_model_is_chosen(window, qtbot):
+def test_a_hidden_compare_chart_keeps_its_room_while_a_compare_model_is_chosen(
+    window, qtbot, settle
+):
     stage = window.explorer.stage
     width = stage.bars_adv.width()
     stage.bars_cmp.hide()  # (as between two of its frames)
-    qtbot.wait(50)
+    settle(window)
     assert stage.bars_adv.width() == width
 
 
@@ -222,8 +224,8 @@ def test_model_list_tooltips_show_card_names_and_paths_as_typed(qtbot, tmp_path,
 def test_a_long_headline_gets_smaller_type_instead_of_being_clipped(qtbot):
     from PySide6.QtWidgets import QLabel
 
-    from fgsm_studio.gui.explorer_widgets import fit_font
-    from fgsm_studio.gui.panels import big_font
+    from fgsm_studio.gui.explorer.panels import big_font
+    from fgsm_studio.gui.explorer.widgets import fit_font
 
     label = QLabel()
     qtbot.addWidget(label)
@@ -244,10 +246,10 @@ def test_a_long_headline_gets_smaller_type_instead_of_being_clipped(qtbot):
         assert (label.font().pointSize() < 30) == smaller
 
 
-def test_leaving_presenter_mode_puts_the_window_back_where_it_was(window, qtbot):
+def test_leaving_presenter_mode_puts_the_window_back_where_it_was(window, qtbot, settle):
     """Issue 24, 6: the exact place and size from before (issue 13 centred it instead)."""
     window.move(300, 200)  # wherever it was before full screen
-    qtbot.wait(50)
+    settle(window)
     before = window.geometry()
     window.act_presenter.setChecked(True)
     qtbot.waitUntil(window.isFullScreen, timeout=5000)

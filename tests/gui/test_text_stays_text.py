@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTableWidget, QWidget
 from safetensors.torch import save_file
 
-from fgsm_studio.core.checkpoint import load, save
+from fgsm_studio.core.models.checkpoint import load, save
 from fgsm_studio.core.names import BIDI_CONTROLS
 from fgsm_studio.core.paths import resource_path
 
@@ -55,8 +55,8 @@ def _assert_text_stays_text(root: QWidget, marker: str) -> None:
 
 
 def test_a_hostile_class_folder_stays_text_in_the_train_tab(qtbot, settings, tmp_path):
-    from fgsm_studio.gui.train_options import DATASETS
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.options import DATASETS
+    from fgsm_studio.gui.train.view import TrainView
 
     root = tmp_path / "data"
     (root / "good").mkdir(parents=True)
@@ -108,7 +108,7 @@ def test_hostile_model_and_class_names_stay_text_in_the_explorer(explorer, qtbot
 def test_a_card_with_unreadable_metrics_fails_to_load_and_the_card_shown_is_the_models(
     explorer, qtbot, tmp_path, metrics
 ):
-    from fgsm_studio.gui.model_panel import card_html
+    from fgsm_studio.gui.explorer.model_panel import card_html
 
     net, card = load(MNIST)
     bad = tmp_path / "bad.safetensors"

@@ -7,16 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.experiments import RunRecord, RunSpec
-from fgsm_studio.gui.train_options import NOTES, PRESETS, problem
+from fgsm_studio.core.models.checkpoint import load
+from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
+from fgsm_studio.gui.train.options import NOTES, PRESETS, problem
 
 NEW = ("augment", "attack_steps", "beta", "warmup_epochs", "stem")
 
 
 @pytest.fixture
 def form(qtbot):
-    from fgsm_studio.gui.train_form import TrainForm
+    from fgsm_studio.gui.train.form import TrainForm
 
     f = TrainForm()
     qtbot.addWidget(f)
@@ -26,7 +26,7 @@ def form(qtbot):
 
 @pytest.fixture
 def view(qtbot, settings):
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.view import TrainView
 
     v = TrainView(settings)
     qtbot.addWidget(v)
@@ -149,7 +149,7 @@ def test_a_bad_combination_starts_nothing_and_says_why(view, qtbot):
 
 def test_a_real_run_from_the_form_records_the_expert_options(view, qtbot):
     """Issue 16.1/16.2: the options reach the RunSpec, the record, the card, the saved results."""
-    from fgsm_studio.gui.train_results import ResultStore
+    from fgsm_studio.core.runs.record_store import RecordStore
 
     f = view.form
     f.dataset.setCurrentIndex(0)
@@ -171,7 +171,7 @@ def test_a_real_run_from_the_form_records_the_expert_options(view, qtbot):
     assert {k: getattr(t, k) for k in want} == want
     _, card = load(record.saved_to)
     assert {k: card.training[k] for k in want} == want
-    again = ResultStore(view.state.store.path)  # the results as they come back after a restart
+    again = RecordStore(view.state.store.folder)  # the results as they come back after a restart
     again.load()
     assert {k: getattr(again.records[-1].spec.train, k) for k in want} == want
 
@@ -196,7 +196,7 @@ def test_a_real_run_of_a_big_network_records_its_stem(view, qtbot):
 
 
 @pytest.fixture
-def train_tab(qtbot, settings):
+def train_tab(qtbot, settings, settle):
     """The main window sized for a 1280x720 screen, on its Train tab."""
     from PySide6.QtCore import QRect
 
@@ -211,12 +211,12 @@ def train_tab(qtbot, settings):
         pass
     qtbot.waitUntil(lambda: win.explorer.idle, timeout=30000)
     win.tabs.setCurrentWidget(win.trainer)
-    qtbot.wait(50)
+    settle(win)
     yield win
     win.shutdown()
 
 
-def test_the_form_fits_1280x720_closed_and_scrolls_to_its_expert_rows(train_tab, qtbot):
+def test_the_form_fits_1280x720_closed_and_scrolls_to_its_expert_rows(train_tab, qtbot, settle):
     from PySide6.QtWidgets import QScrollArea
 
     from tests.gui.test_fits_screen import box, outside
@@ -232,7 +232,7 @@ def test_the_form_fits_1280x720_closed_and_scrolls_to_its_expert_rows(train_tab,
     assert scroll.horizontalScrollBar().maximum() == 0  # never sideways
     for key in NEW:  # each can be scrolled to, and then lies wholly on screen
         scroll.ensureWidgetVisible(getattr(f, key))
-        qtbot.wait(10)
+        settle(train_tab)
         field = box(getattr(f, key), train_tab)
         assert box(scroll.viewport(), train_tab).contains(field) and train_tab.rect().contains(
             field

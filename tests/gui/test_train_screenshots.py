@@ -44,20 +44,20 @@ def _run(view, qtbot) -> None:
     assert ended.args[0] == "finished", ended.args
 
 
-def _shot(window, qtbot, name: str) -> None:
-    qtbot.wait(300)
+def _shot(window, settle, name: str) -> None:
+    settle(window)
     shot = window.grab()
     assert shot.width() <= 1280 and shot.height() <= 720
     save_small(shot, OUT / f"train-{name}.png")
 
 
-def test_train_screenshots(qtbot, settings):
+def test_train_screenshots(qtbot, settings, settle):
     window = _window(qtbot, settings)
     try:
         f = window.trainer.form
         f.preset.setCurrentText("Strongest defense we have")
         f.expert.button.click()
-        _shot(window, qtbot, "normal")
+        _shot(window, settle, "normal")
         f.expert.button.click()
         f.preset.setCurrentText("Quick look: about a minute")
         f.epsilon.setValue(0.3)
@@ -66,7 +66,7 @@ def test_train_screenshots(qtbot, settings):
         f.name.setText("FGSM training at eps 0.3")
         _run(window.trainer, qtbot)
         assert window.trainer.warning.isVisible()  # else this is not the picture it claims
-        _shot(window, qtbot, "warning")
+        _shot(window, settle, "warning")
     finally:
         window.shutdown()
     window.close()
@@ -75,6 +75,6 @@ def test_train_screenshots(qtbot, settings):
         assert window.trainer.table.rowCount() == 1  # back from disk
         window.trainer.form.preset.setCurrentText("Quick look: about a minute")
         _run(window.trainer, qtbot)
-        _shot(window, qtbot, "results")
+        _shot(window, settle, "results")
     finally:
         window.shutdown()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
-from fgsm_studio.core import evaluation
-from fgsm_studio.core.checkpoint import load
-from fgsm_studio.core.evaluation import EvalResult
-from fgsm_studio.core.experiments import RunRecord
+from fgsm_studio.core.measure import evaluation
+from fgsm_studio.core.measure.evaluation import EvalResult
+from fgsm_studio.core.models.checkpoint import load
+from fgsm_studio.core.runs.experiments import RunRecord
 
 
 @pytest.fixture
 def view(qtbot, settings):
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.view import TrainView
 
     v = TrainView(settings)
     qtbot.addWidget(v)
@@ -65,7 +67,8 @@ def test_stop_mid_run(view, qtbot):
     with qtbot.waitSignal(view.run_ended, timeout=10000) as stopped:
         view.stop()
     assert stopped.args[0] == "stopped" and stopped.args[2] is None
-    assert not view.running and not view.records
+    assert not view.running  # its record says it was stopped (issue 24, 13)
+    assert [(r.stopped is not None, r.test) for r in view.records] == [(True, None)]
     assert "Stopped" in view.log.toPlainText() or "stopped" in view.log.toPlainText()
     # issue 14.5: the bar and the status say the same thing (not 16% beside "Idle.")
     percent = view.progress.text().removeprefix("stopped at ")
@@ -107,7 +110,7 @@ def test_close_during_training_stops_the_worker_cleanly(qtbot, settings, monkeyp
     assert window.trainer.running
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     assert window.close()
-    assert not window.trainer.running and window.runner._thread.isFinished()
+    assert not window.trainer.running and window.runner.stopped
 
 
 def test_close_during_held_out_evaluation_does_not_hang(qtbot, settings, monkeypatch):
@@ -142,7 +145,7 @@ def test_close_during_held_out_evaluation_does_not_hang(qtbot, settings, monkeyp
 
 def test_jobs_made_in_the_same_second_get_different_checkpoints(view, monkeypatch):
     """Issue 11.3: two jobs in one second shared a name; the second overwrote the first."""
-    import fgsm_studio.gui.train_form as train_form
+    import fgsm_studio.gui.train.form as train_form
 
     monkeypatch.setattr(train_form.time, "strftime", lambda *a: "20260101-120000")
     _configure(view)
@@ -166,7 +169,7 @@ def test_a_limit_of_one_says_what_happened(view, qtbot):
 
 
 def test_results_come_back_after_a_restart_and_figure3_shows_one_sweep(qtbot, settings):
-    from fgsm_studio.gui.train_view import TrainView
+    from fgsm_studio.gui.train.view import TrainView
     from tests.gui.test_train_results import RECORDS
 
     first = TrainView(settings)
@@ -185,7 +188,7 @@ def test_results_come_back_after_a_restart_and_figure3_shows_one_sweep(qtbot, se
 
 def test_presets_fill_the_form_in_plain_words(view):
     """Issue 14.6: a preset fills the detailed fields, which stay for experts."""
-    from fgsm_studio.gui.train_form import PRESETS
+    from fgsm_studio.gui.train.form import PRESETS
 
     f = view.form
     assert [f.preset.itemText(i) for i in range(1, f.preset.count())] == list(PRESETS)
@@ -201,7 +204,7 @@ def test_presets_fill_the_form_in_plain_words(view):
 
 
 def test_warning_appears_when_the_defense_only_looks_robust(view):
-    """Issue 14.8: the banner shows the findings of core.robust_monitor, in words."""
+    """Issue 14.8: the banner shows the findings of core.training.robust_monitor, in words."""
     from tests.core.test_robust_monitor import COLLAPSE, HEALTHY, _history
 
     view.state.set_current(view.form.job())  # a WR_FGSM run in progress
@@ -255,10 +258,14 @@ def test_results_table_fits_1280x720_without_scrolling_sideways(view):
     assert t.item(0, 1).text() == "90.00" and "dataset" in t.item(0, 0).toolTip()
 
 
-def test_stop_mid_epoch_says_where_and_the_stopped_run_is_in_the_table(view, qtbot, monkeypatch):
+def test_stop_mid_epoch_says_where_and_the_stopped_run_is_in_the_table(
+    view, qtbot, monkeypatch, tmp_path
+):
     """Issue 24, 13: the true epoch and batch (not "96 of 96 (100%)"), a row in the results
     table, and "the best checkpoint so far is kept" only once one exists."""
     from PySide6.QtWidgets import QMessageBox
+
+    from fgsm_studio.gui.train.view import TrainView
 
     asked = []
     monkeypatch.setattr(
@@ -286,3 +293,20 @@ def test_stop_mid_epoch_says_where_and_the_stopped_run_is_in_the_table(view, qtb
     assert view.table.rowCount() == 1
     assert view.table.item(0, 0).text().endswith("(stopped)")
     assert "Best validated epoch 1" in view.table.item(0, 0).toolTip()
+    # ... and the row is a saved record: it comes back after a restart and is exported
+    (stopped,) = view.records
+    assert (stopped.stopped.epoch, stopped.stopped.batch) == (2, p.batch) and stopped.test is None
+    assert stopped.saved_to and stopped.saved_to.endswith(".best-so-far.safetensors")
+    again = TrainView(view.settings)
+    qtbot.addWidget(again)
+    assert again.records == [stopped] and again.table.rowCount() == 1
+    assert again.table.item(0, 0).toolTip() == view.table.item(0, 0).toolTip()
+    csv_path = again.export(tmp_path / "runs.csv")[0]
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        (row,) = list(csv.DictReader(f))
+    assert (
+        row["status"] == "stopped"
+        and row["stopped_at"] == f"epoch 2, batch {p.batch} of {p.batches}"
+    )
+    assert row["epochs_run"] == "1" and row["clean %"] == ""
+    assert again.shutdown(1000)

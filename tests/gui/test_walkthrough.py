@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from fgsm_studio.gui import walkthrough
+from fgsm_studio.gui.explorer import walkthrough
 from fgsm_studio.gui.guide import GUIDE
 
 

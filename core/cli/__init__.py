@@ -1,0 +1,1 @@
+"""``fgsm-studio-cli``: the command line (``main``) and its options (``options``)."""

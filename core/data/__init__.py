@@ -1,0 +1,1 @@
+"""Datasets, image files and augmentation: images in, validated tensors out."""

@@ -1,0 +1,1 @@
+"""The Explorer's engine, Qt-free: the session, its sweep cache, opening files, slides."""

@@ -1,0 +1,1 @@
+"""Accuracy clean and under attack, gradient-masking checks, other writers' digits."""

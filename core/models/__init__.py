@@ -1,0 +1,1 @@
+"""The networks, their checkpoints (safetensors + card), ImageNet and the bundled models."""

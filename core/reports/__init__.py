@@ -1,0 +1,1 @@
+"""Run records into CSV, figures, statistics and markdown tables."""

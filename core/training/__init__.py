@@ -1,0 +1,1 @@
+"""Training: the loop, its config, the defenses, the robust monitor, DDP."""
