@@ -207,7 +207,9 @@ def strongest(
         candidate = make(x[idx], y[idx])
         with evaluating(plain), torch.no_grad():
             hit = defended(candidate).argmax(1) != y[idx]
-        adv[idx] = candidate  # the last attempt stands where nothing fooled it
+        # where nothing fooled it, BPDA-PGD's image stands (Square returns the image itself)
+        keep = torch.ones_like(hit) if name == "bpda-pgd" else hit
+        adv[idx[keep]] = candidate[keep]
         fooled[idx[hit]] = True
         for i in idx[hit].tolist():
             by[i] = name
@@ -222,6 +224,12 @@ def strongest(
     return Strongest(adv.detach(), fooled.clone(), by, settings)
 
 
+def strongest_short(settings: dict) -> str:
+    """``strongest_words`` in a few words, for the window's one line."""
+    square = f" and Square ({settings['queries']} queries)" if settings.get("queries") else ""
+    return f"BPDA-PGD, transfer{square}"
+
+
 def strongest_words(settings: dict) -> str:
     """What ``strongest`` ran, in words, e.g. for the window and the report."""
     words = (
@@ -233,18 +241,21 @@ def strongest_words(settings: dict) -> str:
     return f"{words} (no Square)"
 
 
-def cost_words(card: Any) -> str:
-    """What squeezing costs this model on clean images, from its card, in one phrase."""
+def cost_words(card: Any, *, every_set: bool = False) -> str:
+    """What squeezing costs this model on clean images, from its card, in one phrase: on its
+    own test digits (``every_set``: and on each other-writers set, with its false alarms)."""
     record = calibration(card)
     if record is None:
         return (
-            f"squeezing's clean cost was not measured for this model (detector threshold "
-            f"{DETECT_THRESHOLD:g}, not calibrated)"
+            f"squeezing's clean cost is not measured for this model (its detector's threshold "
+            f"{DETECT_THRESHOLD:g} is not calibrated)"
         )
     parts = []
     for name, c in record["clean"].items():
-        where = "its own test digits" if name == "own" else name
-        parts.append(
-            f"{100 * c['squeezed']:.1f}% vs {100 * c['plain']:.1f}% on {where} (n={c['n']})"
+        where = "own test digits" if name == "own" else f"other writers' {name}"
+        text = (
+            f"clean {100 * c['plain']:.1f}% \u2192 {100 * c['squeezed']:.1f}% ({where}, n={c['n']}"
         )
-    return "squeezed, it reads " + ", ".join(parts[:2])
+        flagged = f", {100 * c['false_alarms']:.1f}% of them flagged" if every_set else ""
+        parts.append(f"{text}{flagged})")
+    return "squeezing: " + ("; ".join(parts) if every_set else parts[0])

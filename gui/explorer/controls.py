@@ -31,9 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core.attacks.squeezing import cost_words
 from fgsm_studio.core.catalogue import EXPLORER_ATTACKS, entries
 
 from ..minimal_size import FlipSizeLabel
+from ..safe_text import escape
 from .state import MAX_STEPS, ExplorerState
 
 # (key, label, plain-words tooltip) of the Explorer's attacks (core.catalogue)
@@ -90,12 +92,19 @@ class DefenseSwitches(QWidget):
         self.squeezing.toggled.connect(self._on_squeezing_toggled)
         self.adaptive.toggled.connect(self._on_adaptive_toggled)
         state.defense_changed.connect(self._on_state_defense_changed)
+        state.model_changed.connect(self._on_state_model_changed)
 
     def _on_squeezing_toggled(self, on: bool) -> None:
         self.state.set_defense(squeezing=on)
 
     def _on_adaptive_toggled(self, on: bool) -> None:
         self.state.set_defense(adaptive=on)
+
+    def _on_state_model_changed(self) -> None:
+        """The tooltip gives this model's measured clean cost and false alarms (its card)."""
+        card = self.state.card
+        words = "" if card is None else f"<p>{escape(cost_words(card, every_set=True))}.</p>"
+        self.squeezing.setToolTip(SQUEEZING_TIP + words)
 
     def _on_state_defense_changed(self) -> None:
         with QSignalBlocker(self.squeezing), QSignalBlocker(self.adaptive):

@@ -47,7 +47,7 @@ from fgsm_studio.core.attacks.squeezing import (
     FeatureSqueezing,
     for_card,
     strongest,
-    strongest_words,
+    strongest_short,
 )
 from fgsm_studio.core.data.images import to_model_input
 from fgsm_studio.core.explorer.opening import epsilon_scale
@@ -301,8 +301,8 @@ class FrameEngine(QObject):
         """The compare model's own FGSM frame at ``frame``'s epsilon: from its sweep when
         filled, the last one while the slider is held, else one forward pass."""
         twin, cache = self._twin, self._compare
-        if twin is None or frame.attack != "fgsm":
-            return None
+        if twin is None or frame.attack not in ("fgsm", "strongest"):
+            return None  # (the strongest attack is the squeezer's: the twin keeps its FGSM)
         cache = cache if cache is not None and cache.session is twin else None
         if cache is not None and cache.probs_at(frame.epsilon) is not None:
             return twin.frame(frame.epsilon, cache=cache)
@@ -388,7 +388,7 @@ class FrameEngine(QObject):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)  # the same frame for the same image and epsilon
                 r = strongest(defended, session.x, label, eps, **options)
-            how = strongest_words(r.settings)
+            how = strongest_short(r.settings)
             return session, session.judge(eps, "strongest", r.adversarial, by=r.by[0], how=how)
 
         self._ids["strong"] = self.runner.submit("strong", run)

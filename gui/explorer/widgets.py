@@ -409,7 +409,7 @@ class Stage(QWidget):
         names = self._names()
         detail = verdict_detail(frame, names)
         if frame.flagged is not None and self.state.card is not None:  # squeezing: its cost
-            detail += f"<br><small>{escape(cost_words(self.state.card))}</small>"
+            detail += f" &middot; {escape(cost_words(self.state.card))}"
         noise = self.state.noise_frame
         if noise is not None:
             detail += noise_words(noise, names)

@@ -199,7 +199,9 @@ def test_attacker_who_knows_it_gets_the_strongest_attack(explorer, qtbot, monkey
     assert torch.equal(f.adversarial, r.adversarial[0]) and f.by == r.by[0]
     detail = explorer.stage.detail.text()
     assert "Strongest attack at epsilon 0.010" in detail
-    assert "squeezed, it reads" in detail and "own test digits (n=500)" in detail
+    assert "squeezing: clean 97.4% \u2192 91.6% (own test digits, n=500)" in detail
+    tip = explorer.epsilon.defense.squeezing.toolTip()
+    assert "(other writers' optdigits, n=1797, 14.3% of them flagged)" in tip
     assert f.flagged is not None
 
 
