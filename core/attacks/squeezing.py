@@ -252,10 +252,10 @@ def cost_words(card: Any, *, every_set: bool = False) -> str:
         )
     parts = []
     for name, c in record["clean"].items():
-        where = "own test digits" if name == "own" else f"other writers' {name}"
+        where = "own digits" if name == "own" else f"other writers' {name}"
         text = (
             f"clean {100 * c['plain']:.1f}% \u2192 {100 * c['squeezed']:.1f}% ({where}, n={c['n']}"
         )
         flagged = f", {100 * c['false_alarms']:.1f}% of them flagged" if every_set else ""
         parts.append(f"{text}{flagged})")
-    return "squeezing: " + ("; ".join(parts) if every_set else parts[0])
+    return "squeezed, " + ("; ".join(parts) if every_set else parts[0])

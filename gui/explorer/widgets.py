@@ -536,7 +536,7 @@ def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
     if frame.attack == "strongest":  # Feature Squeezing, "attacker knows it"
         what = f"Strongest attack at epsilon {eps_text(frame.epsilon)}"
         if frame.by in STRONGEST_BY:
-            return f"{what}: {STRONGEST_BY[frame.by]} fools the squeezed model"
+            return f"{what}: {STRONGEST_BY[frame.by]} fools it"
         if frame.by == "clean":
             return f"{what}: the squeezed model is wrong on the clean image already"
         return f"{what}: the squeezed model holds against {escape(frame.how)}"

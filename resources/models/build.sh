@@ -14,31 +14,34 @@ EPS="0.05,0.1,0.2,0.3"
 # docs/results/robust-mnist.md has the tables and how they were measured.
 WORST="python3 -m fgsm_studio.core.cli robustness --update-card --attacks fgsm,pgd,apgd-ce --survivors-only apgd-t"
 WORST_SMALL="$WORST --pgd-steps 50 --apgd-steps 50 --targets 3"
+# One sample per row (issue 22, 5): on the card's whole held-out part, with the card's own 10-step
+# PGD in the chain, so the worst case sits beside FGSM and PGD figures of the same images
+WORST_CARD="$WORST --pgd-steps 10 --apgd-steps 50 --targets 3"
 # MobileNetV2 (about 15x the small CNN's work per image): lighter, 20 steps, 1 target, 200 images
 WORST_MOBILE="$WORST --pgd-steps 20 --apgd-steps 20 --targets 1 --limit 200"
 
 # MNIST (the 5000 real digits bundled in resources/data), small_cnn
 $CLI --dataset mnist-5k --arch small_cnn --defense none --epochs 10 --epsilon 0.1 --eval-epsilons $EPS \
      --name "MNIST digits, small CNN (standard)" --out $M/mnist_small_cnn_standard.safetensors --records $R/mnist-5k
-$WORST_SMALL --limit 250 --varied --varied-limit 250 $M/mnist_small_cnn_standard.safetensors
+$WORST_CARD --varied --varied-limit 250 $M/mnist_small_cnn_standard.safetensors
 $CLI --dataset mnist-5k --arch small_cnn --defense wr_fgsm --a1 0.5 --epochs 10 --epsilon 0.1 --eval-epsilons $EPS \
      --name "MNIST digits, small CNN (WR_FGSM)" --out $M/mnist_small_cnn_wr_fgsm.safetensors --records $R/mnist-5k
-$WORST_SMALL --limit 250 --varied --varied-limit 250 $M/mnist_small_cnn_wr_fgsm.safetensors
+$WORST_CARD --varied --varied-limit 250 $M/mnist_small_cnn_wr_fgsm.safetensors
 # The best (a1, a2) pair of the 3-round sweep in docs/results/mnist-5k (a1 = 1, a2 = 0)
 $CLI --dataset mnist-5k --arch small_cnn --defense wr_fgsm --a1 1 --epochs 10 --epsilon 0.1 --eval-epsilons $EPS \
      --name "MNIST digits, small CNN (WR_FGSM, best pair a1=1)" --out $M/mnist_small_cnn_wr_fgsm_a1-1.safetensors \
      --records $R/mnist-5k
-$WORST_SMALL --limit 250 --varied --varied-limit 250 $M/mnist_small_cnn_wr_fgsm_a1-1.safetensors
+$WORST_CARD --varied --varied-limit 250 $M/mnist_small_cnn_wr_fgsm_a1-1.safetensors
 
 # Fashion-MNIST (apt-get install dataset-fashion-mnist): train/test split, measured on
 # the first 2000 test images (committed in resources/data for the tests)
 $CLI --dataset fashion-mnist --folds 0 --arch small_cnn --defense none --epochs 6 --epsilon 0.1 --eval-epsilons $EPS \
      --eval-limit 2000 --name "Fashion-MNIST, small CNN (standard)" --out $M/fashion_small_cnn_standard.safetensors
-$WORST_SMALL --limit 250 $M/fashion_small_cnn_standard.safetensors  # 250 of the 10,000 test images
+$WORST_CARD $M/fashion_small_cnn_standard.safetensors  # the 2,000 committed test images
 $CLI --dataset fashion-mnist --folds 0 --arch small_cnn --defense wr_fgsm --a1 0.5 --epochs 6 --epsilon 0.1 \
      --eval-epsilons $EPS --eval-limit 2000 --name "Fashion-MNIST, small CNN (WR_FGSM)" \
      --out $M/fashion_small_cnn_wr_fgsm.safetensors
-$WORST_SMALL --limit 250 $M/fashion_small_cnn_wr_fgsm.safetensors
+$WORST_CARD $M/fashion_small_cnn_wr_fgsm.safetensors
 
 # MNIST, MobileNetV2 (about 50 s per clean epoch on a 2-core CPU)
 $CLI --dataset mnist-5k --arch mobilenet_v2 --defense none --epochs 4 --epsilon 0.1 --eval-epsilons 0.1,0.3 \
@@ -84,3 +87,12 @@ python3 -m fgsm_studio.core.cli measure --publish --results $R/other-writers/res
      $M/mnist_*.safetensors
 
 python3 -m fgsm_studio.core.cli cards --out $M/README.md --readme README.md
+
+# Issue 22, item 6: Feature Squeezing's detector threshold (5% false alarms on each model's
+# validation digits) into the two cards the window opens on, its clean cost on every set, and its
+# attacks (BPDA-PGD with restarts, transfer, Square) on 100 digits per set;
+# docs/results/feature-squeezing.md is generated from the cards and the results file.
+SQUEEZE="python3 -m fgsm_studio.core.cli squeezing"
+$SQUEEZE --update-card --measure --threads 1 --limit 100 $M/mnist_small_cnn_standard.safetensors \
+    $M/mnist_small_cnn_wr_fgsm.safetensors
+$SQUEEZE --publish $M/mnist_small_cnn_standard.safetensors $M/mnist_small_cnn_wr_fgsm.safetensors
