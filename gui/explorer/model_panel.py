@@ -133,7 +133,11 @@ def plain_words(card: ModelCard) -> str:
 
 # The other-writers sets (``core.data.other_writers``, ``fgsm-studio-cli measure --publish``),
 # the first found speaks: real handwriting before rendered fonts.
-OTHER_SETS = (("optdigits", "digits by other writers"), ("fonts", "digits rendered from fonts"))
+OTHER_SETS = (
+    ("optdigits", "digits by other writers"),
+    ("fonts", "digits rendered from fonts"),
+    ("draw", "digits drawn with the Draw tool"),
+)
 
 
 def _per_epsilon(per: object) -> dict[float, float] | None:
