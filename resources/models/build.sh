@@ -90,9 +90,11 @@ python3 -m fgsm_studio.core.cli cards --out $M/README.md --readme README.md
 
 # Issue 22, item 6: Feature Squeezing's detector threshold (5% false alarms on each model's
 # validation digits) into the two cards the window opens on, its clean cost on every set, and its
-# attacks (BPDA-PGD with restarts, transfer, Square) on 100 digits per set;
+# attacks (BPDA-PGD with restarts, transfer, Square) on 100 own-fold and 50 other-writers digits;
 # docs/results/feature-squeezing.md is generated from the cards and the results file.
 SQUEEZE="python3 -m fgsm_studio.core.cli squeezing"
-$SQUEEZE --update-card --measure --threads 1 --limit 100 $M/mnist_small_cnn_standard.safetensors \
+$SQUEEZE --update-card --measure --threads 1 --sets own --limit 100 $M/mnist_small_cnn_standard.safetensors \
+    $M/mnist_small_cnn_wr_fgsm.safetensors
+$SQUEEZE --measure --threads 1 --sets optdigits,fonts --limit 50 $M/mnist_small_cnn_standard.safetensors \
     $M/mnist_small_cnn_wr_fgsm.safetensors
 $SQUEEZE --publish $M/mnist_small_cnn_standard.safetensors $M/mnist_small_cnn_wr_fgsm.safetensors
