@@ -163,7 +163,9 @@ def for_card(model: nn.Module, card: Any) -> FeatureSqueezing:
     record = calibration(card)
     threshold = DETECT_THRESHOLD if record is None else float(record["threshold"])
     settings = squeezer_for(card.in_channels, card.image_size)
-    return FeatureSqueezing(model, **settings, threshold=threshold)
+    return FeatureSqueezing(
+        model, bits=settings["bits"], median=settings["median"], threshold=threshold
+    )
 
 
 # The strongest adaptive attack, in the order it runs (the first that fools an image wins).

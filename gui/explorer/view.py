@@ -70,7 +70,6 @@ class ExplorerView(QWidget):
     ) -> None:
         super().__init__(parent)
         self.runner, self.settings = runner, settings
-        self.entries = bundled_models()
         self.state = ExplorerState(self)
         self.loader = Loader(self)
         self._opening: Opening | None = None  # applied when its model has loaded
@@ -82,7 +81,7 @@ class ExplorerView(QWidget):
         configure_threads("gui")
         runner.submit("threads", lambda: configure_threads("explorer-worker"))
         self.banner = Banner(self.state)
-        self.state.set_catalogue(self.entries)
+        self.state.set_catalogue(bundled_models())
         self.state.set_recent(explorer_inputs.recent_models(settings))
         self.sidebar = Sidebar(self.state, settings)
         self.stage = Stage(self.state)
@@ -169,6 +168,11 @@ class ExplorerView(QWidget):
         self.loader.finished.connect(self._on_loader_finished)
         self.loader.failed.connect(self._on_loader_failed)
         self._download_progress.connect(s.set_status)
+
+    @property
+    def entries(self) -> list[ModelEntry]:
+        """The bundled models (the state's catalogue)."""
+        return list(self.state.catalogue)
 
     @property
     def idle(self) -> bool:
