@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     from ..runs.cluster import ClusterError
+    from ..training.config import TrainingError
     from ..training.distributed import DistributedError
-    from ..training.loop import TrainingError
 
     try:
         if args.command == "train":
@@ -91,8 +91,8 @@ def _train(args) -> int:
     from ..devices import configure_threads
     from ..measure.evaluation import drive
     from ..runs.experiments import RunSpec, execute
+    from ..training.config import TrainingError
     from ..training.distributed import SINGLE, init_from_env, shutdown
-    from ..training.loop import TrainingError
 
     dist = init_from_env() if args.ddp else SINGLE  # under torchrun: join its process group
     spec = RunSpec.of(

@@ -38,14 +38,9 @@ from ..measure.evaluation import EvalProgress, EvalResult, evaluation
 from ..measure.robustness import WORST_CASE_SETTINGS, worst_case
 from ..models.checkpoint import ModelCard, save
 from ..models.networks import build
+from ..training.config import BatchProgress, EpochMetrics, TrainConfig, training_info
 from ..training.distributed import SINGLE, DistContext
-from ..training.loop import (
-    BatchProgress,
-    EpochMetrics,
-    TrainConfig,
-    train,
-    training_info,
-)
+from ..training.loop import train
 from ..training.robust_monitor import card_warnings
 
 Event = BatchProgress | EvalProgress | EpochMetrics

@@ -48,8 +48,9 @@ from fgsm_studio.core.runs.experiments import (
     best_so_far_path,
     stopped_record,
 )
-from fgsm_studio.core.training.loop import MONITOR, BatchProgress, EpochMetrics
+from fgsm_studio.core.training.config import BatchProgress, EpochMetrics
 from fgsm_studio.core.training.robust_monitor import Finding, findings
+from fgsm_studio.core.training.selection import MONITOR
 
 from ..safe_text import PlainLabel
 from ..workers import (

@@ -145,7 +145,7 @@ def test_help_does_not_import_torch():
 
 
 def _events():
-    from fgsm_studio.core.training.loop import BatchProgress, EpochMetrics
+    from fgsm_studio.core.training.config import BatchProgress, EpochMetrics
 
     for b in range(1, 4):
         yield BatchProgress(1, b, 3, 0.5, 100.0, 1.0)

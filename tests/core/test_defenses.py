@@ -10,13 +10,14 @@ from fgsm_studio.core.attacks.gradient import input_gradient
 from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.measure.evaluation import evaluate
 from fgsm_studio.core.models.networks import build
+from fgsm_studio.core.training.config import TrainConfig
 from fgsm_studio.core.training.defenses import (
     DEFENSES,
     adversarial_loss,
     fgsm_rs_examples,
     trades_examples,
 )
-from fgsm_studio.core.training.loop import TrainConfig, run
+from fgsm_studio.core.training.loop import run
 
 
 def _model(seed=0):

@@ -17,7 +17,8 @@ from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.runs.experiments import RunSpec
 from fgsm_studio.core.training import config as train_config
-from fgsm_studio.core.training.loop import TrainConfig, run, training_info
+from fgsm_studio.core.training.config import TrainConfig, training_info
+from fgsm_studio.core.training.loop import run
 
 
 def test_cosine_falls_from_lr_to_zero_and_constant_stays():

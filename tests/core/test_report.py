@@ -53,7 +53,7 @@ def test_report_figures_are_png_and_svg_with_error_bars_on_every_series(tmp_path
 
 def _run(defense="wr_fgsm", a1=0.5, fold=0, clean=0.9, fgsm=0.5, val=(0.9, 0.5), losses=(1.0, 0.5)):
     """A record whose test and validation numbers are given separately."""
-    from fgsm_studio.core.training.loop import EpochMetrics
+    from fgsm_studio.core.training.config import EpochMetrics
 
     spec = RunSpec.of(defense=defense, a1=a1, fold=fold, eval_epsilons=(0.1,))
     test = EvalResult(
