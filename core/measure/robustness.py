@@ -13,7 +13,7 @@ them against torchattacks). ``robust_evaluate`` returns an ``EvalResult`` whose
 ``attacks`` hold one entry per attack plus ``"worst-case"``, so a model card
 keeps the shape ``metrics["attacks"][attack][eps]``.
 
-``deepfool`` and ``cw_l2`` (``core.attacks.minimal``, re-exported here) find the
+``deepfool`` and ``cw_l2`` (``core.attacks.minimal``) find the
 *smallest* perturbation that flips an image and return its L2 and L-inf size per
 image (``MinimalPerturbation``).
 
@@ -32,9 +32,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..attacks.gradient import apgd_ce, apgd_t, evaluating, resolve, square  # noqa: F401 (re-exported)
-from ..attacks.minimal import MinimalPerturbation, cw_l2, deepfool  # noqa: F401 (re-exported)
-from .evaluation import WORST_CASE, EvalResult, drive, evaluation  # noqa: F401
+from .evaluation import EvalResult, drive, evaluation
 
 DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t")
 KEEP_CARD_FIGURES = ("fgsm",)  # the training CLI's own figures, which --update-card keeps
@@ -143,13 +141,13 @@ def measure_card(
     card's own FGSM figures, measured on the whole held-out part, are kept.
     ``fgsm-studio-cli robustness`` runs this; ``options`` go to ``robust_evaluate``."""
     from ..data.augment import digits
+    from ..data.loaders import fold_parts
     from ..models.checkpoint import load, save
-    from ..runs.experiments import RunSpec, splits
 
     model, card = load(path)
     fold = card.training.get("fold", 0) if fold is None else fold
     folds = int(card.training.get("folds", 10))
-    _, _, test = splits(RunSpec(dataset=card.dataset, fold=fold, folds=folds))
+    _, _, test = fold_parts(card.dataset, k=folds, fold=fold)
     opts: dict[str, Any] = dict(
         epsilons=list(epsilons), attacks=list(attacks), survivors_only=list(survivors_only)
     )

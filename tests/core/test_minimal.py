@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from fgsm_studio.core.attacks.gradient import apgd_ce
 from fgsm_studio.core.attacks.minimal import cw_l2, cw_l2_search, deepfool, smallest_flip
 from fgsm_studio.core.attacks.squeezing import (
     DETECT_THRESHOLD,
@@ -19,7 +20,6 @@ from fgsm_studio.core.attacks.squeezing import (
     squeezer_for,
 )
 from fgsm_studio.core.explorer.session import AttackSession
-from fgsm_studio.core.measure.robustness import apgd_ce
 
 
 def _linear(classes: int = 3, pixels: int = 16) -> nn.Module:

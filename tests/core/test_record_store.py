@@ -156,12 +156,12 @@ def test_one_csv_for_the_report_and_the_train_tab(tmp_path):
 def test_figure3_bars_mean_one_thing_in_the_report_and_the_train_tab(tmp_path, monkeypatch):
     """Issue 23, 5: a 95% confidence interval everywhere: Student t over two or more
     rounds, Wilson over the images with one (the Train tab's case), said in the caption."""
-    from fgsm_studio.core.reports import figures as report_figures
+    from fgsm_studio.core.reports import figures
 
     drawn = []
-    real = report_figures.figure3
+    real = figures.figure3
     monkeypatch.setattr(
-        report_figures, "figure3", lambda *a, **kw: drawn.append((a, kw)) or real(*a, **kw)
+        figures, "figure3", lambda *a, **kw: drawn.append((a, kw)) or real(*a, **kw)
     )
     (tmp_path / "runs").mkdir()
     for a1 in (0.0, 0.5, 1.0):
