@@ -14,13 +14,13 @@ This module assembles the parser; each part lives by its seam:
 ``checks`` (``check``: what needs several options or the file system),
 ``train_options`` (train, and the options every training command shares),
 ``sweep_options`` (sweep and reproduce) and ``measure_options`` (evaluate,
-robustness, measure, cards).
+robustness, measure, squeezing, cards).
 """
 
 from __future__ import annotations
 
 from ... import __version__  # noqa: TID252 (the package's one version: the only import above core)
-from .measure_options import add_cards, add_evaluate, add_measure, add_robustness
+from .measure_options import add_cards, add_evaluate, add_measure, add_robustness, add_squeezing
 from .sweep_options import add_sweep_and_reproduce
 from .train_options import add_train
 from .values import Formatter, Parser
@@ -38,5 +38,6 @@ def build_parser(description: str) -> Parser:
     add_sweep_and_reproduce(sub, fmt)
     add_robustness(sub, fmt)
     add_measure(sub, fmt)
+    add_squeezing(sub, fmt)
     add_cards(sub)
     return ap

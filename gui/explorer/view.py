@@ -3,12 +3,12 @@
 ``ExplorerView`` is the controller: it owns the ``ExplorerState`` (the only place
 the model, image, epsilon, attack, target, session and frame live), the widgets
 that draw it (``Sidebar``, ``Stage``, ``EpsilonControl``, ``AttackControls``) and
-the ``FrameEngine`` (``explorer_frames``) that turns state into frames. Images and
+the ``FrameEngine`` (``frames``) that turns state into frames. Images and
 checkpoints are read by the ``Loader`` on threads the window never waits for; the
 opening sample is picked on the ``TaskRunner``. A bad file shows a message in the
 banner and leaves what was on screen, and the model selection, untouched. The
 opening screen is ``core.explorer.opening``'s plan; Open/Draw/Camera/Paste are
-``explorer_inputs``.
+``ways_in``.
 """
 
 from __future__ import annotations
@@ -69,7 +69,6 @@ class ExplorerView(QWidget):
     ) -> None:
         super().__init__(parent)
         self.runner, self.settings = runner, settings
-        self.entries = bundled_models()
         self.state = ExplorerState(self)
         self.loader = Loader(self)
         self._opening: Opening | None = None  # applied when its model has loaded
@@ -81,7 +80,9 @@ class ExplorerView(QWidget):
         configure_threads("gui")
         runner.submit("threads", lambda: configure_threads("explorer-worker"))
         self.banner = Banner(self.state)
-        self.sidebar = Sidebar(self.state, self.entries, settings)
+        self.state.set_catalogue(bundled_models())
+        self.state.set_recent(ways_in.recent_models(settings))
+        self.sidebar = Sidebar(self.state, settings)
         self.stage = Stage(self.state)
         self.epsilon = EpsilonControl(self.state)
         self.attack = AttackControls(self.state)
@@ -168,6 +169,11 @@ class ExplorerView(QWidget):
         self._download_progress.connect(s.set_status)
 
     @property
+    def entries(self) -> list[ModelEntry]:
+        """The bundled models (the state's catalogue)."""
+        return list(self.state.catalogue)
+
+    @property
     def idle(self) -> bool:
         """Nothing is being read, computed or waiting to be drawn."""
         return not (self.runner.busy or self.loader.busy or self.frames.scheduled)
@@ -221,6 +227,11 @@ class ExplorerView(QWidget):
     def remember_folder(self, path: str | Path) -> None:
         ways_in.remember_folder(self.settings, path)
 
+    def remember_model(self, path: Path) -> None:
+        """Put ``path`` first in the Recent list (kept in the settings, merged with what
+        other windows wrote there meanwhile)."""
+        self.state.set_recent(ways_in.remember_model(self.settings, path))
+
     def step_image(self, delta: int) -> None:
         """Show the next (``delta`` 1) or previous (-1) sample of the model's dataset."""
         sample = self.state.step_sample(delta)
@@ -268,8 +279,12 @@ class ExplorerView(QWidget):
 
     def _model_loaded(self, loaded: LoadedModel) -> None:
         old = self.state.model
+        if not str(loaded.source).startswith(VIRTUAL_PREFIX):  # (those are listed by name)
+            self.state.add_opened(ModelEntry(loaded.path, loaded.card))
         self.state.set_session(None)  # the old model's gradient: never drawn with the new card
         self.state.set_model(loaded)
+        if loaded.path not in {e.path for e in self.state.catalogue}:
+            self.remember_model(loaded.path)
         self.state.set_loading("model", None)
         # Until its first frame: the old model's verdict is gone (set_session(None)).
         self.state.set_status(f"{loaded.card.title()}: attacking the image...")
