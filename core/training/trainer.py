@@ -132,7 +132,7 @@ class Trainer:
     """One run's state and the named steps of its epochs (as minGPT's trainer).
 
     ``train`` reads as the loop it is: ``run_epoch`` (``train_step`` per batch),
-    ``validate`` (with ``monitor``), ``select``, ``checkpoint_best``,
+    ``validate`` (with ``monitor``), ``select``, ``metrics``, ``checkpoint_best``,
     ``should_stop``, then ``finish``. Everything a step needs that does not change
     over the run is set once here; what changes (the best epoch's weights, the EMA
     step, the monitor's peak, the timers) is the state the steps share.
