@@ -173,6 +173,11 @@ class FrameEngine(QObject):
         key, (last_key, last_x) = (s.model.net, s.squeezing), self._flip_for
         same = key == last_key and torch.equal(x, last_x)
         if not (same and self._ids["flip"] < 0 and self._flip_job is None):
+            if not same and self._ids["flip"] >= 0:
+                # a search for the old image stops at its next step (it may hold the
+                # one-task runner for minutes on a big network): the new sweep goes first
+                self.runner.cancel("flip")
+                self._ids["flip"] = -1
             self._flip_for = (key, x)
             self._flip_job = (session, flip_net, x)
             s.set_flip_size(None, computing=True)
@@ -251,7 +256,11 @@ class FrameEngine(QObject):
             return
         session, plain, x = self._flip_job
         self._flip_job = None
-        self._ids["flip"] = self.runner.submit("flip", lambda: (session, smallest_flip(plain, x)))
+        # stoppable: a search of minutes on a big network must not hold up the next image's
+        # sweep (the runner does one task at a time) or the window's closing
+        self._ids["flip"] = self.runner.submit_stoppable(
+            "flip", lambda stop: (session, smallest_flip(plain, x, stop=stop))
+        )
 
     def _on_chunk(self, cache: SweepCache, indices: torch.Tensor, probs, seconds: float) -> None:
         if cache is not self._main and cache is not self._compare:
