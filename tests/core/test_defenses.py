@@ -10,13 +10,14 @@ from fgsm_studio.core.attacks.gradient import input_gradient
 from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.measure.evaluation import evaluate
 from fgsm_studio.core.models.networks import build
+from fgsm_studio.core.training.config import TrainConfig
 from fgsm_studio.core.training.defenses import (
     DEFENSES,
     adversarial_loss,
     fgsm_rs_examples,
     trades_examples,
 )
-from fgsm_studio.core.training.loop import TrainConfig, run
+from fgsm_studio.core.training.loop import run
 
 
 def _model(seed=0):
@@ -121,14 +122,14 @@ def test_augmentation_changes_training(mnist_1k):
 
 def test_cli_offers_every_defense_and_augmentation():
     from fgsm_studio.core import catalogue
-    from fgsm_studio.core.cli import options as cli_options
-    from fgsm_studio.core.models import networks as models
-    from fgsm_studio.core.training import defenses
+    from fgsm_studio.core.cli import options
 
-    assert cli_options.DEFENSES == defenses.DEFENSES
-    assert cli_options.AUGMENTS == catalogue.AUGMENTS
-    assert cli_options.STEMS == models.STEMS
-    args = cli_options.build_parser("x").parse_args(
+    from .test_cli_options import _choices
+
+    assert tuple(_choices("train", "--defense")) == catalogue.DEFENSES
+    assert tuple(_choices("train", "--augment")) == catalogue.AUGMENTS
+    assert tuple(_choices("train", "--stem")) == catalogue.STEMS
+    args = options.build_parser("x").parse_args(
         ["train", "--out", "m.safetensors", "--defense", "trades", "--augment", "digits"]
     )
     assert (args.defense, args.augment, args.attack_steps, args.beta) == (

@@ -12,14 +12,10 @@ from fgsm_studio.core.devices import configure_threads
 from fgsm_studio.core.measure.evaluation import drive
 from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.runs.experiments import RunSpec, execute
-from fgsm_studio.core.training.loop import (
-    EpochMetrics,
-    TrainConfig,
-    monitor_size,
-    run,
-    training_info,
-)
+from fgsm_studio.core.training.config import EpochMetrics, TrainConfig, training_info
+from fgsm_studio.core.training.loop import run
 from fgsm_studio.core.training.robust_monitor import findings
+from fgsm_studio.core.training.selection import monitor_size
 
 
 def _epoch(epoch, clean, fgsm, pgd):
@@ -168,8 +164,8 @@ def test_a_real_pgd_trained_run_does_not_raise_the_warning():
 def test_the_default_best_epoch_is_never_one_whose_pgd_accuracy_collapsed(split, monkeypatch):
     """Issue 24, 3: clean + FGSM rising while the monitor sees PGD collapse (catastrophic
     overfitting) must not make the collapsed epoch the best one."""
-    from fgsm_studio.core.training import loop as training
-    from fgsm_studio.core.training.loop import pgd_collapsed
+    from fgsm_studio.core.training import selection
+    from fgsm_studio.core.training.selection import pgd_collapsed
 
     assert pgd_collapsed(0.04, 0.52) and not pgd_collapsed(0.45, 0.52)
     assert not pgd_collapsed(0.05, 0.2)  # a fall of less than 0.2 is noise, not a collapse
@@ -180,8 +176,8 @@ def test_the_default_best_epoch_is_never_one_whose_pgd_accuracy_collapsed(split,
         yield  # (a generator, as the real one)
 
     scores = [0.80, 0.85, 0.90]  # clean + FGSM, rising to the last epoch (as in COLLAPSE)
-    monkeypatch.setattr(training, "_monitor", monitor)
-    monkeypatch.setattr(training, "_score", lambda *args: scores.pop(0))
+    monkeypatch.setattr(selection, "pgd_accuracy", monitor)
+    monkeypatch.setattr(selection, "score", lambda *args: scores.pop(0))
     train_set, val = split
     cfg = TrainConfig(defense="wr_fgsm", a1=1.0, epochs=3, epsilon=0.3, patience=3)
     result = run(_model(), train_set, val, cfg)

@@ -94,7 +94,7 @@ def test_the_out_probe_creates_a_file_instead_of_trusting_os_access(tmp_path, ca
             raise PermissionError(errno.EACCES, "Permission denied")
         return real_mkstemp(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr("fgsm_studio.core.cli.options.tempfile.mkstemp", mkstemp)
+    monkeypatch.setattr("fgsm_studio.core.cli.checks.tempfile.mkstemp", mkstemp)
     monkeypatch.setattr(os, "access", lambda *a, **k: True)
     assert main(["reproduce", "--out", str(blocked / "rp")]) == 2
     err = capsys.readouterr().err

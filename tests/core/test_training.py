@@ -11,14 +11,8 @@ from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.measure.evaluation import EvalProgress, EvalResult, evaluate, iterate_batches
 from fgsm_studio.core.models.checkpoint import ModelCard, load
 from fgsm_studio.core.models.networks import build, regularized_weights
-from fgsm_studio.core.training.loop import (
-    BatchProgress,
-    EpochMetrics,
-    TrainConfig,
-    TrainingError,
-    run,
-    train,
-)
+from fgsm_studio.core.training.config import BatchProgress, EpochMetrics, TrainConfig, TrainingError
+from fgsm_studio.core.training.loop import run, train
 
 
 def _model(seed=0):
@@ -207,7 +201,7 @@ def test_config_validation():
 
 
 def test_ema_weights_are_what_is_validated_and_saved(split, tmp_path):
-    from fgsm_studio.core.training.loop import _ema_update
+    from fgsm_studio.core.training.trainer import _ema_update
 
     # the average moves toward the weights by (1 - decay) per step (after its warm-up)
     a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
