@@ -100,7 +100,8 @@ def fresh_cnn(mnist_1k):
     100 queries, BPDA through 1-bit squeezing). Training costs seconds; only they pay."""
     from fgsm_studio.core.data.loaders import folds
     from fgsm_studio.core.models.networks import build
-    from fgsm_studio.core.training.loop import TrainConfig, run
+    from fgsm_studio.core.training.config import TrainConfig
+from fgsm_studio.core.training.loop import run
 
     torch.manual_seed(0)
     f = folds(mnist_1k, k=5, seed=0)[0]
