@@ -101,7 +101,7 @@ def fresh_cnn(mnist_1k):
     from fgsm_studio.core.data.loaders import folds
     from fgsm_studio.core.models.networks import build
     from fgsm_studio.core.training.config import TrainConfig
-from fgsm_studio.core.training.loop import run
+    from fgsm_studio.core.training.loop import run
 
     torch.manual_seed(0)
     f = folds(mnist_1k, k=5, seed=0)[0]
