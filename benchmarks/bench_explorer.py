@@ -102,7 +102,7 @@ def slider_latency(moves: int = 300, only: str = "") -> None:
             app.processEvents()  # the compare twin and the sweep (the GUI thread mostly sleeps)
             time.sleep(0.005)
         sweep = view.frames.sweep_seconds
-        scale = view.epsilon.scale
+        scale = view.state.scale
         ticks = view.epsilon.slider.maximum()
         slider = view.epsilon.slider
 

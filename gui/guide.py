@@ -35,9 +35,11 @@ black background, easy to see once you look for it; photo models are fooled by f
 the <b>smallest change that flips it</b>: DeepFool and C&amp;W search for the least change
 that makes the network change its answer (FGSM spends epsilon on every pixel).</li>
 <li><b>Feature Squeezing</b>: the network sees a simplified copy of the image, and a
-detector flags images whose answer changes when simplified. It stops a naive attack;
-tick <b>attacker knows it</b> for the adaptive attack (BPDA), which finds a gradient again
-and gets through where a change survives the squeezing (on digits: at larger epsilon).</li>
+detector flags images whose answer changes when simplified. It stops a naive attack, and
+costs clean accuracy (the line under the verdict says how much, measured). Tick
+<b>attacker knows it</b> for the strongest adaptive attack: BPDA (the gradient through the
+squeezer), the attack made on the plain model (transfer), and Square (no gradient at all);
+the window shows the worst of them, computed in the background.</li>
 <li><b>Curve</b>: the network's confidence as epsilon grows; the dotted line is where
 the attack first wins.</li>
 </ul>

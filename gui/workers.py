@@ -95,7 +95,21 @@ class Channels(QObject):
     def submit(self, channel: str, fn: Callable[[], Any]) -> int:
         """Run ``fn`` for ``channel``; older work there is superseded. Returns the task's id."""
         self._next_id += 1
+        return self._submit(channel, self._next_id, fn)
+
+    def submit_stoppable(self, channel: str, fn: Callable[[Callable[[], bool]], Any]) -> int:
+        """As ``submit``, for a long task that can stop: ``fn(stop)``, where ``stop()`` turns
+        True once nobody awaits the answer (a newer request on the channel, ``cancel`` or
+        ``shutdown``). The task asks it between its steps and gives up (raising anything)."""
+        self._next_id += 1
         task_id = self._next_id
+
+        def stop() -> bool:  # on the worker's thread: one dict read
+            return self._closed or self._latest.get(channel) != task_id
+
+        return self._submit(channel, task_id, lambda: fn(stop))
+
+    def _submit(self, channel: str, task_id: int, fn: Callable[[], Any]) -> int:
         if self._closed:
             return task_id
         self._latest[channel] = task_id

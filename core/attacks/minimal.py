@@ -21,7 +21,7 @@ move most of a digit's pixels and finds no flip on most MNIST images.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -29,6 +29,17 @@ import torch
 from torch import nn
 
 from .gradient import evaluating
+
+
+class Interrupted(Exception):
+    """A search was told to stop (its ``stop`` answered True): the window closed, or a newer
+    request replaced it. Nothing it found so far is returned."""
+
+
+def _check(stop: Callable[[], bool] | None) -> None:
+    """Between two steps of a search: raise ``Interrupted`` when ``stop`` says so."""
+    if stop is not None and stop():
+        raise Interrupted("the search was stopped")
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ def _deepfool_one(
     candidates: int,
     norm: str,
     quantize: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> torch.Tensor:
     with torch.no_grad():
         logits = model(x)[0]
@@ -98,6 +110,7 @@ def _deepfool_one(
     others = [c for c in order if c != label][: max(1, candidates - 1)]
     r = torch.zeros_like(x)
     for _ in range(steps):
+        _check(stop)
         xa = (x + (1 + overshoot) * r).clamp(0, 1).requires_grad_(True)
         with torch.enable_grad():
             out = model(xa)[0]
@@ -144,6 +157,7 @@ def deepfool(
     candidates: int = 10,
     norm: str = "l2",
     quantize: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> MinimalPerturbation:
     """DeepFool: steps to the nearest linearised boundary among the ``candidates`` top classes.
 
@@ -152,12 +166,13 @@ def deepfool(
     ``quantize``: the adversarial image is rounded to 8-bit pixels, and the
     overshoot grown (0.02, then 0.06, 0.14, ...) until the rounded image still
     flips, so a saved PNG of it is adversarial too (ART's DeepFool flips survive
-    rounding for the same reason: its overshoot).
+    rounding for the same reason: its overshoot). ``stop``: asked before each step;
+    True raises ``Interrupted``.
     """
     if norm not in ("l2", "linf"):
         raise ValueError(f"norm must be 'l2' or 'linf', not {norm!r}")
     with evaluating(model), _frozen(model):
-        options = (steps, overshoot, candidates, norm, quantize)
+        options = (steps, overshoot, candidates, norm, quantize, stop)
         adv = torch.cat(
             [
                 _deepfool_one(model, images[i : i + 1].detach(), int(labels[i]), *options)
@@ -175,6 +190,7 @@ def cw_l2(
     c: float | torch.Tensor = 10.0,
     steps: int = 100,
     lr: float = 0.05,
+    stop: Callable[[], bool] | None = None,
 ) -> MinimalPerturbation:
     """Carlini & Wagner (2017) L2: Adam on ||delta||^2 + c * margin in tanh space; the least flip kept.
 
@@ -191,6 +207,7 @@ def cw_l2(
         # No early stop on a flat loss: pixels at 0 or 1 start where tanh is flat, and a
         # stop on "the loss no longer falls" would end before they move.
         for _ in range(steps):
+            _check(stop)
             adv = (torch.tanh(w) + 1) / 2
             logits = model(adv)
             true = logits.gather(1, labels[:, None])[:, 0]
@@ -217,6 +234,7 @@ def cw_l2_search(
     searches: int = 6,
     steps: int = 100,
     lr: float = 0.05,
+    stop: Callable[[], bool] | None = None,
 ) -> MinimalPerturbation:
     """C&W L2 with Carlini's binary search over c, per image: the least flip over all runs.
 
@@ -231,7 +249,7 @@ def cw_l2_search(
     best = x.clone()
     best_l2 = torch.full_like(cs, float("inf"))
     for _ in range(searches):
-        run = cw_l2(model, x, labels, c=cs, steps=steps, lr=lr)
+        run = cw_l2(model, x, labels, c=cs, steps=steps, lr=lr, stop=stop)
         better = run.flipped & (run.l2 < best_l2)
         best_l2 = torch.where(better, run.l2, best_l2)
         best[better] = run.adversarial[better]
@@ -254,20 +272,29 @@ def smallest_flip(
     *,
     cw_c: tuple[float, ...] = (1.0, 10.0),
     cw_steps: int = 100,
+    stop: Callable[[], bool] | None = None,
 ) -> SmallestFlip:
     """DeepFool (L2 and L-inf) and C&W L2 on one (C, H, W) image; the least size of each norm.
 
-    ``label`` is the answer to flip; by default the model's own.
+    ``label`` is the answer to flip; by default the model's own. ``stop`` is asked
+    before every step of each search (a few hundred on a big network, minutes on a
+    CPU): True raises ``Interrupted``, so closing the window or choosing another image
+    does not wait for a search nobody needs.
     """
     x = image.detach()[None]
     if label is None:
         with evaluating(model), torch.no_grad():
             label = int(model(x).argmax(1))
     y = torch.tensor([int(label)], device=x.device)
-    runs = [("DeepFool", deepfool(model, x, y)), ("DeepFool", deepfool(model, x, y, norm="linf"))]
+    runs = [
+        ("DeepFool", deepfool(model, x, y, stop=stop)),
+        ("DeepFool", deepfool(model, x, y, norm="linf", stop=stop)),
+    ]
     # C&W with Carlini's binary search over c (from cw_c[0]): a fixed c = 10 was larger
     # than DeepFool on every digit measured (issue 22, 7)
-    runs.append(("C&W", cw_l2_search(model, x, y, c=cw_c[0], searches=4, steps=cw_steps)))
+    runs.append(
+        ("C&W", cw_l2_search(model, x, y, c=cw_c[0], searches=4, steps=cw_steps, stop=stop))
+    )
     l2, l2_by = _best(*((name, float(r.l2[0])) for name, r in runs))
     linf, linf_by = _best(*((name, float(r.linf[0])) for name, r in runs))
     return SmallestFlip(l2=l2, l2_by=l2_by, linf=linf, linf_by=linf_by)

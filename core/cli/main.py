@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             from ..measure.report import main as measure_main
 
             return measure_main(args)
+        if args.command == "squeezing":
+            from ..measure.squeezing_report import main as squeezing_main
+
+            return squeezing_main(args)
         if args.command == "cards":
             from ..models.bundled import cards_markdown
 

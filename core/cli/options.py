@@ -790,6 +790,51 @@ def build_parser(description: str) -> Parser:
         default=None,
         help="with --publish: also rewrite the generated other-writers table in this README.md",
     )
+    q = sub.add_parser(
+        "squeezing",
+        help="Feature Squeezing: calibrate its detector, measure its attacks (core.squeezing_report)",
+        formatter_class=fmt,
+    )
+    q.add_argument("models", type=Path, nargs="+", help=".safetensors checkpoints")
+    q.add_argument(
+        "--false-alarm",
+        type=number(0, 0.5, above=True),
+        default=0.05,
+        help="share of clean validation digits the detector may flag",
+    )
+    q.add_argument("--update-card", action="store_true", help="store the threshold in the card")
+    q.add_argument("--measure", action="store_true", help="also run the attacks on each set")
+    q.add_argument(
+        "--sets",
+        type=choices_list(MEASURE_SETS, "set"),
+        default=("own", "optdigits", "fonts"),
+        help="own (the card's held-out part), optdigits, fonts (never trained on)",
+    )
+    q.add_argument(
+        "--limit", type=whole(1, MAX_IMAGES), default=200, help="images per set (stratified)"
+    )
+    q.add_argument("--epsilons", type=fractions, default=(0.1, 0.2, 0.3), help="attack sizes")
+    q.add_argument("--restarts", type=whole(1, 100), default=3, help="BPDA-PGD random starts")
+    q.add_argument("--steps", type=whole(1, MAX_STEPS), default=40, help="PGD steps")
+    q.add_argument(
+        "--queries", type=whole(0, 100_000), default=1000, help="Square: queries (0: none)"
+    )
+    q.add_argument("--threads", type=whole(1, CORES), default=None, help="CPU threads")
+    q.add_argument(
+        "--results",
+        type=Path,
+        default=Path("docs/results/feature-squeezing/results.jsonl"),
+        help="JSON lines, one per (model, set); pairs already there are skipped",
+    )
+    q.add_argument(
+        "--publish", action="store_true", help="measure nothing: write the report from the cards"
+    )
+    q.add_argument(
+        "--doc",
+        type=Path,
+        default=Path("docs/results/feature-squeezing.md"),
+        help="with --publish: the Markdown file whose generated block is rewritten",
+    )
     c = sub.add_parser("cards", help="print (or write) the table of bundled model cards")
     c.add_argument(
         "--out", type=Path, default=None, help="write it here, e.g. resources/models/README.md"

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -61,6 +61,8 @@ class AttackFrame:
     label: int
     target: int | None
     flagged: bool | None = None  # did the defense's detector flag it (None: no detector)
+    by: str | None = None  # "strongest" frames: which of its attacks fooled the model ("": none)
+    how: str = ""  # "strongest" frames: what it ran, in words
 
     @property
     def perturbation(self) -> torch.Tensor:
@@ -166,6 +168,24 @@ class AttackSession:
                 probs = F.softmax(self.model(adv), dim=1)[0].cpu()
             flagged = None if self.detector is None else bool(self.detector(adv)[0])
         return self._frame(epsilon, attack, adv, probs, flagged)
+
+    @torch.no_grad()
+    def judge(
+        self,
+        epsilon: float,
+        attack: str,
+        adv: torch.Tensor,
+        *,
+        by: str | None = None,
+        how: str = "",
+    ) -> AttackFrame:
+        """The frame of an adversarial image (1, C, H, W) made elsewhere (e.g. Feature
+        Squeezing's strongest attack): the session's model answers, its detector flags."""
+        adv = adv.to(self.device)
+        with self._eval():
+            probs = F.softmax(self.model(adv), dim=1)[0].cpu()
+            flagged = None if self.detector is None else bool(self.detector(adv)[0])
+        return replace(self._frame(epsilon, attack, adv, probs, flagged), by=by, how=how)
 
     def _frame(
         self,

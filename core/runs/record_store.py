@@ -56,6 +56,7 @@ class RecordStore:
         self.legacy = legacy  # an old train_results.json to move in
         self.records: list[RunRecord] = []
         self.problem = ""  # the last sentence for the user (a record set aside, not saved)
+        self.note = ""  # what moving an old results file in did, for the user
 
     def _say(self, sentence: str) -> None:
         log.warning(sentence)
@@ -152,8 +153,12 @@ class RecordStore:
                 f"({exc.strerror or exc}); its runs are shown from it until the window closes."
             )
             return
-        if good:
-            log.info("Moved %d runs from %s into %s.", len(good), path, self.runs)
+        self.note = (
+            f"Moved {len(good)} saved run{'' if len(good) == 1 else 's'} from "
+            f"{_display(path)} into {_display(self.runs)} (the old file is kept as "
+            f"{_display(path.with_name(path.name + '.migrated'))})."
+        )
+        log.info(self.note)
 
 
 def _rekeyed(row: object) -> object:

@@ -4,9 +4,12 @@
 target, MNIST-style switch or defense gives a new ``AttackSession`` (its
 gradient) and starts the epsilon sweep on the ``TaskRunner``, then, once the
 sweep is done, the smallest flip (DeepFool, C&W). With Feature Squeezing on, the
-session's model is the squeezed one, its detector flags frames, and the attacker
-follows either the squeezed model's own (masked) gradient or, if it knows the
-defense, BPDA's. A new session, epsilon, attack, step count or compare model schedules one frame per event-loop turn. FGSM
+session's model is the squeezed one, its detector (the threshold in the card)
+flags frames, and the attacker follows either the squeezed model's own (masked)
+gradient or, if it knows the defense, BPDA's; then, where that quick frame does
+not fool the model, ``core.attacks.squeezing.strongest`` (BPDA-PGD with restarts,
+transfer, Square) runs on the runner once per epsilon and its frame is shown
+instead (Square's queries are fewer for a network whose forward pass is slow). A new session, epsilon, attack, step count or compare model schedules one frame per event-loop turn. FGSM
 frames use the session's cached gradient and are computed on the GUI thread;
 BIM/PGD frames and the sweep run on the runner, and an answer for a session
 that is no longer the state's is dropped. The frame and the compare model's
@@ -40,7 +43,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from torch import nn
 
 from fgsm_studio.core.attacks.minimal import SmallestFlip, smallest_flip
-from fgsm_studio.core.attacks.squeezing import FeatureSqueezing, squeezer_for
+from fgsm_studio.core.attacks.squeezing import (
+    FeatureSqueezing,
+    for_card,
+    strongest,
+    strongest_words,
+)
 from fgsm_studio.core.data.images import to_model_input
 from fgsm_studio.core.explorer.opening import epsilon_scale
 from fgsm_studio.core.explorer.session import AttackFrame, AttackSession
@@ -52,12 +60,16 @@ from .state import ExplorerState, LoadedModel
 
 CHUNK_SECONDS = 0.3  # a sweep chunk's work: a PGD frame waits about this at most
 CHUNK_IMAGES = (8, 128)  # fewest and most images a chunk: batching halves a big net's cost
+# "attacker knows it": the strongest adaptive attack (core.attacks.squeezing.strongest) per epsilon
+STRONG = dict(restarts=3, steps=40)
+SQUARE_QUERIES = (100, 1000)  # fewest and most; fewer where a forward pass is slow
+SQUARE_SECONDS = 5.0  # Square's share of a frame of the strongest attack, at most about this
 
 
 def _squeezer(net: nn.Module, card: ModelCard) -> FeatureSqueezing:
-    """Xu et al.'s Feature Squeezing of ``net`` for ``card``'s kind of input."""
-    squeeze = squeezer_for(card.in_channels, card.image_size)
-    return FeatureSqueezing(net, bits=squeeze["bits"], median=squeeze["median"])
+    """Xu et al.'s Feature Squeezing of ``net`` for ``card``'s kind of input, its detector's
+    threshold the one calibrated in the card (``core.attacks.squeezing.for_card``)."""
+    return for_card(net, card)
 
 
 class FrameEngine(QObject):
@@ -77,7 +89,7 @@ class FrameEngine(QObject):
         self.state, self.runner = state, runner
         self._model_input = model_input
         self._scheduled = False
-        self._ids = {"attack": -1, "sweep": -1, "flip": -1}
+        self._ids = {"attack": -1, "sweep": -1, "flip": -1, "strong": -1}
         self._main: SweepCache | None = None  # the session model's answers at the slider's places
         self._compare: SweepCache | None = None  # the compare model's (own attack or transfer)
         self._twin: AttackSession | None = None  # the compare model's own attack ("own" mode)
@@ -86,6 +98,8 @@ class FrameEngine(QObject):
         self._per_image: dict[int, float] = {}  # seconds per image in a chunk, per model (id)
         self._started = 0.0
         self.sweep_seconds: dict[str, float] = {}  # "curve", "model", "compare": since the session
+        self._defended: FeatureSqueezing | None = None  # with "attacker knows it" on
+        self._strong: dict[float, AttackFrame] = {}  # the strongest attack's frame per epsilon
         self._flip_for: tuple[object, torch.Tensor] = (None, torch.empty(0))
         self._flip_job: tuple[AttackSession, nn.Module, torch.Tensor] | None = (
             None  # after the sweep
@@ -129,11 +143,15 @@ class FrameEngine(QObject):
         label = s.true_label(card.num_classes)
         attacker: nn.Module | None = None
         detector: Callable[[torch.Tensor], torch.Tensor] | None = None
-        if s.squeezing:
+        self._defended, self._strong = None, {}
+        self.runner.cancel("strong")
+        self._ids["strong"] = -1
+        if s.squeezing:  # the detector's threshold: the one calibrated in the card
             squeezed = _squeezer(net, card)
             attacker = squeezed.straight_through_copy() if s.adaptive else squeezed
             detector = squeezed.flags
             net = squeezed
+            self._defended = squeezed if s.adaptive and s.target is None else None
         session = AttackSession(
             net, x, label=label, target=s.target, attacker=attacker, detector=detector
         )
@@ -155,6 +173,11 @@ class FrameEngine(QObject):
         key, (last_key, last_x) = (s.model.net, s.squeezing), self._flip_for
         same = key == last_key and torch.equal(x, last_x)
         if not (same and self._ids["flip"] < 0 and self._flip_job is None):
+            if not same and self._ids["flip"] >= 0:
+                # a search for the old image stops at its next step (it may hold the
+                # one-task runner for minutes on a big network): the new sweep goes first
+                self.runner.cancel("flip")
+                self._ids["flip"] = -1
             self._flip_for = (key, x)
             self._flip_job = (session, flip_net, x)
             s.set_flip_size(None, computing=True)
@@ -233,7 +256,11 @@ class FrameEngine(QObject):
             return
         session, plain, x = self._flip_job
         self._flip_job = None
-        self._ids["flip"] = self.runner.submit("flip", lambda: (session, smallest_flip(plain, x)))
+        # stoppable: a search of minutes on a big network must not hold up the next image's
+        # sweep (the runner does one task at a time) or the window's closing
+        self._ids["flip"] = self.runner.submit_stoppable(
+            "flip", lambda stop: (session, smallest_flip(plain, x, stop=stop))
+        )
 
     def _on_chunk(self, cache: SweepCache, indices: torch.Tensor, probs, seconds: float) -> None:
         if cache is not self._main and cache is not self._compare:
@@ -294,6 +321,12 @@ class FrameEngine(QObject):
         return twin.frame(frame.epsilon)
 
     def _show(self, frame: AttackFrame, twin_frame: AttackFrame | None = None) -> None:
+        """``_put`` the worst of ``frame`` and the strongest attack's (``_worst_of``)."""
+        self._put(self._worst_of(frame), twin_frame)
+        if self._ids["strong"] != -1:
+            self.state.set_status("Trying the strongest attack (BPDA-PGD, transfer, Square)...")
+
+    def _put(self, frame: AttackFrame, twin_frame: AttackFrame | None = None) -> None:
         """Put ``frame`` on screen, with the compare model's belief about its adversarial image.
 
         From the compare model's sweep when it has this FGSM frame's epsilon; else,
@@ -333,6 +366,42 @@ class FrameEngine(QObject):
         if probs is not None:
             self.compare_shown.emit()
 
+    def _worst_of(self, frame: AttackFrame) -> AttackFrame:
+        """With "attacker knows it": the strongest attack's frame at this epsilon where the
+        chosen attack did not fool the model (the window shows the worst of them); it is
+        computed on the runner, once per epsilon and session, while the quick frame shows."""
+        if self._defended is None or frame.attack == "strongest" or frame.flipped:
+            return frame
+        strong = self._strong.get(round(frame.epsilon, 6))
+        if strong is None:
+            self._submit_strongest(frame.epsilon)
+            return frame
+        return strong
+
+    def _square_queries(self) -> int:
+        """Square's queries: all where a forward pass is quick, fewer for a big network."""
+        fewest, most = SQUARE_QUERIES
+        per_image = self._per_image.get(id(self._main.model) if self._main else 0)
+        if per_image is None:
+            return most
+        return int(min(max(SQUARE_SECONDS / (4 * per_image), fewest), most))  # 1 image: ~4x
+
+    def _submit_strongest(self, eps: float) -> None:
+        session, defended = self.state.session, self._defended
+        if session is None or defended is None or self.state.dragging:
+            return  # while dragging: the release asks again
+        label = torch.tensor([session.label], device=session.device)
+        options = dict(STRONG, queries=self._square_queries())
+
+        def run() -> tuple[AttackSession, AttackFrame]:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)  # the same frame for the same image and epsilon
+                r = strongest(defended, session.x, label, eps, **options)
+            how = strongest_words(r.settings)
+            return session, session.judge(eps, "strongest", r.adversarial, by=r.by[0], how=how)
+
+        self._ids["strong"] = self.runner.submit("strong", run)
+
     def _on_finished(self, channel: str, task_id: int, result: object) -> None:
         if channel not in self._ids or task_id != self._ids[channel]:
             return  # a stale answer, or another channel's
@@ -347,6 +416,13 @@ class FrameEngine(QObject):
         if channel == "flip":
             self._ids["flip"] = -1
             self.state.set_flip_size(answer)
+            return
+        if channel == "strong":
+            self._ids["strong"] = -1
+            self._strong[round(answer.epsilon, 6)] = answer
+            shown = self.state.frame
+            if shown is not None and abs(shown.epsilon - answer.epsilon) < 1e-9:
+                self._show(shown)
             return
         self._ids["attack"] = -1
         frame, own, twin = answer

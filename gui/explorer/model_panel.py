@@ -38,8 +38,6 @@ from . import ways_in as explorer_inputs
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
-MAX_RECENT = 8
-RECENT_KEY = "recent_models"
 
 COMPARE_WORDS = {  # one sentence under the switch: what the compare model is shown
     "own": "Each model is attacked with its own gradient.",
@@ -135,7 +133,11 @@ def plain_words(card: ModelCard) -> str:
 
 # The other-writers sets (``core.data.other_writers``, ``fgsm-studio-cli measure --publish``),
 # the first found speaks: real handwriting before rendered fonts.
-OTHER_SETS = (("optdigits", "digits by other writers"), ("fonts", "digits rendered from fonts"))
+OTHER_SETS = (
+    ("optdigits", "digits by other writers"),
+    ("fonts", "digits rendered from fonts"),
+    ("draw", "digits drawn with the Draw tool"),
+)
 
 
 def _per_epsilon(per: object) -> dict[float, float] | None:
@@ -299,14 +301,11 @@ class ModelPanel(QWidget):
     def __init__(
         self,
         state: ExplorerState,
-        entries: list[ModelEntry],
         settings: QSettings,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.state, self.settings = state, settings
-        self._bundled = {e.path for e in entries}
-        self._cards = {str(e.path): e.card for e in entries}
         self.combo = QComboBox()
         self.combo.setToolTip("The model under attack")
         self.compare = QComboBox()
@@ -369,8 +368,8 @@ class ModelPanel(QWidget):
         self.transfer_words.setStyleSheet("color:#555;")
         layout.addWidget(self.transfer_words)
         self.compare.addItem("(nothing)", None)
-        for e in entries:
-            self._add(e.path, e.title, entry_tip(e))
+        self._shown: set[str] = set()  # the catalogue's entries in the lists
+        self._on_state_catalogue_changed()
         from fgsm_studio.core.models.imagenet import virtual_sources
 
         for source, title in virtual_sources():
@@ -385,7 +384,20 @@ class ModelPanel(QWidget):
         state.model_changed.connect(self._on_state_model_changed)
         state.compare_changed.connect(self._show_compare)
         state.loading_changed.connect(self._on_state_loading_changed)
-        self._refresh_recent()
+        state.catalogue_changed.connect(self._on_state_catalogue_changed)
+        state.recent_changed.connect(self._on_state_recent_changed)
+        self._on_state_recent_changed()
+
+    def _add_entry(self, entry: ModelEntry, suffix: str) -> None:
+        if str(entry.path) not in self._shown:
+            self._shown.add(str(entry.path))
+            self._add(entry.path, entry.title + suffix, entry_tip(entry))
+
+    def _on_state_catalogue_changed(self) -> None:
+        for e in self.state.catalogue:
+            self._add_entry(e, "")
+        for e in self.state.opened:
+            self._add_entry(e, " (opened)")
 
     def _add(self, path: Path, title: str, tip: str) -> int:
         for combo in (self.combo, self.compare):
@@ -408,9 +420,9 @@ class ModelPanel(QWidget):
         i = self.index_of(loaded.source)
         if i < 0:
             i = self.index_of(loaded.path)
-        if i < 0:
-            entry = ModelEntry(loaded.path, loaded.card)
-            i = self._add(loaded.path, f"{entry.title} (opened)", entry_tip(entry))
+        if i < 0:  # (the controller adds what it opens to the state's catalogue first)
+            log.warning("%s is not in the model list", loaded.path)
+            return
         try:  # cards are checked at load; should one still fail, never show the last one's
             text = card_html(loaded.card, loaded.path)
         except (MetricsError, ValueError, TypeError):
@@ -436,8 +448,9 @@ class ModelPanel(QWidget):
         view = self.compare.view()
         if card is None or not isinstance(view, QListView):
             return
+        cards = {str(e.path): e.card for e in (*self.state.catalogue, *self.state.opened)}
         for i in range(1, self.compare.count()):
-            other = self._cards.get(str(self.compare.itemData(i)))
+            other = cards.get(str(self.compare.itemData(i)))
             fits = other is None or (
                 other.class_names == card.class_names
                 and other.in_channels == card.in_channels
@@ -449,9 +462,6 @@ class ModelPanel(QWidget):
         self.clear_notice()
         self._show_model()
         self._offer_compatible()
-        model = self.state.model
-        if model is not None and model.path not in self._bundled:
-            self.remember(model.path)
 
     def _on_state_loading_changed(self, what: str, source: object) -> None:
         if source is None:  # done, or failed: show what is really loaded
@@ -460,28 +470,9 @@ class ModelPanel(QWidget):
             else:
                 self._show_compare()
 
-    def remember(self, path: Path) -> None:
-        """Put ``path`` first in the Recent list, keeping what other windows added meanwhile."""
-        self.settings.sync()  # read what another window wrote since we last looked
-        recent = [p for p in self.recent() if p != str(path)]
-        self.settings.setValue(RECENT_KEY, [str(path), *recent][:MAX_RECENT])
-        self.settings.sync()
-        self._refresh_recent()
-
-    def recent(self) -> list[str]:
-        """The Recent list; a value of the wrong type (a hand-edited file) is reset."""
-        value = self.settings.value(RECENT_KEY, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            log.warning("settings: %s held %r, not a list of paths; reset", RECENT_KEY, value)
-            self.settings.remove(RECENT_KEY)
-            return []
-        return [v for v in value if v]
-
-    def _refresh_recent(self) -> None:
+    def _on_state_recent_changed(self) -> None:
         self.recent_menu.clear()
-        recent = [p for p in self.recent() if Path(p).is_file()]
+        recent = [p for p in self.state.recent if Path(p).is_file()]
         for p in recent:
             self.recent_menu.addAction(Path(p).name).setData(p)
         self.recent_button.setEnabled(bool(recent))

@@ -11,7 +11,8 @@ adversarial image), the random-noise baseline switch and its frame, what is
 loading, the status line, the epsilon scale of the model's kind (the slider's range
 and step), whether the slider is held, the banner's message, and presenter mode
 (with the curve shown in it or not), the samples of the model's dataset and which of
-them is on screen. Nothing else holds a copy. It changes only through the ``set_*``
+them is on screen, the model catalogue (the bundled models and those opened in this
+window) and the Recent list of model files. Nothing else holds a copy. It changes only through the ``set_*``
 methods; each emits the signal of what changed, once, and only if the value
 really changed (setting a value to what it already is emits nothing). Widgets
 draw from these signals and send the user's intent to the methods; the
@@ -36,7 +37,7 @@ from fgsm_studio.core.attacks.minimal import SmallestFlip
 from fgsm_studio.core.catalogue import EXPLORER_ATTACKS
 from fgsm_studio.core.explorer.opening import DIGITS, EpsilonScale
 from fgsm_studio.core.explorer.session import AttackFrame, AttackSession, SweepResult
-from fgsm_studio.core.models.bundled import Sample
+from fgsm_studio.core.models.bundled import ModelEntry, Sample
 from fgsm_studio.core.models.checkpoint import ModelCard
 
 MAX_EPS = 0.5
@@ -90,6 +91,8 @@ class ExplorerState(QObject):
     curve_in_presenter_changed = Signal(bool)  # the curve shown in presenter mode (key C)
     samples_changed = Signal()  # the model's dataset's samples (the gallery)
     current_sample_changed = Signal(int)  # the sample on screen (-1: the image is none)
+    catalogue_changed = Signal()  # a model was opened that the list did not have
+    recent_changed = Signal()  # the Recent list of model files
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -122,6 +125,9 @@ class ExplorerState(QObject):
         self._curve_in_presenter = False
         self._samples: tuple[Sample, ...] = ()
         self._current_sample = -1
+        self._catalogue: tuple[ModelEntry, ...] = ()
+        self._opened: tuple[ModelEntry, ...] = ()
+        self._recent: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ reading
     @property
@@ -247,6 +253,25 @@ class ExplorerState(QObject):
         """The index in ``samples`` of the image on screen, or of the one asked for
         while it loads; -1 when the image is not one of them."""
         return self._current_sample
+
+    @property
+    def catalogue(self) -> tuple[ModelEntry, ...]:
+        """The bundled models (the list's first part)."""
+        return self._catalogue
+
+    @property
+    def opened(self) -> tuple[ModelEntry, ...]:
+        """Models opened in this window that the catalogue lacks, oldest first."""
+        return self._opened
+
+    @property
+    def recent(self) -> tuple[str, ...]:
+        """The Recent list of model files, newest first (as the settings have it)."""
+        return self._recent
+
+    def listed(self, source: Path | str) -> bool:
+        """Is ``source`` (a file) one of the catalogue's or the opened models?"""
+        return any(str(e.path) == str(source) for e in (*self._catalogue, *self._opened))
 
     @property
     def card(self) -> ModelCard | None:
@@ -468,3 +493,22 @@ class ExplorerState(QObject):
         if index != self._current_sample:
             self._current_sample = index
             self.current_sample_changed.emit(index)
+
+    def set_catalogue(self, entries: list[ModelEntry] | tuple[ModelEntry, ...]) -> None:
+        """The bundled models (set once, when the window is made)."""
+        entries = tuple(entries)
+        if entries != self._catalogue:
+            self._catalogue = entries
+            self.catalogue_changed.emit()
+
+    def add_opened(self, entry: ModelEntry) -> None:
+        """A model opened from a file the list does not have yet."""
+        if not self.listed(entry.path):
+            self._opened = (*self._opened, entry)
+            self.catalogue_changed.emit()
+
+    def set_recent(self, paths: list[str] | tuple[str, ...]) -> None:
+        paths = tuple(paths)
+        if paths != self._recent:
+            self._recent = paths
+            self.recent_changed.emit()

@@ -70,7 +70,6 @@ class ExplorerView(QWidget):
     ) -> None:
         super().__init__(parent)
         self.runner, self.settings = runner, settings
-        self.entries = bundled_models()
         self.state = ExplorerState(self)
         self.loader = Loader(self)
         self._opening: Opening | None = None  # applied when its model has loaded
@@ -82,7 +81,9 @@ class ExplorerView(QWidget):
         configure_threads("gui")
         runner.submit("threads", lambda: configure_threads("explorer-worker"))
         self.banner = Banner(self.state)
-        self.sidebar = Sidebar(self.state, self.entries, settings)
+        self.state.set_catalogue(bundled_models())
+        self.state.set_recent(explorer_inputs.recent_models(settings))
+        self.sidebar = Sidebar(self.state, settings)
         self.stage = Stage(self.state)
         self.epsilon = EpsilonControl(self.state)
         self.attack = AttackControls(self.state)
@@ -169,6 +170,11 @@ class ExplorerView(QWidget):
         self._download_progress.connect(s.set_status)
 
     @property
+    def entries(self) -> list[ModelEntry]:
+        """The bundled models (the state's catalogue)."""
+        return list(self.state.catalogue)
+
+    @property
     def idle(self) -> bool:
         """Nothing is being read, computed or waiting to be drawn."""
         return not (self.runner.busy or self.loader.busy or self.frames.scheduled)
@@ -222,6 +228,11 @@ class ExplorerView(QWidget):
     def remember_folder(self, path: str | Path) -> None:
         explorer_inputs.remember_folder(self.settings, path)
 
+    def remember_model(self, path: Path) -> None:
+        """Put ``path`` first in the Recent list (kept in the settings, merged with what
+        other windows wrote there meanwhile)."""
+        self.state.set_recent(explorer_inputs.remember_model(self.settings, path))
+
     def step_image(self, delta: int) -> None:
         """Show the next (``delta`` 1) or previous (-1) sample of the model's dataset."""
         sample = self.state.step_sample(delta)
@@ -269,8 +280,12 @@ class ExplorerView(QWidget):
 
     def _model_loaded(self, loaded: LoadedModel) -> None:
         old = self.state.model
+        if not str(loaded.source).startswith(VIRTUAL_PREFIX):  # (those are listed by name)
+            self.state.add_opened(ModelEntry(loaded.path, loaded.card))
         self.state.set_session(None)  # the old model's gradient: never drawn with the new card
         self.state.set_model(loaded)
+        if loaded.path not in {e.path for e in self.state.catalogue}:
+            self.remember_model(loaded.path)
         self.state.set_loading("model", None)
         # Until its first frame: the old model's verdict is gone (set_session(None)).
         self.state.set_status(f"{loaded.card.title()}: attacking the image...")

@@ -8,6 +8,7 @@ else the user's Pictures folder, never an empty home folder when Pictures exists
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 
 
+log = logging.getLogger(__name__)
+MAX_RECENT = 8
+RECENT_KEY = "recent_models"
+
+
 def last_folder(settings: QSettings) -> str:
     """The folder of the last file opened or saved, else the user's Pictures folder."""
     folder = str(settings.value("last_folder", "", type=str) or "")
@@ -33,6 +39,28 @@ def last_folder(settings: QSettings) -> str:
 
 def remember_folder(settings: QSettings, path: str | Path) -> None:
     settings.setValue("last_folder", str(Path(path).parent))
+
+
+def recent_models(settings: QSettings) -> list[str]:
+    """The Recent list of model files; a value of the wrong type (a hand-edited file) is reset."""
+    value = settings.value(RECENT_KEY, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        log.warning("settings: %s held %r, not a list of paths; reset", RECENT_KEY, value)
+        settings.remove(RECENT_KEY)
+        return []
+    return [v for v in value if v]
+
+
+def remember_model(settings: QSettings, path: Path) -> list[str]:
+    """Put ``path`` first in the Recent list, keeping what other windows added meanwhile;
+    returns the list."""
+    settings.sync()  # read what another window wrote since we last looked
+    recent = [path_ for path_ in recent_models(settings) if path_ != str(path)]
+    settings.setValue(RECENT_KEY, [str(path), *recent][:MAX_RECENT])
+    settings.sync()
+    return recent_models(settings)
 
 
 def open_image(view: ExplorerView) -> None:

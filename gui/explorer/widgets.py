@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fgsm_studio.core.attacks.squeezing import cost_words
 from fgsm_studio.core.explorer.session import AttackFrame
-from fgsm_studio.core.models.bundled import ModelEntry
 from fgsm_studio.core.names import strip_bidi
 
 from ..safe_text import escape
@@ -101,13 +101,12 @@ class Sidebar(QWidget):
     def __init__(
         self,
         state: ExplorerState,
-        entries: list[ModelEntry],
         settings: QSettings,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.state = state
-        self.panel = ModelPanel(state, entries, settings)
+        self.panel = ModelPanel(state, settings)
         self.gallery = SampleGallery(state)
         self.mnist_style = QCheckBox("Digit photos -> MNIST style (invert, crop, centre)")
         self.mnist_style.setChecked(state.mnist_style)
@@ -409,6 +408,8 @@ class Stage(QWidget):
     def _show_verdict(self, frame: AttackFrame) -> None:
         names = self._names()
         detail = verdict_detail(frame, names)
+        if frame.flagged is not None and self.state.card is not None:  # squeezing: its cost
+            detail += f"<br><small>{escape(cost_words(self.state.card))}</small>"
         noise = self.state.noise_frame
         if noise is not None:
             detail += noise_words(noise, names)
@@ -521,9 +522,24 @@ def detector_words(frame: AttackFrame) -> str:
     return f"<small> &nbsp;({said})</small>"
 
 
+STRONGEST_BY = {  # core.squeezing.STRONGEST in words
+    "bpda-pgd": "BPDA-PGD",
+    "transfer-fgsm": "FGSM made on the plain model (transfer)",
+    "transfer-pgd": "PGD made on the plain model (transfer)",
+    "square": "Square (no gradient)",
+}
+
+
 def verdict_detail(frame: AttackFrame, names: list[str]) -> str:
     """The second line: which attack at which epsilon, and in words what happened."""
     what = f"{frame.attack.upper()} at epsilon {eps_text(frame.epsilon)}"
+    if frame.attack == "strongest":  # Feature Squeezing, "attacker knows it"
+        what = f"Strongest attack at epsilon {eps_text(frame.epsilon)}"
+        if frame.by in STRONGEST_BY:
+            return f"{what}: {STRONGEST_BY[frame.by]} fools the squeezed model"
+        if frame.by == "clean":
+            return f"{what}: the squeezed model is wrong on the clean image already"
+        return f"{what}: the squeezed model holds against {escape(frame.how)}"
     if frame.target is not None:
         target = escape(names[frame.target])
         if frame.flipped:

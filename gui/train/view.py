@@ -26,7 +26,7 @@ from dataclasses import replace
 from itertools import count
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMessageBox,
@@ -91,10 +91,14 @@ class TrainView(QWidget):
         self.state.saved_changed.connect(self._on_state_saved_changed)
         self.state.sweep_changed.connect(self._on_state_sweep_changed)
         problem = self.state.load()
+        if self.state.store.note:  # an old train_results.json was moved in
+            self._say(self.state.store.note)
         if problem:
             self._say(problem)
         for record in self.records:
             self.table.add_record(record)
+        # the latest runs in view once the table has its size (before that it cannot scroll)
+        QTimer.singleShot(0, self.table, self.table.scrollToBottom)
 
     @property
     def records(self) -> list[RunRecord]:

@@ -11,7 +11,13 @@ import pytest
 import torch
 from torch import nn
 
-from fgsm_studio.core.attacks.minimal import cw_l2, cw_l2_search, deepfool, smallest_flip
+from fgsm_studio.core.attacks.minimal import (
+    Interrupted,
+    cw_l2,
+    cw_l2_search,
+    deepfool,
+    smallest_flip,
+)
 from fgsm_studio.core.attacks.squeezing import (
     DETECT_THRESHOLD,
     FeatureSqueezing,
@@ -86,6 +92,24 @@ def test_smallest_flip_keeps_the_least_size_and_touches_no_parameter_grad():
     assert l2 <= found.l2 <= l2 * 1.05 and found.l2_by in ("DeepFool", "C&W")
     assert linf <= found.linf <= linf * 1.05 and found.linf_by == "DeepFool"
     assert all(p.grad is None and p.requires_grad for p in model.parameters())
+
+
+def test_smallest_flip_stops_at_the_next_step_when_told():
+    """The window closes or another image is chosen: the search ends within one step."""
+    model = _linear()
+    x, _ = _points(model, n=1)
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3  # three steps, then stop
+
+    with pytest.raises(Interrupted):
+        smallest_flip(model, x[0], stop=stop)
+    assert len(asked) == 4  # asked once more, then nothing ran
+    calls = []
+    smallest_flip(model, x[0], stop=lambda: calls.append(1) or False)
+    assert len(calls) > 100  # asked at every step of DeepFool and C&W (4 x 100 C&W steps)
 
 
 def _tiny_cnn() -> nn.Module:

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 SERVER = """
 import json, os, subprocess, sys
 from fgsm_studio.core.runs.cluster import RayExecutor
-from fgsm_studio.core import ray_local
+from fgsm_studio.core.runs import ray_local
 import ray
 
 with RayExecutor(num_cpus=1) as ex:

@@ -22,7 +22,7 @@ from fgsm_studio.core.models.checkpoint import ModelCard, read_card
 from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.reports import report
 from fgsm_studio.core.reports.runs_csv import write_runs_csv
-from fgsm_studio.core.reports.stats import t95, wilson
+from fgsm_studio.core.reports.stats import t95
 from fgsm_studio.core.runs.cluster import RunJob
 from fgsm_studio.core.runs.experiments import RunRecord, RunSpec, Stopped
 from fgsm_studio.core.runs.record_store import RecordStore
@@ -115,6 +115,7 @@ def test_an_old_train_results_file_moves_in_without_losing_a_row(tmp_path):
     )  # the bad row is kept, named in the sentence
     assert str(kept) in store.problem
     assert not legacy.exists() and (tmp_path / "train_results.json.migrated").is_file()
+    assert store.note.startswith("Moved 2 saved runs from") and ".migrated" in store.note
     assert RecordStore(tmp_path / "train-runs", legacy=legacy).load() == good  # once only
 
 
@@ -152,9 +153,9 @@ def test_one_csv_for_the_report_and_the_train_tab(tmp_path):
     assert "only looks robust" in b["warnings"] and "collapsed" in b["warnings"]
 
 
-def test_figure3_bars_mean_one_thing_in_the_report_and_the_train_tab(tmp_path, monkeypatch):
+def test_figure3_bars_are_a_95_percent_interval_over_rounds_in_the_report(tmp_path, monkeypatch):
     """Issue 23, 5: a 95% confidence interval everywhere: Student t over two or more
-    rounds, Wilson over the images with one (the Train tab's case), said in the caption."""
+    rounds (here), Wilson over the images with one (the Train tab's case), in the caption."""
     from fgsm_studio.core.reports import figures as report_figures
 
     drawn = []
@@ -172,14 +173,7 @@ def test_figure3_bars_mean_one_thing_in_the_report_and_the_train_tab(tmp_path, m
     half = t95(1) * 100 * (0.04 / 2**0.5) / 2**0.5  # std of (60, 64) = 2.83 points
     assert errors["clean"][0] == pytest.approx((half, half))
     assert kw["caption"].count("95% confidence interval") == 1
-
-    from fgsm_studio.gui.train.results import figure3_points  # no Qt: the tab's numbers
-
-    one = [_finished(a1=a1, clean=c, sweep="s") for a1, c in ((0.0, 0.9), (0.5, 0.8))]
-    fig = figure3_points(one, "s")
-    lo, hi = wilson(0.8, 100)
-    assert fig.errors["clean"][1] == pytest.approx((80 - 100 * lo, 100 * hi - 80))
-    assert "95% confidence interval" in fig.caption
+    # the Train tab's (one run per a1: Wilson): tests/gui/test_train_results.py
 
 
 @pytest.fixture

@@ -114,6 +114,8 @@ def test_plain_words_without_optdigits_use_the_fonts_and_without_either_say_so()
     words = plain_words(only_fonts)
     assert f"On digits rendered from fonts (fonts, n={fonts['n']})" in words
     assert f"ran, {_pct(worst['0.1'])} at epsilon 0.1 and {_pct(worst['0.3'])} at 0.3" in words
+    drawn = plain_words(_with(card, other_writers={"draw": {**fonts, "set": "draw"}}))
+    assert f"On digits drawn with the Draw tool (draw, n={fonts['n']})" in drawn
     # a set without a worst case, or a field that is not a dict, is passed over
     broken = {"optdigits": {"n": 5, "attacks": {"fgsm": {"0.1": 0.9}}}, "fonts": "x"}
     for bad in (broken, "not a dict"):

@@ -218,7 +218,7 @@ def test_a_model_trained_in_the_window_is_compared_with_its_bundled_twin(explore
         timeout=30000,
     )
     assert explorer.state.model.path == mine
-    assert str(mine) in explorer.sidebar.panel.recent()
+    assert str(mine) in explorer.state.recent
 
 
 def test_compare_bars_follow_the_adversarial_image(explorer, qtbot):

@@ -164,3 +164,55 @@ def test_verdict_says_why_nothing_changed():
     assert verdict_detail(apgd, names).endswith("no flip found within this epsilon")
     moved = AttackFrame(attack="fgsm", **{**frame, "adversarial": x + 0.1})
     assert verdict_detail(moved, names).endswith("the model still gives the same answer")
+
+
+def test_attacker_who_knows_it_gets_the_strongest_attack(explorer, qtbot, monkeypatch):
+    """With "attacker knows it", where the quick BPDA frame does not fool the squeezed model,
+    the window shows what core.attacks.squeezing.strongest makes (BPDA-PGD with restarts, transfer,
+    Square) at that epsilon, computed on the runner, and says what it cost on clean digits."""
+    from fgsm_studio.core.attacks.squeezing import for_card, strongest
+    from fgsm_studio.gui.explorer import frames as explorer_frames
+
+    monkeypatch.setattr(explorer_frames, "SQUARE_QUERIES", (30, 30))  # the same on any machine
+    monkeypatch.setattr(explorer_frames, "STRONG", dict(restarts=2, steps=10))
+    s = explorer.state
+    s.set_epsilon(0.01)  # too small for BPDA-FGSM: the strongest attack is tried
+    with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):
+        explorer.epsilon.defense.squeezing.setChecked(True)
+    explorer.epsilon.defense.adaptive.setChecked(True)
+    qtbot.waitUntil(lambda: s.frame is not None and s.frame.attack == "strongest", timeout=120000)
+    f = s.frame
+    assert f.epsilon == pytest.approx(0.01)
+    defended = for_card(s.model.net, s.card)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        label = torch.tensor([s.session.label])
+        r = strongest(
+            defended,
+            explorer.model_input()[None],
+            label,
+            f.epsilon,
+            restarts=2,
+            steps=10,
+            queries=30,
+        )
+    assert torch.equal(f.adversarial, r.adversarial[0]) and f.by == r.by[0]
+    detail = explorer.stage.detail.text()
+    assert "Strongest attack at epsilon 0.010" in detail
+    assert "squeezed, it reads" in detail and "own test digits (n=500)" in detail
+    assert f.flagged is not None
+
+
+def test_verdict_names_the_strongest_attack_that_got_through():
+    from fgsm_studio.core.explorer.session import AttackFrame
+    from fgsm_studio.gui.explorer.widgets import verdict_detail
+
+    x, p, q = torch.zeros(1, 2, 2), torch.tensor([0.9, 0.1]), torch.tensor([0.2, 0.8])
+    frame = dict(original=x, adversarial=x + 0.1, probs_clean=p, pred_clean=0, label=0)
+    frame.update(target=None, epsilon=0.3, attack="strongest", how="BPDA-PGD-40 (3 starts)")
+    fooled = AttackFrame(probs_adv=q, pred_adv=1, by="square", **frame)
+    assert verdict_detail(fooled, ["a", "b"]).endswith(
+        "Square (no gradient) fools the squeezed model"
+    )
+    held = AttackFrame(probs_adv=p, pred_adv=0, by="", **frame)
+    assert verdict_detail(held, ["a", "b"]).endswith("holds against BPDA-PGD-40 (3 starts)")

@@ -57,8 +57,9 @@ def test_two_windows_merge_their_recent_lists(explorer, tmp_path, settings):
     subprocess.run(
         [sys.executable, "-c", other_window, settings.fileName(), str(theirs)], check=True
     )
-    panel.remember(mine)
-    assert panel.recent() == [str(mine), str(theirs)]
+    explorer.remember_model(mine)
+    assert explorer.state.recent == (str(mine), str(theirs))
+    assert [a.data() for a in panel.recent_menu.actions()] == [str(mine), str(theirs)]
     again = subprocess.run(
         [
             sys.executable,
@@ -102,7 +103,7 @@ def test_a_settings_value_of_the_wrong_type_is_reset(qtbot, runner, tmp_path):
     qtbot.addWidget(view)
     with qtbot.waitSignal(view.frame_rendered, timeout=60000):
         view.start()
-    assert view.sidebar.panel.recent() == []
+    assert view.state.recent == ()
     settings.sync()
     assert "Point" not in ini.read_text()
 

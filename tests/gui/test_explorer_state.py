@@ -38,6 +38,8 @@ SIGNALS = (
     "curve_in_presenter_changed",
     "samples_changed",
     "current_sample_changed",
+    "catalogue_changed",
+    "recent_changed",
 )
 MNIST = resource_path("models", "mnist_small_cnn_standard.safetensors")
 
@@ -153,6 +155,25 @@ def test_presenter_mode_and_the_samples_are_state(state):
         state.choose_sample(3)
     state.set_samples([])
     assert state.step_sample(1) is None and state.current_sample == -1
+
+
+def test_the_model_list_and_the_recent_files_are_state(state, mnist):
+    """The model catalogue and the Recent list (were held by the model panel)."""
+    from fgsm_studio.core.models.bundled import ModelEntry, bundled_models
+
+    spy = Spy(state)
+    entries = bundled_models()
+    state.set_catalogue(entries)
+    state.set_catalogue(list(entries))
+    opened = ModelEntry(Path("/tmp/mine.safetensors"), mnist.card)
+    state.add_opened(opened)
+    state.add_opened(opened)  # listed already
+    state.add_opened(entries[0])  # a bundled one is listed already
+    state.set_recent(["/tmp/mine.safetensors"])
+    state.set_recent(("/tmp/mine.safetensors",))
+    assert spy.take() == [("catalogue_changed",), ("catalogue_changed",), ("recent_changed",)]
+    assert state.opened == (opened,) and state.listed(entries[0].path)
+    assert state.listed("/tmp/mine.safetensors") and not state.listed("/tmp/other.safetensors")
 
 
 def test_epsilon_is_clamped_and_nan_is_refused(state):

@@ -192,7 +192,8 @@ def card_panel(qtbot, tmp_path, settings):
     card = dataclasses.replace(bundled.card, name="<b>x</b> & co", metrics={})
     entry = ModelEntry(tmp_path / "<i>models" / "m.safetensors", card)  # (no file needed)
     state = ExplorerState()
-    panel = ModelPanel(state, [entry], settings)
+    state.set_catalogue([entry])
+    panel = ModelPanel(state, settings)
     qtbot.addWidget(panel)
     return panel, state, entry
 
@@ -215,6 +216,7 @@ def test_model_list_tooltips_show_card_names_and_paths_as_typed(qtbot, tmp_path,
         assert "<b>x</b> & co" in text and str(entry.path) in text
     opened = tmp_path / "<u>opened" / "m.safetensors"
     card = dataclasses.replace(entry.card, name="<s>opened</s>")
+    state.add_opened(ModelEntry(opened, card))  # as the Explorer does with what it opens
     state.set_model(LoadedModel(opened, None, card, opened))
     i = panel.index_of(opened)
     text = shown_text(panel.combo.itemData(i, Qt.ItemDataRole.ToolTipRole))

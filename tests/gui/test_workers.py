@@ -57,6 +57,43 @@ def test_a_newer_request_supersedes_waiting_and_running_work(qtbot):
     assert runner.shutdown() and runner.stopped
 
 
+def test_a_stoppable_task_stops_when_superseded_cancelled_or_shut_down(qtbot):
+    """A long search (the smallest flip) must not hold the one-task runner: its stop()
+    turns True when a newer request comes, on cancel, and on shutdown."""
+    from fgsm_studio.gui.workers import TaskRunner
+
+    runner = TaskRunner()
+    got = _answers(runner)
+    seen: list[str] = []
+
+    def search(name):
+        def run(stop):
+            started.set()
+            for _ in range(3000):  # 30 s if nobody stops it
+                if stop():
+                    seen.append(name)
+                    raise RuntimeError("stopped")
+                threading.Event().wait(0.01)
+            return name
+
+        return run
+
+    for how in ("newer", "cancel", "shutdown"):
+        started = threading.Event()
+        runner.submit_stoppable("flip", search(how))
+        qtbot.waitUntil(started.is_set, timeout=30000)  # the event loop runs meanwhile
+        if how == "newer":
+            runner.submit("flip", lambda: "quick")
+            qtbot.waitUntil(lambda: ("flip", "quick") in got, timeout=20000)
+        elif how == "cancel":
+            runner.cancel("flip")
+        else:
+            assert runner.shutdown(timeout_ms=20000)  # returns once the search gave up
+        qtbot.waitUntil(lambda how=how: how in seen and not runner.busy, timeout=20000)
+    assert seen == ["newer", "cancel", "shutdown"]
+    assert got == [("flip", "quick")]  # a stopped search never answers
+
+
 def test_the_runner_runs_one_task_at_a_time_on_one_thread(qtbot):
     from fgsm_studio.gui.workers import TaskRunner
 
