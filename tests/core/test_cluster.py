@@ -2,8 +2,8 @@
 
 These start real processes (a local Ray of two workers, two gloo ranks under
 torchrun) on tiny runs, so each takes 20-60 s on two cores. They are marked
-``cluster`` (run by default; ``-m "not cluster"`` skips them) and skip when Ray is
-not installed (``pip install -e ".[cluster]"``).
+``cluster``, which counts as slow (``pytest --run-slow -m cluster`` runs them; .ci/run
+does), and skip when Ray is not installed (``pip install -e ".[cluster]"``).
 """
 
 from __future__ import annotations

@@ -127,6 +127,7 @@ def test_select_by_is_in_the_key_only_when_it_changes_the_choice():
     assert RunSpec.of(select_by="clean").key() == RunSpec.of().key()
 
 
+@pytest.mark.slow  # real training, 3 epochs (6-12 s on two cores)
 def test_a_real_fgsm_run_at_eps_03_raises_the_warning():
     """WR_FGSM with a1 = 1 (FGSM training) at eps 0.3: FGSM accuracy climbs, PGD stays near 0."""
     spec = RunSpec.of(
@@ -144,6 +145,7 @@ def test_a_real_fgsm_run_at_eps_03_raises_the_warning():
     assert all(h.val_pgd_acc is not None for h in record.history)
 
 
+@pytest.mark.slow  # real PGD training, 4 epochs (14-32 s on two cores)
 def test_a_real_pgd_trained_run_does_not_raise_the_warning():
     """PGD training (Madry et al.) at the same eps 0.3: FGSM and PGD accuracy rise together."""
     spec = RunSpec.of(

@@ -26,6 +26,7 @@ def split(mnist_1k):
     return mnist_1k.subset(f.train), mnist_1k.subset(f.val), mnist_1k.subset(f.test)
 
 
+@pytest.mark.slow  # learning, not plumbing: two real 6-epoch runs (10-22 s on two cores)
 def test_wr_fgsm_beats_standard_under_fgsm(split):
     train_set, val, test = split
     results = {}
