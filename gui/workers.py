@@ -209,7 +209,7 @@ class Loader(Channels):
     def __init__(self, parent: QObject | None = None) -> None:
         # (imported here: this module is used before torch is loaded, at start-up)
         from fgsm_studio.core.data.images import ImageError
-        from fgsm_studio.core.models.checkpoint import CheckpointError
+        from fgsm_studio.core.models.card import CheckpointError
 
         # What a read is expected to fail with; each message is already a sentence for the user.
         expected = (ImageError, CheckpointError, OSError, ValueError)

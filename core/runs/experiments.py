@@ -36,7 +36,8 @@ from ..catalogue import defended, is_paper
 from ..data.loaders import ImageDataset, fold_parts, stratified_sample
 from ..measure.evaluation import EvalProgress, EvalResult, evaluation
 from ..measure.robustness import WORST_CASE_SETTINGS, worst_case
-from ..models.checkpoint import ModelCard, save
+from ..models.card import ModelCard
+from ..models.checkpoint import save
 from ..models.networks import build
 from ..training.config import BatchProgress, EpochMetrics, TrainConfig, training_info
 from ..training.distributed import SINGLE, DistContext

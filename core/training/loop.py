@@ -56,7 +56,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..measure.evaluation import EvalProgress, drive
-from ..models.checkpoint import ModelCard
+from ..models.card import ModelCard
 from .config import BatchProgress, EpochMetrics, TrainConfig, TrainResult
 from .distributed import SINGLE, DistContext
 from .trainer import Trainer

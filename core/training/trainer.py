@@ -29,7 +29,8 @@ from ..data import augment
 from ..data.dataset import ImageDataset
 from ..devices import pick_device
 from ..measure.evaluation import EvalProgress, EvalResult, evaluation, iterate_batches, size
-from ..models.checkpoint import ModelCard, save
+from ..models.card import ModelCard
+from ..models.checkpoint import save
 from ..models.networks import regularized_weights
 from . import selection
 from .config import (

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from fgsm_studio.core import catalogue
 from fgsm_studio.core.measure.evaluation import EvalResult, MetricsError
 from fgsm_studio.core.models.bundled import ModelEntry
-from fgsm_studio.core.models.checkpoint import ModelCard
+from fgsm_studio.core.models.card import ModelCard
 
 from ..safe_text import escape, tooltip
 from . import ways_in

@@ -43,7 +43,8 @@ from fgsm_studio.core.explorer.opening import (
 )
 from fgsm_studio.core.models.bundled import ModelEntry, Sample, bundled_models, samples_for, twin
 from fgsm_studio.core.models.checkpoint import load
-from fgsm_studio.core.models.imagenet import NAMES, VIRTUAL_PREFIX, resolve, virtual_sources
+from fgsm_studio.core.models.imagenet import VIRTUAL_PREFIX, resolve, virtual_sources
+from fgsm_studio.core.models.imagenet_cards import NAMES
 
 from ..guide import show_guide
 from ..workers import Loader, TaskRunner

@@ -98,7 +98,8 @@ def test_pgd_training_beats_standard_under_pgd(mnist_1k):
 
 
 def test_augmented_training_runs_and_records_its_options(mnist_1k, tmp_path):
-    from fgsm_studio.core.models.checkpoint import ModelCard, read_card
+    from fgsm_studio.core.models.card import ModelCard
+    from fgsm_studio.core.models.checkpoint import read_card
 
     f = folds(mnist_1k, k=5, seed=1)[0]
     train_set, val = mnist_1k.subset(f.train[:200]), mnist_1k.subset(f.val[:50])
@@ -142,7 +143,7 @@ def test_cli_offers_every_defense_and_augmentation():
 
 def test_any_defense_counts_as_defended_in_the_bundle(tmp_path):
     from fgsm_studio.core.models.bundled import ModelEntry, twin
-    from fgsm_studio.core.models.checkpoint import ModelCard
+    from fgsm_studio.core.models.card import ModelCard
 
     def entry(defense):
         card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.1], [0.3])
@@ -158,7 +159,7 @@ def test_any_defense_counts_as_defended_in_the_bundle(tmp_path):
 
 def test_bundle_shows_the_worst_case_figure(tmp_path):
     from fgsm_studio.core.models.bundled import ModelEntry, cards_markdown
-    from fgsm_studio.core.models.checkpoint import ModelCard
+    from fgsm_studio.core.models.card import ModelCard
 
     card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.1], [0.3])
     metrics = {

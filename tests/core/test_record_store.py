@@ -18,7 +18,8 @@ import torch
 
 from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.measure.evaluation import EvalResult
-from fgsm_studio.core.models.checkpoint import ModelCard, read_card
+from fgsm_studio.core.models.card import ModelCard
+from fgsm_studio.core.models.checkpoint import read_card
 from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.reports import report
 from fgsm_studio.core.reports.runs_csv import write_runs_csv

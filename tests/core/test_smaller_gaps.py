@@ -149,7 +149,8 @@ def test_a_zip_bomb_checkpoint_is_too_large_not_damaged(tmp_path):
 
     import torch
 
-    from fgsm_studio.core.models.checkpoint import CheckpointError, ModelCard, load
+    from fgsm_studio.core.models.card import CheckpointError, ModelCard
+    from fgsm_studio.core.models.checkpoint import load
     from fgsm_studio.core.models.networks import build
 
     model = build("small_cnn", num_classes=2, in_channels=1, image_size=8, mean=[0.5], std=[0.5])

@@ -19,7 +19,8 @@ import pytest
 import torch
 
 from fgsm_studio.core.measure.evaluation import EvalProgress
-from fgsm_studio.core.models.checkpoint import ModelCard, load
+from fgsm_studio.core.models.card import ModelCard
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.training.config import BatchProgress, EpochMetrics, TrainConfig
 from fgsm_studio.core.training.loop import train

@@ -9,7 +9,8 @@ from torch.utils.data import Dataset
 
 from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.measure.evaluation import EvalProgress, EvalResult, evaluate, iterate_batches
-from fgsm_studio.core.models.checkpoint import ModelCard, load
+from fgsm_studio.core.models.card import ModelCard
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.models.networks import build, regularized_weights
 from fgsm_studio.core.training.config import BatchProgress, EpochMetrics, TrainConfig, TrainingError
 from fgsm_studio.core.training.loop import run, train

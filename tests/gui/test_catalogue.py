@@ -12,7 +12,7 @@ import pytest
 from fgsm_studio.core import catalogue
 from fgsm_studio.core.cli import checks, options
 from fgsm_studio.core.cli.main import main
-from fgsm_studio.core.models.checkpoint import ModelCard
+from fgsm_studio.core.models.card import ModelCard
 from fgsm_studio.core.reports.defenses import defense_name
 from fgsm_studio.gui.explorer.model_panel import plain_words, training_words
 
