@@ -79,7 +79,8 @@ def cli_run() -> float:
     from fgsm_studio.core.devices import configure_threads
     from fgsm_studio.core.models.networks import build
     from fgsm_studio.core.runs.experiments import RunSpec, splits
-    from fgsm_studio.core.training.loop import EpochMetrics, train
+    from fgsm_studio.core.training.config import EpochMetrics
+    from fgsm_studio.core.training.loop import train
 
     spec = RunSpec.of(defense="wr_fgsm", epochs=EPOCHS, patience=EPOCHS, limit=LIMIT, device=DEVICE)
     train_set, val, _ = splits(spec, spec.root)

@@ -28,7 +28,8 @@ from fgsm_studio.core.attacks.gradient import fgsm
 from fgsm_studio.core.data.loaders import load_dataset
 from fgsm_studio.core.measure.evaluation import iterate_batches
 from fgsm_studio.core.models.networks import build, regularized_weights
-from fgsm_studio.core.training.loop import TrainConfig, train
+from fgsm_studio.core.training.config import TrainConfig
+from fgsm_studio.core.training.loop import train
 
 
 def model_for(args, data):
@@ -49,7 +50,7 @@ def core_rate(args, data, defense: str) -> float:
 
 
 def _epochs(gen):
-    from fgsm_studio.core.training.loop import EpochMetrics
+    from fgsm_studio.core.training.config import EpochMetrics
 
     return [e for e in gen if isinstance(e, EpochMetrics)]
 

@@ -57,7 +57,8 @@ import torch
 
 from fgsm_studio.core.data.loaders import load_dataset
 from fgsm_studio.core.models.networks import build
-from fgsm_studio.core.training.loop import TrainConfig, run
+from fgsm_studio.core.training.config import TrainConfig
+from fgsm_studio.core.training.loop import run
 
 data = load_dataset("mnist-5k").subset(range(3000))
 for arch in ("small_cnn", "resnet50"):

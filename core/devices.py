@@ -2,7 +2,8 @@
 
 ``pick_device("auto")`` returns the best available device; any torch device
 string overrides it (an unavailable one raises ``ValueError`` with the reason).
-``describe`` says what was picked in words ("CUDA: NVIDIA H100", "CPU, 2 threads").
+``describe`` says what was picked in words ("CUDA: NVIDIA H100", "CPU, 2 threads"),
+``training_place`` where a training run will go (the Train tab says it as a run starts).
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ def describe(device: torch.device | str) -> str:
     if device.type == "mps":
         return "Apple MPS"
     return f"CPU, {torch.get_num_threads()} threads"
+
+
+def training_place(preference: str) -> str:
+    """Where a run asking for device ``preference`` trains, in words: the GPU's name,
+    "CPU (2 threads: the cores free now)", or why that device cannot be used."""
+    try:
+        device = pick_device(preference)
+    except ValueError as exc:
+        return str(exc)
+    if device.type != "cpu":
+        return describe(device)
+    n = threads_for("trainer")
+    return f"CPU ({n} thread{'' if n == 1 else 's'}: the cores free now)"
 
 
 def available_devices() -> list[tuple[str, str]]:

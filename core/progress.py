@@ -32,7 +32,7 @@ class Progress:
     """Progress of ``total`` runs on ``stream`` (stderr), ``parallel`` at a time."""
 
     def __init__(self, total: int, stream: TextIO | None = None, *, parallel: int = 1) -> None:
-        from .training.loop import BatchProgress, EpochMetrics
+        from .training.config import BatchProgress, EpochMetrics
         from .training.robust_monitor import findings
 
         self._findings = findings

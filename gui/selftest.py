@@ -119,7 +119,8 @@ def _attack() -> str:
 def _training() -> str:
     from fgsm_studio.core.data.loaders import load_dataset
     from fgsm_studio.core.models.networks import build
-    from fgsm_studio.core.training.loop import TrainConfig, run
+    from fgsm_studio.core.training.config import TrainConfig
+    from fgsm_studio.core.training.loop import run
 
     data = load_dataset("mnist-5k").subset(list(range(0, 5000, 50)))
     model = build(

@@ -73,6 +73,7 @@ class Channels(QObject):
         self._pending: dict[str, tuple[int, Callable[[], Any]]] = {}  # serial: not started
         self._latest: dict[str, int] = {}  # channel -> the task whose answer is awaited
         self._workers: dict[int, FunctionWorker] = {}  # started, not yet finished
+        self._tasks: dict[int, Callable[[], Any]] = {}  # started, not yet taken by its worker
         self._next_id = 0
         self._closed = False
         self._pool: QThreadPool | None = None
@@ -140,7 +141,11 @@ class Channels(QObject):
         self._start(channel, task_id, fn)
 
     def _start(self, channel: str, task_id: int, fn: Callable[[], Any]) -> None:
-        worker = FunctionWorker(self._answer, channel, task_id, fn)
+        # The task itself waits in ``_tasks``, not in the worker: PySide keeps a pool's
+        # runnable alive after it ran, and a closure over a sweep cache or an image kept
+        # there would be kept with it (the soak test counted ~5 tensors per action).
+        self._tasks[task_id] = fn
+        worker = FunctionWorker(self._answer, channel, task_id)
         worker.setAutoDelete(False)  # this object keeps it until ``finished``
         worker.signals.returned.connect(self._on_worker_returned)
         worker.signals.finished.connect(self._on_worker_finished)
@@ -152,8 +157,9 @@ class Channels(QObject):
                 target=_run_to_the_end, args=(worker,), name=f"fgsm-read-{channel}", daemon=True
             ).start()
 
-    def _answer(self, channel: str, task_id: int, fn: Callable[[], Any]) -> _Answer:
+    def _answer(self, channel: str, task_id: int) -> _Answer:
         """On the worker's thread: the task's result, or its failure as words."""
+        fn = self._tasks.pop(task_id)
         try:
             return _Answer(channel, task_id, fn())
         except self.expected as exc:
@@ -203,7 +209,7 @@ class Loader(Channels):
     def __init__(self, parent: QObject | None = None) -> None:
         # (imported here: this module is used before torch is loaded, at start-up)
         from fgsm_studio.core.data.images import ImageError
-        from fgsm_studio.core.models.checkpoint import CheckpointError
+        from fgsm_studio.core.models.card import CheckpointError
 
         # What a read is expected to fail with; each message is already a sentence for the user.
         expected = (ImageError, CheckpointError, OSError, ValueError)

@@ -10,6 +10,16 @@ import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+
+def pytest_configure(config):
+    # torch's threads from the cores actually free, as the CLI takes them (issue 23, 6): on a
+    # shared two-core machine two threads spin against each other and the other jobs (the
+    # PGD-vs-FGSM test: 11 s of CPU with two threads at load 20, 1.1 s with one).
+    from fgsm_studio.core.devices import configure_threads
+
+    configure_threads("cli")
+
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -26,6 +36,11 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "cuda" in item.keywords:
                 item.add_marker(no_gpu)
+    # Tests marked cluster start Ray or torchrun processes (20-60 s each): they are slow
+    # too, and .ci/run runs them (pytest --run-slow -m cluster).
+    for item in items:
+        if "cluster" in item.keywords:
+            item.add_marker(pytest.mark.slow)
     if config.getoption("--run-slow") or os.environ.get("FGSM_STUDIO_SLOW"):
         return
     skip = pytest.mark.skip(reason="slow: run with --run-slow or FGSM_STUDIO_SLOW=1")
@@ -100,7 +115,8 @@ def fresh_cnn(mnist_1k):
     100 queries, BPDA through 1-bit squeezing). Training costs seconds; only they pay."""
     from fgsm_studio.core.data.loaders import folds
     from fgsm_studio.core.models.networks import build
-    from fgsm_studio.core.training.loop import TrainConfig, run
+    from fgsm_studio.core.training.config import TrainConfig
+    from fgsm_studio.core.training.loop import run
 
     torch.manual_seed(0)
     f = folds(mnist_1k, k=5, seed=0)[0]

@@ -98,6 +98,20 @@ def test_the_contract_can_fail(tmp_path, line):
     assert f"{CONTRACT} BROKEN" in result.stdout
 
 
+MEASURE_CONTRACT = "core.measure imports no core.runs"
+
+
+def test_measuring_needs_no_run_machinery(tmp_path):
+    """The experiments <-> robustness circle stays broken: kept on the checkout, broken in a
+    copy where core.measure.robustness imports core.runs.experiments again."""
+    assert f"{MEASURE_CONTRACT} KEPT" in _lint_imports().stdout
+    tree = _copy_tree(tmp_path)
+    victim = tree / "core" / "measure" / "robustness.py"
+    victim.write_text(victim.read_text() + "\nfrom ..runs.experiments import splits  # noqa\n")
+    result = _lint_imports(tree)
+    assert result.returncode != 0 and f"{MEASURE_CONTRACT} BROKEN" in result.stdout
+
+
 def _relative_imports(top: str):
     """(file, line, how many packages up it climbs above ``top``) for each relative import."""
     import ast

@@ -53,11 +53,11 @@ def wheel(tmp_path_factory) -> Path:
 def test_both_commands_print_the_one_version(capsys):
     from importlib.metadata import version
 
-    from fgsm_studio.core.cli import main as cli
-    from fgsm_studio.gui import app
+    from fgsm_studio.core.cli.main import main as cli_main
+    from fgsm_studio.gui.app import main as app_main
 
     assert __version__ == version("fgsm-studio")
-    for main, prog in ((app.main, "fgsm-studio"), (cli.main, "fgsm-studio-cli")):
+    for main, prog in ((app_main, "fgsm-studio"), (cli_main, "fgsm-studio-cli")):
         with pytest.raises(SystemExit) as done:
             main(["--version"])
         assert done.value.code == 0

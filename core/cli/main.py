@@ -12,7 +12,7 @@
 Runs are resumable: each finished run is a JSON file in ``OUT/runs`` and is
 skipped next time, so an interrupted ``reproduce`` picks up where it stopped.
 
-Options are checked before any work starts (``core.cli.options``); torch is
+Options are checked before any work starts (``core.cli.options`` and ``core.cli.checks``); torch is
 imported only once a command runs, so ``--help`` is quick. Progress is a tqdm
 bar on a terminal and one plain line per epoch in a redirected log.
 """
@@ -24,31 +24,33 @@ import signal
 import sys
 
 from ..progress import Progress
-from . import options as opt
+from .checks import check
+from .options import build_parser
+from .values import Parser, UsageError, display
 
 
-def _parser() -> opt.Parser:
-    return opt.build_parser(__doc__.split("\n\n")[0])
+def _parser() -> Parser:
+    return build_parser(__doc__.split("\n\n")[0])
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        opt.check(args, _parser())
+        check(args, _parser())
         if getattr(args, "device", "auto") != "auto":
             from ..devices import pick_device
 
             try:
                 pick_device(args.device)
             except (ValueError, RuntimeError) as exc:
-                raise opt.UsageError(f"fgsm-studio-cli: --device {args.device}: {exc}") from None
-    except opt.UsageError as exc:
+                raise UsageError(f"fgsm-studio-cli: --device {args.device}: {exc}") from None
+    except UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     from ..runs.cluster import ClusterError
+    from ..training.config import TrainingError
     from ..training.distributed import DistributedError
-    from ..training.loop import TrainingError
 
     try:
         if args.command == "train":
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.out:  # whole or not at all: a full disk once left a 0-byte file here
                 from ..atomic import write_atomic
 
-                write_atomic(args.out, text, f"the cards table {opt.display(args.out)}")
+                write_atomic(args.out, text, f"the cards table {display(args.out)}")
             elif not args.readme:
                 print(text)
             if args.readme:
@@ -95,8 +97,8 @@ def _train(args) -> int:
     from ..devices import configure_threads
     from ..measure.evaluation import drive
     from ..runs.experiments import RunSpec, execute
+    from ..training.config import TrainingError
     from ..training.distributed import SINGLE, init_from_env, shutdown
-    from ..training.loop import TrainingError
 
     dist = init_from_env() if args.ddp else SINGLE  # under torchrun: join its process group
     spec = RunSpec.of(

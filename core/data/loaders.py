@@ -313,3 +313,46 @@ def load_dataset(
     if name == "folder":
         return load_folder(root, **kwargs)
     raise DatasetError(f"Unknown dataset '{name}'. Choose one of: {', '.join(DATASETS)}.")
+
+
+_CACHE: dict[tuple, ImageDataset] = {}
+
+
+def load_cached(name: str, root: str | None, split: str) -> ImageDataset:
+    """``load_dataset``, kept in memory for the next run on the same data."""
+    key = (name, root, split)
+    if root is not None and not Path(root).exists():
+        _CACHE.pop(key, None)  # the folder is gone: say so, do not train on a stale copy
+    if key not in _CACHE:
+        _CACHE[key] = load_dataset(name, root, split)
+    return _CACHE[key]
+
+
+def fold_parts(
+    dataset: str,
+    root: str | None = None,
+    *,
+    k: int = 10,
+    fold: int = 0,
+    seed: int = 0,
+    limit: int | None = None,
+) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
+    """(train, validation, test) of fold ``fold`` of ``k`` (0: the dataset's own
+    train/test split, with a tenth of train for validation); at most ``limit``
+    training images. A run (``core.runs.experiments.splits``) and the measurements
+    of a saved model on its own held-out part read the same parts from here."""
+    if k:
+        ds = load_cached(dataset, root, "all")
+        if ds.subjects is not None and len(set(ds.subjects.tolist())) < k:
+            ds = ds.subset(list(range(len(ds))))  # too few people for a part each: split by class
+            ds.subjects = None
+        f = folds(ds, k=k, seed=seed)[fold]
+        train_set, val, test = ds.subset(f.train), ds.subset(f.val), ds.subset(f.test)
+    else:
+        full = load_cached(dataset, root, "train")
+        f = folds(full, k=10, seed=seed)[0]
+        train_set = full.subset(np.sort(np.concatenate([f.train, f.test])))
+        val, test = full.subset(f.val), load_cached(dataset, root, "test")
+    if limit and len(train_set) > limit:
+        train_set = train_set.subset(stratified_sample(train_set, limit, seed))
+    return train_set, val, test

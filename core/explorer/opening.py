@@ -21,7 +21,7 @@ import torch
 
 from ..data.images import ImageError, load_image, to_model_input
 from ..models.bundled import ModelEntry, Sample, default_model
-from ..models.checkpoint import ModelCard
+from ..models.card import ModelCard
 from .session import AttackSession
 
 DEFAULT_EPSILON = 0.1

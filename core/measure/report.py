@@ -10,7 +10,6 @@ no figure is typed by hand.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -212,9 +211,3 @@ def main(args) -> int:
                 flush=True,
             )
     return 0
-
-
-if __name__ == "__main__":
-    from ..cli.main import main as cli_main
-
-    sys.exit(cli_main(["measure", *sys.argv[1:]]))

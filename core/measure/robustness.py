@@ -13,7 +13,7 @@ them against torchattacks). ``robust_evaluate`` returns an ``EvalResult`` whose
 ``attacks`` hold one entry per attack plus ``"worst-case"``, so a model card
 keeps the shape ``metrics["attacks"][attack][eps]``.
 
-``deepfool`` and ``cw_l2`` (``core.attacks.minimal``, re-exported here) find the
+``deepfool`` and ``cw_l2`` (``core.attacks.minimal``) find the
 *smallest* perturbation that flips an image and return its L2 and L-inf size per
 image (``MinimalPerturbation``).
 
@@ -32,9 +32,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..attacks.gradient import apgd_ce, apgd_t, evaluating, resolve, square  # noqa: F401 (re-exported)
-from ..attacks.minimal import MinimalPerturbation, cw_l2, deepfool  # noqa: F401 (re-exported)
-from .evaluation import WORST_CASE, EvalResult, drive, evaluation  # noqa: F401
+from .evaluation import EvalResult, drive, evaluation
 
 DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-t")
 KEEP_CARD_FIGURES = ("fgsm",)  # the training CLI's own figures, which --update-card keeps
@@ -130,16 +128,15 @@ def card_held_out(card, fold: int | None = None):
     """The held-out images a card's own figures count: its fold of the 5,000 digits, or, for
     Fashion-MNIST (trained on the train split), the 2,000 test images committed in
     resources/data (the bundled cards' ``n``; ``tests/core/test_bundled`` checks them there)."""
-    from ..data.loaders import load_dataset
+    from ..data.loaders import fold_parts, load_dataset
     from ..paths import resource_path
-    from ..runs.experiments import RunSpec, splits
 
     if card.dataset == "fashion-mnist":
         committed = resource_path("data", "fashion-mnist-test-2k")
         return load_dataset("fashion-mnist", committed, "test")
     fold = card.training.get("fold", 0) if fold is None else fold
     folds = int(card.training.get("folds", 10))
-    return splits(RunSpec(dataset=card.dataset, fold=fold, folds=folds))[2]
+    return fold_parts(card.dataset, k=folds, fold=fold)[2]
 
 
 def measure_card(

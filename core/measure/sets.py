@@ -148,11 +148,11 @@ def sample(dataset: ImageDataset, limit: int | None, seed: int = 0) -> ImageData
 def load_set(name: str, card) -> ImageDataset:
     """The set ``name``: an other-writers set, or ``own``: the held-out part in ``card``."""
     if name == "own":
-        from ..runs.experiments import RunSpec, splits
+        from ..data.loaders import fold_parts
 
         fold = int(card.training.get("fold", 0))
         folds = int(card.training.get("folds", 10))
-        _, _, test = splits(RunSpec(dataset=card.dataset, fold=fold, folds=folds))
+        _, _, test = fold_parts(card.dataset, k=folds, fold=fold)
         test.name = f"own ({f'fold {fold} of {folds}' if folds else 'test split'})"
         return test
     from ..data.other_writers import load

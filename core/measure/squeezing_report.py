@@ -46,10 +46,10 @@ SETS = ("own", "optdigits", "fonts")
 
 def calibration_set(card) -> tuple[ImageDataset, str]:
     """The card's validation part (held out from training, not the test fold) and its name."""
-    from ..runs.experiments import RunSpec, splits
+    from ..data.loaders import fold_parts
 
     fold, folds = int(card.training.get("fold", 0)), int(card.training.get("folds", 10))
-    _, val, _ = splits(RunSpec(dataset=card.dataset, fold=fold, folds=folds))
+    _, val, _ = fold_parts(card.dataset, k=folds, fold=fold)
     where = f"fold {fold} of {folds}" if folds else "the train split"
     return val, f"validation part of {where}"
 

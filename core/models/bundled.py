@@ -15,7 +15,8 @@ from pathlib import Path
 from ..catalogue import is_paper
 from ..measure.evaluation import EvalResult
 from ..paths import resource_path
-from .checkpoint import CheckpointError, ModelCard, read_card
+from .card import CheckpointError, ModelCard
+from .checkpoint import read_card
 
 SAMPLE_FOLDERS = {
     "mnist-5k": "mnist",

@@ -22,192 +22,28 @@ runs at ``CHECK_SIZE`` pixels, not the card's size.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
-from .. import catalogue
 from ..data.image_files import display_name
-from ..measure.evaluation import EvalResult, MetricsError
-from ..names import strip_bidi
+from .card import CheckpointError, ModelCard
 from .checkpoint_format import CheckpointFormatError, detect_format, json_depth
 from .networks import (
-    ARCHS,
-    MIN_IMAGE_SIZE,
-    STEMS,
     Classifier,
     Normalize,
     build,
-    max_image_size,
 )
 
-FORMAT_VERSION = 1
 CARD_KEY = "fgsm_studio_card"
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
 MAX_CARD_DEPTH = 32  # a real card nests 4 deep (metrics.attacks.fgsm.0.1)
 CHECK_SIZE = 32  # the blank-image check's input side: every architecture runs it in ms
-
-
-class CheckpointError(ValueError):
-    """A checkpoint could not be used; the message is meant for the user."""
-
-
-@dataclass
-class ModelCard:
-    """What a model is, how it was made and how well it does (all JSON-friendly)."""
-
-    arch: str
-    num_classes: int
-    class_names: list[str]
-    in_channels: int
-    image_size: int
-    mean: list[float]
-    std: list[float]
-    dataset: str = "unknown"
-    name: str = ""
-    training: dict[str, Any] = field(default_factory=dict)  # defense, a1, a2, epsilon, ...
-    metrics: dict[str, Any] = field(default_factory=dict)  # measured accuracies
-    stem: str = "auto"  # core.models.networks.STEMS: the first layer on small images
-    created: str = field(
-        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
-    )
-    format_version: int = FORMAT_VERSION
-
-    @property
-    def defense(self) -> str:
-        return str(self.training.get("defense", "none"))
-
-    @property
-    def defended(self) -> bool:
-        """Trained on attacked images (any defense of ``core.catalogue``)."""
-        return catalogue.defended(self.defense)
-
-    def title(self) -> str:
-        if self.name:
-            return self.name
-        return f"{self.arch} on {self.dataset} ({catalogue.defense(self.defense).title})"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> ModelCard:
-        if not isinstance(data, dict):
-            raise CheckpointError("The model card is not a JSON object.")
-        version = data.get("format_version", FORMAT_VERSION)
-        if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
-            raise CheckpointError(
-                f"This checkpoint uses card format {version!r}; this FGSM Studio reads "
-                f"format {FORMAT_VERSION}. Update FGSM Studio to open it."
-            )
-        known = {f.name for f in fields(cls)}
-        required = {
-            "arch",
-            "num_classes",
-            "class_names",
-            "in_channels",
-            "image_size",
-            "mean",
-            "std",
-        }
-        missing = sorted(required - data.keys())
-        if missing:
-            raise CheckpointError(f"The model card is missing: {', '.join(missing)}.")
-        card = cls(**{k: v for k, v in data.items() if k in known})
-        card._validate()
-        return card
-
-    def _validate(self) -> None:
-        def bad(what: str) -> CheckpointError:
-            return CheckpointError(f"The model card is invalid: {what}.")
-
-        if self.arch not in ARCHS:
-            raise bad(f"unknown architecture {self.arch!r} (known: {', '.join(ARCHS)})")
-        if self.stem not in STEMS:
-            raise bad(f"unknown stem {self.stem!r} (known: {', '.join(STEMS)})")
-        for name in ("num_classes", "in_channels", "image_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise bad(f"{name} must be a positive whole number, not {value!r}")
-        if self.num_classes < 2 or self.num_classes > 100_000:
-            raise bad(f"num_classes {self.num_classes} is out of range")
-        if self.in_channels not in (1, 3):
-            raise bad(f"in_channels must be 1 or 3, not {self.in_channels}")
-        if self.image_size > (top := max_image_size(self.arch, self.stem, self.image_size)):
-            raise bad(
-                f"image_size {self.image_size} is more than a {self.arch} with the "
-                f"{self.stem} stem can run (at most {top} pixels)"
-            )
-        if self.image_size < MIN_IMAGE_SIZE:
-            raise bad(
-                f"image_size {self.image_size} is too small: models need at least "
-                f"{MIN_IMAGE_SIZE} pixels"
-            )
-        if not isinstance(self.class_names, list) or len(self.class_names) != self.num_classes:
-            raise bad(f"class_names must list {self.num_classes} names")
-        self.class_names = [strip_bidi(str(c)) for c in self.class_names]
-        for name in ("mean", "std"):
-            value = getattr(self, name)
-            if (
-                not isinstance(value, list)
-                or len(value) != self.in_channels
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            ):
-                raise bad(f"{name} must be {self.in_channels} numbers")
-        if not all(math.isfinite(v) for v in [*self.mean, *self.std]):
-            raise bad("mean and std must be finite numbers")
-        if any(v < 1e-6 for v in self.std):
-            raise bad("std values must be at least 1e-6")
-        for name in ("dataset", "name", "created"):
-            if not isinstance(getattr(self, name), str):
-                raise bad(f"{name} must be text")
-        self.name, self.dataset = strip_bidi(self.name), strip_bidi(self.dataset)
-        if not isinstance(self.training, dict) or not isinstance(self.metrics, dict):
-            raise bad("training and metrics must be JSON objects")
-        _validate_metrics(self.metrics, bad)
-
-
-def _validate_metrics(m: dict[str, Any], bad) -> None:
-    """The measured accuracies, as every reader of a card expects them (fractions 0-1)."""
-
-    def fraction(v: Any) -> bool:
-        return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
-
-    if "clean" in m and not fraction(m["clean"]):
-        raise bad(f"metrics.clean must be a fraction from 0 to 1, not {m['clean']!r:.40}")
-    if "n" in m and (not isinstance(m["n"], int) or isinstance(m["n"], bool) or m["n"] < 0):
-        raise bad(f"metrics.n must be a whole number, not {m['n']!r:.40}")
-    if "held_out" in m and not isinstance(m["held_out"], str):
-        raise bad("metrics.held_out must be text")
-    attacks = m.get("attacks", {})
-    if not isinstance(attacks, dict) or not all(
-        isinstance(per, dict) and all(fraction(v) for v in per.values()) for per in attacks.values()
-    ):
-        raise bad("metrics.attacks must map each attack to {epsilon: fraction from 0 to 1}")
-    if "clean" in m and "n" not in m:
-        raise bad("metrics.n (how many images were measured) is missing")
-    try:  # the one typed reader of metrics: what it refuses here, no panel meets later
-        EvalResult.from_card(m)
-    except MetricsError:
-        bad_keys = [str(e) for per in attacks.values() for e in per if not _is_number(e)]
-        what = f"epsilon {bad_keys[0]!r:.40} is not a number" if bad_keys else "unreadable"
-        raise bad(f"metrics are not in the expected form ({what})") from None
-
-
-def _is_number(text: Any) -> bool:
-    try:
-        return math.isfinite(float(text))
-    except (TypeError, ValueError):
-        return False
 
 
 def build_from_card(card: ModelCard) -> Classifier:
@@ -349,12 +185,12 @@ def load(
         )
     if kind in ("pickle", "zip"):
         if card is None:
-            from .imagenet import guess_card
+            from .imagenet_cards import guess_card
 
             card = guess_card(path)
         tensors, card = _read_pickle(path, card)
         if card.arch == "densenet121":
-            from .imagenet import fix_densenet_keys
+            from .imagenet_cards import fix_densenet_keys
 
             tensors = fix_densenet_keys(tensors)
         model = _fit({k: tuple(v.shape) for k, v in tensors.items()}, card, path)

@@ -17,8 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from ..catalogue import defended, is_paper
-from ..measure.evaluation import mean_std
-from ..measure.robustness import WORST_CASE, describe_setting
+from ..measure.evaluation import WORST_CASE, mean_std
+from ..measure.robustness import describe_setting
 from ..runs.experiments import RunRecord
 from ..runs.records import load_folder
 from .defenses import defense_name, defense_rows, defense_table

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..catalogue import defended, is_paper
-from ..measure.robustness import WORST_CASE
+from ..measure.evaluation import WORST_CASE
 from ..runs.experiments import RunRecord, run_warnings
 from .stats import run_flags
 

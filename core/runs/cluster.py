@@ -145,12 +145,3 @@ def make_executor(
 
         return RayExecutor(address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     raise ClusterError(f"unknown executor {kind!r}: serial or ray")
-
-
-def __getattr__(name: str):
-    """``cluster.RayExecutor``: the Ray executor lives in ``core.runs.ray_executor`` (imports this)."""
-    if name == "RayExecutor":
-        from .ray_executor import RayExecutor
-
-        return RayExecutor
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,19 +33,15 @@ import numpy as np
 import torch
 
 from ..catalogue import defended, is_paper
-from ..data.loaders import ImageDataset, folds, load_dataset, stratified_sample
+from ..data.loaders import ImageDataset, fold_parts, stratified_sample
 from ..measure.evaluation import EvalProgress, EvalResult, evaluation
 from ..measure.robustness import WORST_CASE_SETTINGS, worst_case
-from ..models.checkpoint import ModelCard, save
+from ..models.card import ModelCard
+from ..models.checkpoint import save
 from ..models.networks import build
+from ..training.config import BatchProgress, EpochMetrics, TrainConfig, training_info
 from ..training.distributed import SINGLE, DistContext
-from ..training.loop import (
-    BatchProgress,
-    EpochMetrics,
-    TrainConfig,
-    train,
-    training_info,
-)
+from ..training.loop import train
 from ..training.robust_monitor import card_warnings
 
 Event = BatchProgress | EvalProgress | EpochMetrics
@@ -312,35 +308,16 @@ def check_out_path(path: str | Path) -> Path:
     return path
 
 
-_CACHE: dict[tuple, ImageDataset] = {}
-
-
-def load_cached(name: str, root: str | None, split: str) -> ImageDataset:
-    key = (name, root, split)
-    if root is not None and not Path(root).exists():
-        _CACHE.pop(key, None)  # the folder is gone: say so, do not train on a stale copy
-    if key not in _CACHE:
-        _CACHE[key] = load_dataset(name, root, split)
-    return _CACHE[key]
-
-
 def splits(spec: RunSpec) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
     """(train, validation, test) for the run's fold or train/test split."""
-    if spec.folds:
-        ds = load_cached(spec.dataset, spec.root, "all")
-        if ds.subjects is not None and len(set(ds.subjects.tolist())) < spec.folds:
-            ds = ds.subset(list(range(len(ds))))  # too few people for a part each: split by class
-            ds.subjects = None
-        f = folds(ds, k=spec.folds, seed=spec.train.seed)[spec.fold]
-        train_set, val, test = ds.subset(f.train), ds.subset(f.val), ds.subset(f.test)
-    else:
-        full = load_cached(spec.dataset, spec.root, "train")
-        f = folds(full, k=10, seed=spec.train.seed)[0]
-        train_set = full.subset(np.sort(np.concatenate([f.train, f.test])))
-        val, test = full.subset(f.val), load_cached(spec.dataset, spec.root, "test")
-    if spec.limit and len(train_set) > spec.limit:
-        train_set = train_set.subset(stratified_sample(train_set, spec.limit, spec.train.seed))
-    return train_set, val, test
+    return fold_parts(
+        spec.dataset,
+        spec.root,
+        k=spec.folds,
+        fold=spec.fold,
+        seed=spec.train.seed,
+        limit=spec.limit,
+    )
 
 
 def card_for(spec: RunSpec, data: ImageDataset) -> ModelCard:

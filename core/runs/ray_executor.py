@@ -57,7 +57,7 @@ def _run_remote(job: RunJob, spec: RunSpec, events=None) -> RunRecord:
     import ray
 
     from ..progress import RunEvent
-    from ..training.loop import EpochMetrics
+    from ..training.config import EpochMetrics
 
     if job.threads is None:
         cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)

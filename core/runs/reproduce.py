@@ -146,7 +146,7 @@ def _estimate(args, plan: list[RunSpec], parallel: int) -> list[str]:
 
     from ..devices import configure_threads
     from ..measure.evaluation import drive
-    from ..training.loop import EpochMetrics
+    from ..training.config import EpochMetrics
     from .experiments import execute, splits
 
     first = plan[0]

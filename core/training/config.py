@@ -3,8 +3,8 @@
 ``TrainConfig`` (every option that shapes a run, validated before work starts),
 the events ``core.training.loop.train`` yields (``BatchProgress`` per batch,
 ``EpochMetrics`` per epoch), its ``TrainResult``, and ``training_info`` (how a
-model was trained, for its card). Plain dataclasses; ``core.training.loop`` re-exports
-them beside the trainer itself. ``TrainConfig.problems`` is the one place a run's
+model was trained, for its card). Plain dataclasses, imported from here by the
+trainer and by everything that reads its events. ``TrainConfig.problems`` is the one place a run's
 rules are written (the CLI and the Train form show its sentences); no torch here, so
 the CLI checks a run before it imports torch.
 """

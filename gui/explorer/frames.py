@@ -53,7 +53,7 @@ from fgsm_studio.core.data.images import to_model_input
 from fgsm_studio.core.explorer.opening import epsilon_scale
 from fgsm_studio.core.explorer.session import AttackFrame, AttackSession
 from fgsm_studio.core.explorer.sweep_cache import SweepCache
-from fgsm_studio.core.models.checkpoint import ModelCard
+from fgsm_studio.core.models.card import ModelCard
 
 from ..workers import TaskRunner
 from .state import ExplorerState, LoadedModel

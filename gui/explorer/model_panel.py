@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 from fgsm_studio.core import catalogue
 from fgsm_studio.core.measure.evaluation import EvalResult, MetricsError
 from fgsm_studio.core.models.bundled import ModelEntry
-from fgsm_studio.core.models.checkpoint import ModelCard
+from fgsm_studio.core.models.card import ModelCard
 
 from ..safe_text import escape, tooltip
-from . import ways_in as explorer_inputs
+from . import ways_in
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -522,9 +522,9 @@ class ModelPanel(QWidget):
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Open a model checkpoint",
-            explorer_inputs.last_folder(self.settings),  # shared with the images
+            ways_in.last_folder(self.settings),  # shared with the images
             "Checkpoints (*.safetensors *.pth *.pt);;All files (*)",
         )
         if path:
-            explorer_inputs.remember_folder(self.settings, path)
+            ways_in.remember_folder(self.settings, path)
             self.model_chosen.emit(Path(path))

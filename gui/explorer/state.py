@@ -38,7 +38,7 @@ from fgsm_studio.core.catalogue import EXPLORER_ATTACKS
 from fgsm_studio.core.explorer.opening import DIGITS, EpsilonScale
 from fgsm_studio.core.explorer.session import AttackFrame, AttackSession, SweepResult
 from fgsm_studio.core.models.bundled import ModelEntry, Sample
-from fgsm_studio.core.models.checkpoint import ModelCard
+from fgsm_studio.core.models.card import ModelCard
 
 MAX_EPS = 0.5
 ATTACKS = EXPLORER_ATTACKS  # core.catalogue: fgsm, bim, pgd, apgd-ce

@@ -3,12 +3,12 @@
 ``ExplorerView`` is the controller: it owns the ``ExplorerState`` (the only place
 the model, image, epsilon, attack, target, session and frame live), the widgets
 that draw it (``Sidebar``, ``Stage``, ``EpsilonControl``, ``AttackControls``) and
-the ``FrameEngine`` (``explorer_frames``) that turns state into frames. Images and
+the ``FrameEngine`` (``frames``) that turns state into frames. Images and
 checkpoints are read by the ``Loader`` on threads the window never waits for; the
 opening sample is picked on the ``TaskRunner``. A bad file shows a message in the
 banner and leaves what was on screen, and the model selection, untouched. The
 opening screen is ``core.explorer.opening``'s plan; Open/Draw/Camera/Paste are
-``explorer_inputs``.
+``ways_in``.
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ from fgsm_studio.core.explorer.opening import (
 )
 from fgsm_studio.core.models.bundled import ModelEntry, Sample, bundled_models, samples_for, twin
 from fgsm_studio.core.models.checkpoint import load
-from fgsm_studio.core.models.imagenet import NAMES, VIRTUAL_PREFIX, resolve, virtual_sources
+from fgsm_studio.core.models.imagenet import VIRTUAL_PREFIX, resolve, virtual_sources
+from fgsm_studio.core.models.imagenet_cards import NAMES
 
 from ..guide import show_guide
 from ..workers import Loader, TaskRunner
-from . import share
-from . import ways_in as explorer_inputs
+from . import share, ways_in
 from .controls import ATTACK_CHOICES, AttackControls, EpsilonControl
 from .frames import FrameEngine
 from .inputs import image_source_from_mime
@@ -82,7 +82,7 @@ class ExplorerView(QWidget):
         runner.submit("threads", lambda: configure_threads("explorer-worker"))
         self.banner = Banner(self.state)
         self.state.set_catalogue(bundled_models())
-        self.state.set_recent(explorer_inputs.recent_models(settings))
+        self.state.set_recent(ways_in.recent_models(settings))
         self.sidebar = Sidebar(self.state, settings)
         self.stage = Stage(self.state)
         self.epsilon = EpsilonControl(self.state)
@@ -157,8 +157,8 @@ class ExplorerView(QWidget):
         side.gallery.chosen.connect(self._on_gallery_chosen)
         side.open_button.clicked.connect(self.open_image_dialog)
         side.paste_button.clicked.connect(self.paste)
-        side.draw_button.clicked.connect(lambda: explorer_inputs.draw_digit(self))
-        side.camera_button.clicked.connect(lambda: explorer_inputs.take_snapshot(self))
+        side.draw_button.clicked.connect(lambda: ways_in.draw_digit(self))
+        side.camera_button.clicked.connect(lambda: ways_in.take_snapshot(self))
         side.save_button.clicked.connect(lambda: share.save_adversarial_dialog(self))
         side.card_button.clicked.connect(lambda: share.save_demo_card_dialog(self))
         side.copy_button.clicked.connect(lambda: share.copy_demo_card(self))
@@ -223,15 +223,15 @@ class ExplorerView(QWidget):
         self._place_banner()
 
     def last_folder(self) -> str:
-        return explorer_inputs.last_folder(self.settings)
+        return ways_in.last_folder(self.settings)
 
     def remember_folder(self, path: str | Path) -> None:
-        explorer_inputs.remember_folder(self.settings, path)
+        ways_in.remember_folder(self.settings, path)
 
     def remember_model(self, path: Path) -> None:
         """Put ``path`` first in the Recent list (kept in the settings, merged with what
         other windows wrote there meanwhile)."""
-        self.state.set_recent(explorer_inputs.remember_model(self.settings, path))
+        self.state.set_recent(ways_in.remember_model(self.settings, path))
 
     def step_image(self, delta: int) -> None:
         """Show the next (``delta`` 1) or previous (-1) sample of the model's dataset."""
@@ -429,10 +429,10 @@ class ExplorerView(QWidget):
 
     # ------------------------------------------------------------------ user intent
     def open_image_dialog(self) -> None:
-        explorer_inputs.open_image(self)
+        ways_in.open_image(self)
 
     def paste(self) -> None:
-        explorer_inputs.paste(self)
+        ways_in.paste(self)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()

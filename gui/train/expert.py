@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from fgsm_studio.core.catalogue import applies, resolve_augment
-from fgsm_studio.core.training.loop import TrainConfig
+from fgsm_studio.core.training.config import TrainConfig
 
 from .options import AUGMENTS, NOTES, SELECT_BY, STEMS, TIPS
 

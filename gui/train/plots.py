@@ -19,7 +19,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from fgsm_studio.core.reports.figures import BARS, Figure3Data
-from fgsm_studio.core.training.loop import EpochMetrics
+from fgsm_studio.core.training.config import EpochMetrics
 
 # What Figure 3's bars are, here, in the export and in the report (core.reports.figures).
 SWEEP_BARS = f"{BARS} (one run per a1: the Wilson interval over its held-out images)"

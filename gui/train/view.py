@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from fgsm_studio.core.catalogue import PAPER, defended
+from fgsm_studio.core.devices import training_place
 from fgsm_studio.core.measure.evaluation import EvalProgress
 from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_data_dir
@@ -48,8 +49,9 @@ from fgsm_studio.core.runs.experiments import (
     best_so_far_path,
     stopped_record,
 )
-from fgsm_studio.core.training.loop import MONITOR, BatchProgress, EpochMetrics
+from fgsm_studio.core.training.config import BatchProgress, EpochMetrics
 from fgsm_studio.core.training.robust_monitor import Finding, findings
+from fgsm_studio.core.training.selection import MONITOR
 
 from ..safe_text import PlainLabel
 from ..workers import (
@@ -62,7 +64,7 @@ from .plots import TrainPlots
 from .results import export, figure3_points
 from .state import TrainState
 from .widgets import ResultsTable, RobustnessBanner, ask_and_export
-from .worker import TrainJob, friendly, run_job, where
+from .worker import TrainJob, friendly, run_job
 
 log = logging.getLogger(__name__)
 SWEEP_A1 = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -251,7 +253,9 @@ class TrainView(QWidget):
         self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self.stop_button.setEnabled(True)
-        self._say(f"Training {job.name} on {where(job)}: {job.spec.key()}")
+        self._say(
+            f"Training {job.name} on {training_place(job.spec.train.device)}: {job.spec.key()}"
+        )
 
     def _on_worker_yielded(self, event: object) -> None:
         if isinstance(event, BatchProgress):

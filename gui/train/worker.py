@@ -5,8 +5,7 @@ sweep it belongs to). ``run_job(job)`` is a plain generator: it sets the trainin
 thread's CPU threads (``configure_threads("trainer")``) and hands on
 ``core.runs.experiments.execute``'s events, returning its ``RunRecord``. The view runs
 it with the generic ``workers.start_generator``; stopping it means no longer iterating.
-``friendly(exc)`` turns a failure into one sentence for the user; ``where(job)``
-says where it trains ("CPU (2 threads: the cores free now)", the GPU's name).
+``friendly(exc)`` turns a failure into one sentence for the user.
 """
 
 from __future__ import annotations
@@ -41,20 +40,6 @@ def run_job(job: TrainJob) -> Generator[Event, None, RunRecord]:
     if record is None:  # execute returns None only on a non-main rank of a DDP run
         raise RuntimeError("The run ended without a record of its results.")
     return record
-
-
-def where(job: TrainJob) -> str:
-    """Where ``job`` trains, in words (or why its device cannot be used)."""
-    from fgsm_studio.core.devices import describe, pick_device, threads_for
-
-    try:
-        device = pick_device(job.spec.train.device)
-    except ValueError as exc:
-        return str(exc)
-    if device.type != "cpu":
-        return describe(device)
-    n = threads_for("trainer")
-    return f"CPU ({n} thread{'' if n == 1 else 's'}: the cores free now)"
 
 
 def friendly(exc: BaseException) -> str:

@@ -8,7 +8,8 @@ import pickle
 import pytest
 import torch
 
-from fgsm_studio.core.models.checkpoint import CheckpointError, ModelCard, load, read_card, save
+from fgsm_studio.core.models.card import CheckpointError, ModelCard
+from fgsm_studio.core.models.checkpoint import load, read_card, save
 from fgsm_studio.core.models.networks import build
 from tests.payload import Payload
 

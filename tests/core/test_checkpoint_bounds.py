@@ -18,7 +18,8 @@ import torch
 from safetensors.torch import save_file
 
 import fgsm_studio.core.models.checkpoint as checkpoint
-from fgsm_studio.core.models.checkpoint import CheckpointError, ModelCard, load, read_card, save
+from fgsm_studio.core.models.card import CheckpointError, ModelCard
+from fgsm_studio.core.models.checkpoint import load, read_card, save
 from fgsm_studio.core.models.checkpoint_format import MAX_TENSORS
 from fgsm_studio.core.models.networks import build
 

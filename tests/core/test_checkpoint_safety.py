@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import save_file
 
-from fgsm_studio.core.models.checkpoint import CheckpointError, ModelCard, load, read_card, save
+from fgsm_studio.core.models.card import CheckpointError, ModelCard
+from fgsm_studio.core.models.checkpoint import load, read_card, save
 from fgsm_studio.core.models.checkpoint_format import detect_format
 from fgsm_studio.core.models.networks import build
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 import fgsm_studio.core.runs.experiments as experiments
-from fgsm_studio.core.cli import options as cli_options
+from fgsm_studio.core.cli import options
 from fgsm_studio.core.cli.main import Progress, main
 
 
@@ -120,15 +120,22 @@ def test_bad_evaluate_and_reproduce_options(tmp_path, capsys):
         assert message in err and err.count("\n") == 1, (argv, err)
 
 
-def test_copied_constants_agree_with_core():
-    from fgsm_studio.core.data.loaders import DATASETS
-    from fgsm_studio.core.measure.robustness import WORST_CASE_SETTINGS
-    from fgsm_studio.core.models.networks import TRAINABLE
-    from fgsm_studio.core.training.defenses import DEFENSES
+def _choices(command: str, option: str):
+    """The choices the parser offers for ``command``'s ``option``."""
+    import argparse
 
-    assert cli_options.DATASETS == DATASETS and cli_options.TRAINABLE == TRAINABLE
-    assert cli_options.DEFENSES == DEFENSES
-    assert cli_options.WORST_CASES == ("off", *WORST_CASE_SETTINGS)
+    parser = options.build_parser("x")
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return next(a for a in subs.choices[command]._actions if option in a.option_strings).choices
+
+
+def test_the_parser_offers_the_catalogues_names():
+    from fgsm_studio.core.catalogue import DATASETS, DEFENSES, TRAINABLE, WORST_CASE_SETTINGS
+
+    assert tuple(_choices("train", "--dataset")) == DATASETS
+    assert tuple(_choices("train", "--arch")) == TRAINABLE
+    assert tuple(_choices("train", "--defense")) == DEFENSES
+    assert tuple(_choices("reproduce", "--worst-case")) == ("off", *WORST_CASE_SETTINGS)
 
 
 def test_help_does_not_import_torch():
@@ -145,7 +152,7 @@ def test_help_does_not_import_torch():
 
 
 def _events():
-    from fgsm_studio.core.training.loop import BatchProgress, EpochMetrics
+    from fgsm_studio.core.training.config import BatchProgress, EpochMetrics
 
     for b in range(1, 4):
         yield BatchProgress(1, b, 3, 0.5, 100.0, 1.0)
@@ -214,7 +221,7 @@ def test_usage_errors_answer_before_torch_is_imported(tmp_path):
 
 
 def test_every_numeric_option_shows_its_range_in_help():
-    parser = cli_options.build_parser("x")
+    parser = options.build_parser("x")
     subs = parser._subparsers._group_actions[0].choices  # noqa: SLF001
     for name, sub in subs.items():
         help_text = " ".join(sub.format_help().split())
@@ -230,7 +237,7 @@ def test_every_numeric_option_shows_its_range_in_help():
 
 def test_lists_are_deduplicated_and_minus_zero_is_zero(tmp_path):
     """Issue 20, 1: 101 copies of 0.1 were each evaluated; -0 gave another resume key."""
-    parser = cli_options.build_parser("x")
+    parser = options.build_parser("x")
     args = parser.parse_args(
         _train(tmp_path, "--eval-epsilons", ",".join(["0.1"] * 101), "--epsilon", "-0")
     )

@@ -2,8 +2,8 @@
 
 These start real processes (a local Ray of two workers, two gloo ranks under
 torchrun) on tiny runs, so each takes 20-60 s on two cores. They are marked
-``cluster`` (run by default; ``-m "not cluster"`` skips them) and skip when Ray is
-not installed (``pip install -e ".[cluster]"``).
+``cluster``, which counts as slow (``pytest --run-slow -m cluster`` runs them; .ci/run
+does), and skip when Ray is not installed (``pip install -e ".[cluster]"``).
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def test_a_dying_worker_costs_only_its_run_and_is_retried(tmp_path, ray_availabl
         f"""
 import os, sys
 from pathlib import Path
-from fgsm_studio.core.runs.cluster import RayExecutor, RunJob
+from fgsm_studio.core.runs.cluster import RunJob
+from fgsm_studio.core.runs.ray_executor import RayExecutor
 from fgsm_studio.core.runs.experiments import RunSpec
 
 MARK = Path({str(tmp_path / "died")!r})
@@ -121,7 +122,8 @@ def test_ray_refuses_an_output_folder_workers_cannot_write(tmp_path, ray_availab
     script = tmp_path / "probe.py"
     script.write_text(
         f"""
-from fgsm_studio.core.runs.cluster import ClusterError, RayExecutor, RunJob
+from fgsm_studio.core.runs.cluster import ClusterError, RunJob
+from fgsm_studio.core.runs.ray_executor import RayExecutor
 from fgsm_studio.core.runs.experiments import RunSpec
 
 with RayExecutor(num_cpus=1) as ex:

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.cuda
 
 def test_wr_fgsm_trains_on_the_gpu_with_bfloat16_autocast(mnist_1k):
     from fgsm_studio.core.models.networks import build
-    from fgsm_studio.core.training.loop import TrainConfig, run
+    from fgsm_studio.core.training.config import TrainConfig
+    from fgsm_studio.core.training.loop import run
 
     model = build(
         "small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31]

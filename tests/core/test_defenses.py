@@ -10,13 +10,14 @@ from fgsm_studio.core.attacks.gradient import input_gradient
 from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.measure.evaluation import evaluate
 from fgsm_studio.core.models.networks import build
+from fgsm_studio.core.training.config import TrainConfig
 from fgsm_studio.core.training.defenses import (
     DEFENSES,
     adversarial_loss,
     fgsm_rs_examples,
     trades_examples,
 )
-from fgsm_studio.core.training.loop import TrainConfig, run
+from fgsm_studio.core.training.loop import run
 
 
 def _model(seed=0):
@@ -97,7 +98,8 @@ def test_pgd_training_beats_standard_under_pgd(mnist_1k):
 
 
 def test_augmented_training_runs_and_records_its_options(mnist_1k, tmp_path):
-    from fgsm_studio.core.models.checkpoint import ModelCard, read_card
+    from fgsm_studio.core.models.card import ModelCard
+    from fgsm_studio.core.models.checkpoint import read_card
 
     f = folds(mnist_1k, k=5, seed=1)[0]
     train_set, val = mnist_1k.subset(f.train[:200]), mnist_1k.subset(f.val[:50])
@@ -121,14 +123,14 @@ def test_augmentation_changes_training(mnist_1k):
 
 def test_cli_offers_every_defense_and_augmentation():
     from fgsm_studio.core import catalogue
-    from fgsm_studio.core.cli import options as cli_options
-    from fgsm_studio.core.models import networks as models
-    from fgsm_studio.core.training import defenses
+    from fgsm_studio.core.cli import options
 
-    assert cli_options.DEFENSES == defenses.DEFENSES
-    assert cli_options.AUGMENTS == catalogue.AUGMENTS
-    assert cli_options.STEMS == models.STEMS
-    args = cli_options.build_parser("x").parse_args(
+    from .test_cli_options import _choices
+
+    assert tuple(_choices("train", "--defense")) == catalogue.DEFENSES
+    assert tuple(_choices("train", "--augment")) == catalogue.AUGMENTS
+    assert tuple(_choices("train", "--stem")) == catalogue.STEMS
+    args = options.build_parser("x").parse_args(
         ["train", "--out", "m.safetensors", "--defense", "trades", "--augment", "digits"]
     )
     assert (args.defense, args.augment, args.attack_steps, args.beta) == (
@@ -141,7 +143,7 @@ def test_cli_offers_every_defense_and_augmentation():
 
 def test_any_defense_counts_as_defended_in_the_bundle(tmp_path):
     from fgsm_studio.core.models.bundled import ModelEntry, twin
-    from fgsm_studio.core.models.checkpoint import ModelCard
+    from fgsm_studio.core.models.card import ModelCard
 
     def entry(defense):
         card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.1], [0.3])
@@ -157,7 +159,7 @@ def test_any_defense_counts_as_defended_in_the_bundle(tmp_path):
 
 def test_bundle_shows_the_worst_case_figure(tmp_path):
     from fgsm_studio.core.models.bundled import ModelEntry, cards_markdown
-    from fgsm_studio.core.models.checkpoint import ModelCard
+    from fgsm_studio.core.models.card import ModelCard
 
     card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.1], [0.3])
     metrics = {

@@ -15,7 +15,7 @@ from fgsm_studio.core.runs.experiments import (
     best_so_far_path,
     execute,
 )
-from fgsm_studio.core.training.loop import BatchProgress, EpochMetrics, TrainConfig
+from fgsm_studio.core.training.config import BatchProgress, EpochMetrics, TrainConfig
 from tests.conftest import DATA
 
 ROOT = str(DATA / "mnist_1k.csv.gz")

@@ -6,22 +6,23 @@ import pytest
 import torch
 
 from fgsm_studio.core.data.images import load_image, to_model_input
-from fgsm_studio.core.models import imagenet
-from fgsm_studio.core.models.checkpoint import CheckpointError, load
+from fgsm_studio.core.models import imagenet, imagenet_cards
+from fgsm_studio.core.models.card import CheckpointError
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.paths import resource_path
 
 
 def test_class_names_and_cards_need_no_download():
-    names = imagenet.categories()
+    names = imagenet_cards.categories()
     assert len(names) == 1000 and "orange" in names
-    card = imagenet.guess_card("/somewhere/resnet50-11ad3fa6.pth")
+    card = imagenet_cards.guess_card("/somewhere/resnet50-11ad3fa6.pth")
     assert card.arch == "resnet50" and card.num_classes == 1000 and card.image_size == 224
-    assert imagenet.guess_card("my_model.pth") is None
+    assert imagenet_cards.guess_card("my_model.pth") is None
 
 
 def test_torchvision_style_pth_opens_by_its_name(tmp_path):
-    card = imagenet.imagenet_card("mobilenet_v2")
+    card = imagenet_cards.imagenet_card("mobilenet_v2")
     net = build(
         "mobilenet_v2",
         num_classes=1000,
@@ -61,7 +62,7 @@ def test_old_densenet_keys_are_renamed():
         if not k.endswith("num_batches_tracked")
     }
     assert any("norm.1" in k for k in old)
-    assert set(imagenet.fix_densenet_keys(old)) == {
+    assert set(imagenet_cards.fix_densenet_keys(old)) == {
         k for k in keys if not k.endswith("num_batches_tracked")
     }
 
@@ -81,7 +82,7 @@ def test_download_reports_progress_and_checks_the_hash(monkeypatch, tmp_path):
     import io
     import urllib.request
 
-    card = imagenet.imagenet_card("mobilenet_v2")
+    card = imagenet_cards.imagenet_card("mobilenet_v2")
     net = build(
         "mobilenet_v2",
         num_classes=1000,

@@ -12,12 +12,15 @@ import math
 import pytest
 import torch
 
-from fgsm_studio.core.cli import options as cli_options
+from fgsm_studio.core.cli import options
 from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.runs.experiments import RunSpec
-from fgsm_studio.core.training import config as train_config
-from fgsm_studio.core.training.loop import TrainConfig, run, training_info
+from fgsm_studio.core.training import config
+from fgsm_studio.core.training.config import TrainConfig, training_info
+from fgsm_studio.core.training.loop import run
+
+from .test_cli_options import _choices
 
 
 def test_cosine_falls_from_lr_to_zero_and_constant_stays():
@@ -60,8 +63,8 @@ def test_the_schedule_is_in_the_card_the_key_and_the_cli():
     assert "lr_schedule" not in RunSpec.of(defense="pgd").identity()["train"]
     assert RunSpec.of(lr_schedule="constant").key() == RunSpec.of().key()
     assert RunSpec.of(lr_schedule="cosine").key() != RunSpec.of().key()
-    assert cli_options.LR_SCHEDULES == train_config.LR_SCHEDULES
-    parser = cli_options.build_parser("x")
+    assert tuple(_choices("train", "--lr-schedule")) == config.LR_SCHEDULES
+    parser = options.build_parser("x")
     args = parser.parse_args(["train", "--out", "m.safetensors", "--lr-schedule", "cosine"])
     assert args.lr_schedule == "cosine"
     assert parser.parse_args(["train", "--out", "m.safetensors"]).lr_schedule == "constant"

@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from fgsm_studio.core.attacks.gradient import apgd_ce
 from fgsm_studio.core.attacks.minimal import (
     Interrupted,
     cw_l2,
@@ -25,7 +26,6 @@ from fgsm_studio.core.attacks.squeezing import (
     squeezer_for,
 )
 from fgsm_studio.core.explorer.session import AttackSession
-from fgsm_studio.core.measure.robustness import apgd_ce
 
 
 def _linear(classes: int = 3, pixels: int = 16) -> nn.Module:

@@ -33,7 +33,7 @@ def test_half_stem_works_on_a_quarter_of_the_pixels(arch):
 
 def test_stem_travels_in_the_card(tmp_path):
     from fgsm_studio.core.models import checkpoint
-    from fgsm_studio.core.models.checkpoint import ModelCard
+    from fgsm_studio.core.models.card import CheckpointError, ModelCard
     from fgsm_studio.core.models.networks import build
 
     model = build(
@@ -52,5 +52,5 @@ def test_stem_travels_in_the_card(tmp_path):
     path = checkpoint.save(tmp_path / "m.safetensors", model, card)
     loaded, card2 = checkpoint.load(path)
     assert card2.stem == "half" and loaded.net.conv1.stride == (2, 2)
-    with pytest.raises(checkpoint.CheckpointError, match="unknown stem"):
+    with pytest.raises(CheckpointError, match="unknown stem"):
         ModelCard.from_dict({**card.to_dict(), "stem": "sideways"})

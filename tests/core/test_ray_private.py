@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 SERVER = """
 import json, os, subprocess, sys
-from fgsm_studio.core.runs.cluster import RayExecutor
+from fgsm_studio.core.runs.ray_executor import RayExecutor
 from fgsm_studio.core.runs import ray_local
 import ray
 

@@ -18,7 +18,8 @@ import torch
 
 from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.measure.evaluation import EvalResult
-from fgsm_studio.core.models.checkpoint import ModelCard, read_card
+from fgsm_studio.core.models.card import ModelCard
+from fgsm_studio.core.models.checkpoint import read_card
 from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.reports import report
 from fgsm_studio.core.reports.runs_csv import write_runs_csv
@@ -27,8 +28,9 @@ from fgsm_studio.core.runs.cluster import RunJob
 from fgsm_studio.core.runs.experiments import RunRecord, RunSpec, Stopped
 from fgsm_studio.core.runs.record_store import RecordStore
 from fgsm_studio.core.runs.records import RecordError, read_record
-from fgsm_studio.core.training import loop as training
-from fgsm_studio.core.training.loop import EpochMetrics, TrainConfig, run
+from fgsm_studio.core.training import selection, trainer
+from fgsm_studio.core.training.config import EpochMetrics, TrainConfig
+from fgsm_studio.core.training.loop import run
 
 WARNED = [{"kind": "fgsm-only", "text": "This defense only looks robust: test."}]
 
@@ -156,12 +158,12 @@ def test_one_csv_for_the_report_and_the_train_tab(tmp_path):
 def test_figure3_bars_are_a_95_percent_interval_over_rounds_in_the_report(tmp_path, monkeypatch):
     """Issue 23, 5: a 95% confidence interval everywhere: Student t over two or more
     rounds (here), Wilson over the images with one (the Train tab's case), in the caption."""
-    from fgsm_studio.core.reports import figures as report_figures
+    from fgsm_studio.core.reports import figures
 
     drawn = []
-    real = report_figures.figure3
+    real = figures.figure3
     monkeypatch.setattr(
-        report_figures, "figure3", lambda *a, **kw: drawn.append((a, kw)) or real(*a, **kw)
+        figures, "figure3", lambda *a, **kw: drawn.append((a, kw)) or real(*a, **kw)
     )
     (tmp_path / "runs").mkdir()
     for a1 in (0.0, 0.5, 1.0):
@@ -194,9 +196,9 @@ def test_the_best_so_far_file_carries_the_monitor_warnings(mnist_1k, tmp_path, m
     f = folds(mnist_1k, k=5, seed=1)[0]
     train_set, val = mnist_1k.subset(f.train[:160]), mnist_1k.subset(f.val[:60])
     scores = iter([0.9, 0.5])  # epoch 1 is the best; epoch 2 only warns
-    monkeypatch.setattr(training, "_score", lambda *a: next(scores))
+    monkeypatch.setattr(selection, "score", lambda *a: next(scores))
     monkeypatch.setattr(
-        training, "card_warnings", lambda history: WARNED if len(history) == 2 else []
+        trainer, "card_warnings", lambda history: WARNED if len(history) == 2 else []
     )
     card = ModelCard(
         arch="small_cnn", num_classes=10, class_names=[str(i) for i in range(10)],

@@ -7,8 +7,7 @@ import json
 import pytest
 
 from fgsm_studio.core.measure.evaluation import EvalResult
-from fgsm_studio.core.reports import figures as report_figures
-from fgsm_studio.core.reports import report
+from fgsm_studio.core.reports import figures, report
 from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
 
 
@@ -31,14 +30,14 @@ def test_report_figures_are_png_and_svg_with_error_bars_on_every_series(tmp_path
     _write(tmp_path, records)
     assert report.load_records(tmp_path) == sorted(records, key=lambda r: r.key)
     drawn = []
-    real = report_figures.figure3
+    real = figures.figure3
 
     def spy(path, x, series, errors, **kw):
         drawn.append((series, errors))
         assert "95% confidence interval of the mean over the rounds" in kw["caption"]
         return real(path, x, series, errors, **kw)
 
-    monkeypatch.setattr(report_figures, "figure3", spy)
+    monkeypatch.setattr(figures, "figure3", spy)
     md = report.write_report(tmp_path).read_text()
     ((series, errors),) = drawn
     assert set(errors) == set(series) == {"clean", "FGSM eps=0.1", "PGD eps=0.1"}
@@ -53,7 +52,7 @@ def test_report_figures_are_png_and_svg_with_error_bars_on_every_series(tmp_path
 
 def _run(defense="wr_fgsm", a1=0.5, fold=0, clean=0.9, fgsm=0.5, val=(0.9, 0.5), losses=(1.0, 0.5)):
     """A record whose test and validation numbers are given separately."""
-    from fgsm_studio.core.training.loop import EpochMetrics
+    from fgsm_studio.core.training.config import EpochMetrics
 
     spec = RunSpec.of(defense=defense, a1=a1, fold=fold, eval_epsilons=(0.1,))
     test = EvalResult(
@@ -153,8 +152,8 @@ def test_figures_say_n_rounds_epochs_chance_and_error_bars_and_show_pgd(tmp_path
 
         return draw
 
-    monkeypatch.setattr(report_figures, "bar_chart", spy("bar_chart"))
-    monkeypatch.setattr(report_figures, "figure3", spy("figure3"))  # Figure 3's one function
+    monkeypatch.setattr(figures, "bar_chart", spy("bar_chart"))
+    monkeypatch.setattr(figures, "figure3", spy("figure3"))  # Figure 3's one function
     _write(tmp_path, [_run("none")] + [_run(a1=a) for a in (0.0, 0.5, 1.0)])
     md = report.write_report(tmp_path).read_text()
     (groups, series), kw = drawn["bar_chart"]

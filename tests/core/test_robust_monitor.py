@@ -12,14 +12,10 @@ from fgsm_studio.core.devices import configure_threads
 from fgsm_studio.core.measure.evaluation import drive
 from fgsm_studio.core.models.networks import build
 from fgsm_studio.core.runs.experiments import RunSpec, execute
-from fgsm_studio.core.training.loop import (
-    EpochMetrics,
-    TrainConfig,
-    monitor_size,
-    run,
-    training_info,
-)
+from fgsm_studio.core.training.config import EpochMetrics, TrainConfig, training_info
+from fgsm_studio.core.training.loop import run
 from fgsm_studio.core.training.robust_monitor import findings
+from fgsm_studio.core.training.selection import monitor_size
 
 
 def _epoch(epoch, clean, fgsm, pgd):
@@ -131,6 +127,7 @@ def test_select_by_is_in_the_key_only_when_it_changes_the_choice():
     assert RunSpec.of(select_by="clean").key() == RunSpec.of().key()
 
 
+@pytest.mark.slow  # real training, 3 epochs (6-12 s on two cores)
 def test_a_real_fgsm_run_at_eps_03_raises_the_warning():
     """WR_FGSM with a1 = 1 (FGSM training) at eps 0.3: FGSM accuracy climbs, PGD stays near 0."""
     spec = RunSpec.of(
@@ -148,6 +145,7 @@ def test_a_real_fgsm_run_at_eps_03_raises_the_warning():
     assert all(h.val_pgd_acc is not None for h in record.history)
 
 
+@pytest.mark.slow  # real PGD training, 4 epochs (14-32 s on two cores)
 def test_a_real_pgd_trained_run_does_not_raise_the_warning():
     """PGD training (Madry et al.) at the same eps 0.3: FGSM and PGD accuracy rise together."""
     spec = RunSpec.of(
@@ -168,8 +166,8 @@ def test_a_real_pgd_trained_run_does_not_raise_the_warning():
 def test_the_default_best_epoch_is_never_one_whose_pgd_accuracy_collapsed(split, monkeypatch):
     """Issue 24, 3: clean + FGSM rising while the monitor sees PGD collapse (catastrophic
     overfitting) must not make the collapsed epoch the best one."""
-    from fgsm_studio.core.training import loop as training
-    from fgsm_studio.core.training.loop import pgd_collapsed
+    from fgsm_studio.core.training import selection
+    from fgsm_studio.core.training.selection import pgd_collapsed
 
     assert pgd_collapsed(0.04, 0.52) and not pgd_collapsed(0.45, 0.52)
     assert not pgd_collapsed(0.05, 0.2)  # a fall of less than 0.2 is noise, not a collapse
@@ -180,8 +178,8 @@ def test_the_default_best_epoch_is_never_one_whose_pgd_accuracy_collapsed(split,
         yield  # (a generator, as the real one)
 
     scores = [0.80, 0.85, 0.90]  # clean + FGSM, rising to the last epoch (as in COLLAPSE)
-    monkeypatch.setattr(training, "_monitor", monitor)
-    monkeypatch.setattr(training, "_score", lambda *args: scores.pop(0))
+    monkeypatch.setattr(selection, "pgd_accuracy", monitor)
+    monkeypatch.setattr(selection, "score", lambda *args: scores.pop(0))
     train_set, val = split
     cfg = TrainConfig(defense="wr_fgsm", a1=1.0, epochs=3, epsilon=0.3, patience=3)
     result = run(_model(), train_set, val, cfg)

@@ -7,17 +7,11 @@ import torch
 import torchattacks
 from torch import nn
 
-from fgsm_studio.core.attacks.gradient import bim, fgsm, pgd
+from fgsm_studio.core.attacks.gradient import apgd_ce, apgd_t, bim, fgsm, pgd, square
+from fgsm_studio.core.attacks.minimal import cw_l2, deepfool
 from fgsm_studio.core.attacks.squeezing import FeatureSqueezing, median_filter, reduce_bits
-from fgsm_studio.core.measure.robustness import (
-    WORST_CASE,
-    apgd_ce,
-    apgd_t,
-    cw_l2,
-    deepfool,
-    robust_evaluate,
-    square,
-)
+from fgsm_studio.core.measure.evaluation import WORST_CASE
+from fgsm_studio.core.measure.robustness import robust_evaluate
 
 
 def _acc(model, x, y):

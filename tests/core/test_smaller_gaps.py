@@ -94,7 +94,7 @@ def test_the_out_probe_creates_a_file_instead_of_trusting_os_access(tmp_path, ca
             raise PermissionError(errno.EACCES, "Permission denied")
         return real_mkstemp(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr("fgsm_studio.core.cli.options.tempfile.mkstemp", mkstemp)
+    monkeypatch.setattr("fgsm_studio.core.cli.checks.tempfile.mkstemp", mkstemp)
     monkeypatch.setattr(os, "access", lambda *a, **k: True)
     assert main(["reproduce", "--out", str(blocked / "rp")]) == 2
     err = capsys.readouterr().err
@@ -149,7 +149,8 @@ def test_a_zip_bomb_checkpoint_is_too_large_not_damaged(tmp_path):
 
     import torch
 
-    from fgsm_studio.core.models.checkpoint import CheckpointError, ModelCard, load
+    from fgsm_studio.core.models.card import CheckpointError, ModelCard
+    from fgsm_studio.core.models.checkpoint import load
     from fgsm_studio.core.models.networks import build
 
     model = build("small_cnn", num_classes=2, in_channels=1, image_size=8, mean=[0.5], std=[0.5])

@@ -9,16 +9,11 @@ from torch.utils.data import Dataset
 
 from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.measure.evaluation import EvalProgress, EvalResult, evaluate, iterate_batches
-from fgsm_studio.core.models.checkpoint import ModelCard, load
+from fgsm_studio.core.models.card import ModelCard
+from fgsm_studio.core.models.checkpoint import load
 from fgsm_studio.core.models.networks import build, regularized_weights
-from fgsm_studio.core.training.loop import (
-    BatchProgress,
-    EpochMetrics,
-    TrainConfig,
-    TrainingError,
-    run,
-    train,
-)
+from fgsm_studio.core.training.config import BatchProgress, EpochMetrics, TrainConfig, TrainingError
+from fgsm_studio.core.training.loop import run, train
 
 
 def _model(seed=0):
@@ -32,6 +27,7 @@ def split(mnist_1k):
     return mnist_1k.subset(f.train), mnist_1k.subset(f.val), mnist_1k.subset(f.test)
 
 
+@pytest.mark.slow  # learning, not plumbing: two real 6-epoch runs (10-22 s on two cores)
 def test_wr_fgsm_beats_standard_under_fgsm(split):
     train_set, val, test = split
     results = {}
@@ -207,7 +203,7 @@ def test_config_validation():
 
 
 def test_ema_weights_are_what_is_validated_and_saved(split, tmp_path):
-    from fgsm_studio.core.training.loop import _ema_update
+    from fgsm_studio.core.training.trainer import _ema_update
 
     # the average moves toward the weights by (1 - decay) per step (after its warm-up)
     a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from fgsm_studio.core import catalogue
-from fgsm_studio.core.cli import options as cli_options
+from fgsm_studio.core.cli import checks, options
 from fgsm_studio.core.cli.main import main
-from fgsm_studio.core.models.checkpoint import ModelCard
+from fgsm_studio.core.models.card import ModelCard
 from fgsm_studio.core.reports.defenses import defense_name
 from fgsm_studio.gui.explorer.model_panel import plain_words, training_words
 
@@ -51,9 +51,9 @@ def _card(defense: str) -> ModelCard:
 def test_every_defense_reaches_cli_form_card_and_report(name, form, tmp_path):
     e = catalogue.defense(name)
     # the CLI: train --defense, and reproduce --defenses for the defended ones
-    parser = cli_options.build_parser("x")
+    parser = options.build_parser("x")
     args = parser.parse_args(["train", "--out", str(tmp_path / "m.safetensors"), "--defense", name])
-    cli_options.check(args, parser)
+    checks.check(args, parser)
     assert args.defense == name
     if e.has("defended"):
         args = parser.parse_args(["reproduce", "--out", str(tmp_path), "--defenses", name])
@@ -77,7 +77,7 @@ def test_every_defense_reaches_cli_form_card_and_report(name, form, tmp_path):
 
 
 def test_every_other_entry_reaches_the_cli_and_the_form(form, tmp_path):
-    parser = cli_options.build_parser("x")
+    parser = options.build_parser("x")
     out = str(tmp_path / "m.safetensors")
     for kind, flag, box in (
         ("dataset", "--dataset", None),
@@ -157,9 +157,9 @@ def test_the_cli_and_the_form_refuse_the_same_runs_with_the_same_sentence(
 
 def test_run_defaults_are_written_once():
     from fgsm_studio.core.runs.experiments import RunSpec
-    from fgsm_studio.core.training.loop import TrainConfig
+    from fgsm_studio.core.training.config import TrainConfig
 
-    args = cli_options.build_parser("x").parse_args(["train", "--out", "m.safetensors"])
+    args = options.build_parser("x").parse_args(["train", "--out", "m.safetensors"])
     default = TrainConfig()
     assert RunSpec().train == default
     for name in ("patience", "epochs", "lr", "batch_size", "a1", "epsilon", "attack_steps"):

@@ -20,7 +20,8 @@ from dataclasses import replace
 
 import pytest
 
-from fgsm_studio.core.models.checkpoint import CheckpointError, load, save
+from fgsm_studio.core.models.card import CheckpointError
+from fgsm_studio.core.models.checkpoint import load, save
 from fgsm_studio.core.paths import resource_path
 from tests.gui.test_explorer import _drop
 

@@ -95,12 +95,12 @@ def train_view(qtbot, settings):
 
 
 def test_simulated_cuda_out_of_memory_is_a_message(qtbot, train_view, monkeypatch):
-    import fgsm_studio.core.training.loop
+    from fgsm_studio.core.training import trainer
 
     def oom(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(fgsm_studio.core.training.loop.F, "cross_entropy", oom)
+    monkeypatch.setattr(trainer.F, "cross_entropy", oom)
     view = train_view
     with qtbot.waitSignal(view.run_ended, timeout=60000) as ended:
         view.train_button.click()

@@ -105,7 +105,7 @@ def test_a_run_that_only_looks_robust_is_marked_in_the_table_and_the_csv(tmp_pat
     import dataclasses
 
     from fgsm_studio.core.runs.experiments import run_warnings
-    from fgsm_studio.core.training.loop import EpochMetrics
+    from fgsm_studio.core.training.config import EpochMetrics
 
     def epoch(i, clean, fgsm, pgd):
         return EpochMetrics(

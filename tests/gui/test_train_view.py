@@ -145,9 +145,9 @@ def test_close_during_held_out_evaluation_does_not_hang(qtbot, settings, monkeyp
 
 def test_jobs_made_in_the_same_second_get_different_checkpoints(view, monkeypatch):
     """Issue 11.3: two jobs in one second shared a name; the second overwrote the first."""
-    import fgsm_studio.gui.train.form as train_form
+    from fgsm_studio.gui.train import form
 
-    monkeypatch.setattr(train_form.time, "strftime", lambda *a: "20260101-120000")
+    monkeypatch.setattr(form.time, "strftime", lambda *a: "20260101-120000")
     _configure(view)
     paths = [view.form.job().save_to for _ in range(3)]
     paths += [view.form.job(a1=0.5, sweep="s").save_to for _ in range(2)]

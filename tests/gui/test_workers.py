@@ -137,7 +137,9 @@ def test_a_failure_comes_back_as_words_with_its_traceback(qtbot):
 
 
 def test_a_stale_read_is_dropped_and_a_closed_loader_starts_nothing(qtbot):
-    from fgsm_studio.gui.workers import Loader
+    from PySide6.QtCore import QCoreApplication
+
+    from fgsm_studio.gui.workers import Loader, wait_for_workers
 
     loader = Loader()
     got = _answers(loader)
@@ -148,7 +150,8 @@ def test_a_stale_read_is_dropped_and_a_closed_loader_starts_nothing(qtbot):
     release.set()
     loader.shutdown()
     loader.submit("model", lambda: "after close")
-    qtbot.wait(50)
+    assert wait_for_workers(30000)  # the stalled read has ended (a condition, not 50 ms)
+    QCoreApplication.sendPostedEvents()  # an answer it sent would be delivered by now
     assert got == [("model", "new")] and not loader.busy
 
 
