@@ -34,10 +34,12 @@ from fgsm_studio.core.explorer.session import AttackFrame
 from fgsm_studio.core.names import strip_bidi
 
 from ..safe_text import escape
+from .bars import PredictionBars
 from .controls import eps_text
+from .curve import EpsilonCurve
 from .inputs import SampleGallery, camera_available
 from .model_panel import ModelPanel
-from .panels import EpsilonCurve, ImageTriptych, PredictionBars, big_font
+from .panels import ImageTriptych, big_font
 from .state import ExplorerState
 
 FOOLED, HOLDS = "#e53935", "#43a047"  # readable on white and on black

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from fgsm_studio.core.models.bundled import bundled_models
-from fgsm_studio.gui.explorer.model_panel import card_html, plain_words, training_words
+from fgsm_studio.gui.explorer.card_words import card_html, plain_words, training_words
 
 BY_NAME = {e.path.stem: e for e in bundled_models()}
 

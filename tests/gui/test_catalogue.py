@@ -14,7 +14,7 @@ from fgsm_studio.core.cli import checks, options
 from fgsm_studio.core.cli.main import main
 from fgsm_studio.core.models.card import ModelCard
 from fgsm_studio.core.reports.defenses import defense_name
-from fgsm_studio.gui.explorer.model_panel import plain_words, training_words
+from fgsm_studio.gui.explorer.card_words import plain_words, training_words
 
 DEFENSES = [e.name for e in catalogue.entries("defense")]
 

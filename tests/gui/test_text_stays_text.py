@@ -108,7 +108,7 @@ def test_hostile_model_and_class_names_stay_text_in_the_explorer(explorer, qtbot
 def test_a_card_with_unreadable_metrics_fails_to_load_and_the_card_shown_is_the_models(
     explorer, qtbot, tmp_path, metrics
 ):
-    from fgsm_studio.gui.explorer.model_panel import card_html
+    from fgsm_studio.gui.explorer.card_words import card_html
 
     net, card = load(MNIST)
     bad = tmp_path / "bad.safetensors"
