@@ -152,8 +152,22 @@ class TrainPlots(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         for chart in (self.loss_chart, self.acc_chart, self.sweep_chart):
             row.addWidget(chart)
+        self._empty_ranges()
+
+    def _empty_ranges(self) -> None:
+        """Axes before any data: epochs and a1 from 0 to 1, loss 0-1. Left to pyqtgraph, an
+        empty plot with the partial-epoch marker centred on 0 and read "-400 ... 400 (x0.001)"."""
+        self.loss_plot.setXRange(0, 1, padding=0)
+        self.loss_plot.setYRange(0, 1, padding=0)
+        self.acc_plot.setXRange(0, 1, padding=0)
+        self.sweep_plot.setXRange(-0.05, 1.05, padding=0)
 
     def show_epochs(self, history: list[EpochMetrics]) -> None:
+        if not history:
+            for key in ("loss", "loss_ori", "loss_adv", "val_acc", "val_fgsm_acc", "val_pgd_acc"):
+                self.curves[key].setData([], [])
+            self._empty_ranges()
+            return
         xs = [h.epoch for h in history]
         losses = []
         for key in ("loss", "loss_ori", "loss_adv"):
@@ -190,6 +204,8 @@ class TrainPlots(QWidget):
             f"and under attack; bars: {SWEEP_BARS}."
             + (f"\n{fig.caption}" if fig is not None else "")
         )
+        if fig is None:
+            self.sweep_plot.setXRange(-0.05, 1.05, padding=0)
         for key, prefix in (("sweep_clean", "clean"), ("sweep_fgsm", "FGSM"), ("sweep_pgd", "PGD")):
             label = next((k for k in (fig.series if fig else {}) if k.startswith(prefix)), None)
             if fig is None or label is None:

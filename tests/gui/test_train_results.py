@@ -140,3 +140,20 @@ def test_a_stopped_run_that_only_looks_robust_is_marked_too():
     assert tip.startswith("\u26a0 This defense only looks robust") and "collapsed" in tip
     assert "Stopped in epoch 3 of 3 after 40 of its 96 batches" in tip
     assert "Best validated epoch 1: clean 90.0%" in tip
+
+
+def test_empty_plots_show_epochs_and_a1_from_0_to_1(qtbot):
+    """Before any run (and after the table is cleared) the axes read 0-1, not an empty
+    plot's "-400 ... 400 (x0.001)" around the partial-epoch marker (seen in a real window)."""
+    from fgsm_studio.gui.train.plots import TrainPlots
+
+    plots = TrainPlots()
+    qtbot.addWidget(plots)
+    plots.resize(1200, 300)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.show_epochs([])
+    plots.show_sweep(None)
+    for plot in (plots.loss_plot, plots.acc_plot, plots.sweep_plot):
+        (x0, x1), (y0, _) = plot.viewRange()
+        assert -0.06 <= x0 and x1 <= 1.06 and y0 >= 0, plot.viewRange()
