@@ -52,9 +52,10 @@ from . import share, ways_in
 from .controls import ATTACK_CHOICES, AttackControls, EpsilonControl
 from .frames import FrameEngine
 from .inputs import image_source_from_mime
+from .stage import Stage
 from .state import ExplorerState, Image, LoadedModel
 from .walkthrough import WalkThrough
-from .widgets import Banner, Sidebar, Stage, is_mnist_like
+from .widgets import Banner, Sidebar, is_mnist_like
 
 log = logging.getLogger(__name__)
 SWEEP = torch.linspace(0, 0.5, 101)
