@@ -38,6 +38,9 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
         problem = _unwritable(Path(out), folder=folder)
         if problem:
             parser.error(f"--out {display(out)} {problem}")
+    extra = getattr(args, "extra_train", None)
+    if extra is not None and not Path(extra).is_file():
+        parser.error(f"--extra-train {display(extra)} is not a file (an .npz from generate)")
     records = getattr(args, "records", None)
     if records is not None and (problem := _unwritable(Path(records), folder=True)):
         parser.error(f"--records {display(records)} {problem}")

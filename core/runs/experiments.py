@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from ..catalogue import defended, is_paper
+from ..data.extra import extra_digest, load_extra, mixed
 from ..data.loaders import ImageDataset, fold_parts, stratified_sample
 from ..measure.evaluation import EvalProgress, EvalResult, evaluation
 from ..measure.robustness import WORST_CASE_SETTINGS, worst_case
@@ -62,6 +63,7 @@ class RunSpec:
     worst_case: str = (
         "off"  # also the per-image worst case: "light", "full" (core.measure.robustness)
     )
+    extra_train: str | None = None  # an .npz of extra training images (core.data.extra)
     world_size: int = 1  # processes training this one model (train --ddp under torchrun)
     backend: str = ""  # their process group's backend (gloo, nccl) when world_size > 1
 
@@ -141,6 +143,10 @@ class RunSpec:
             d["global_batch"] = self.train.batch_size * self.world_size
         if self.root is not None:
             d["root"] = str(Path(self.root).expanduser().resolve())
+        if self.extra_train is None:  # added later: left out when unused, so old keys hold
+            d.pop("extra_train", None)
+        else:  # the images, not the file's name, decide the result
+            d["extra_train"] = extra_digest(self.extra_train)
         return d
 
     def key(self) -> str:
@@ -370,7 +376,17 @@ def execute(
         save_model = check_out_path(save_model)
         partial = best_so_far_path(save_model)
     train_set, val, test = splits(spec)
-    card = replace(card_for(spec, train_set), name=name)
+    card = replace(card_for(spec, train_set), name=name)  # normalised by the real images
+    extra_info = None
+    if spec.extra_train is not None:
+        extra, about = load_extra(spec.extra_train, train_set)
+        train_set = mixed(train_set, extra)
+        extra_info = {
+            "file": Path(spec.extra_train).name,
+            "sha256": extra_digest(spec.extra_train),
+            "n": len(extra),
+            **({"about": about} if about else {}),
+        }
     torch.manual_seed(spec.train.seed)
     model = build(
         spec.train.arch,
@@ -426,6 +442,8 @@ def execute(
     if save_model is not None:
         info = training_info(spec.train, result.best_epoch or start - 1)
         info.update(fold=spec.fold, folds=spec.folds)
+        if extra_info is not None:  # generated images joined the training part: the card says so
+            info["extra_train"] = extra_info
         if spec.world_size > 1:  # train --ddp: how many processes, the batch they made together
             info.update(
                 world_size=spec.world_size,
