@@ -167,7 +167,12 @@ def sample(
         images.append(got)
         labels.append(torch.full((len(got),), c, dtype=torch.long))
     out = torch.cat(images)
-    stats = {"drawn": drawn, "kept": len(out), "keep_rate": round(len(out) / max(drawn, 1), 3)}
+    if not len(out):
+        raise ValueError(
+            f"No generated image passed the classifier (p >= {opts.min_confidence}) in {drawn} "
+            "samples: train the generator longer (--epochs) or lower --min-confidence."
+        )
+    stats = {"drawn": drawn, "kept": len(out), "keep_rate": round(len(out) / max(drawn, 1), 4)}
     return out, torch.cat(labels), stats
 
 
