@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             return squeezing_main(args)
         if args.command == "generate":
             return _generate(args)
+        if args.command == "pseudo-label":
+            return _pseudo_label(args)
         if args.command == "cards":
             from ..models.bundled import cards_markdown
 
@@ -127,10 +129,44 @@ def _generate(args) -> int:
     return 0
 
 
+def _pseudo_label(args) -> int:
+    from ..data.extra import save_extra
+    from ..data.loaders import fold_parts, load_cached
+    from ..devices import configure_threads
+    from ..training.generate import GenerateOptions, pseudo_label
+
+    configure_threads("cli", args.threads)
+    train_set, val, _ = fold_parts(
+        args.dataset, args.root, k=args.folds, fold=args.fold, seed=args.seed
+    )
+    images = load_cached(args.images, args.images_root, args.images_split)
+    if (images.channels, images.image_size) != (train_set.channels, train_set.image_size):
+        raise ValueError(
+            f"The images of {args.images} are {images.channels} x {images.image_size} px; "
+            f"{args.dataset}'s are {train_set.channels} x {train_set.image_size} px."
+        )
+    opts = GenerateOptions(
+        n=args.n,
+        classifier_epochs=args.classifier_epochs,
+        min_confidence=args.min_confidence,
+        seed=args.seed,
+    )
+    everything = load_cached(args.dataset, args.root, "all")
+    data, about = pseudo_label(train_set, val, images, opts, exclude=everything)
+    about["trained_on"].update(folds=args.folds, fold=args.fold, seed=args.seed)
+    save_extra(args.out, data, about)
+    print(
+        f"saved {len(data)} labelled images to {display(args.out)} "
+        f"(their labels agree with the dataset's on {about['label_accuracy']:.1f}%)"
+    )
+    return 0
+
+
 def _train(args) -> int:
     from ..devices import configure_threads
     from ..measure.evaluation import drive
-    from ..runs.experiments import RunSpec, execute
+    from ..runs.experiments import execute
+    from ..runs.spec import RunSpec
     from ..training.config import TrainingError
     from ..training.distributed import SINGLE, init_from_env, shutdown
 

@@ -20,7 +20,7 @@ robustness, measure, squeezing, cards).
 from __future__ import annotations
 
 from ... import __version__  # noqa: TID252 (the package's one version: the only import above core)
-from .generate_options import add_generate
+from .generate_options import add_generate, add_pseudo_label
 from .measure_options import add_cards, add_evaluate, add_measure, add_robustness, add_squeezing
 from .sweep_options import add_sweep_and_reproduce
 from .train_options import add_train
@@ -42,4 +42,5 @@ def build_parser(description: str) -> Parser:
     add_squeezing(sub, fmt)
     add_cards(sub)
     add_generate(sub, fmt)
+    add_pseudo_label(sub, fmt)
     return ap

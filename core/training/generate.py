@@ -202,3 +202,76 @@ def generate(
     }
     data = ImageDataset(images, labels, list(train.class_names), f"{train.name}-generated")
     return data, about
+
+
+def _pixel_keys(images: torch.Tensor) -> set[bytes]:
+    return {bytes(x) for x in images.reshape(len(images), -1).numpy()}
+
+
+@torch.no_grad()
+def pseudo_label(
+    train: ImageDataset,
+    val: ImageDataset,
+    unlabelled: ImageDataset,
+    opts: GenerateOptions,
+    *,
+    exclude: ImageDataset | None = None,
+    say: Callable[[str], None] = print,
+) -> tuple[ImageDataset, dict]:
+    """Self-training (Carmon et al. 2019): ``unlabelled`` images labelled by a standard
+    classifier trained on ``train`` alone, kept where it is at least ``min_confidence`` sure.
+
+    Any image that is pixel for pixel one of ``train``, ``val`` or ``exclude`` (say the
+    whole labelled dataset, held-out part included) is dropped first. The labels that
+    ``unlabelled`` may carry are never used, except to report how often the classifier's
+    label was right (``label_accuracy``): a measurement, not an input.
+    """
+    started = time.perf_counter()
+    known = _pixel_keys(train.images) | _pixel_keys(val.images)
+    if exclude is not None:
+        known |= _pixel_keys(exclude.images)
+    fresh = [
+        i
+        for i, x in enumerate(unlabelled.images.reshape(len(unlabelled), -1).numpy())
+        if bytes(x) not in known
+    ]
+    say(f"{len(unlabelled) - len(fresh)} of {len(unlabelled)} images are labelled ones: left out")
+    pool = unlabelled.subset(fresh)
+    say("training the classifier that labels the images")
+    judge, judge_acc = train_filter(train, val, opts)
+    say(f"labelling classifier: {judge_acc:.1f}% on the validation part")
+    probs = torch.cat(
+        [
+            torch.softmax(
+                judge(pool.batch(torch.arange(i, min(i + 1024, len(pool))))[0]).float(), 1
+            )
+            for i in range(0, len(pool), 1024)
+        ]
+    )
+    conf, label = probs.max(1)
+    keep = torch.nonzero(conf >= opts.min_confidence).flatten()
+    if opts.n and len(keep) > opts.n:  # at most n of them, drawn at random
+        keep = keep[torch.randperm(len(keep), generator=torch.Generator().manual_seed(opts.seed))]
+        keep = keep[: opts.n]
+    if not len(keep):
+        raise ValueError(
+            f"No image was labelled with p >= {opts.min_confidence}: lower --min-confidence."
+        )
+    keep = keep.sort().values
+    right = float((label[keep] == pool.labels[keep]).float().mean()) * 100
+    data = ImageDataset(
+        pool.images[keep], label[keep].clone(), list(train.class_names), f"{pool.name}-pseudo"
+    )
+    about = {
+        "method": "self-training: images labelled by a standard small CNN trained on the same "
+        f"part, kept where p >= {opts.min_confidence} (their own labels unused)",
+        "trained_on": {"dataset": train.name, "n": len(train)},
+        "images_from": {"dataset": unlabelled.name, "n": len(unlabelled), "new": len(pool)},
+        "filter_val_accuracy": round(judge_acc, 1),
+        "kept": len(data),
+        "keep_rate": round(len(keep) / max(len(pool), 1), 4),
+        "label_accuracy": round(right, 2),
+        "seed": opts.seed,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return data, about

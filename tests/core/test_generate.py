@@ -14,7 +14,8 @@ from fgsm_studio.core.data.dataset import DatasetError, ImageDataset, folds
 from fgsm_studio.core.data.extra import load_extra, mixed, save_extra
 from fgsm_studio.core.measure.evaluation import drive
 from fgsm_studio.core.models.checkpoint import load
-from fgsm_studio.core.runs.experiments import RunSpec, execute
+from fgsm_studio.core.runs.experiments import execute
+from fgsm_studio.core.runs.spec import RunSpec
 from fgsm_studio.core.training.generate import ConditionalVAE, GenerateOptions, generate, sample
 from tests.conftest import DATA
 
