@@ -26,7 +26,7 @@ from .values import (
     whole,
 )
 
-MEASURE_SETS = ("optdigits", "fonts", "draw", "own")  # core.measure.sets
+MEASURE_SETS = ("optdigits", "fonts", "draw", "mnist-test", "own")  # core.measure.sets
 EXAMPLE_EVALUATE = """examples:
   fgsm-studio-cli evaluate wr.safetensors --epsilons 0.05,0.1,0.2 --limit 1000"""
 

@@ -208,7 +208,6 @@ def _pixel_keys(images: torch.Tensor) -> set[bytes]:
     return {bytes(x) for x in images.reshape(len(images), -1).numpy()}
 
 
-@torch.no_grad()
 def pseudo_label(
     train: ImageDataset,
     val: ImageDataset,
@@ -240,14 +239,15 @@ def pseudo_label(
     say("training the classifier that labels the images")
     judge, judge_acc = train_filter(train, val, opts)
     say(f"labelling classifier: {judge_acc:.1f}% on the validation part")
-    probs = torch.cat(
-        [
-            torch.softmax(
-                judge(pool.batch(torch.arange(i, min(i + 1024, len(pool))))[0]).float(), 1
-            )
-            for i in range(0, len(pool), 1024)
-        ]
-    )
+    with torch.no_grad():
+        probs = torch.cat(
+            [
+                torch.softmax(
+                    judge(pool.batch(torch.arange(i, min(i + 1024, len(pool))))[0]).float(), 1
+                )
+                for i in range(0, len(pool), 1024)
+            ]
+        )
     conf, label = probs.max(1)
     keep = torch.nonzero(conf >= opts.min_confidence).flatten()
     if opts.n and len(keep) > opts.n:  # at most n of them, drawn at random

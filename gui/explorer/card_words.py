@@ -24,6 +24,7 @@ OTHER_SETS = (
     ("optdigits", "digits by other writers"),
     ("fonts", "digits rendered from fonts"),
     ("draw", "digits drawn with the Draw tool"),
+    ("mnist-test", "MNIST test digits by other writers"),
 )
 
 

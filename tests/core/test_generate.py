@@ -176,3 +176,20 @@ def test_cli_generate_checks_its_options(tmp_path, capsys):
 def test_dataset_needs_the_images_it_is_given():
     with pytest.raises(DatasetError):
         ImageDataset(torch.zeros(2, 28, 28, dtype=torch.uint8), torch.zeros(2), ["a"])
+
+
+def test_pseudo_labels_leave_out_labelled_images_and_never_read_their_labels(mnist_1k):
+    from fgsm_studio.core.training.generate import pseudo_label
+
+    f = folds(mnist_1k, k=5, seed=0)[0]
+    train, val, rest = (mnist_1k.subset(i) for i in (f.train, f.val, f.test))
+    pool = mixed(rest, train.subset(list(range(20))))  # 20 of them are labelled ones
+    opts = GenerateOptions(n=0, classifier_epochs=3, min_confidence=0.3)
+    quiet = {"say": lambda _: None}
+    data, about = pseudo_label(train, val, pool, opts, **quiet)
+    assert about["images_from"]["new"] == len(rest)  # the 20 known images are left out
+    assert len(data) == about["kept"] <= len(rest) and 0 < about["label_accuracy"] <= 100
+    scrambled = ImageDataset(pool.images, pool.labels.roll(1), pool.class_names, "scrambled")
+    again, about2 = pseudo_label(train, val, scrambled, opts, **quiet)
+    assert torch.equal(again.labels, data.labels)  # the pool's own labels change nothing
+    assert about2["label_accuracy"] < about["label_accuracy"]  # they only score it
