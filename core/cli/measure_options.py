@@ -112,7 +112,7 @@ def add_measure(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatte
         "--sets",
         type=choices_list(MEASURE_SETS, "set"),
         default=MEASURE_SETS,
-        help="optdigits, fonts, draw (never trained on) and own (the card's held-out part)",
+        help="optdigits, fonts, draw, mnist-test (never trained on) and own (the card's held-out part)",
     )
     m.add_argument(
         "--limit", type=whole(1, MAX_IMAGES), default=200, help="images per set (stratified)"
