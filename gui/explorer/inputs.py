@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -78,6 +79,7 @@ class SampleGallery(QListWidget):
         self.setMaximumHeight(140)
         self.setToolTip("Sample images for this model's dataset: click one to attack it")
         self.itemClicked.connect(self._on_item_clicked)
+        self.verticalScrollBar().rangeChanged.connect(self._on_bar_range_changed)
         state.samples_changed.connect(self._on_state_samples_changed)
         state.current_sample_changed.connect(self._on_state_current_sample_changed)
 
@@ -108,6 +110,23 @@ class SampleGallery(QListWidget):
 
     def _on_item_clicked(self, item: QListWidgetItem) -> None:
         self.chosen.emit(int(item.data(self.INDEX)))
+
+    def doItemsLayout(self) -> None:
+        """Qt lays the thumbnails out again after a style, font or size change (presenter
+        mode on and off) and left the list scrolled elsewhere, often to the top: the scroll
+        position is kept, and the chosen sample stays in view."""
+        bar = self.verticalScrollBar()
+        value = bar.value()
+        super().doItemsLayout()
+        bar.setValue(value)
+        self._on_bar_range_changed()
+
+    def _on_bar_range_changed(self, *_range: int) -> None:
+        """The list's height or layout changed (the sidebar shown again, the card above it
+        taller): the chosen sample is scrolled back into view if it left it."""
+        item = self.currentItem()
+        if item is not None and item.isSelected():
+            self.scrollToItem(item, QAbstractItemView.ScrollHint.EnsureVisible)
 
 
 class DrawCanvas(QWidget):

@@ -13,7 +13,7 @@ import logging
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSettings, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -87,11 +87,18 @@ class CardLabel(QLabel):
     layout's minimum ignored it) and drew its last lines over the next widget (issue 24,
     14). This one says it has no height-for-width and sets its minimum height to its
     text's real height at its width instead, again whenever its width or text changes;
-    the sidebar scrolls when they do not fit.
+    the sidebar scrolls when they do not fit. Its size hints say that height too: QLabel's
+    own kept presenter mode's larger type's height after Esc, and the card stood in a gap.
     """
 
     def hasHeightForWidth(self) -> bool:
         return False
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), self.minimumHeight())
 
     def setText(self, text: str) -> None:
         super().setText(text)

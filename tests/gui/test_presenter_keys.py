@@ -261,3 +261,49 @@ def test_leaving_presenter_mode_puts_the_window_back_where_it_was(window, qtbot,
     if area.contains(before):  # (offscreen's 800x800 screen: it is moved onto it)
         assert window.geometry() == before
     assert window.frameGeometry().top() >= area.top()
+
+
+def test_leaving_presenter_mode_keeps_the_chosen_sample_in_view(window, qtbot, settle):
+    """Session 7, 1a: after F11 and Esc the sample gallery had scrolled back to the top,
+    the sample chosen near its end out of sight (presenter mode's style sheet and font made
+    Qt lay the thumbnails out again). Now it is where it was, the chosen sample in view."""
+    e = window.explorer
+    gallery = e.sidebar.gallery
+    item = gallery.item(gallery.count() - 2)
+    gallery.scrollToItem(item)  # as the user scrolled down to it, and clicked it
+    settle(window)
+    QTest.mouseClick(
+        gallery.viewport(), Qt.MouseButton.LeftButton, pos=gallery.visualItemRect(item).center()
+    )
+    qtbot.waitUntil(lambda: e.idle and gallery.currentItem() is item, timeout=30000)
+    settle(window)
+    scrolled = gallery.verticalScrollBar().value()
+    assert scrolled > 0 and gallery.viewport().rect().contains(gallery.visualItemRect(item))
+    window.act_presenter.setChecked(True)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    settle(window)
+    window.act_presenter.setChecked(False)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+    settle(window)
+    assert gallery.currentItem() is item
+    assert gallery.viewport().rect().contains(gallery.visualItemRect(item))
+    assert gallery.verticalScrollBar().value() == scrolled
+
+
+def test_the_model_card_is_as_tall_as_its_text_after_presenter_mode(window, qtbot, settle):
+    """Session 7, 1a (seen beside it): after the second F11 and Esc the card kept presenter
+    mode's larger type's height hint, and the sidebar showed a gap above and below it and
+    a shorter gallery. The card is as tall as its text at its width, however often."""
+    card = window.explorer.sidebar.panel.card
+    for _ in range(2):
+        window.act_presenter.setChecked(True)
+        qtbot.waitUntil(window.isFullScreen, timeout=5000)
+        settle(window)
+        window.act_presenter.setChecked(False)
+        qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+        settle(window)
+    doc = QTextDocument()
+    doc.setDefaultFont(card.font())
+    doc.setHtml(card.text())
+    doc.setTextWidth(card.width())
+    assert card.height() <= doc.size().height() + 8, (card.height(), doc.size().height())
