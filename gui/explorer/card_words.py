@@ -32,8 +32,9 @@ def training_words(card: ModelCard) -> str:
     """The card's detail line on how it was trained, e.g. 'PGD adversarial training: 10
     steps, trained at eps=0.1'."""
     t, defense = card.training, catalogue.defense(card.defense)
+    more = extra_words(t.get("extra_train"))
     if not defense.has("defended"):
-        return defense.detail
+        return defense.detail + more
     parts = []
     if "reg" in defense.options:
         parts.append(
@@ -44,7 +45,22 @@ def training_words(card: ModelCard) -> str:
     if "beta" in defense.options:
         parts.append(f"beta={t.get('beta', '?')}")
     parts.append(f"trained at eps={t.get('epsilon', '?')}")
-    return f"{defense.detail}: {', '.join(parts)}"
+    return f"{defense.detail}: {', '.join(parts)}{more}"
+
+
+def extra_words(extra: object) -> str:
+    """'; also N generated / self-labelled images' for a card trained with --extra-train."""
+    if not isinstance(extra, dict) or not isinstance(extra.get("n"), int):
+        return ""
+    method = str((extra.get("about") or {}).get("method", ""))
+    kind = (
+        "self-labelled "
+        if method.startswith("self-training")
+        else "generated "
+        if "VAE" in method
+        else "extra "
+    )
+    return f"; also {extra['n']:,} {kind}training images"
 
 
 def card_html(card: ModelCard, path: Path) -> str:

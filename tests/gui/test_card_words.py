@@ -141,3 +141,26 @@ def test_the_window_shows_the_other_writers_words(explorer):
     combo = explorer.sidebar.panel.combo
     tips = [combo.itemData(i, Qt.ItemDataRole.ToolTipRole) or "" for i in range(combo.count())]
     assert any("On digits by other writers (optdigits" in t for t in tips)
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (
+            {"n": 47501, "about": {"method": "self-training: images labelled by ..."}},
+            "47,501 self-labelled",
+        ),
+        (
+            {"n": 20000, "about": {"method": "class-conditional VAE (16-number code) ..."}},
+            "20,000 generated",
+        ),
+        ({"n": 12}, "12 extra"),
+        ({"n": "many"}, None),
+    ],
+)
+def test_extra_training_images_are_said_in_the_detail_line(extra, said):
+    card = BY_NAME["mnist_small_cnn_pgd_eps0.1"].card
+    card = dataclasses.replace(card, training={**card.training, "extra_train": extra})
+    words = training_words(card)
+    assert words.startswith("PGD adversarial training: 10 steps")
+    assert (said in words) if said else ("also" not in words)
