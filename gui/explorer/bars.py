@@ -16,6 +16,11 @@ from .panels import GREY, LEGEND, NAME_CHARS, PRED, TARGET, TRUE, elided, fittin
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
+# px: a chart's least height outside presenter mode. Ten class names at 9 pt need a line
+# each (12 px: pyqtgraph's label is 0.8 of the font's 14 px), and the title and the 0-100%
+# axis theirs; at 150 px (the walk-through open at 1280x720) the labels 0-9 overlapped.
+NORMAL_CHART = 172
+
 
 class PredictionBars(QWidget):
     """Class probabilities as horizontal bars, each class's name beside its bar.
@@ -46,7 +51,7 @@ class PredictionBars(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.getViewBox().invertY(True)
         self.plot.getAxis("bottom").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(NORMAL_CHART)
         # Equal thirds whatever the title's length: never let a title widen the row.
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.plot.setMinimumWidth(50)

@@ -19,7 +19,7 @@ from fgsm_studio.core.attacks.squeezing import cost_words
 from fgsm_studio.core.explorer.session import AttackFrame
 
 from ..safe_text import escape
-from .bars import PredictionBars
+from .bars import NORMAL_CHART, PredictionBars
 from .curve import EpsilonCurve
 from .panels import ImageTriptych, big_font
 from .state import ExplorerState
@@ -34,6 +34,10 @@ from .widgets import (
     verdict_detail,
     verdict_word,
 )
+
+# px: the image panels' least height (their titles and pictures of 120 px), so that at
+# 1280x720 with the walk-through's bar open the charts keep ``NORMAL_CHART``.
+TRIPTYCH = 150
 
 
 class Stage(QWidget):
@@ -59,7 +63,7 @@ class Stage(QWidget):
         )
         self.set_headline_size(20)
         self.triptych = ImageTriptych()
-        self.triptych.setMinimumHeight(170)
+        self.triptych.setMinimumHeight(TRIPTYCH)
         self.triptych.setToolTip(
             "<p>Left: the image as given. Middle: the change the attack made to each pixel "
             "(red = brighter, blue = darker, white = unchanged), magnified to be seen. "
@@ -114,7 +118,7 @@ class Stage(QWidget):
         for bars in (self.bars_clean, self.bars_adv, self.bars_cmp):
             # the top 3 classes (and the true and target ones) in large type, not all ten
             bars.max_all, bars.top_k = (0, 3) if on else (10, 5)
-            bars.setMinimumHeight(PRESENTER_CHART if on else 150)
+            bars.setMinimumHeight(PRESENTER_CHART if on else NORMAL_CHART)
             bars.setMaximumHeight(PRESENTER_CHART if on else 16777215)
         self.curve.setMinimumHeight(PRESENTER_CHART if on else 0)
         self.curve.setMaximumHeight(PRESENTER_CHART if on else 16777215)

@@ -11,11 +11,14 @@ the axes are set to fit what is drawn. It keeps no results of its own.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from fgsm_studio.core.reports.figures import BARS, Figure3Data
@@ -49,13 +52,15 @@ NAMES = {
 
 
 class _Chart(pg.GraphicsLayoutWidget):
-    """A plot with its legend in a row of its own below it."""
+    """A plot with its legend in a row of its own below it, and a title that fits: cut with
+    "..." where the chart is narrower than it, whole on hover (its tooltip's first line)."""
 
     def __init__(self, title: str, xlabel: str, ylabel: str) -> None:
         super().__init__()
         self.setBackground("w")
+        self.title, self._shown, self._tip = title, "", ""
         self.plot = self.addPlot(row=0, col=0)
-        self.plot.setTitle(title, color="#222", size="10pt")
+        self._fit_title()
         self.plot.setLabel("left", ylabel)
         self.plot.setLabel("bottom", xlabel)
         self.plot.setMenuEnabled(False)
@@ -64,6 +69,31 @@ class _Chart(pg.GraphicsLayoutWidget):
         self.addItem(self.legend, row=1, col=0)
         self.ci.layout.setRowStretchFactor(0, 10)
         self.ci.layout.setRowStretchFactor(1, 1)
+
+    def _fit_title(self, width: int | None = None) -> None:
+        """The title in the chart's width (pyqtgraph makes a plot at least as wide as its
+        title: a longer one widened the plot past the chart's edge, clipped there, under a
+        ~1180 px window)."""
+        font = QFont(self.font())
+        font.setPointSizeF(10)
+        axis = self.plot.getAxis("left").effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+        # the title spans the plot's column, not its axis's
+        room = max(40, int((width or self.width()) - axis) - 28)
+        text = QFontMetrics(font).elidedText(self.title, Qt.TextElideMode.ElideRight, room)
+        if text != self._shown:
+            self._shown = text
+            self.plot.setTitle(html.escape(text), color="#222", size="10pt")
+            self.setToolTip(self._tip)
+
+    def setToolTip(self, tip: str) -> None:
+        self._tip = tip
+        whole = self.title if self._shown != self.title else ""
+        super().setToolTip("\n".join(t for t in (whole, tip) if t))
+
+    def resizeEvent(self, event) -> None:
+        if hasattr(self, "plot"):  # (pyqtgraph resizes it while it is being made)
+            self._fit_title(event.size().width())  # before pyqtgraph lays the plot out
+        super().resizeEvent(event)
 
     def curve(self, key: str) -> pg.PlotDataItem:
         color, marker = STYLE[key]

@@ -4,11 +4,14 @@ words quote are what the Explorer then shows for the bundled 7."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import pytest
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtTest import QTest
 
 from fgsm_studio.gui.explorer import walkthrough
 from fgsm_studio.gui.guide import GUIDE
+from fgsm_studio.gui.main_window import MainWindow, fitted_size
 
 
 def click(qtbot, button) -> None:
@@ -95,3 +98,43 @@ def test_the_guide_says_what_defended_and_epsilon_01_mean():
     assert "trained on attacked images" in GUIDE
     assert "epsilon of <b>0.1</b>" in GUIDE and "26 of 255" in GUIDE
     assert "Walk-through" in GUIDE
+
+
+def tick_labels(axis) -> list:
+    """The tick labels pyqtgraph draws on ``axis`` now: (rectangle, text) each."""
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [] if specs is None else [(rect, text) for rect, _flags, text in specs[2]]
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_the_walk_through_leaves_the_charts_room_for_every_label(qtbot, settings, settle, size):
+    """Session 7, 1b: with the walk-through's bar open at 1280x720 the charts were so short
+    that the bars' ten class labels (0-9) touched and overlapped, and so did the curve's."""
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(fitted_size(QRect(0, 0, *size)))
+    win.show()
+    win.finish_setup()
+    view = win.explorer
+    qtbot.waitUntil(lambda: view.state.frame is not None and view.idle, timeout=60000)
+    click(qtbot, view.attack.tour)
+    settled(view, qtbot, 0.0, "fgsm")
+    settle(win)
+    stage = view.stage
+    try:
+        for chart in (stage.bars_clean.plot, stage.bars_adv.plot, stage.bars_cmp.plot, stage.curve):
+            labels = tick_labels(chart.getAxis("left"))
+            assert len(labels) >= (10 if chart is not stage.curve else 2)
+            rects = sorted((rect for rect, _ in labels), key=lambda r: r.top())
+            crowded = [
+                (a, b) for a, b in zip(rects, rects[1:], strict=False) if a.bottom() > b.top()
+            ]
+            assert crowded == [], f"{type(chart).__name__}: labels overlap {crowded[:2]}"
+        assert win.minimumSizeHint().height() <= win.height()  # nothing pushed off screen
+    finally:
+        win.shutdown()
