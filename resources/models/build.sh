@@ -60,15 +60,15 @@ PAPER_PGD="--dataset mnist-5k --folds 20 --fold 0 --defense pgd --a1 1 --attack-
            --select-by pgd --patience 100 --epsilon 0.1"
 WORST_PGD_NET="$WORST --pgd-steps 20 --apgd-steps 20 --targets 1 --limit 100"
 $CLI $PAPER_PGD --arch mobilenet_v2 --augment digits-elastic --epochs 8 --eval-epsilons 0.1,0.3 \
-     --name "MNIST digits, MobileNetV2 (PGD-AT eps 0.1, 3 steps, elastic + digit augmentation, EMA)" \
+     --name "MNIST digits, MobileNetV2 (PGD-AT eps 0.1)" \
      --out $M/mnist_mobilenet_v2_pgd_eps0.1.safetensors
 $WORST_PGD_NET $M/mnist_mobilenet_v2_pgd_eps0.1.safetensors
 $CLI $PAPER_PGD --arch resnet50 --stem half --augment digits --epochs 3 --eval-epsilons 0.1 --eval-limit 100 \
-     --name "MNIST digits, ResNet50 (PGD-AT eps 0.1, 3 steps, digit augmentation, EMA)" \
+     --name "MNIST digits, ResNet50 (PGD-AT eps 0.1)" \
      --out $M/mnist_resnet50_pgd_eps0.1.safetensors
 $WORST_PGD_NET $M/mnist_resnet50_pgd_eps0.1.safetensors
 $CLI $PAPER_PGD --arch densenet121 --stem half --augment digits --epochs 3 --eval-epsilons 0.1 --eval-limit 100 \
-     --name "MNIST digits, DenseNet121 (PGD-AT eps 0.1, 3 steps, digit augmentation, EMA)" \
+     --name "MNIST digits, DenseNet121 (PGD-AT eps 0.1)" \
      --out $M/mnist_densenet121_pgd_eps0.1.safetensors
 $WORST_PGD_NET $M/mnist_densenet121_pgd_eps0.1.safetensors
 
@@ -100,7 +100,7 @@ python3 -m fgsm_studio.core.cli pseudo-label --folds 20 --fold 0 --seed 0 --imag
 $CLI --dataset mnist-5k --folds 20 --fold 0 --arch small_cnn --defense pgd --a1 1 --attack-steps 7 --warmup-epochs 1 \
      --augment digits --ema 0.998 --lr-schedule cosine --select-by pgd --epochs 5 --patience 100 --epsilon 0.3 \
      --eval-epsilons 0.1,0.3 --extra-train $PSEUDO \
-     --name "MNIST digits, small CNN (PGD-AT eps 0.3, 4,500 digits + 47,501 self-trained, digit augmentation, EMA)" \
+     --name "MNIST digits, small CNN (PGD-AT eps 0.3, self-training)" \
      --out $M/mnist_small_cnn_pgd_eps0.3.safetensors
 $ROBUST $M/mnist_small_cnn_pgd_eps0.3.safetensors
 

@@ -171,3 +171,17 @@ def test_extra_training_images_are_said_in_the_detail_line(extra, said):
     words = training_words(card)
     assert words.startswith("PGD adversarial training: 10 steps")
     assert (said in words) if said else ("also" not in words)
+
+
+def test_mnist_test_writers_are_said_beside_the_first_set():
+    card = BY_NAME["mnist_small_cnn_pgd_eps0.3"].card
+    sets = card.metrics["other_writers"]
+    mt = sets["mnist-test"]["attacks"]["worst-case"]
+    words = plain_words(card)
+    assert words.index("(optdigits, n=") < words.index("(mnist-test, n=")
+    assert f"{_pct(mt['0.1'])} at epsilon 0.1 and {_pct(mt['0.3'])} at 0.3." in words
+    only = _with(card, other_writers={"mnist-test": sets["mnist-test"]})
+    assert plain_words(only).count("mnist-test") == 1  # said once when it is the only set
+    assert "mnist-test" not in plain_words(
+        _with(card, other_writers={"optdigits": sets["optdigits"]})
+    )
