@@ -69,6 +69,7 @@ class _Chart(pg.GraphicsLayoutWidget):
         self.addItem(self.legend, row=1, col=0)
         self.ci.layout.setRowStretchFactor(0, 10)
         self.ci.layout.setRowStretchFactor(1, 1)
+        self.ci.layout.setContentsMargins(4, 9, 4, 9)  # (9 a side left Figure 3's title short)
 
     def _fit_title(self, width: int | None = None) -> None:
         """The title in the chart's width (pyqtgraph makes a plot at least as wide as its
@@ -77,8 +78,10 @@ class _Chart(pg.GraphicsLayoutWidget):
         font = QFont(self.font())
         font.setPointSizeF(10)
         axis = self.plot.getAxis("left").effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
-        # the title spans the plot's column, not its axis's
-        room = max(40, int((width or self.width()) - axis) - 28)
+        left, _, right, _ = self.ci.layout.getContentsMargins()
+        # the title spans the plot's column, not its axis's; 12: the plot's own margins and
+        # the label's padding around its text
+        room = max(40, int((width or self.width()) - axis - left - right) - 12)
         text = QFontMetrics(font).elidedText(self.title, Qt.TextElideMode.ElideRight, room)
         if text != self._shown:
             self._shown = text
