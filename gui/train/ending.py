@@ -62,7 +62,7 @@ def show_partial(view: TrainView) -> None:
     if p is None or not losses or p.epoch == done:
         return
     share = p.batch / p.batches
-    words = f"epoch {p.epoch}: {round(100 * share)}%, not validated"
+    words = f"epoch {p.epoch}: {round(100 * share)}%\nnot validated"
     view.plots.show_partial(p.epoch - 1 + share, sum(losses) / len(losses), words)
 
 

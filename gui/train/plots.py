@@ -224,10 +224,15 @@ class TrainPlots(QWidget):
         self.partial.setData([x], [loss])
         self.partial_text.setText(words)
         self.partial_text.setPos(x, loss)
-        _fit_x(self.loss_plot, [*range(1, math.ceil(x) + 1)], whole=True)
+        _fit_x(self.loss_plot, [*range(1, math.ceil(x) + 1), x], whole=True)
         low, top = self.loss_plot.viewRange()[1]
         if loss > top:
             self.loss_plot.setYRange(0, loss * 1.08, padding=0)
+        # The words inside the plot: below the marker in the plot's upper half, above it in
+        # the lower; as far left of it as it is along the axis (they were cut at the edges)
+        (x0, x1), (y0, y1) = self.loss_plot.viewRange()
+        along = min(max((x - x0) / (x1 - x0), 0.0), 1.0) if x1 > x0 else 0.5
+        self.partial_text.setAnchor((along, 0 if loss > (y0 + y1) / 2 else 1))
 
     def show_sweep(self, fig: Figure3Data | None) -> None:
         """Figure 3 for one sweep: accuracy per a1 with each point's 95% confidence interval
