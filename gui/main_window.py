@@ -1,8 +1,9 @@
-"""The main window: Explorer and Train tabs, menus, presenter mode, window size.
+"""The main window: Explorer and Train tabs, menus, start-up, closing.
 
 The window fits the screen it opens on (a 1280x720 projector included) and grows
 with larger ones. Presenter mode is full screen, light on black with large type;
-Esc leaves it. The Help menu holds a short plain-words guide and the version.
+Esc leaves it (the window's size and presenter mode: ``presenter_window``). The Help
+menu holds a short plain-words guide and the version.
 
 This module imports only Qt, so the window can be on screen before torch is
 imported; ``finish_setup`` (run from the event loop right after ``show``)
@@ -15,24 +16,22 @@ import argparse
 import importlib
 import logging
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QRect, QSettings, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QFont,
-    QGuiApplication,
     QKeySequence,
-    QScreen,
     QShortcut,
 )
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTabWidget
 
-from .explorer.presenter import PRESENTER_STYLE, ExplorerKeys
+from .explorer.presenter import ExplorerKeys
+from .presenter_window import TITLE_BAR as TITLE_BAR  # (the tests import it from here)
+from .presenter_window import PresenterWindow, fitted_size
 from .startup import StartupPanel, import_heavy
 from .workers import start_generator
 
@@ -40,19 +39,6 @@ if TYPE_CHECKING:  # torch-backed: imported at run time only in finish_setup
     from .explorer.view import ExplorerView
     from .train.view import TrainView
     from .workers import TaskRunner
-
-
-def fitted_size(screen: QScreen | QRect | None) -> QSize:
-    """The window's size on ``screen`` (or its available area): all of a small one
-    (1280x720: the area less the title bar), 85% of a large one, at most 2400x1500."""
-    if screen is None:
-        return QSize(1280, 720 - TITLE_BAR)
-    area = screen if isinstance(screen, QRect) else screen.availableGeometry()
-    width = min(area.width(), max(min(1280, area.width()), int(area.width() * 0.85)), 2400)
-    height = min(
-        area.height() - TITLE_BAR, max(min(720, area.height()), int(area.height() * 0.85)), 1500
-    )
-    return QSize(width, height)
 
 
 def _action(
@@ -73,7 +59,6 @@ def _action(
     return action
 
 
-TITLE_BAR = 40  # title bar and borders, drawn by the window manager outside our size
 TRAIN_MODULE = "fgsm_studio.gui.train.view"
 log = logging.getLogger(__name__)
 
@@ -93,12 +78,12 @@ def _import_quietly(name: str) -> None:
         log.debug("pre-import of %s failed", name, exc_info=True)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(PresenterWindow):
     ready = Signal()
 
     def __init__(self, settings: QSettings, args: argparse.Namespace | None = None) -> None:
-        super().__init__()
-        self.settings, self.args = settings, args
+        super().__init__(settings)
+        self.args = args
         self.setWindowTitle("FGSM Studio")
         self.resize(fitted_size(QApplication.primaryScreen()))
         self.setAcceptDrops(True)
@@ -110,9 +95,6 @@ class MainWindow(QMainWindow):
         self._trainer: TrainView | None = None
         self._train_slot: StartupPanel | None = None  # the Train tab until it is built
         self.runner: TaskRunner | None = None
-        self._normal_geometry = QByteArray()  # before presenter mode
-        self._normal_rect: QRect | None = None
-        self._base_font = QFont(QApplication.font())
         self._build_menus()
         self._keys = ExplorerKeys(self)
         self.statusBar().showMessage("Loading torch...")
@@ -320,102 +302,9 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.explorer)
             self.explorer.load_model(Path(path))
 
-    def set_presenter(self, on: bool) -> None:
-        """Presenter mode: full screen (on the screen chosen in View > Presenter mode on
-        screen), the presenter look, no menu bar or tab bar; off: the window exactly where
-        and as large as it was before, never larger than its screen."""
-        if on:
-            if not self.isFullScreen():
-                self._normal_geometry = self.saveGeometry()
-                self._normal_rect = self.geometry()
-            self.set_presenter_look(True)
-            screen = self.presenter_screen()
-            handle = self.windowHandle()
-            if handle is not None and screen is not None and screen is not self.screen():
-                handle.setScreen(screen)
-                self.move(screen.geometry().topLeft())
-            for bar in (self.menuBar(), self.tabs.tabBar(), self.statusBar()):
-                bar.setVisible(False)
-            self.showFullScreen()
-        else:
-            self.set_presenter_look(False)
-            for bar in (self.menuBar(), self.tabs.tabBar(), self.statusBar()):
-                bar.setVisible(True)
-            self.showNormal()
-            self._restore_normal_geometry()
-
-    def _restore_normal_geometry(self) -> None:
-        """The geometry from before presenter mode (its title bar on screen), fitted into
-        the screen's available area; without one, the fitted size, centred."""
-        saved = self._normal_rect
-        if saved is None or not self.restoreGeometry(self._normal_geometry):
-            self.resize(fitted_size(self.screen()))
-            area = self.screen().availableGeometry()
-            self.move(
-                area.x() + max(0, (area.width() - self.width()) // 2),
-                area.y() + max(0, (area.height() - self.height() - TITLE_BAR) // 2),
-            )
-        else:
-            self.setGeometry(saved)
-        self.keep_on_screen()
-
-    def keep_on_screen(self) -> None:
-        """Never wider or taller than the screen's available area, its title bar on it."""
-        area = self.screen().availableGeometry()
-        rect = self.geometry()
-        width = min(rect.width(), area.width())
-        height = min(rect.height(), area.height() - TITLE_BAR)
-        if (width, height) != (rect.width(), rect.height()):
-            self.resize(width, height)
-        frame = self.frameGeometry()
-        dx = max(area.left() - frame.left(), min(0, area.right() - frame.right()))
-        dy = max(area.top() - frame.top(), min(0, area.bottom() - frame.bottom()))
-        if dx or dy:
-            self.move(self.x() + dx, self.y() + dy)
-
-    def presenter_screen(self) -> QScreen | None:
-        """The screen presenter mode uses: the one chosen (by name, remembered), else this
-        window's."""
-        name = self.settings.value("presenter/screen", "", str)
-        chosen = next((s for s in QGuiApplication.screens() if s.name() == name), None)
-        return chosen or self.screen()
-
-    def _fill_screen_menu(self) -> None:
-        self.screen_menu.clear()
-        current = self.presenter_screen()
-        for screen in QGuiApplication.screens():
-            size = screen.geometry()
-            label = f"{screen.name() or 'screen'} ({size.width()}x{size.height()})"
-            if screen is QGuiApplication.primaryScreen():
-                label += ", primary"
-            action = self.screen_menu.addAction(label)
-            action.setCheckable(True)
-            action.setChecked(screen is current)
-            action.triggered.connect(lambda _=False, s=screen: self.choose_presenter_screen(s))
-
-    def choose_presenter_screen(self, screen: QScreen) -> None:
-        """Presenter mode from now on goes full screen on ``screen`` (at once if it is on)."""
-        self.settings.setValue("presenter/screen", screen.name())
-        if self.isFullScreen() and screen is not self.screen():
-            self.showNormal()
-            self.set_presenter(True)
-
     def _on_act_curve_toggled(self, on: bool) -> None:
         if self.explorer is not None:
             self.explorer.set_curve_in_presenter(on)
-
-    def set_presenter_look(self, on: bool) -> None:
-        """Large type, light on black, high contrast (or the normal look)."""
-        app = QApplication.instance()
-        assert isinstance(app, QApplication)  # a window needs one
-        font = QFont(self._base_font)
-        if on:
-            font.setPointSizeF(self._base_font.pointSizeF() * 1.4)
-        app.setFont(font)
-        app.setStyleSheet(PRESENTER_STYLE if on else "")
-        if self.explorer is not None:
-            self.explorer.set_curve_in_presenter(self.act_curve.isChecked())
-            self.explorer.set_presenter(on)
 
     def dragEnterEvent(self, event) -> None:
         if self.explorer is not None:
@@ -466,48 +355,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def screenshot_when_ready(self, path: Path, timeout_s: float = 90.0) -> None:
-        """For --screenshot: save the window once the first requested frame is drawn, then quit."""
+        """For --screenshot: save the window once the first requested frame is drawn, then
+        quit (``screenshot.save_when_ready``)."""
+        from .screenshot import save_when_ready
 
-        def grab() -> None:
-            ok = self.grab().save(str(path), "PNG")
-            QApplication.exit(0 if ok else 1)
-
-        def view() -> ExplorerView:
-            assert self.explorer is not None  # ``ready`` has come
-            return self.explorer
-
-        def on_frame() -> None:
-            frame = view().state.frame
-            wanted = (self.args and self.args.attack) or "fgsm"
-            target = None if self.args is None else self.args.target
-            if (
-                frame is not None
-                and frame.attack == wanted
-                and (target is None or frame.target is not None)
-            ):
-                view().frame_rendered.disconnect(on_frame)
-                QTimer.singleShot(200, grab_when_idle)
-
-        def grab_when_idle() -> None:  # the sweep curve and the compare bars come from the worker
-            if not view().idle:
-                QTimer.singleShot(100, grab_when_idle)
-            else:
-                QTimer.singleShot(200, grab)
-
-        def give_up() -> None:
-            print(  # noqa: T201 (the command line asked for the screenshot: it hears why not)
-                f"fgsm-studio: --screenshot timed out: no attacked frame was ready after "
-                f"{timeout_s:.0f} s, so {path} was not saved (see the log: {_log_path()}).",
-                file=sys.stderr,
-                flush=True,
-            )
-            QApplication.exit(1)
-
-        self.ready.connect(lambda: view().frame_rendered.connect(on_frame))
-        QTimer.singleShot(int(timeout_s * 1000), give_up)
-
-
-def _log_path() -> Path:
-    from .errors import log_path
-
-    return log_path()
+        save_when_ready(self, path, timeout_s)

@@ -17,9 +17,12 @@ only the latest epsilon. Where the work runs is the only difference between its 
   system or network likes (a FIFO, a stalled drive, a 30 s socket timeout): Qt waits
   for its thread pools when the application exits, and closing the window must not
   wait for a read (it simply ends with the process).
-* ``start_generator`` (training, and the imports at start-up): superqt's own
-  ``start()`` on Qt's global pool; ``quit()`` stops it at its next ``yield``, and
-  ``wait_for_workers`` joins the pool on close.
+* ``start_generator`` (training, and the imports at start-up): on Qt's global pool;
+  ``quit()`` stops it at its next ``yield``, and ``wait_for_workers`` joins the pool
+  on close.
+
+Both kinds run as superqt's, less its ``warnings.catch_warnings()`` around the work
+(``QuietRun``): that swaps the process's warning filters from the worker's thread.
 """
 
 from __future__ import annotations
@@ -36,6 +39,45 @@ from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 from superqt.utils import FunctionWorker, GeneratorWorker
 
 log = logging.getLogger(__name__)
+
+
+class QuietRun:
+    """superqt's ``WorkerBase.run`` (started, the work, returned or errored, finished)
+    without its ``warnings.catch_warnings()`` around the work.
+
+    That context manager swaps the process's warning filters and ``showwarning`` from
+    the worker's thread and puts back what it saw on entry: it is not thread-safe. A read
+    and a training run that overlapped, the read ending first, left ``showwarning``
+    pointing at the finished read's signal and an "always" filter for good. A warning
+    raised on a worker's thread now meets the filters set once on the main thread (the
+    app's, or pytest's), like one raised anywhere else; superqt's ``warned`` signal
+    (connected nowhere here) no longer fires.
+    """
+
+    working = False  # between ``started`` and ``finished`` (superqt's ``is_running``)
+
+    def run(self) -> None:
+        worker: Any = self
+        self.working = True
+        worker.started.emit()
+        try:
+            result = worker.work()
+            if isinstance(result, Exception):
+                raise result
+            if not worker.abort_requested:
+                worker.returned.emit(result)
+        except Exception as exc:  # noqa: BLE001 (every failure goes to ``errored``, as in superqt)
+            worker.errored.emit(exc)
+        self.working = False
+        worker.finished.emit()
+
+    @property
+    def is_running(self) -> bool:
+        return self.working
+
+
+class QuietFunctionWorker(QuietRun, FunctionWorker):
+    """superqt's ``FunctionWorker``, run by ``QuietRun``."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +114,7 @@ class Channels(QObject):
         self.serial, self.expected, self.name = serial, expected, name
         self._pending: dict[str, tuple[int, Callable[[], Any]]] = {}  # serial: not started
         self._latest: dict[str, int] = {}  # channel -> the task whose answer is awaited
-        self._workers: dict[int, FunctionWorker] = {}  # started, not yet finished
+        self._workers: dict[int, QuietFunctionWorker] = {}  # started, not yet finished
         self._tasks: dict[int, Callable[[], Any]] = {}  # started, not yet taken by its worker
         self._next_id = 0
         self._closed = False
@@ -145,7 +187,7 @@ class Channels(QObject):
         # runnable alive after it ran, and a closure over a sweep cache or an image kept
         # there would be kept with it (the soak test counted ~5 tensors per action).
         self._tasks[task_id] = fn
-        worker = FunctionWorker(self._answer, channel, task_id)
+        worker = QuietFunctionWorker(self._answer, channel, task_id)
         worker.setAutoDelete(False)  # this object keeps it until ``finished``
         worker.signals.returned.connect(self._on_worker_returned)
         worker.signals.finished.connect(self._on_worker_finished)
@@ -188,7 +230,7 @@ class Channels(QObject):
         self._pump()
 
 
-def _run_to_the_end(worker: FunctionWorker) -> None:
+def _run_to_the_end(worker: QuietFunctionWorker) -> None:
     """A daemon thread's target: the worker, whose answer may find the window gone."""
     try:
         worker.run()
@@ -220,7 +262,7 @@ def _delegate(generator: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
     return (yield from generator)
 
 
-class ClosingGeneratorWorker(GeneratorWorker):
+class ClosingGeneratorWorker(QuietRun, GeneratorWorker):
     """superqt's GeneratorWorker that closes its generator when it stops, however it stops.
 
     ``quit()`` makes superqt leave its loop at the next ``yield``; the generator is then
@@ -259,8 +301,17 @@ def start_generator(
     """Start ``func(*args)`` on a pool thread with ``slots`` connected by signal name."""
     worker = ClosingGeneratorWorker(func, *args)
     _connected(worker, slots)
-    worker.start()
+    _running.add(worker)  # kept until it ends (the pool does not keep a Python object)
+    worker.finished.connect(_on_generator_finished)
+    QThreadPool.globalInstance().start(worker)
     return worker
+
+
+_running: set[ClosingGeneratorWorker] = set()  # started by ``start_generator``, not ended
+
+
+def _on_generator_finished(*_signal: object) -> None:
+    _running.difference_update([w for w in _running if not w.is_running])
 
 
 def wait_for_workers(timeout_ms: int) -> bool:

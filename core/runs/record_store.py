@@ -84,15 +84,35 @@ class RecordStore:
                 self._say(f"{str(exc)[:-1]}; it is left out and kept as {_display(target)}.")
         return self.records
 
-    def _next_path(self, record: RunRecord) -> Path:
-        taken = [_order(p)[0] for p in self.runs.glob("*.json")] if self.runs.is_dir() else []
-        n = max([t for t in taken if t < 10**9], default=0) + 1
-        return self.runs / f"{n:04d}.{record.key}.json"
+    def _taken(self) -> set[int]:
+        numbers = {_order(p)[0] for p in self.runs.glob("*.json")} if self.runs.is_dir() else set()
+        return {n for n in numbers if n < 10**9}
 
     def _write(self, record: RunRecord) -> Path:
-        path = self._next_path(record)
-        write_record(path, record)
-        return path
+        """Write ``record`` under the next free number, claimed first by creating
+        ``runs/.<n>.claim`` exclusively (O_EXCL) and dropped once the record is written:
+        two windows (or a window and the CLI) saving at the same moment took the same
+        number, and with the same settings one record replaced the other. The loser of
+        the race, or a number already used, moves on to the next."""
+        self.runs.mkdir(parents=True, exist_ok=True)
+        n = max(self._taken(), default=0) + 1
+        for _ in range(1000):
+            claim = self.runs / f".{n:04d}.claim"
+            try:
+                os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            except FileExistsError:
+                n += 1
+                continue
+            try:
+                if n in self._taken():  # written meanwhile by a claim that has ended
+                    n += 1
+                    continue
+                path = self.runs / f"{n:04d}.{record.key}.json"
+                write_record(path, record)
+                return path
+            finally:
+                claim.unlink(missing_ok=True)
+        raise OSError(f"no free record number in {_display(self.runs)} after 1000 tries")
 
     def add(self, record: RunRecord) -> str:
         """Keep ``record`` (last in order) and write it; a sentence if it could not be written."""

@@ -9,11 +9,12 @@ flags frames, and the attacker follows either the squeezed model's own (masked)
 gradient or, if it knows the defense, BPDA's; then, where that quick frame does
 not fool the model, ``core.attacks.squeezing.strongest`` (BPDA-PGD with restarts,
 transfer, Square) runs on the runner once per epsilon and its frame is shown
-instead (Square's queries are fewer for a network whose forward pass is slow). A new session, epsilon, attack, step count or compare model schedules one frame per event-loop turn. FGSM
-frames use the session's cached gradient and are computed on the GUI thread;
-BIM/PGD frames and the sweep run on the runner, and an answer for a session
-that is no longer the state's is dropped. The frame and the compare model's
-bars go into the ``ExplorerState``; the widgets draw them.
+instead (``adaptive.AdaptiveAttack``). A new session, epsilon, attack, step count
+or compare model schedules one frame per event-loop turn. FGSM frames use the
+session's cached gradient and are computed on the GUI thread; BIM/PGD frames and
+the sweep run on the runner, and an answer for a session that is no longer the
+state's is dropped. The frame and the compare model's bars go into the
+``ExplorerState``; the widgets draw them.
 
 The compare model (the defended twin) is attacked with its **own** gradient by
 default: its own ``AttackSession`` on the same image, its own frame beside the
@@ -24,12 +25,11 @@ the noise switch on, each frame also has the random-sign-noise baseline of the
 same epsilon (``AttackSession.noise_frame``).
 
 The sweep computes the model's (and the compare model's, under its own attack or
-the transfer images) answer at every slider
-position (``SweepCache``), in chunks of ~0.3 s on the runner, the positions
-nearest the slider first, after the curve's coarse view; a new session or
-compare model starts over. An FGSM frame at a filled position then needs no
-forward pass (ResNet50 on digits: ~30 ms a forward, more than a frame may
-take); elsewhere it costs one, as before the sweep arrives.
+the transfer images) answer at every slider position (``SweepCache``), in chunks of
+~0.3 s on the runner, the positions nearest the slider first, after the curve's
+coarse view; a new session or compare model starts over. An FGSM frame at a filled
+position then needs no forward pass (ResNet50 on digits: ~30 ms a forward, more than
+a frame may take); elsewhere it costs one, as before the sweep arrives.
 """
 
 from __future__ import annotations
@@ -43,33 +43,18 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from torch import nn
 
 from fgsm_studio.core.attacks.minimal import SmallestFlip, smallest_flip
-from fgsm_studio.core.attacks.squeezing import (
-    FeatureSqueezing,
-    for_card,
-    strongest,
-    strongest_short,
-)
+from fgsm_studio.core.attacks.squeezing import FeatureSqueezing, for_card
 from fgsm_studio.core.data.images import to_model_input
 from fgsm_studio.core.explorer.opening import epsilon_scale
 from fgsm_studio.core.explorer.session import AttackFrame, AttackSession
 from fgsm_studio.core.explorer.sweep_cache import SweepCache
-from fgsm_studio.core.models.card import ModelCard
 
 from ..workers import TaskRunner
+from .adaptive import AdaptiveAttack
 from .state import ExplorerState, LoadedModel
 
 CHUNK_SECONDS = 0.3  # a sweep chunk's work: a PGD frame waits about this at most
 CHUNK_IMAGES = (8, 128)  # fewest and most images a chunk: batching halves a big net's cost
-# "attacker knows it": the strongest adaptive attack (core.attacks.squeezing.strongest) per epsilon
-STRONG = dict(restarts=3, steps=40)
-SQUARE_QUERIES = (100, 1000)  # fewest and most; fewer where a forward pass is slow
-SQUARE_SECONDS = 5.0  # Square's share of a frame of the strongest attack, at most about this
-
-
-def _squeezer(net: nn.Module, card: ModelCard) -> FeatureSqueezing:
-    """Xu et al.'s Feature Squeezing of ``net`` for ``card``'s kind of input, its detector's
-    threshold the one calibrated in the card (``core.attacks.squeezing.for_card``)."""
-    return for_card(net, card)
 
 
 class FrameEngine(QObject):
@@ -89,7 +74,7 @@ class FrameEngine(QObject):
         self.state, self.runner = state, runner
         self._model_input = model_input
         self._scheduled = False
-        self._ids = {"attack": -1, "sweep": -1, "flip": -1, "strong": -1}
+        self._ids = {"attack": -1, "sweep": -1, "flip": -1}
         self._main: SweepCache | None = None  # the session model's answers at the slider's places
         self._compare: SweepCache | None = None  # the compare model's (own attack or transfer)
         self._twin: AttackSession | None = None  # the compare model's own attack ("own" mode)
@@ -98,12 +83,10 @@ class FrameEngine(QObject):
         self._per_image: dict[int, float] = {}  # seconds per image in a chunk, per model (id)
         self._started = 0.0
         self.sweep_seconds: dict[str, float] = {}  # "curve", "model", "compare": since the session
-        self._defended: FeatureSqueezing | None = None  # with "attacker knows it" on
-        self._strong: dict[float, AttackFrame] = {}  # the strongest attack's frame per epsilon
+        self.adaptive = AdaptiveAttack(state, runner)  # "attacker knows it": the strongest
         self._flip_for: tuple[object, torch.Tensor] = (None, torch.empty(0))
-        self._flip_job: tuple[AttackSession, nn.Module, torch.Tensor] | None = (
-            None  # after the sweep
-        )
+        # the smallest flip's search, submitted once the sweep is done
+        self._flip_job: tuple[AttackSession, nn.Module, torch.Tensor] | None = None
         for changed in (
             state.image_changed,
             state.target_changed,
@@ -143,15 +126,14 @@ class FrameEngine(QObject):
         label = s.true_label(card.num_classes)
         attacker: nn.Module | None = None
         detector: Callable[[torch.Tensor], torch.Tensor] | None = None
-        self._defended, self._strong = None, {}
-        self.runner.cancel("strong")
-        self._ids["strong"] = -1
-        if s.squeezing:  # the detector's threshold: the one calibrated in the card
-            squeezed = _squeezer(net, card)
+        defended: FeatureSqueezing | None = None  # the squeezed model the attacker knows
+        if s.squeezing:  # Xu et al.'s squeezer for the card's input, its calibrated threshold
+            squeezed = for_card(net, card)
             attacker = squeezed.straight_through_copy() if s.adaptive else squeezed
             detector = squeezed.flags
             net = squeezed
-            self._defended = squeezed if s.adaptive and s.target is None else None
+            defended = squeezed if s.adaptive and s.target is None else None
+        self.adaptive.reset(defended)
         session = AttackSession(
             net, x, label=label, target=s.target, attacker=attacker, detector=detector
         )
@@ -169,7 +151,7 @@ class FrameEngine(QObject):
         # sweep is done: the slider comes first. Always untargeted (the label says so).
         flip_net = s.model.net
         if s.squeezing:
-            flip_net = _squeezer(flip_net, card).straight_through_copy()
+            flip_net = for_card(flip_net, card).straight_through_copy()
         key, (last_key, last_x) = (s.model.net, s.squeezing), self._flip_for
         same = key == last_key and torch.equal(x, last_x)
         if not (same and self._ids["flip"] < 0 and self._flip_job is None):
@@ -321,9 +303,11 @@ class FrameEngine(QObject):
         return twin.frame(frame.epsilon)
 
     def _show(self, frame: AttackFrame, twin_frame: AttackFrame | None = None) -> None:
-        """``_put`` the worst of ``frame`` and the strongest attack's (``_worst_of``)."""
-        self._put(self._worst_of(frame), twin_frame)
-        if self._ids["strong"] != -1:
+        """``_put`` the worst of ``frame`` and the strongest attack's (``adaptive``)."""
+        main = self._main
+        per_image = self._per_image.get(id(main.model)) if main is not None else None
+        self._put(self.adaptive.worst_of(frame, per_image), twin_frame)
+        if self.adaptive.running:
             self.state.set_status("Trying the strongest attack (BPDA-PGD, transfer, Square)...")
 
     def _put(self, frame: AttackFrame, twin_frame: AttackFrame | None = None) -> None:
@@ -366,43 +350,14 @@ class FrameEngine(QObject):
         if probs is not None:
             self.compare_shown.emit()
 
-    def _worst_of(self, frame: AttackFrame) -> AttackFrame:
-        """With "attacker knows it": the strongest attack's frame at this epsilon where the
-        chosen attack did not fool the model (the window shows the worst of them); it is
-        computed on the runner, once per epsilon and session, while the quick frame shows."""
-        if self._defended is None or frame.attack == "strongest" or frame.flipped:
-            return frame
-        strong = self._strong.get(round(frame.epsilon, 6))
-        if strong is None:
-            self._submit_strongest(frame.epsilon)
-            return frame
-        return strong
-
-    def _square_queries(self) -> int:
-        """Square's queries: all where a forward pass is quick, fewer for a big network."""
-        fewest, most = SQUARE_QUERIES
-        per_image = self._per_image.get(id(self._main.model) if self._main else 0)
-        if per_image is None:
-            return most
-        return int(min(max(SQUARE_SECONDS / (4 * per_image), fewest), most))  # 1 image: ~4x
-
-    def _submit_strongest(self, eps: float) -> None:
-        session, defended = self.state.session, self._defended
-        if session is None or defended is None or self.state.dragging:
-            return  # while dragging: the release asks again
-        label = torch.tensor([session.label], device=session.device)
-        options = dict(STRONG, queries=self._square_queries())
-
-        def run() -> tuple[AttackSession, AttackFrame]:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0)  # the same frame for the same image and epsilon
-                r = strongest(defended, session.x, label, eps, **options)
-            how = strongest_short(r.settings)
-            return session, session.judge(eps, "strongest", r.adversarial, by=r.by[0], how=how)
-
-        self._ids["strong"] = self.runner.submit("strong", run)
-
     def _on_finished(self, channel: str, task_id: int, result: object) -> None:
+        if channel == "strong":
+            session, strong = cast(tuple[AttackSession, AttackFrame], result)
+            if session is self.state.session and self.adaptive.take(task_id, strong):
+                shown = self.state.frame
+                if shown is not None and abs(shown.epsilon - strong.epsilon) < 1e-9:
+                    self._show(shown)
+            return
         if channel not in self._ids or task_id != self._ids[channel]:
             return  # a stale answer, or another channel's
         session, answer = cast(tuple[AttackSession, Any], result)
@@ -417,13 +372,6 @@ class FrameEngine(QObject):
             self._ids["flip"] = -1
             self.state.set_flip_size(answer)
             return
-        if channel == "strong":
-            self._ids["strong"] = -1
-            self._strong[round(answer.epsilon, 6)] = answer
-            shown = self.state.frame
-            if shown is not None and abs(shown.epsilon - answer.epsilon) < 1e-9:
-                self._show(shown)
-            return
         self._ids["attack"] = -1
         frame, own, twin = answer
         if twin is not self._twin:
@@ -434,7 +382,12 @@ class FrameEngine(QObject):
         if channel == "flip" and task_id == self._ids[channel]:
             self._ids["flip"] = -1
             self.state.set_flip_size(SmallestFlip(None, "", None, ""))  # shown as "not found"
+            return
+        if channel == "strong" and task_id == self.adaptive.task:
+            self.adaptive.task = -1
         elif channel in self._ids and task_id == self._ids[channel]:
             self._ids[channel] = -1
-            self.state.set_status("")
-            self.failed.emit(f"The {channel} computation failed: {message}")
+        else:
+            return  # a stale answer, or another channel's
+        self.state.set_status("")
+        self.failed.emit(f"The {channel} computation failed: {message}")

@@ -230,7 +230,11 @@ class ImageTriptych(pg.GraphicsLayoutWidget):
         self.items[0].setImage(to_display(original), levels=(0, 255))
         self.items[1].setImage(diverging(perturbation, scale), levels=(0, 255))
         self.items[2].setImage(to_display(adversarial), levels=(0, 255))
-        if float(perturbation.abs().max()) == 0:  # epsilon 0 (or nothing to follow)
+        changed = float(perturbation.abs().max()) > 0  # not at epsilon 0 (or no gradient)
+        # no change, no picture: all white ("unchanged") it was a glaring white square on
+        # presenter mode's black (on white it showed nothing anyway)
+        self.items[1].setVisible(changed)
+        if not changed:
             self._set_title(1, "Perturbation: none")
         else:
             self._set_title(1, f"Perturbation, magnified x{1 / scale:.0f}")

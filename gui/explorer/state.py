@@ -12,7 +12,9 @@ loading, the status line, the epsilon scale of the model's kind (the slider's ra
 and step), whether the slider is held, the banner's message, and presenter mode
 (with the curve shown in it or not), the samples of the model's dataset and which of
 them is on screen, the model catalogue (the bundled models and those opened in this
-window) and the Recent list of model files. Nothing else holds a copy. It changes only through the ``set_*``
+window) and the Recent list of model files. The lists (``lists.ExplorerLists``) and
+how it is on screen (``screen_state.ExplorerScreen``) are its bases, each in its own
+module. Nothing else holds a copy. It changes only through the ``set_*``
 methods; each emits the signal of what changed, once, and only if the value
 really changed (setting a value to what it already is emits nothing). Widgets
 draw from these signals and send the user's intent to the methods; the
@@ -37,8 +39,9 @@ from fgsm_studio.core.attacks.minimal import SmallestFlip
 from fgsm_studio.core.catalogue import EXPLORER_ATTACKS
 from fgsm_studio.core.explorer.opening import DIGITS, EpsilonScale
 from fgsm_studio.core.explorer.session import AttackFrame, AttackSession, SweepResult
-from fgsm_studio.core.models.bundled import ModelEntry, Sample
 from fgsm_studio.core.models.card import ModelCard
+
+from .screen_state import ExplorerScreen
 
 MAX_EPS = 0.5
 ATTACKS = EXPLORER_ATTACKS  # core.catalogue: fgsm, bim, pgd, apgd-ce
@@ -66,7 +69,11 @@ class Image:
     notes: tuple[str, ...] = ()  # how it was read (e.g. a float image scaled by its range)
 
 
-class ExplorerState(QObject):
+class ExplorerState(ExplorerScreen):
+    """The Explorer's one state (the module's docstring). Its bases hold how it is on
+    screen (``ExplorerScreen``: status, banner, presenter mode, the slider held) and what
+    it offers to choose from (``ExplorerLists``: models, Recent files, samples)."""
+
     model_changed = Signal()
     compare_changed = Signal()
     image_changed = Signal()
@@ -83,16 +90,7 @@ class ExplorerState(QObject):
     compare_mode_changed = Signal(str)  # "own" (each model its own attack) or "transfer"
     noise_changed = Signal(bool)  # the random-noise baseline shown beside the attack
     loading_changed = Signal(str, object)  # "model" or "compare", the source or None
-    status_changed = Signal(str)  # "" when the frame speaks for itself
     scale_changed = Signal()  # the epsilon slider's range and step (digits or photos)
-    dragging_changed = Signal(bool)  # the slider is held (cheap frames) or released
-    message_changed = Signal(str, str)  # the banner's text ("" hides it) and kind
-    presenter_changed = Signal(bool)  # presenter mode: big type, light on black, no sidebar
-    curve_in_presenter_changed = Signal(bool)  # the curve shown in presenter mode (key C)
-    samples_changed = Signal()  # the model's dataset's samples (the gallery)
-    current_sample_changed = Signal(int)  # the sample on screen (-1: the image is none)
-    catalogue_changed = Signal()  # a model was opened that the list did not have
-    recent_changed = Signal()  # the Recent list of model files
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -117,17 +115,7 @@ class ExplorerState(QObject):
         self._noise = False
         self._noise_frame: AttackFrame | None = None
         self._loading: dict[str, Path | str | None] = {"model": None, "compare": None}
-        self._status = ""
         self._scale = DIGITS
-        self._dragging = False
-        self._message = ("", "error")
-        self._presenter = False
-        self._curve_in_presenter = False
-        self._samples: tuple[Sample, ...] = ()
-        self._current_sample = -1
-        self._catalogue: tuple[ModelEntry, ...] = ()
-        self._opened: tuple[ModelEntry, ...] = ()
-        self._recent: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ reading
     @property
@@ -218,60 +206,9 @@ class ExplorerState(QObject):
         return self._noise_frame
 
     @property
-    def status(self) -> str:
-        return self._status
-
-    @property
     def scale(self) -> EpsilonScale:
         """The epsilon slider's range, step and default for the model's kind of input."""
         return self._scale
-
-    @property
-    def dragging(self) -> bool:
-        """Is the epsilon slider held? (Frames then skip what the release redraws.)"""
-        return self._dragging
-
-    @property
-    def message(self) -> tuple[str, str]:
-        """The banner's text ("" when none) and kind ("error" or "info")."""
-        return self._message
-
-    @property
-    def presenter(self) -> bool:
-        return self._presenter
-
-    @property
-    def curve_in_presenter(self) -> bool:
-        return self._curve_in_presenter
-
-    @property
-    def samples(self) -> tuple[Sample, ...]:
-        return self._samples
-
-    @property
-    def current_sample(self) -> int:
-        """The index in ``samples`` of the image on screen, or of the one asked for
-        while it loads; -1 when the image is not one of them."""
-        return self._current_sample
-
-    @property
-    def catalogue(self) -> tuple[ModelEntry, ...]:
-        """The bundled models (the list's first part)."""
-        return self._catalogue
-
-    @property
-    def opened(self) -> tuple[ModelEntry, ...]:
-        """Models opened in this window that the catalogue lacks, oldest first."""
-        return self._opened
-
-    @property
-    def recent(self) -> tuple[str, ...]:
-        """The Recent list of model files, newest first (as the settings have it)."""
-        return self._recent
-
-    def listed(self, source: Path | str) -> bool:
-        """Is ``source`` (a file) one of the catalogue's or the opened models?"""
-        return any(str(e.path) == str(source) for e in (*self._catalogue, *self._opened))
 
     @property
     def card(self) -> ModelCard | None:
@@ -279,6 +216,9 @@ class ExplorerState(QObject):
 
     def loading(self, what: str) -> Path | str | None:
         return self._loading[what]
+
+    def _shown_name(self) -> str | None:
+        return None if self._image is None else self._image.name
 
     def true_label(self, num_classes: int) -> int | None:
         """The image's true class, if known and a class of a model with ``num_classes``."""
@@ -419,96 +359,8 @@ class ExplorerState(QObject):
             self._loading[what] = source
             self.loading_changed.emit(what, source)
 
-    def set_status(self, text: str) -> None:
-        """A line for the headline while no frame speaks (loading, running PGD); "" clears it."""
-        if text != self._status:
-            self._status = text
-            self.status_changed.emit(text)
-
     def set_scale(self, scale: EpsilonScale) -> None:
         """The epsilon slider's range and step (the model's kind: digits or photos)."""
         if scale != self._scale:
             self._scale = scale
             self.scale_changed.emit()
-
-    def set_dragging(self, on: bool) -> None:
-        if bool(on) != self._dragging:
-            self._dragging = bool(on)
-            self.dragging_changed.emit(self._dragging)
-
-    def show_message(self, text: str, kind: str = "error") -> None:
-        """A sentence in the banner: an error, or "info" (a file saved); "" hides it.
-        The same sentence again is shown again (emitted: the banner restarts its time)."""
-        if kind not in ("error", "info"):
-            raise ValueError(f"unknown message kind {kind!r}: error or info")
-        if not text and not self._message[0]:
-            return
-        self._message = (text, kind)
-        self.message_changed.emit(text, kind)
-
-    def clear_message(self) -> None:
-        self.show_message("", self._message[1])
-
-    def set_presenter(self, on: bool) -> None:
-        if bool(on) != self._presenter:
-            self._presenter = bool(on)
-            self.presenter_changed.emit(self._presenter)
-
-    def set_curve_in_presenter(self, on: bool) -> None:
-        if bool(on) != self._curve_in_presenter:
-            self._curve_in_presenter = bool(on)
-            self.curve_in_presenter_changed.emit(self._curve_in_presenter)
-
-    def set_samples(self, samples: list[Sample] | tuple[Sample, ...]) -> None:
-        """The samples of the model's dataset; the image on screen may be one of them."""
-        samples = tuple(samples)
-        if samples != self._samples:
-            self._samples = samples
-            self.samples_changed.emit()
-            name = None if self._image is None else self._image.name
-            self._set_current_sample(self._sample_called(name))
-
-    def step_sample(self, delta: int) -> Sample | None:
-        """The next (``delta`` 1) or previous (-1) sample, made current; None without samples."""
-        n = len(self._samples)
-        if n == 0:
-            return None
-        i = self._current_sample
-        i = (i + delta) % n if i >= 0 else (0 if delta > 0 else n - 1)
-        self._set_current_sample(i)
-        return self._samples[i]
-
-    def choose_sample(self, index: int) -> Sample:
-        """The sample at ``index`` (the user clicked it), made current."""
-        if not 0 <= index < len(self._samples):
-            raise ValueError(f"there is no sample {index} of {len(self._samples)}")
-        self._set_current_sample(index)
-        return self._samples[index]
-
-    def _sample_called(self, name: str | None) -> int:
-        names = [s.path.name for s in self._samples]
-        return names.index(name) if name in names else -1
-
-    def _set_current_sample(self, index: int) -> None:
-        if index != self._current_sample:
-            self._current_sample = index
-            self.current_sample_changed.emit(index)
-
-    def set_catalogue(self, entries: list[ModelEntry] | tuple[ModelEntry, ...]) -> None:
-        """The bundled models (set once, when the window is made)."""
-        entries = tuple(entries)
-        if entries != self._catalogue:
-            self._catalogue = entries
-            self.catalogue_changed.emit()
-
-    def add_opened(self, entry: ModelEntry) -> None:
-        """A model opened from a file the list does not have yet."""
-        if not self.listed(entry.path):
-            self._opened = (*self._opened, entry)
-            self.catalogue_changed.emit()
-
-    def set_recent(self, paths: list[str] | tuple[str, ...]) -> None:
-        paths = tuple(paths)
-        if paths != self._recent:
-            self._recent = paths
-            self.recent_changed.emit()

@@ -7,24 +7,19 @@ the ``FrameEngine`` (``frames``) that turns state into frames. Images and
 checkpoints are read by the ``Loader`` on threads the window never waits for; the
 opening sample is picked on the ``TaskRunner``. A bad file shows a message in the
 banner and leaves what was on screen, and the model selection, untouched. The
-opening screen is ``core.explorer.opening``'s plan; Open/Draw/Camera/Paste are
-``ways_in``.
+opening screen (``core.explorer.opening``'s plan) and what each model that arrives
+brings (its twin, its image) are ``arrivals``; Open/Draw/Camera/Paste are ``ways_in``.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import cast
 
 import torch
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from fgsm_studio.core.data.images import (
     looks_like_paper,
@@ -33,22 +28,15 @@ from fgsm_studio.core.data.images import (
     to_model_input,
 )
 from fgsm_studio.core.devices import configure_threads
-from fgsm_studio.core.explorer.opening import (
-    Opening,
-    epsilon_scale,
-    image_after_model,
-    out_of_domain,
-    pick_sample,
-    plan_opening,
-)
-from fgsm_studio.core.models.bundled import ModelEntry, Sample, bundled_models, samples_for, twin
+from fgsm_studio.core.explorer.opening import epsilon_scale, out_of_domain
+from fgsm_studio.core.models.bundled import ModelEntry, bundled_models, samples_for
 from fgsm_studio.core.models.checkpoint import load
-from fgsm_studio.core.models.imagenet import VIRTUAL_PREFIX, resolve, virtual_sources
-from fgsm_studio.core.models.imagenet_cards import NAMES
+from fgsm_studio.core.models.imagenet import resolve, virtual_sources
 
 from ..guide import show_guide
 from ..workers import Loader, TaskRunner
 from . import share, ways_in
+from .arrivals import ModelArrivals
 from .controls import ATTACK_CHOICES, AttackControls, EpsilonControl
 from .frames import FrameEngine
 from .inputs import image_source_from_mime
@@ -58,7 +46,6 @@ from .walkthrough import WalkThrough
 from .widgets import Banner, Sidebar, is_mnist_like
 
 log = logging.getLogger(__name__)
-SWEEP = torch.linspace(0, 0.5, 101)
 
 
 class ExplorerView(QWidget):
@@ -73,8 +60,6 @@ class ExplorerView(QWidget):
         self.runner, self.settings = runner, settings
         self.state = ExplorerState(self)
         self.loader = Loader(self)
-        self._opening: Opening | None = None  # applied when its model has loaded
-        self._first = -1  # the runner's task id of the opening's sample pick
         # One image at a time is fastest on one intra-op thread (measured: MobileNetV2 at
         # 28 px 7 ms vs 18 ms with two, EfficientNet-Lite0 at 224 px 23 vs 32 ms, when a
         # worker's thread team is alive too). torch's setting is per thread with OpenMP:
@@ -98,6 +83,7 @@ class ExplorerView(QWidget):
         )
         self.frame_rendered = self.frames.frame_rendered
         self.compare_shown = self.frames.compare_shown
+        self.arrivals = ModelArrivals(self)  # the first screen; what each new model brings
         self._place()
         self._connect()
         self.setAcceptDrops(True)
@@ -164,8 +150,6 @@ class ExplorerView(QWidget):
         side.card_button.clicked.connect(lambda: share.save_demo_card_dialog(self))
         side.copy_button.clicked.connect(lambda: share.copy_demo_card(self))
         QShortcut(QKeySequence.StandardKey.Paste, self).activated.connect(self.paste)
-        self.runner.finished.connect(self._on_runner_finished)
-        self.runner.failed.connect(self._on_runner_failed)
         self.loader.finished.connect(self._on_loader_finished)
         self.loader.failed.connect(self._on_loader_failed)
         self._download_progress.connect(s.set_status)
@@ -249,14 +233,7 @@ class ExplorerView(QWidget):
         self, model: Path | None = None, image: Path | None = None, *, epsilon: float | None = None
     ) -> None:
         """The first screen, as ``core.explorer.opening.plan_opening`` decides it."""
-        opening = plan_opening(self.entries, model=model, image=image, epsilon=epsilon)
-        if opening.epsilon is not None:
-            self.state.set_epsilon(opening.epsilon)
-        if opening.model is None:
-            self.state.set_status("No model found: open a checkpoint")
-            return
-        self._opening = opening
-        self.load_model(opening.model)
+        self.arrivals.start(model, image, epsilon)
 
     def load_model(self, source: Path | str) -> None:
         """Load a checkpoint file or an ``imagenet:<arch>`` entry, off the GUI thread."""
@@ -278,41 +255,6 @@ class ExplorerView(QWidget):
             return
         self.state.set_loading("compare", path)
         self.loader.submit("compare", lambda: LoadedModel(Path(path), *load(path), path))
-
-    def _model_loaded(self, loaded: LoadedModel) -> None:
-        old = self.state.model
-        if not str(loaded.source).startswith(VIRTUAL_PREFIX):  # (those are listed by name)
-            self.state.add_opened(ModelEntry(loaded.path, loaded.card))
-        self.state.set_session(None)  # the old model's gradient: never drawn with the new card
-        self.state.set_model(loaded)
-        if loaded.path not in {e.path for e in self.state.catalogue}:
-            self.remember_model(loaded.path)
-        self.state.set_loading("model", None)
-        # Until its first frame: the old model's verdict is gone (set_session(None)).
-        self.state.set_status(f"{loaded.card.title()}: attacking the image...")
-        other = twin(ModelEntry(loaded.path, loaded.card), self.entries)
-        self.load_compare(other.path if other else None)
-        samples = samples_for(loaded.card.dataset)
-        opening, self._opening = self._opening, None
-        if opening is not None and opening.image is not None:
-            self.set_image(opening.image)  # its arrival makes the session
-        elif opening is not None and opening.pick_sample and samples:
-            net, card = loaded.net, loaded.card
-            self._first = self.runner.submit(
-                "first", lambda: pick_sample(net, card, samples, SWEEP)
-            )
-        else:
-            old_dataset = None if old is None else old.card.dataset
-            has_image = self.state.image is not None
-            sample = image_after_model(
-                old_dataset, loaded.card.dataset, samples, has_image=has_image
-            )
-            if sample is not None:
-                self.set_image(sample.path, sample.label)
-            else:
-                self.frames.new_session()  # the current image (if any) under the new model
-                self._warn_if_out_of_domain()
-        self.model_loaded.emit(str(loaded.path))
 
     # ------------------------------------------------------------------ images
     def set_image(self, source: Path | str | bytes, label: int | None = None) -> None:
@@ -345,14 +287,15 @@ class ExplorerView(QWidget):
         scale = epsilon_scale(card.image_size)
         if scale != self.state.scale:
             self.state.set_scale(scale)
-            if self._opening is None or self._opening.epsilon is None:
+            if not self.arrivals.keeps_epsilon:
                 self.state.set_epsilon(scale.default)
         self.curve.clear_sweep("Updating...")
 
     def _on_state_image_changed(self) -> None:
-        self._warn_if_out_of_domain()
+        self.warn_if_out_of_domain()
 
-    def _warn_if_out_of_domain(self) -> None:
+    def warn_if_out_of_domain(self) -> None:
+        """A colour photo under a model of small grey images: one sentence, and an offer."""
         card, image = self.state.card, self.state.image
         if card is None or image is None:
             return
@@ -365,20 +308,10 @@ class ExplorerView(QWidget):
             )
 
     # ------------------------------------------------------------------ answers from threads
-    def _on_runner_finished(self, channel: str, task_id: int, result: object) -> None:
-        if channel == "first" and task_id == self._first:
-            sample, eps = cast(tuple[Sample, float], result)
-            self.state.set_epsilon(eps)
-            self.set_image(sample.path, sample.label)
-
-    def _on_runner_failed(self, channel: str, task_id: int, message: str, details: str) -> None:
-        if channel == "first" and task_id == self._first:
-            self.show_error(f"Choosing the first sample failed: {message}")
-
     def _on_loader_finished(self, channel: str, task_id: int, result: object) -> None:
         s = self.state
         if channel == "model" and isinstance(result, LoadedModel):
-            self._model_loaded(result)
+            self.arrivals.model_arrived(result)
         elif channel == "compare" and isinstance(result, LoadedModel):
             s.set_loading("compare", None)
             if s.card is not None and result.card.num_classes != s.card.num_classes:
@@ -400,7 +333,7 @@ class ExplorerView(QWidget):
             source = s.loading("model")
             s.set_loading("model", None)  # the panel shows the model still loaded again
             s.set_status("" if s.model is not None else "No model loaded: choose one on the left")
-            if not self._say_download_failed(source, message):
+            if not self.arrivals.download_failed(source, message):
                 self.show_error(f"Could not open the model: {message}")
         elif channel == "compare":
             s.set_loading("compare", None)
@@ -409,24 +342,6 @@ class ExplorerView(QWidget):
             self.show_error(message)
             if s.model is not None and (s.session is None or s.session.model is not s.model.net):
                 self.frames.new_session()  # a model came in while this image was being read
-
-    def _say_download_failed(self, source: object, message: str) -> bool:
-        """An ImageNet model whose weights could not be downloaded (offline): one sentence
-        that stays in the model panel, offering the model that needs no download."""
-        text = str(source)
-        if not text.startswith(VIRTUAL_PREFIX) or "Could not download" not in message:
-            return False
-        name = NAMES.get(text[len(VIRTUAL_PREFIX) :], text)
-        offline = next(((src, t) for src, t in virtual_sources() if "(offline)" in t), None)
-        instead = f" {offline[1]} needs no connection." if offline else ""
-        log.warning("download failed: %s", message)
-        self.sidebar.panel.show_notice(
-            f"{name} needs its weights from the internet, and they could not be downloaded: "
-            f"this computer seems to be offline.{instead}",
-            offer=offline,
-            details=message,
-        )
-        return True
 
     # ------------------------------------------------------------------ user intent
     def open_image_dialog(self) -> None:

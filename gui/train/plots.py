@@ -69,6 +69,7 @@ class _Chart(pg.GraphicsLayoutWidget):
         self.addItem(self.legend, row=1, col=0)
         self.ci.layout.setRowStretchFactor(0, 10)
         self.ci.layout.setRowStretchFactor(1, 1)
+        self.ci.layout.setContentsMargins(4, 9, 4, 9)  # (9 a side left Figure 3's title short)
 
     def _fit_title(self, width: int | None = None) -> None:
         """The title in the chart's width (pyqtgraph makes a plot at least as wide as its
@@ -77,8 +78,10 @@ class _Chart(pg.GraphicsLayoutWidget):
         font = QFont(self.font())
         font.setPointSizeF(10)
         axis = self.plot.getAxis("left").effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
-        # the title spans the plot's column, not its axis's
-        room = max(40, int((width or self.width()) - axis) - 28)
+        left, _, right, _ = self.ci.layout.getContentsMargins()
+        # the title spans the plot's column, not its axis's; 12: the plot's own margins and
+        # the label's padding around its text
+        room = max(40, int((width or self.width()) - axis - left - right) - 12)
         text = QFontMetrics(font).elidedText(self.title, Qt.TextElideMode.ElideRight, room)
         if text != self._shown:
             self._shown = text
@@ -221,10 +224,15 @@ class TrainPlots(QWidget):
         self.partial.setData([x], [loss])
         self.partial_text.setText(words)
         self.partial_text.setPos(x, loss)
-        _fit_x(self.loss_plot, [*range(1, math.ceil(x) + 1)], whole=True)
+        _fit_x(self.loss_plot, [*range(1, math.ceil(x) + 1), x], whole=True)
         low, top = self.loss_plot.viewRange()[1]
         if loss > top:
             self.loss_plot.setYRange(0, loss * 1.08, padding=0)
+        # The words inside the plot: below the marker in the plot's upper half, above it in
+        # the lower; as far left of it as it is along the axis (they were cut at the edges)
+        (x0, x1), (y0, y1) = self.loss_plot.viewRange()
+        along = min(max((x - x0) / (x1 - x0), 0.0), 1.0) if x1 > x0 else 0.5
+        self.partial_text.setAnchor((along, 0 if loss > (y0 + y1) / 2 else 1))
 
     def show_sweep(self, fig: Figure3Data | None) -> None:
         """Figure 3 for one sweep: accuracy per a1 with each point's 95% confidence interval

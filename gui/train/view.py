@@ -11,7 +11,8 @@ names, Figure 3 beside it) and Figure 3 (the runs of one sweep, by a1) are
 drawn. After each epoch ``core.training.robust_monitor`` reads the run's history and a
 warning banner says, in plain words, when the defense only looks robust. ``Stop``
 ends the run within one batch, in training and in evaluation alike; the progress
-bar and the status then both say where it stopped. Closing the window asks
+bar and the status then both say where it stopped (how a run's end, finished,
+failed or stopped, is told and kept: ``ending``). Closing the window asks
 first, then stops and waits. What the tab knows (queue, current job, outcome,
 history, results, last saved, shown sweep) is its ``TrainState``; the view reads
 the form's job and never writes into the form.
@@ -22,7 +23,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from dataclasses import replace
 from itertools import count
 from pathlib import Path
 
@@ -45,9 +45,7 @@ from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_data_dir
 from fgsm_studio.core.runs.experiments import (
     RunRecord,
-    Stopped,
     best_so_far_path,
-    stopped_record,
 )
 from fgsm_studio.core.training.config import BatchProgress, EpochMetrics
 from fgsm_studio.core.training.robust_monitor import Finding, findings
@@ -59,6 +57,7 @@ from ..workers import (
     start_generator,
     wait_for_workers,
 )
+from . import ending
 from .form import TrainForm
 from .plots import TrainPlots
 from .results import export, figure3_points
@@ -86,7 +85,7 @@ class TrainView(QWidget):
         self.worker: ClosingGeneratorWorker | None = None
         self._closing = False
         self._t0 = 0.0
-        self._epoch_losses: list[float] = []  # the current epoch's batch losses so far
+        self.epoch_losses: list[float] = []  # the current epoch's batch losses so far
         self._build()
         self.state.history_changed.connect(self._on_state_history_changed)
         self.state.records_changed.connect(self.table.add_record)
@@ -94,9 +93,9 @@ class TrainView(QWidget):
         self.state.sweep_changed.connect(self._on_state_sweep_changed)
         problem = self.state.load()
         if self.state.store.note:  # an old train_results.json was moved in
-            self._say(self.state.store.note)
+            self.say(self.state.store.note)
         if problem:
-            self._say(problem)
+            self.say(problem)
         for record in self.records:
             self.table.add_record(record)
         # the latest runs in view once the table has its size (before that it cannot scroll)
@@ -184,7 +183,7 @@ class TrainView(QWidget):
     # ------------------------------------------------------------------ queue
     def enqueue(self, job: TrainJob) -> None:
         self.state.enqueue(job)
-        self._say(f"Queued: {job.name} ({len(self.queue)} waiting)")
+        self.say(f"Queued: {job.name} ({len(self.queue)} waiting)")
         self._next()
 
     def _next(self) -> None:
@@ -212,7 +211,7 @@ class TrainView(QWidget):
         self.state.clear_queue()
         if self.worker is not None and self.current is not None:
             self.worker.quit()
-            self._say("Stopping after the current batch...")
+            self.say("Stopping after the current batch...")
 
     def confirm_close(self, parent: QWidget) -> bool:
         if not self.running:
@@ -247,13 +246,13 @@ class TrainView(QWidget):
 
     # ------------------------------------------------------------------ the run's signals
     def _on_run_started(self, job: TrainJob) -> None:
-        self._epoch_losses = []
+        self.epoch_losses = []
         self.plots.show_partial(None)
         self._t0 = time.perf_counter()
         self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self.stop_button.setEnabled(True)
-        self._say(
+        self.say(
             f"Training {job.name} on {training_place(job.spec.train.device)}: {job.spec.key()}"
         )
 
@@ -276,8 +275,8 @@ class TrainView(QWidget):
     def _on_batch(self, p: BatchProgress) -> None:
         last = self.state.last_batch
         if last is None or last.epoch != p.epoch:
-            self._epoch_losses = []
-        self._epoch_losses.append(p.loss)
+            self.epoch_losses = []
+        self.epoch_losses.append(p.loss)
         self.state.last_batch = p
         epochs = self.current.epochs if self.current else 1
         done = (p.epoch - 1) * p.batches + p.batch
@@ -294,7 +293,7 @@ class TrainView(QWidget):
     def _on_epoch(self, m: EpochMetrics) -> None:
         best = " (best so far, saved)" if m.is_best else ""
         pgd = "-" if m.val_pgd_acc is None else f"{100 * m.val_pgd_acc:.1f}%"
-        self._say(
+        self.say(
             f"epoch {m.epoch}: loss {m.loss:.3f}, validation clean {100 * m.val_acc:.1f}%, "
             f"FGSM {100 * m.val_fgsm_acc:.1f}%, PGD {pgd}, {m.images_per_s:.0f} images/s{best}"
         )
@@ -308,7 +307,7 @@ class TrainView(QWidget):
 
     def _show_findings(self, found: list[Finding]) -> None:
         for f in self.warning.show_findings(found):
-            self._say(f"WARNING: {f.sentence()}")
+            self.say(f"WARNING: {f.sentence()}")
 
     def _on_worker_returned(self, record: RunRecord) -> None:
         self.state.set_outcome("finished", record)
@@ -324,91 +323,9 @@ class TrainView(QWidget):
         self.state.set_current(None)
         if job is None:
             return
-        if how == "finished" and isinstance(value, RunRecord):
-            self._end(job, value)
-        elif how == "failed":
-            self._say(f"FAILED: {value}")
-            self.progress.setFormat("failed at %p%")
-            self.status.setText(
-                f"The run failed at {self.progress.value()} of {self.progress.maximum()} batches: {value}"
-            )
-            self._keep_partial(job)
-        else:
-            kept = self._keep_partial(job)
-            if not kept:
-                self._say("Stopped before the first epoch finished: nothing was saved.")
-            where_ = self.state.where_stopped(job)
-            self._show_partial()
-            self._say(where_)
-            self.progress.setFormat(f"stopped at {self._percent()}%")  # the status's figure
-            self.status.setText(
-                f"{where_}; {self.progress.value()} of {self.progress.maximum()} batches of "
-                f"the run ({self._percent()}%); "
-                + ("the best epoch so far is kept." if kept else "nothing was saved.")
-            )
-            self._keep_stopped(job, where_, kept)
+        ending.tell(self, job, how, value)
         self._done()
         self.run_ended.emit(how, job, value)
-
-    def _show_partial(self) -> None:
-        """A stopped run's unfinished epoch in the loss plot: its mean training loss so far
-        at its fraction of an epoch, marked "not validated" (issue 24, 13)."""
-        p, losses = self.state.last_batch, self._epoch_losses
-        done = self.state.history[-1].epoch if self.state.history else 0
-        if p is None or not losses or p.epoch == done:
-            return
-        share = p.batch / p.batches
-        words = f"epoch {p.epoch}: {round(100 * share)}%, not validated"
-        self.plots.show_partial(p.epoch - 1 + share, sum(losses) / len(losses), words)
-
-    def _keep_stopped(self, job: TrainJob, where_: str, kept: bool) -> None:
-        """A stopped run's record (where it stopped, its validated epochs, its best-so-far
-        file) in the store: its row survives a restart and is exported (issue 24, 13)."""
-        p, history = self.state.last_batch, self.state.history
-        stopped = Stopped(p.epoch, p.batch, p.batches, where_) if p else Stopped(0, 0, 0, where_)
-        seconds = max([p.elapsed_s if p else 0.0] + [h.elapsed_s for h in history])
-        record = stopped_record(
-            job.spec,
-            history,
-            stopped,
-            name=job.name,
-            sweep=job.sweep,
-            saved_to=str(best_so_far_path(job.save_to)) if kept else None,
-            train_seconds=seconds,
-        )
-        problem = self.state.add_record(record)
-        if problem:
-            self._say(problem)
-
-    def _keep_partial(self, job: TrainJob) -> bool:
-        partial = best_so_far_path(job.save_to)
-        if not partial.is_file():
-            return False
-        self._say(f"The best epoch so far is kept: {partial}")
-        self.state.set_last_saved(str(partial))
-        return True
-
-    def _end(self, job: TrainJob, record: RunRecord) -> None:
-        record = replace(record, sweep=job.sweep)
-        problem = self.state.add_record(record)
-        if problem:
-            self._say(problem)
-        self.state.set_last_saved(record.saved_to)
-        test = record.held_out
-        self._say(
-            f"Run finished: held-out clean {100 * test.clean:.1f}% "
-            f"(n={test.n}), checkpoint {self.state.last_saved}"
-        )
-        self.progress.setFormat("done: %p%")
-        self.progress.setValue(self.progress.maximum())
-        self.status.setText(
-            f"Finished {job.name}: held-out clean {100 * test.clean:.1f}%. "
-            "Choose settings and press Train for another run."
-        )
-
-    def _percent(self) -> int:
-        top = self.progress.maximum() - self.progress.minimum()
-        return round(100 * (self.progress.value() - self.progress.minimum()) / top) if top else 0
 
     def _done(self) -> None:
         self.stop_button.setEnabled(bool(self.queue))
@@ -448,15 +365,16 @@ class TrainView(QWidget):
         message = ask_and_export(self, self.export)
         if message:
             self.status.setText(message)
-            self._say(message)
+            self.say(message)
 
     def _refused(self, **overrides: str) -> bool:
         """Say in one sentence why the form's settings cannot start; nothing is queued then."""
         problem = self.form.problem(**overrides)
         if problem:
             self.status.setText(f"Not started: {problem[0].lower()}{problem[1:]}")
-            self._say(self.status.text())
+            self.say(self.status.text())
         return problem is not None
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
+        """A line in the tab's log, with the time."""
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {strip_bidi(text)}")

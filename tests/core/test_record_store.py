@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import threading
 
 import pytest
 import torch
@@ -223,3 +224,36 @@ def test_the_best_so_far_file_carries_the_monitor_warnings(mnist_1k, tmp_path, m
     assert "warnings" not in seen[0] and seen[1]["warnings"] == WARNED
     assert seen[1]["best_epoch"] == 1  # still epoch 1's weights and figures
     assert dataclasses.asdict(result.history[1])["is_best"] is False
+
+
+def test_two_stores_saving_at_once_take_different_numbers(tmp_path, monkeypatch):
+    """Session 7, 1e: two windows (or a window and the CLI) saving a run at the same moment
+    both took the next number, and with the same settings (a stopped run and a finished
+    one share a key) one record replaced the other. Both writers are held inside the write
+    until the other has got there too: the race, every time."""
+    from fgsm_studio.core.runs import record_store
+
+    meet = threading.Barrier(2, timeout=30)
+    real = record_store.write_record
+
+    def write_record(path, record):
+        meet.wait()  # both writers have picked their number
+        real(path, record)
+
+    monkeypatch.setattr(record_store, "write_record", write_record)
+    stores = [RecordStore(tmp_path), RecordStore(tmp_path)]
+    records = [_finished(name="window"), _stopped()]
+    assert records[0].key == records[1].key
+    said: list[str] = []
+    threads = [
+        threading.Thread(target=lambda s=s, r=r: said.append(s.add(r)))
+        for s, r in zip(stores, records, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert said == ["", ""]
+    names = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert names == [f"0001.{records[0].key}.json", f"0002.{records[0].key}.json"]
+    assert sorted(r.name for r in RecordStore(tmp_path).load()) == ["stopped run", "window"]

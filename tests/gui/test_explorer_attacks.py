@@ -171,10 +171,10 @@ def test_attacker_who_knows_it_gets_the_strongest_attack(explorer, qtbot, monkey
     the window shows what core.attacks.squeezing.strongest makes (BPDA-PGD with restarts, transfer,
     Square) at that epsilon, computed on the runner, and says what it cost on clean digits."""
     from fgsm_studio.core.attacks.squeezing import for_card, strongest
-    from fgsm_studio.gui.explorer import frames as explorer_frames
+    from fgsm_studio.gui.explorer import adaptive
 
-    monkeypatch.setattr(explorer_frames, "SQUARE_QUERIES", (30, 30))  # the same on any machine
-    monkeypatch.setattr(explorer_frames, "STRONG", dict(restarts=2, steps=10))
+    monkeypatch.setattr(adaptive, "SQUARE_QUERIES", (30, 30))  # the same on any machine
+    monkeypatch.setattr(adaptive, "STRONG", dict(restarts=2, steps=10))
     s = explorer.state
     s.set_epsilon(0.01)  # too small for BPDA-FGSM: the strongest attack is tried
     with qtbot.waitSignal(explorer.frame_rendered, timeout=10000):

@@ -16,7 +16,7 @@ from PySide6 import QtGui
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QTextDocument
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSpinBox, QTabBar
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSpinBox, QTabBar, QWidget
 
 from fgsm_studio.core.models.bundled import ModelEntry, bundled_models
 from fgsm_studio.gui.explorer.model_panel import ModelPanel
@@ -307,3 +307,41 @@ def test_the_model_card_is_as_tall_as_its_text_after_presenter_mode(window, qtbo
     doc.setHtml(card.text())
     doc.setTextWidth(card.width())
     assert card.height() <= doc.size().height() + 8, (card.height(), doc.size().height())
+
+
+def test_no_perturbation_is_no_white_square_on_presenter_modes_black(qtbot, settle):
+    """Session 7, 3 (seen at 1920x1080, the walk-through's first step in presenter mode):
+    at epsilon 0 the perturbation panel was all white ("unchanged"), a glaring square on
+    black. No change now draws no picture; a change still draws its colours."""
+    import torch
+
+    from fgsm_studio.gui.explorer.panels import ImageTriptych
+
+    # In a plain holder, as in the window: closing a pyqtgraph view itself clears its
+    # scene under the panels' own signals (a crash at pytest-qt's teardown).
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    triptych = ImageTriptych(holder)
+    triptych.setBackground("#000")
+    triptych.resize(900, 300)
+    holder.resize(900, 300)
+    holder.show()
+    x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(0)) * 0.5
+
+    def brightness() -> float:
+        settle(triptych)
+        view = triptych.views[1]
+        box = view.mapRectToScene(view.boundingRect()).toRect()
+        image = triptych.grab(triptych.mapFromScene(box).boundingRect()).toImage()
+        pixels = [
+            QColor(image.pixel(i, j)).lightnessF()
+            for i in range(0, image.width(), 4)
+            for j in range(0, image.height(), 4)
+        ]
+        return sum(pixels) / len(pixels)
+
+    triptych.show_frame(x, x, 0.0)
+    assert triptych.titles[1].text == "Perturbation: none"
+    assert brightness() < 0.2
+    triptych.show_frame(x, (x + 0.1).clamp(0, 1), 0.1)
+    assert brightness() > 0.3

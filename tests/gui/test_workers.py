@@ -14,6 +14,7 @@ import importlib
 import inspect
 import re
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,45 @@ def test_a_runtime_error_in_a_generator_reaches_errored(qtbot):
     start_generator(nan_loss, errored=errors.append, finished=lambda: finished.append(True))
     qtbot.waitUntil(lambda: bool(finished), timeout=30000)
     assert [str(e) for e in errors] == ["the loss is NaN"]
+
+
+def test_workers_leave_the_process_warning_state_alone(qtbot):
+    """Session 7, 1d: superqt's ``run()`` wraps each worker's work in
+    ``warnings.catch_warnings()`` on the worker's thread, which swaps the process's
+    filters and ``showwarning`` (not thread-safe). A read and a training run that
+    overlapped, the first ending first, left ``showwarning`` pointing at the finished
+    read's signal and an "always" filter for good. Both kinds of worker, overlapping."""
+    from fgsm_studio.gui.workers import Loader, start_generator, wait_for_workers
+
+    filters, show = list(warnings.filters), warnings.showwarning
+    read_in, read_go, train_in, train_go = (threading.Event() for _ in range(4))
+
+    def read():
+        read_in.set()
+        assert read_go.wait(30)
+        return "read"
+
+    def train():
+        train_in.set()
+        assert train_go.wait(30)
+        yield 1
+
+    loader = Loader()
+    got = _answers(loader)
+    loader.submit("image", read)
+    assert read_in.wait(30)
+    finished: list[bool] = []
+    start_generator(train, finished=lambda: finished.append(True))
+    assert train_in.wait(30)
+    read_go.set()  # the read ends first, while the training runs on
+    qtbot.waitUntil(lambda: got == [("image", "read")], timeout=30000)
+    train_go.set()
+    qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+    assert wait_for_workers(30000)
+    left = warnings.showwarning, list(warnings.filters)
+    warnings.showwarning, warnings.filters[:] = show, filters  # (for the tests after this one)
+    assert left[0] is show
+    assert left[1] == filters
 
 
 # ---------------------------------------------------------------- no private attributes
