@@ -60,7 +60,7 @@ def extra_words(extra: object) -> str:
         if "VAE" in method
         else "extra "
     )
-    return f"; also {extra['n']:,} {kind}training images"
+    return f"; also {extra['n']:,} {kind}images"
 
 
 def card_html(card: ModelCard, path: Path) -> str:
@@ -212,9 +212,10 @@ def _mnist_test_too(card: ModelCard, said_first: str) -> str:
     found = _set_measured(card, "mnist-test", words)
     if found is None or said_first == found[0]:
         return ""
-    where, _, per = found
-    said, _ = _figures(per)
-    return f" On {where}: {said}."
+    n = card.metrics["other_writers"]["mnist-test"].get("n")
+    said = ", ".join(f"{100 * v:.0f}% at {e:g}" for e, v in sorted(found[2].items()))
+    size = f" (n={n:,})" if isinstance(n, int) and not isinstance(n, bool) else ""
+    return f" MNIST test writers{size}: {said}."
 
 
 def card_warnings(card: ModelCard) -> list[str]:

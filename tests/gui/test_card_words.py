@@ -155,13 +155,13 @@ def test_the_window_shows_the_other_writers_words(explorer):
     [
         (
             {"n": 47501, "about": {"method": "self-training: images labelled by ..."}},
-            "47,501 self-labelled",
+            "47,501 self-labelled images",
         ),
         (
             {"n": 20000, "about": {"method": "class-conditional VAE (16-number code) ..."}},
-            "20,000 generated",
+            "20,000 generated images",
         ),
-        ({"n": 12}, "12 extra"),
+        ({"n": 12}, "12 extra images"),
         ({"n": "many"}, None),
     ],
 )
@@ -178,10 +178,10 @@ def test_mnist_test_writers_are_said_beside_the_first_set():
     sets = card.metrics["other_writers"]
     mt = sets["mnist-test"]["attacks"]["worst-case"]
     words = plain_words(card)
-    assert words.index("(optdigits, n=") < words.index("(mnist-test, n=")
-    assert f"{_pct(mt['0.1'])} at epsilon 0.1 and {_pct(mt['0.3'])} at 0.3." in words
-    only = _with(card, other_writers={"mnist-test": sets["mnist-test"]})
-    assert plain_words(only).count("mnist-test") == 1  # said once when it is the only set
-    assert "mnist-test" not in plain_words(
-        _with(card, other_writers={"optdigits": sets["optdigits"]})
-    )
+    n = sets["mnist-test"]["n"]
+    assert words.index("(optdigits, n=") < words.index(f"MNIST test writers (n={n})")
+    assert f"writers (n={n}): {_pct(mt['0.1'])} at 0.1, {_pct(mt['0.3'])} at 0.3." in words
+    only = plain_words(_with(card, other_writers={"mnist-test": sets["mnist-test"]}))
+    assert "(mnist-test, n=" in only and "MNIST test writers" not in only  # said once
+    alone = _with(card, other_writers={"optdigits": sets["optdigits"]})
+    assert "MNIST test writers" not in plain_words(alone)
