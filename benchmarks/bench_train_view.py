@@ -78,7 +78,8 @@ def cli_run() -> float:
 
     from fgsm_studio.core.devices import configure_threads
     from fgsm_studio.core.models.networks import build
-    from fgsm_studio.core.runs.experiments import RunSpec, splits
+    from fgsm_studio.core.runs.experiments import splits
+    from fgsm_studio.core.runs.spec import RunSpec
     from fgsm_studio.core.training.config import EpochMetrics
     from fgsm_studio.core.training.loop import train
 

@@ -38,6 +38,12 @@ def check(args: argparse.Namespace, parser: Parser) -> None:
         problem = _unwritable(Path(out), folder=folder)
         if problem:
             parser.error(f"--out {display(out)} {problem}")
+    images_root = getattr(args, "images_root", None)
+    if images_root is not None and not Path(images_root).is_dir():
+        parser.error(f"--images-root {display(images_root)} is not a folder")
+    extra = getattr(args, "extra_train", None)
+    if extra is not None and not Path(extra).is_file():
+        parser.error(f"--extra-train {display(extra)} is not a file (an .npz from generate)")
     records = getattr(args, "records", None)
     if records is not None and (problem := _unwritable(Path(records), folder=True)):
         parser.error(f"--records {display(records)} {problem}")

@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             from ..measure.squeezing_report import main as squeezing_main
 
             return squeezing_main(args)
+        if args.command == "generate":
+            return _generate(args)
+        if args.command == "pseudo-label":
+            return _pseudo_label(args)
         if args.command == "cards":
             from ..models.bundled import cards_markdown
 
@@ -93,10 +97,76 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _generate(args) -> int:
+    from ..data.extra import save_extra
+    from ..data.loaders import fold_parts
+    from ..devices import configure_threads
+    from ..training.generate import GenerateOptions, generate
+
+    configure_threads("cli", args.threads)
+    train_set, val, _ = fold_parts(
+        args.dataset, args.root, k=args.folds, fold=args.fold, seed=args.seed
+    )
+    if train_set.image_size % 4:
+        raise ValueError(
+            f"generate needs images whose size is divisible by 4; {args.dataset}'s are "
+            f"{train_set.image_size} px."
+        )
+    opts = GenerateOptions(
+        n=args.n,
+        epochs=args.epochs,
+        classifier_epochs=args.classifier_epochs,
+        min_confidence=args.min_confidence,
+        temperature=args.temperature,
+        seed=args.seed,
+    )
+    data, about = generate(train_set, val, opts)
+    about["trained_on"].update(folds=args.folds, fold=args.fold, seed=args.seed)
+    save_extra(args.out, data, about)
+    print(
+        f"saved {len(data)} images to {display(args.out)} (kept {about['keep_rate']:.0%} of samples)"
+    )
+    return 0
+
+
+def _pseudo_label(args) -> int:
+    from ..data.extra import save_extra
+    from ..data.loaders import fold_parts, load_cached
+    from ..devices import configure_threads
+    from ..training.generate import GenerateOptions, pseudo_label
+
+    configure_threads("cli", args.threads)
+    train_set, val, _ = fold_parts(
+        args.dataset, args.root, k=args.folds, fold=args.fold, seed=args.seed
+    )
+    images = load_cached(args.images, args.images_root, args.images_split)
+    if (images.channels, images.image_size) != (train_set.channels, train_set.image_size):
+        raise ValueError(
+            f"The images of {args.images} are {images.channels} x {images.image_size} px; "
+            f"{args.dataset}'s are {train_set.channels} x {train_set.image_size} px."
+        )
+    opts = GenerateOptions(
+        n=args.n,
+        classifier_epochs=args.classifier_epochs,
+        min_confidence=args.min_confidence,
+        seed=args.seed,
+    )
+    everything = load_cached(args.dataset, args.root, "all")
+    data, about = pseudo_label(train_set, val, images, opts, exclude=everything)
+    about["trained_on"].update(folds=args.folds, fold=args.fold, seed=args.seed)
+    save_extra(args.out, data, about)
+    print(
+        f"saved {len(data)} labelled images to {display(args.out)} "
+        f"(their labels agree with the dataset's on {about['label_accuracy']:.1f}%)"
+    )
+    return 0
+
+
 def _train(args) -> int:
     from ..devices import configure_threads
     from ..measure.evaluation import drive
-    from ..runs.experiments import RunSpec, execute
+    from ..runs.experiments import execute
+    from ..runs.spec import RunSpec
     from ..training.config import TrainingError
     from ..training.distributed import SINGLE, init_from_env, shutdown
 
@@ -129,6 +199,7 @@ def _train(args) -> int:
         eval_epsilons=args.eval_epsilons or (args.epsilon,),
         eval_attacks=args.attacks,
         eval_limit=args.eval_limit,
+        extra_train=str(args.extra_train) if args.extra_train else None,
         world_size=dist.world_size,
         backend=dist.backend if dist.active else "",
     )

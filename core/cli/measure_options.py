@@ -26,7 +26,7 @@ from .values import (
     whole,
 )
 
-MEASURE_SETS = ("optdigits", "fonts", "draw", "own")  # core.measure.sets
+MEASURE_SETS = ("optdigits", "fonts", "draw", "mnist-test", "own")  # core.measure.sets
 EXAMPLE_EVALUATE = """examples:
   fgsm-studio-cli evaluate wr.safetensors --epsilons 0.05,0.1,0.2 --limit 1000"""
 
@@ -112,7 +112,7 @@ def add_measure(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatte
         "--sets",
         type=choices_list(MEASURE_SETS, "set"),
         default=MEASURE_SETS,
-        help="optdigits, fonts, draw (never trained on) and own (the card's held-out part)",
+        help="optdigits, fonts, draw, mnist-test (never trained on) and own (the card's held-out part)",
     )
     m.add_argument(
         "--limit", type=whole(1, MAX_IMAGES), default=200, help="images per set (stratified)"

@@ -20,6 +20,7 @@ robustness, measure, squeezing, cards).
 from __future__ import annotations
 
 from ... import __version__  # noqa: TID252 (the package's one version: the only import above core)
+from .generate_options import add_generate, add_pseudo_label
 from .measure_options import add_cards, add_evaluate, add_measure, add_robustness, add_squeezing
 from .sweep_options import add_sweep_and_reproduce
 from .train_options import add_train
@@ -40,4 +41,6 @@ def build_parser(description: str) -> Parser:
     add_measure(sub, fmt)
     add_squeezing(sub, fmt)
     add_cards(sub)
+    add_generate(sub, fmt)
+    add_pseudo_label(sub, fmt)
     return ap

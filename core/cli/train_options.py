@@ -210,6 +210,13 @@ def add_train(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]
         "--eval-epsilons", type=fractions, default=None, help="default: the training epsilon"
     )
     t.add_argument("--fold", type=whole(0, MAX_FOLDS - 1), default=0, help="up to --folds - 1")
+    t.add_argument(
+        "--extra-train",
+        type=Path,
+        default=None,
+        help="also train on the images of this .npz (made by `fgsm-studio-cli generate` for the "
+        "same dataset, --folds and --fold); validation and held-out parts stay real",
+    )
     t.add_argument("--name", default="", help="display name stored in the card")
     t.add_argument("--out", type=out_file, required=True, help="checkpoint path (.safetensors)")
     t.add_argument(

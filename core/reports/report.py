@@ -1,4 +1,4 @@
-"""Turn run records (``experiments.RunRecord``) into CSV, PNG/SVG figures and markdown.
+"""Turn run records (``core.runs.spec.RunRecord``) into CSV, PNG/SVG figures and markdown.
 
 Groups runs that differ only by fold, and reports mean +- std over two or more
 rounds, or the 95% Wilson interval over the images with one round. Every table
@@ -19,8 +19,8 @@ from pathlib import Path
 from ..catalogue import defended, is_paper
 from ..measure.evaluation import WORST_CASE, mean_std
 from ..measure.robustness import describe_setting
-from ..runs.experiments import RunRecord
 from ..runs.records import load_folder
+from ..runs.spec import RunRecord
 from .defenses import defense_name, defense_rows, defense_table
 from .figures import plots
 from .runs_csv import write_runs_csv

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ..catalogue import defended, is_paper
 from ..measure.evaluation import WORST_CASE
-from ..runs.experiments import RunRecord, run_warnings
+from ..runs.experiments import run_warnings
+from ..runs.spec import RunRecord
 from .stats import run_flags
 
 HEAD = [

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..runs.experiments import RunRecord
+    from ..runs.spec import RunRecord
 
 CHANCE_MARGIN = 5.0  # points above 1 / classes that still count as chance
 CLASSES = {"mnist-5k": 10, "mnist": 10, "fashion-mnist": 10, "cifar10": 10}

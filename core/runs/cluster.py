@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # experiments imports torch: only where a run really starts
-    from .experiments import RunRecord, RunSpec
     from .ray_executor import RayExecutor
+    from .spec import RunRecord, RunSpec
 
 
 class ClusterError(RuntimeError):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from .cluster import ClusterError, HeadLost, More, RunJob
 
 if TYPE_CHECKING:
-    from .experiments import RunRecord, RunSpec
+    from .spec import RunRecord, RunSpec
 
 POLL_S = 2.0  # how often the driver relays progress and checks the head
 LOST_POLLS = 5  # polls in a row without the head's port: the head is gone

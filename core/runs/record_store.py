@@ -36,7 +36,7 @@ from .records import (
 )
 
 if TYPE_CHECKING:
-    from .experiments import RunRecord
+    from .spec import RunRecord
 
 log = logging.getLogger(__name__)
 LEGACY_FORMAT = 1  # train_results.json's "format"
@@ -184,7 +184,7 @@ class RecordStore:
 def _rekeyed(row: object) -> object:
     """An old row with its key made again from its spec: the key is derived (its digest
     grew fields since), and a row is never refused for a key it could not have known."""
-    from .experiments import RunSpec
+    from .spec import RunSpec
 
     if not (isinstance(row, dict) and isinstance(row.get("spec"), dict)):
         return row

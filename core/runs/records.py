@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..atomic import write_atomic
 
 if TYPE_CHECKING:  # experiments imports torch
-    from .experiments import RunRecord, RunSpec
+    from .spec import RunRecord, RunSpec
 
 MAX_BYTES = 4_000_000  # a record of 100 epochs is ~60 KB
 MAX_HISTORY = 1000
@@ -147,7 +147,7 @@ def _history(h: Any) -> None:
 
 def _spec(d: Any) -> RunSpec:
     from ..training.config import TrainConfig
-    from .experiments import RunSpec
+    from .spec import RunSpec
 
     if not isinstance(d, dict):
         raise _Bad("spec is not an object")
@@ -188,7 +188,7 @@ def key_of(stem: str) -> str:
 
 def check_record(d: Any, file_key: str | None = None) -> RunRecord:
     """The ``RunRecord`` in ``d`` (parsed JSON), or ``_Bad`` saying what is wrong."""
-    from .experiments import RunRecord
+    from .spec import RunRecord
 
     if not isinstance(d, dict):
         raise _Bad(f"it holds {type(d).__name__ if d is not None else 'null'}, not a run record")

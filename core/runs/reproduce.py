@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from ..catalogue import is_paper
 
 if TYPE_CHECKING:  # experiments imports torch
-    from .experiments import RunRecord, RunSpec
+    from .spec import RunRecord, RunSpec
 
 # Training cost of a defense relative to standard training (forward+backward passes per batch)
 COST = {"none": 1.0, "wr_fgsm": 2.0, "fgsm-rs": 2.0}
@@ -61,7 +61,7 @@ def rounds_of(args) -> tuple[range, range]:
 
 def sweep_specs(args, arch: str) -> list[RunSpec]:
     """The sweep of one architecture (scaled and literal points), at the first epsilon."""
-    from .experiments import RunSpec
+    from .spec import RunSpec
 
     base, (_, sweep_rounds) = base_options(args), rounds_of(args)
     eps = args.epsilon[0]
@@ -75,7 +75,7 @@ def sweep_specs(args, arch: str) -> list[RunSpec]:
 
 def first_plan(args, *, sweep_only: bool) -> list[RunSpec]:
     """Every run that depends on no other: standard, sweep, and the other defenses."""
-    from .experiments import RunSpec
+    from .spec import RunSpec
 
     base, (rounds, _) = base_options(args), rounds_of(args)
     plan: list[RunSpec] = []
@@ -99,7 +99,7 @@ def first_plan(args, *, sweep_only: bool) -> list[RunSpec]:
 
 
 def table1_specs(args, arch: str, a1: float) -> list[RunSpec]:
-    from .experiments import RunSpec
+    from .spec import RunSpec
 
     base, (rounds, _) = base_options(args), rounds_of(args)
     return [

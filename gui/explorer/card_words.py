@@ -24,6 +24,7 @@ OTHER_SETS = (
     ("optdigits", "digits by other writers"),
     ("fonts", "digits rendered from fonts"),
     ("draw", "digits drawn with the Draw tool"),
+    ("mnist-test", "MNIST test digits by other writers"),
 )
 
 
@@ -31,8 +32,9 @@ def training_words(card: ModelCard) -> str:
     """The card's detail line on how it was trained, e.g. 'PGD adversarial training: 10
     steps, trained at eps=0.1'."""
     t, defense = card.training, catalogue.defense(card.defense)
+    more = extra_words(t.get("extra_train"))
     if not defense.has("defended"):
-        return defense.detail
+        return defense.detail + more
     parts = []
     if "reg" in defense.options:
         parts.append(
@@ -43,7 +45,22 @@ def training_words(card: ModelCard) -> str:
     if "beta" in defense.options:
         parts.append(f"beta={t.get('beta', '?')}")
     parts.append(f"trained at eps={t.get('epsilon', '?')}")
-    return f"{defense.detail}: {', '.join(parts)}"
+    return f"{defense.detail}: {', '.join(parts)}{more}"
+
+
+def extra_words(extra: object) -> str:
+    """'; also N generated / self-labelled images' for a card trained with --extra-train."""
+    if not isinstance(extra, dict) or not isinstance(extra.get("n"), int):
+        return ""
+    method = str((extra.get("about") or {}).get("method", ""))
+    kind = (
+        "self-labelled "
+        if method.startswith("self-training")
+        else "generated "
+        if "VAE" in method
+        else "extra "
+    )
+    return f"; also {extra['n']:,} {kind}images"
 
 
 def card_html(card: ModelCard, path: Path) -> str:
@@ -111,21 +128,27 @@ def _per_epsilon(per: object) -> dict[float, float] | None:
 def other_writers_measured(card: ModelCard) -> tuple[str, float | None, dict[float, float]] | None:
     """The card's worst case on digits no model trained on (``metrics["other_writers"]``):
     (which set and n in words, its clean accuracy, {epsilon: accuracy}); None if none."""
-    sets = card.metrics.get("other_writers")
-    if not isinstance(sets, dict):
-        return None
     for name, words in OTHER_SETS:
-        m = sets.get(name)
-        if not isinstance(m, dict) or not isinstance(m.get("attacks"), dict):
-            continue
-        per = _per_epsilon(m["attacks"].get("worst-case"))
-        if per is None:
-            continue
-        n, clean = m.get("n"), m.get("clean")
-        size = f", n={n:,}" if isinstance(n, int) and not isinstance(n, bool) else ""
-        clean = float(clean) if isinstance(clean, int | float) else None
-        return f"{words} ({name}{size})", clean, per
+        found = _set_measured(card, name, words)
+        if found is not None:
+            return found
     return None
+
+
+def _set_measured(
+    card: ModelCard, name: str, words: str
+) -> tuple[str, float | None, dict[float, float]] | None:
+    sets = card.metrics.get("other_writers")
+    m = sets.get(name) if isinstance(sets, dict) else None
+    if not isinstance(m, dict) or not isinstance(m.get("attacks"), dict):
+        return None
+    per = _per_epsilon(m["attacks"].get("worst-case"))
+    if per is None:
+        return None
+    n, clean = m.get("n"), m.get("clean")
+    size = f", n={n:,}" if isinstance(n, int) and not isinstance(n, bool) else ""
+    clean = float(clean) if isinstance(clean, int | float) else None
+    return f"{words} ({name}{size})", clean, per
 
 
 def strongest_measured(card: ModelCard) -> tuple[str, dict[float, float]] | None:
@@ -171,7 +194,8 @@ def attack_words(card: ModelCard) -> str:
         where, clean, per = other
         said, verdict = _figures(per)
         right = "" if clean is None else f" {100 * clean:.0f}% right;"
-        return f"On {where}:{right} under the strongest attacks we ran, {said}: {verdict}."
+        first = f"On {where}:{right} under the strongest attacks we ran, {said}: {verdict}."
+        return first + _mnist_test_too(card, where)
     found = strongest_measured(card)
     if found is None:
         return "No strong attack was measured on it: how well it resists attacks is unknown."
@@ -179,6 +203,19 @@ def attack_words(card: ModelCard) -> str:
     said, verdict = _figures(per)
     said = said.replace("% at epsilon", "% of the time at epsilon", 1)
     return f"Measured on its own test images only: under {words} it is right {said}: {verdict}."
+
+
+def _mnist_test_too(card: ModelCard, said_first: str) -> str:
+    """MNIST's own test writers as well, when the first set was another: the handwriting
+    closest to what the model learnt, so the two together bound what it keeps."""
+    words = dict(OTHER_SETS)["mnist-test"]
+    found = _set_measured(card, "mnist-test", words)
+    if found is None or said_first == found[0]:
+        return ""
+    n = card.metrics["other_writers"]["mnist-test"].get("n")
+    said = ", ".join(f"{100 * v:.0f}% at {e:g}" for e, v in sorted(found[2].items()))
+    size = f" (n={n:,})" if isinstance(n, int) and not isinstance(n, bool) else ""
+    return f" MNIST test writers{size}: {said}."
 
 
 def card_warnings(card: ModelCard) -> list[str]:

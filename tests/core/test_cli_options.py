@@ -245,7 +245,7 @@ def test_lists_are_deduplicated_and_minus_zero_is_zero(tmp_path):
     assert args.epsilon == 0.0 and str(args.epsilon) == "0.0"
     sweep = parser.parse_args(["reproduce", "--out", "r", "--epsilon=-0,0,0.1,0.10"])
     assert sweep.epsilon == (0.0, 0.1) and str(sweep.epsilon[0]) == "0.0"
-    from fgsm_studio.core.runs.experiments import RunSpec
+    from fgsm_studio.core.runs.spec import RunSpec
 
     keys = {RunSpec.of(epsilon=e).key() for e in (args.epsilon, 0.0)}
     assert len(keys) == 1

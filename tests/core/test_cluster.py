@@ -87,7 +87,7 @@ import os, sys
 from pathlib import Path
 from fgsm_studio.core.runs.cluster import RunJob
 from fgsm_studio.core.runs.ray_executor import RayExecutor
-from fgsm_studio.core.runs.experiments import RunSpec
+from fgsm_studio.core.runs.spec import RunSpec
 
 MARK = Path({str(tmp_path / "died")!r})
 
@@ -124,7 +124,7 @@ def test_ray_refuses_an_output_folder_workers_cannot_write(tmp_path, ray_availab
         f"""
 from fgsm_studio.core.runs.cluster import ClusterError, RunJob
 from fgsm_studio.core.runs.ray_executor import RayExecutor
-from fgsm_studio.core.runs.experiments import RunSpec
+from fgsm_studio.core.runs.spec import RunSpec
 
 with RayExecutor(num_cpus=1) as ex:
     try:

@@ -39,7 +39,8 @@ def test_stratified_sample_takes_every_class_in_its_share(mnist_1k):
 
 
 def test_a_run_limit_is_a_stratified_sample_with_the_run_seed():
-    from fgsm_studio.core.runs.experiments import RunSpec, splits
+    from fgsm_studio.core.runs.experiments import splits
+    from fgsm_studio.core.runs.spec import RunSpec
 
     train, _, _ = splits(RunSpec.of(dataset="mnist-5k", folds=10, limit=100, seed=1))
     assert np.bincount(train.labels.numpy(), minlength=10).tolist() == [10] * 10

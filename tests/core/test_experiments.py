@@ -9,12 +9,8 @@ import pytest
 from fgsm_studio.core.measure import evaluation
 from fgsm_studio.core.measure.evaluation import EvalProgress, EvalResult, MetricsError, drive
 from fgsm_studio.core.models.checkpoint import load
-from fgsm_studio.core.runs.experiments import (
-    RunRecord,
-    RunSpec,
-    best_so_far_path,
-    execute,
-)
+from fgsm_studio.core.runs.experiments import best_so_far_path, execute
+from fgsm_studio.core.runs.spec import RunRecord, RunSpec
 from fgsm_studio.core.training.config import BatchProgress, EpochMetrics, TrainConfig
 from tests.conftest import DATA
 

@@ -15,7 +15,7 @@ import torch
 from fgsm_studio.core.cli import options
 from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.models.networks import build
-from fgsm_studio.core.runs.experiments import RunSpec
+from fgsm_studio.core.runs.spec import RunSpec
 from fgsm_studio.core.training import config
 from fgsm_studio.core.training.config import TrainConfig, training_info
 from fgsm_studio.core.training.loop import run

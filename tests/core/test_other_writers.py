@@ -60,3 +60,23 @@ def test_the_standard_model_reads_most_drawn_digits():
 def test_unknown_set_says_which_exist():
     with pytest.raises(ValueError, match="optdigits"):
         load("emnist")
+
+
+def test_mnist_test_is_other_hands_than_the_bundled_5000():
+    """MNIST's test digits: 10,000, two writer groups, and not one of them among the
+    training digits the bundled models learn from (pixel for pixel)."""
+    from fgsm_studio.core.data.loaders import load_mnist_csv
+
+    test = load("mnist-test")
+    assert len(test) == 10_000 and tuple(test.images.shape[1:]) == (1, 28, 28)
+    assert torch.bincount(test.labels).tolist()[:2] == [980, 1135]  # MNIST's own counts
+    with np.load(
+        __import__("fgsm_studio.core.paths", fromlist=["x"]).resource_path(
+            "data", "other-writers", "mnist-test.npz"
+        )
+    ) as z:
+        sources = z["sources"]
+    assert set(sources[:5000]) == {"census employees (SD-3)"}
+    assert set(sources[5000:]) == {"high-school students (SD-1)"}
+    train = {bytes(x) for x in load_mnist_csv().images.reshape(5000, -1).numpy()}
+    assert not any(bytes(x) in train for x in test.images.reshape(10_000, -1).numpy())

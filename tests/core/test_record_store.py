@@ -26,9 +26,9 @@ from fgsm_studio.core.reports import report
 from fgsm_studio.core.reports.runs_csv import write_runs_csv
 from fgsm_studio.core.reports.stats import t95
 from fgsm_studio.core.runs.cluster import RunJob
-from fgsm_studio.core.runs.experiments import RunRecord, RunSpec, Stopped
 from fgsm_studio.core.runs.record_store import RecordStore
 from fgsm_studio.core.runs.records import RecordError, read_record
+from fgsm_studio.core.runs.spec import RunRecord, RunSpec, Stopped
 from fgsm_studio.core.training import selection, trainer
 from fgsm_studio.core.training.config import EpochMetrics, TrainConfig
 from fgsm_studio.core.training.loop import run

@@ -16,8 +16,8 @@ from fgsm_studio.core.measure.evaluation import EvalResult
 from fgsm_studio.core.reports.report import write_report
 from fgsm_studio.core.runs import records
 from fgsm_studio.core.runs.cluster import RunJob
-from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
 from fgsm_studio.core.runs.records import FolderLock, RecordError, audit, read_record
+from fgsm_studio.core.runs.spec import RunRecord, RunSpec
 
 
 def _record(defense: str = "none", a1: float = 0.5, fold: int = 0) -> RunRecord:

@@ -8,7 +8,7 @@ import pytest
 
 from fgsm_studio.core.measure.evaluation import EvalResult
 from fgsm_studio.core.reports import figures, report
-from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
+from fgsm_studio.core.runs.spec import RunRecord, RunSpec
 
 
 def _record(defense: str, a1: float, fold: int, clean: float) -> RunRecord:

@@ -11,7 +11,7 @@ from fgsm_studio.core.cli.main import main
 from fgsm_studio.core.measure.evaluation import EvalResult
 from fgsm_studio.core.reports.defenses import holds_sentence
 from fgsm_studio.core.reports.report import write_report
-from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
+from fgsm_studio.core.runs.spec import RunRecord, RunSpec
 
 
 def _row(clean, **figs):

@@ -141,7 +141,7 @@ def test_ddp_without_torchrun_is_refused_before_torch_is_imported(tmp_path):
 
 def test_a_ddp_run_has_its_own_key_and_its_card_says_how_it_ran():
     """Issue 25.17: a 2-process batch-32 run had the key of a 1-process batch-32 run."""
-    from fgsm_studio.core.runs.experiments import RunSpec
+    from fgsm_studio.core.runs.spec import RunSpec
 
     one = RunSpec.of(batch_size=32)
     two = RunSpec.of(batch_size=32, world_size=2, backend="gloo")

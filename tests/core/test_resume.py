@@ -13,7 +13,8 @@ import pytest
 
 from fgsm_studio.core.cli.main import main
 from fgsm_studio.core.models.checkpoint import load
-from fgsm_studio.core.runs.experiments import RunSpec, best_so_far_path, execute
+from fgsm_studio.core.runs.experiments import best_so_far_path, execute
+from fgsm_studio.core.runs.spec import RunSpec
 from fgsm_studio.core.training.config import EpochMetrics
 
 

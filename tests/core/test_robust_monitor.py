@@ -11,7 +11,8 @@ from fgsm_studio.core.data.loaders import folds
 from fgsm_studio.core.devices import configure_threads
 from fgsm_studio.core.measure.evaluation import drive
 from fgsm_studio.core.models.networks import build
-from fgsm_studio.core.runs.experiments import RunSpec, execute
+from fgsm_studio.core.runs.experiments import execute
+from fgsm_studio.core.runs.spec import RunSpec
 from fgsm_studio.core.training.config import EpochMetrics, TrainConfig, training_info
 from fgsm_studio.core.training.loop import run
 from fgsm_studio.core.training.robust_monitor import findings

@@ -20,8 +20,8 @@ from fgsm_studio.core.atomic import DiskFullError, write_atomic
 from fgsm_studio.core.cli.main import main
 from fgsm_studio.core.data.images import ImageError, load_image
 from fgsm_studio.core.measure.evaluation import EvalResult
-from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
 from fgsm_studio.core.runs.records import read_record, write_record
+from fgsm_studio.core.runs.spec import RunRecord, RunSpec
 
 
 @pytest.fixture

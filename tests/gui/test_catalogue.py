@@ -156,7 +156,7 @@ def test_the_cli_and_the_form_refuse_the_same_runs_with_the_same_sentence(
 
 
 def test_run_defaults_are_written_once():
-    from fgsm_studio.core.runs.experiments import RunSpec
+    from fgsm_studio.core.runs.spec import RunSpec
     from fgsm_studio.core.training.config import TrainConfig
 
     args = options.build_parser("x").parse_args(["train", "--out", "m.safetensors"])

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from fgsm_studio.core.models.checkpoint import load
-from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
+from fgsm_studio.core.runs.spec import RunRecord, RunSpec
 from fgsm_studio.gui.train.options import NOTES, PRESETS, problem
 
 NEW = ("augment", "attack_steps", "beta", "warmup_epochs", "stem")

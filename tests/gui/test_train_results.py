@@ -14,7 +14,7 @@ import pytest
 from fgsm_studio.core.measure.evaluation import EvalResult
 from fgsm_studio.core.reports.runs_csv import row
 from fgsm_studio.core.reports.stats import wilson
-from fgsm_studio.core.runs.experiments import RunRecord, RunSpec
+from fgsm_studio.core.runs.spec import RunRecord, RunSpec
 from fgsm_studio.gui.train.results import (
     export,
     figure3_points,

@@ -9,7 +9,7 @@ import pytest
 from fgsm_studio.core.measure import evaluation
 from fgsm_studio.core.measure.evaluation import EvalResult
 from fgsm_studio.core.models.checkpoint import load
-from fgsm_studio.core.runs.experiments import RunRecord
+from fgsm_studio.core.runs.spec import RunRecord
 
 
 @pytest.fixture
