@@ -126,9 +126,11 @@ class WalkThrough(QFrame):
 
     # ------------------------------------------------------------------ steps
     def start(self) -> None:
-        """Step 1, on the bundled standard MNIST network and the 7."""
+        """Step 1, on the bundled standard MNIST network and the 7. The focus goes to Next:
+        Space then steps on (it stayed on the Walk-through button, which started over)."""
         self.show()
         self.go(0)
+        self.next.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def go(self, index: int) -> None:
         self.index = min(max(index, 0), len(STEPS) - 1)

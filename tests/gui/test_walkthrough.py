@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from fgsm_studio.gui.explorer import walkthrough
 from fgsm_studio.gui.guide import GUIDE
@@ -166,3 +167,15 @@ def test_the_walk_through_reads_in_presenter_modes_large_type(qtbot, settings, s
     finally:
         win.set_presenter_look(False)
         win.shutdown()
+
+
+def test_space_after_starting_the_walk_through_steps_on(explorer, qtbot):
+    """Session 7, 3 (seen at 1920x1080): after a click on Walk-through the focus stayed on
+    that button, so the next key press started the walk-through over instead of stepping."""
+    view = explorer
+    view.window().activateWindow()
+    click(qtbot, view.attack.tour)
+    settled(view, qtbot, 0.0, "fgsm")
+    focused = QApplication.focusWidget() or view.attack.tour
+    QTest.keyClick(focused, Qt.Key.Key_Space)
+    assert "step 2 of 6" in view.walkthrough.title.text()
