@@ -107,6 +107,12 @@ class CardLabel(QLabel):
     def fit(self) -> None:
         parent = self.parentWidget()
         width = self.width() if self.width() > 50 or parent is None else parent.width()
+        needed = self.height_at(width)
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+    def height_at(self, width: int) -> int:
+        """The height its text needs at ``width``."""
         doc = QTextDocument()  # (QLabel's own heightForWidth came out a line short)
         doc.setDefaultFont(self.font())
         if self.textFormat() == Qt.TextFormat.PlainText:
@@ -115,9 +121,7 @@ class CardLabel(QLabel):
             doc.setHtml(self.text())
         margins = self.contentsMargins()
         doc.setTextWidth(max(10, width - margins.left() - margins.right()))
-        needed = math.ceil(doc.size().height()) + margins.top() + margins.bottom() + 4
-        if needed != self.minimumHeight():
-            self.setMinimumHeight(needed)
+        return math.ceil(doc.size().height()) + margins.top() + margins.bottom() + 4
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

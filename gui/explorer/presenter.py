@@ -51,6 +51,7 @@ QSlider::handle:horizontal { width: 30px; background: #ffd400; margin: -8px 0; }
 QToolTip { background: #ffffe0; color: #000; border: 1px solid #000; }
 QPushButton, QComboBox, QCheckBox, QAbstractSpinBox, QMenuBar, QTabBar::tab { font-size: 15pt; }
 #controls QLabel { font-size: 15pt; }
+#walkthrough QLabel { font-size: 13pt; }
 QAbstractSpinBox { padding: 0 40px 0 4px; min-width: 3em; min-height: 1.7em; }
 QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {
     subcontrol-origin: border; width: 36px; background: #ffd400; border: 1px solid #000; }

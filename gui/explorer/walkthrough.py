@@ -120,13 +120,17 @@ class WalkThrough(QFrame):
         self.next.clicked.connect(lambda: self.go(self.index + 1))
         self.close_button.clicked.connect(self.hide)
         view.state.frame_changed.connect(self._on_state_frame_changed)
+        # presenter mode's style sheet sets its words larger: their four lines again
+        view.state.presenter_changed.connect(self._on_state_presenter_changed)
         self.hide()
 
     # ------------------------------------------------------------------ steps
     def start(self) -> None:
-        """Step 1, on the bundled standard MNIST network and the 7."""
+        """Step 1, on the bundled standard MNIST network and the 7. The focus goes to Next:
+        Space then steps on (it stayed on the Walk-through button, which started over)."""
         self.show()
         self.go(0)
+        self.next.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def go(self, index: int) -> None:
         self.index = min(max(index, 0), len(STEPS) - 1)
@@ -196,6 +200,9 @@ class WalkThrough(QFrame):
             f"network says <b>{name}</b> ({float(probs[pred]):.1%}). The pictures below are "
             "still unchanged; press Next for the attack of the same size."
         )
+
+    def _on_state_presenter_changed(self, _on: bool) -> None:
+        self.words.setMinimumHeight(4 * self.words.fontMetrics().lineSpacing())
 
     def _on_state_frame_changed(self) -> None:
         if self.isVisible() and STEPS[self.index].noise:

@@ -15,7 +15,7 @@ titles) are escaped wherever Qt would read them as HTML.
 from __future__ import annotations
 
 import torch
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QFont, QMouseEvent, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -162,6 +162,8 @@ class Sidebar(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+        self.scroll = scroll
+        scroll.installEventFilter(self)  # (``_drop_needless_bar``)
         self.setFixedWidth(330)
         self.mnist_style.toggled.connect(state.set_mnist_style)
         state.mnist_style_changed.connect(self.mnist_style.setChecked)
@@ -171,6 +173,28 @@ class Sidebar(QWidget):
         card = self.state.card
         self.mnist_style.setVisible(is_mnist_like(card))
         self.draw_button.setVisible(is_mnist_like(card))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.scroll and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            QTimer.singleShot(0, self, self._drop_needless_bar)
+        return False
+
+    def _drop_needless_bar(self) -> None:
+        """The scroll bar only where the column needs it at its full width. With the bar
+        the card is narrower, so taller: once shown (presenter mode's larger type overflowed
+        the hidden column, or a moment's smaller window), it kept itself needed."""
+        bar = self.scroll.verticalScrollBar()
+        inner, card = self.scroll.widget(), self.panel.card
+        if not bar.isVisible() or inner is None:
+            return
+        taller = card.height_at(card.width()) - card.height_at(card.width() + bar.width())
+        if inner.minimumSizeHint().height() - taller > self.scroll.viewport().height():
+            return  # it needs the bar anyway
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner.resize(self.scroll.width(), inner.height())  # the full width (no frame)
+        for _ in range(3):  # the card's new width, its height, the panel's, the column's
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
 
 def model_kind(card) -> str:

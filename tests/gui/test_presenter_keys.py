@@ -16,7 +16,14 @@ from PySide6 import QtGui
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QTextDocument
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSpinBox, QTabBar, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QScrollArea,
+    QStyle,
+    QStyleOptionSpinBox,
+    QTabBar,
+    QWidget,
+)
 
 from fgsm_studio.core.models.bundled import ModelEntry, bundled_models
 from fgsm_studio.gui.explorer.model_panel import ModelPanel
@@ -345,3 +352,29 @@ def test_no_perturbation_is_no_white_square_on_presenter_modes_black(qtbot, sett
     assert brightness() < 0.2
     triptych.show_frame(x, (x + 0.1).clamp(0, 1), 0.1)
     assert brightness() > 0.3
+
+
+def test_the_sidebar_does_not_scroll_after_presenter_mode_if_it_did_not_before(
+    window, qtbot, settle
+):
+    """Session 7, 3 (seen at 1280x720 after main's longer card): after F11 and Esc the
+    sidebar kept a scroll bar it did not need: presenter mode's larger type overflowed it
+    while hidden, and with the bar the card was narrower, so taller, so it overflowed."""
+    bar = window.explorer.sidebar.findChild(QScrollArea).verticalScrollBar()
+    settle(window)
+    before = bar.isVisible()
+    for _ in range(3):
+        window.act_presenter.setChecked(True)
+        qtbot.waitUntil(window.isFullScreen, timeout=5000)
+        settle(window)
+        window.act_presenter.setChecked(False)
+        qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+        settle(window)
+    assert bar.isVisible() == before
+    size = window.size()
+    window.resize(size.width(), 520)  # a moment too short: it scrolls...
+    settle(window)
+    assert bar.isVisible()
+    window.resize(size)  # ...and no more once it fits again
+    settle(window)
+    assert bar.isVisible() == before

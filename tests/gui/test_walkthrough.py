@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from fgsm_studio.gui.explorer import walkthrough
 from fgsm_studio.gui.guide import GUIDE
@@ -138,3 +139,43 @@ def test_the_walk_through_leaves_the_charts_room_for_every_label(qtbot, settings
         assert win.minimumSizeHint().height() <= win.height()  # nothing pushed off screen
     finally:
         win.shutdown()
+
+
+def test_the_walk_through_reads_in_presenter_modes_large_type(qtbot, settings, settle):
+    """Session 7, 3 (seen at 1280x720 and 1920x1080): in presenter mode the walk-through's
+    title and words stayed 9 pt under 15 pt buttons, too small to read on a projector."""
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(fitted_size(QRect(0, 0, 1280, 720)))
+    win.show()
+    win.finish_setup()
+    view = win.explorer
+    qtbot.waitUntil(lambda: view.state.frame is not None and view.idle, timeout=60000)
+    tour = view.walkthrough
+    click(qtbot, view.attack.tour)
+    try:
+        win.set_presenter_look(True)
+        settle(win)
+        for label in (tour.title, tour.words):
+            assert label.font().pointSizeF() >= 13, label.text()[:40]
+        assert tour.words.height() >= 4 * tour.words.fontMetrics().lineSpacing()
+        assert view.stage.triptych.height() > tour.height()  # the pictures still lead
+        win.set_presenter_look(False)
+        settle(win)
+        assert tour.words.font().pointSizeF() < 13
+        assert tour.words.minimumHeight() == 4 * tour.words.fontMetrics().lineSpacing()
+    finally:
+        win.set_presenter_look(False)
+        win.shutdown()
+
+
+def test_space_after_starting_the_walk_through_steps_on(explorer, qtbot):
+    """Session 7, 3 (seen at 1920x1080): after a click on Walk-through the focus stayed on
+    that button, so the next key press started the walk-through over instead of stepping."""
+    view = explorer
+    view.window().activateWindow()
+    click(qtbot, view.attack.tour)
+    settled(view, qtbot, 0.0, "fgsm")
+    focused = QApplication.focusWidget() or view.attack.tour
+    QTest.keyClick(focused, Qt.Key.Key_Space)
+    assert "step 2 of 6" in view.walkthrough.title.text()
