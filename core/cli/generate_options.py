@@ -22,6 +22,31 @@ PSEUDO_EXAMPLES = """example (MNIST's idx files: torchvision's download, or `npm
   fgsm-studio-cli train --folds 20 --fold 0 --extra-train pseudo.npz --defense pgd --out m.safetensors"""
 
 
+def run_part(p: argparse.ArgumentParser) -> None:
+    """The options that name one run's training part, as ``train`` names it."""
+    p.add_argument("--dataset", default="mnist-5k", choices=DATASETS, help="the run's dataset")
+    p.add_argument("--root", default=None, help="its folder (not needed for mnist-5k)")
+    p.add_argument("--folds", type=folds, default=10, help="k of the run's k-fold protocol")
+    p.add_argument("--fold", type=whole(0, MAX_FOLDS - 1), default=0, help="the run's fold")
+    p.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="the run's seed")
+
+
+def classifier(p: argparse.ArgumentParser, does: str, keep: str) -> None:
+    """The options of the standard classifier that filters or labels the images."""
+    p.add_argument(
+        "--classifier-epochs",
+        type=whole(1, MAX_EPOCHS),
+        default=6,
+        help=f"epochs of the classifier that {does}",
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=fraction,
+        default=0.9,
+        help=f"keep {keep} at least this probability",
+    )
+
+
 def add_generate(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
     g = sub.add_parser(
         "generate",
@@ -36,29 +61,14 @@ def add_generate(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatt
         epilog=EXAMPLES,
         formatter_class=fmt,
     )
-    g.add_argument("--dataset", default="mnist-5k", choices=DATASETS, help="dataset to learn")
-    g.add_argument("--root", default=None, help="dataset folder (not needed for mnist-5k)")
-    g.add_argument("--folds", type=folds, default=10, help="k of the run's k-fold protocol")
-    g.add_argument("--fold", type=whole(0, MAX_FOLDS - 1), default=0, help="the run's fold")
-    g.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="the run's seed")
+    run_part(g)
     g.add_argument(
         "--n", type=whole(10, MAX_GENERATED), default=20_000, help="images to make (all classes)"
     )
     g.add_argument(
         "--epochs", type=whole(1, MAX_EPOCHS), default=30, help="epochs of the auto-encoder"
     )
-    g.add_argument(
-        "--classifier-epochs",
-        type=whole(1, MAX_EPOCHS),
-        default=6,
-        help="epochs of the classifier that filters the samples",
-    )
-    g.add_argument(
-        "--min-confidence",
-        type=fraction,
-        default=0.9,
-        help="keep a sample when the classifier gives its class at least this probability",
-    )
+    classifier(g, "filters the samples", "a sample when the classifier gives its class")
     g.add_argument(
         "--temperature",
         type=number(0.1, 3),
@@ -83,11 +93,7 @@ def add_pseudo_label(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFor
         epilog=PSEUDO_EXAMPLES,
         formatter_class=fmt,
     )
-    p.add_argument("--dataset", default="mnist-5k", choices=DATASETS, help="the run's dataset")
-    p.add_argument("--root", default=None, help="its folder (not needed for mnist-5k)")
-    p.add_argument("--folds", type=folds, default=10, help="k of the run's k-fold protocol")
-    p.add_argument("--fold", type=whole(0, MAX_FOLDS - 1), default=0, help="the run's fold")
-    p.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="the run's seed")
+    run_part(p)
     p.add_argument(
         "--images", choices=DATASETS, default="mnist", help="the dataset whose images to label"
     )
@@ -98,17 +104,6 @@ def add_pseudo_label(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFor
     p.add_argument(
         "--n", type=whole(0, MAX_GENERATED), default=0, help="at most this many (0: all kept)"
     )
-    p.add_argument(
-        "--classifier-epochs",
-        type=whole(1, MAX_EPOCHS),
-        default=6,
-        help="epochs of the labelling classifier",
-    )
-    p.add_argument(
-        "--min-confidence",
-        type=fraction,
-        default=0.9,
-        help="keep an image when the classifier gives its label at least this probability",
-    )
+    classifier(p, "labels the images", "an image when the classifier gives its label")
     p.add_argument("--threads", type=whole(1, CORES), default=None, help="CPU threads")
     p.add_argument("--out", type=out_file, required=True, help="the .npz to write")

@@ -97,16 +97,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _generate(args) -> int:
-    from ..data.extra import save_extra
+def _training_part(args):
+    """(train, validation) of the run named by --dataset, --root, --folds, --fold, --seed."""
     from ..data.loaders import fold_parts
     from ..devices import configure_threads
-    from ..training.generate import GenerateOptions, generate
 
     configure_threads("cli", args.threads)
     train_set, val, _ = fold_parts(
         args.dataset, args.root, k=args.folds, fold=args.fold, seed=args.seed
     )
+    return train_set, val
+
+
+def _save_made(args, data, about: dict) -> None:
+    """Save made or labelled images with the run part they came from."""
+    from ..data.extra import save_extra
+
+    about["trained_on"].update(folds=args.folds, fold=args.fold, seed=args.seed)
+    save_extra(args.out, data, about)
+
+
+def _generate(args) -> int:
+    from ..training.generate import GenerateOptions, generate
+
+    train_set, val = _training_part(args)
     if train_set.image_size % 4:
         raise ValueError(
             f"generate needs images whose size is divisible by 4; {args.dataset}'s are "
@@ -121,8 +135,7 @@ def _generate(args) -> int:
         seed=args.seed,
     )
     data, about = generate(train_set, val, opts)
-    about["trained_on"].update(folds=args.folds, fold=args.fold, seed=args.seed)
-    save_extra(args.out, data, about)
+    _save_made(args, data, about)
     print(
         f"saved {len(data)} images to {display(args.out)} (kept {about['keep_rate']:.0%} of samples)"
     )
@@ -130,15 +143,10 @@ def _generate(args) -> int:
 
 
 def _pseudo_label(args) -> int:
-    from ..data.extra import save_extra
-    from ..data.loaders import fold_parts, load_cached
-    from ..devices import configure_threads
+    from ..data.loaders import load_cached
     from ..training.generate import GenerateOptions, pseudo_label
 
-    configure_threads("cli", args.threads)
-    train_set, val, _ = fold_parts(
-        args.dataset, args.root, k=args.folds, fold=args.fold, seed=args.seed
-    )
+    train_set, val = _training_part(args)
     images = load_cached(args.images, args.images_root, args.images_split)
     if (images.channels, images.image_size) != (train_set.channels, train_set.image_size):
         raise ValueError(
@@ -153,8 +161,7 @@ def _pseudo_label(args) -> int:
     )
     everything = load_cached(args.dataset, args.root, "all")
     data, about = pseudo_label(train_set, val, images, opts, exclude=everything)
-    about["trained_on"].update(folds=args.folds, fold=args.fold, seed=args.seed)
-    save_extra(args.out, data, about)
+    _save_made(args, data, about)
     print(
         f"saved {len(data)} labelled images to {display(args.out)} "
         f"(their labels agree with the dataset's on {about['label_accuracy']:.1f}%)"

@@ -33,6 +33,7 @@ from .widgets import (
     noise_words,
     verdict_detail,
     verdict_word,
+    wrong_before,
 )
 
 # px: the image panels' least height (their titles and pictures of 120 px), so that at
@@ -291,7 +292,7 @@ class Stage(QWidget):
         s = self.state
         names = self._names()
         p0, p1 = frame.probs_clean[frame.pred_clean], frame.probs_adv[frame.pred_adv]
-        color = FOOLED if frame.flipped else HOLDS
+        color = FOOLED if frame.flipped or wrong_before(frame) else HOLDS
         main = (
             f"{escape(names[frame.pred_clean])} ({p0:.1%}) &rarr; "
             f"<span style='color:{color}'>{escape(names[frame.pred_adv])} ({p1:.1%}): "
@@ -310,7 +311,7 @@ class Stage(QWidget):
         card, twin = s.compare.card, s.compare_frame
         kind = model_kind(card).lower()
         if twin is not None:
-            fooled, word = twin.flipped, verdict_word(twin)
+            fooled, word = twin.flipped or wrong_before(twin), verdict_word(twin)
             pred = twin.pred_adv
         else:  # transfer: the same image; fooled if its answer is not its clean answer
             pred = int(s.compare_probs.argmax())

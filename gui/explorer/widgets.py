@@ -206,7 +206,15 @@ def verdict_word(frame: AttackFrame, *, flipped: bool | None = None) -> str:
     flipped = frame.flipped if flipped is None else flipped
     if frame.target is not None:
         return "target reached" if flipped else "target not reached"
+    if wrong_before(frame):  # nothing left to hold: not "holds" in green
+        return "wrong before the attack"
     return "fooled" if flipped else "holds"
+
+
+def wrong_before(frame: AttackFrame) -> bool:
+    """The image's true label is known and the model misreads it clean (an untargeted
+    attack aims at the true label when it is known, at the clean answer otherwise)."""
+    return frame.target is None and frame.label != frame.pred_clean
 
 
 def noise_words(noise: AttackFrame, names: list[str]) -> str:
