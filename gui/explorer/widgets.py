@@ -162,7 +162,7 @@ class Sidebar(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
-        self.scroll = scroll
+        self.scroll_area = scroll
         scroll.installEventFilter(self)  # (``_drop_needless_bar``)
         self.setFixedWidth(330)
         self.mnist_style.toggled.connect(state.set_mnist_style)
@@ -175,7 +175,7 @@ class Sidebar(QWidget):
         self.draw_button.setVisible(is_mnist_like(card))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.scroll and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+        if watched is self.scroll_area and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
             QTimer.singleShot(0, self, self._drop_needless_bar)
         return False
 
@@ -183,18 +183,18 @@ class Sidebar(QWidget):
         """The scroll bar only where the column needs it at its full width. With the bar
         the card is narrower, so taller: once shown (presenter mode's larger type overflowed
         the hidden column, or a moment's smaller window), it kept itself needed."""
-        bar = self.scroll.verticalScrollBar()
-        inner, card = self.scroll.widget(), self.panel.card
+        bar = self.scroll_area.verticalScrollBar()
+        inner, card = self.scroll_area.widget(), self.panel.card
         if not bar.isVisible() or inner is None:
             return
         taller = card.height_at(card.width()) - card.height_at(card.width() + bar.width())
-        if inner.minimumSizeHint().height() - taller > self.scroll.viewport().height():
+        if inner.minimumSizeHint().height() - taller > self.scroll_area.viewport().height():
             return  # it needs the bar anyway
-        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        inner.resize(self.scroll.width(), inner.height())  # the full width (no frame)
+        self.scroll_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner.resize(self.scroll_area.width(), inner.height())  # the full width (no frame)
         for _ in range(3):  # the card's new width, its height, the panel's, the column's
             QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.scroll_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
 
 def model_kind(card) -> str:
