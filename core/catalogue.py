@@ -160,7 +160,7 @@ DEFENSE_ENTRIES = (
 DATASET_ENTRIES = (
     Entry(
         "mnist-5k",
-        "MNIST digits: 5000 bundled (10-fold protocol)",
+        "MNIST: 5,000 bundled digits, 10 folds",
         "handwritten digits",
         properties=_p("digits"),
     ),
@@ -184,7 +184,7 @@ DATASET_ENTRIES = (
     ),
     Entry(
         "folder",
-        "Images, one folder per class (10-fold protocol)...",
+        "Images, a folder per class, 10 folds...",
         "its images",
         properties=_p("needs_folder"),
     ),

@@ -14,12 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from fgsm_studio.core.runs.experiments import (
-    RunRecord,
-    Stopped,
-    best_so_far_path,
-    stopped_record,
-)
+from fgsm_studio.core.runs.experiments import best_so_far_path, stopped_record
+from fgsm_studio.core.runs.spec import RunRecord, Stopped
 
 if TYPE_CHECKING:
     from .view import TrainView

@@ -33,7 +33,8 @@ from fgsm_studio.core.data.loaders import FASHION_SYSTEM_DIR
 from fgsm_studio.core.devices import available_devices
 from fgsm_studio.core.models.networks import TRAINABLE
 from fgsm_studio.core.paths import user_data_dir
-from fgsm_studio.core.runs.experiments import RunSpec, best_so_far_path
+from fgsm_studio.core.runs.experiments import best_so_far_path
+from fgsm_studio.core.runs.spec import RunSpec
 
 from .expert import ExpertSettings, combo, note, spin
 from .options import DATASETS, DEFENSES, PRESETS, problem

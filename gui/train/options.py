@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from fgsm_studio.core import catalogue
-from fgsm_studio.core.runs.experiments import RunSpec
+from fgsm_studio.core.runs.spec import RunSpec
 
 # (label, dataset name, needs a folder, uses the dataset's own train/test split)
 DATASETS = [

@@ -20,8 +20,8 @@ from pathlib import Path
 from fgsm_studio.core.reports.figures import Figure3Data, draw_figure3, figure3_data
 from fgsm_studio.core.reports.report import summarize
 from fgsm_studio.core.reports.runs_csv import row, write_runs_csv
-from fgsm_studio.core.runs.experiments import RunRecord
 from fgsm_studio.core.runs.record_store import RecordStore
+from fgsm_studio.core.runs.spec import RunRecord
 
 WARNED = "\u26a0 "  # before a run's name in the table: the robustness monitor found something
 STOPPED = " (stopped)"  # after a stopped run's name

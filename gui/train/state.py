@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from fgsm_studio.core.runs.experiments import RunRecord
+from fgsm_studio.core.runs.spec import RunRecord
 from fgsm_studio.core.training.config import BatchProgress, EpochMetrics
 
 from .results import latest_sweep, train_store

@@ -43,10 +43,8 @@ from fgsm_studio.core.devices import training_place
 from fgsm_studio.core.measure.evaluation import EvalProgress
 from fgsm_studio.core.names import strip_bidi
 from fgsm_studio.core.paths import user_data_dir
-from fgsm_studio.core.runs.experiments import (
-    RunRecord,
-    best_so_far_path,
-)
+from fgsm_studio.core.runs.experiments import best_so_far_path
+from fgsm_studio.core.runs.spec import RunRecord
 from fgsm_studio.core.training.config import BatchProgress, EpochMetrics
 from fgsm_studio.core.training.robust_monitor import Finding, findings
 from fgsm_studio.core.training.selection import MONITOR

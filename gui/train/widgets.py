@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fgsm_studio.core.runs.experiments import RunRecord
+from fgsm_studio.core.runs.spec import RunRecord
 from fgsm_studio.core.training.robust_monitor import Finding
 
 from ..safe_text import plain, tooltip

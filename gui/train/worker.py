@@ -15,7 +15,8 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fgsm_studio.core.runs.experiments import Event, RunRecord, RunSpec
+from fgsm_studio.core.runs.experiments import Event
+from fgsm_studio.core.runs.spec import RunRecord, RunSpec
 
 
 @dataclass(frozen=True)
