@@ -297,18 +297,23 @@ def test_leaving_presenter_mode_keeps_the_chosen_sample_in_view(window, qtbot, s
     assert gallery.verticalScrollBar().value() == scrolled
 
 
+def _in_and_out_of_presenter_mode(window, qtbot, settle) -> None:
+    """F11 and Esc, as the menu's check does them, each time waiting for the layout."""
+    window.act_presenter.setChecked(True)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    settle(window)
+    window.act_presenter.setChecked(False)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+    settle(window)
+
+
 def test_the_model_card_is_as_tall_as_its_text_after_presenter_mode(window, qtbot, settle):
     """Session 7, 1a (seen beside it): after the second F11 and Esc the card kept presenter
     mode's larger type's height hint, and the sidebar showed a gap above and below it and
     a shorter gallery. The card is as tall as its text at its width, however often."""
     card = window.explorer.sidebar.panel.card
     for _ in range(2):
-        window.act_presenter.setChecked(True)
-        qtbot.waitUntil(window.isFullScreen, timeout=5000)
-        settle(window)
-        window.act_presenter.setChecked(False)
-        qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
-        settle(window)
+        _in_and_out_of_presenter_mode(window, qtbot, settle)
     doc = QTextDocument()
     doc.setDefaultFont(card.font())
     doc.setHtml(card.text())
@@ -364,12 +369,7 @@ def test_the_sidebar_does_not_scroll_after_presenter_mode_if_it_did_not_before(
     settle(window)
     before = bar.isVisible()
     for _ in range(3):
-        window.act_presenter.setChecked(True)
-        qtbot.waitUntil(window.isFullScreen, timeout=5000)
-        settle(window)
-        window.act_presenter.setChecked(False)
-        qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
-        settle(window)
+        _in_and_out_of_presenter_mode(window, qtbot, settle)
     assert bar.isVisible() == before
     size = window.size()
     window.resize(size.width(), 520)  # a moment too short: it scrolls...
