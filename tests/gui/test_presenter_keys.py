@@ -286,12 +286,7 @@ def test_leaving_presenter_mode_keeps_the_chosen_sample_in_view(window, qtbot, s
     settle(window)
     scrolled = gallery.verticalScrollBar().value()
     assert scrolled > 0 and gallery.viewport().rect().contains(gallery.visualItemRect(item))
-    window.act_presenter.setChecked(True)
-    qtbot.waitUntil(window.isFullScreen, timeout=5000)
-    settle(window)
-    window.act_presenter.setChecked(False)
-    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
-    settle(window)
+    _in_and_out_of_presenter_mode(window, qtbot, settle)
     assert gallery.currentItem() is item
     assert gallery.viewport().rect().contains(gallery.visualItemRect(item))
     assert gallery.verticalScrollBar().value() == scrolled
