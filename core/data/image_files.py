@@ -22,7 +22,10 @@ from __future__ import annotations
 import io
 import os
 import stat
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
@@ -111,15 +114,31 @@ def read_source(source: Source) -> tuple[bytes, str]:
         raise ImageError(f"{name} could not be read: {exc.strerror or exc}.") from None
 
 
+_WARNINGS = threading.RLock()
+
+
+@contextmanager
+def quiet_pillow() -> Iterator[None]:
+    """Pillow's warnings ignored for the block, one block at a time in the process.
+
+    ``warnings.catch_warnings`` saves the process's filters on entry and puts them back on
+    exit: two reads overlapping on two threads (the Explorer's loaders) would put back
+    each other's, leaving an "ignore everything" filter for good. The lock keeps the
+    saves and restores in order.
+    """
+    with _WARNINGS, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def open_image(data: bytes, name: str) -> Image.Image:
     if not data:
         raise ImageError(f"{name} is empty (0 bytes).")
     try:
-        with warnings.catch_warnings():
+        with quiet_pillow():
             # We apply our own, lower pixel limit below, from the header alone; and
             # Pillow's warnings about odd metadata (corrupt EXIF, TIFF tags) are
             # noise for the user: the image decodes or we say it is damaged.
-            warnings.simplefilter("ignore")
             img = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
         raise ImageError(

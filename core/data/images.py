@@ -25,7 +25,6 @@ image's border so the padding looks like background).
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -45,6 +44,7 @@ from .image_files import (
     bomb,
     display_name,
     open_image,
+    quiet_pillow,
     read_regular_file,
     read_source,
     text_bomb,
@@ -149,8 +149,7 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
     data, name = read_source(source)
     img = open_image(data, name)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_pillow():
             img.seek(0)  # first frame of an animated GIF / WebP / multi-page TIFF
             _draft(img)
             img.load()
@@ -165,8 +164,7 @@ def read_image(source: Source, *, background: Literal["white", "black"] = "white
             f"{name} is damaged or incomplete and cannot be decoded ({exc})."[:300]
         ) from None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_pillow():
             img = ImageOps.exif_transpose(img) or img
     except Exception:  # noqa: BLE001 (a broken EXIF block must not lose a readable image)
         pass
