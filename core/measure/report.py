@@ -34,10 +34,12 @@ EXPLAIN = (
     "and distorted; draw: 1,000 digits drawn with the app's Draw tool by 100 scripted writers; "
     "mnist-test: MNIST's 10,000 test digits, whose writers wrote none of the 5,000; "
     "own: the model's held-out part of the 5,000. FGSM, PGD (random start) "
-    "and APGD-CE run on every image; +APGD-T (3 target classes; 1 for the paper's networks) runs on the images those "
+    "and APGD-CE run on every image; +APGD-T (as many target classes as the last column says) "
+    "runs on the images those "
     "left standing and +Square (1,000 queries, no gradient) on what APGD-T left: their "
     "figures are cumulative, and the last is the per-image **worst** case. `-`: not run "
-    "(Square was left out of the paper networks' rows: too slow on a CPU). Steps per row "
+    "(Square, which needs no gradient, runs on the small CNNs; on the paper's networks, whose "
+    "defenses are differentiable, it was left out for CPU time). Steps per row "
     "in the last column."
 )
 
