@@ -4,6 +4,7 @@ Session 8, polish 1 (seen in the real window at 1280x720): the PGD-AT eps 0.3 mo
 card (plain words, training line, five rows of figures) was sixteen lines long and the
 sidebar needed a scroll bar, the Save buttons below the screen's edge. The card's plain
 words stay; its small print opens under a switch (and shows on hovering the card).
+Below it the sample gallery shows whole rows of thumbnails, never half a row.
 """
 
 from __future__ import annotations
@@ -77,3 +78,38 @@ def test_every_bundled_card_leaves_the_whole_sidebar_on_a_1280x720_screen(window
         side.draw_button.setVisible(True)
         settle(window)
         assert unscrolled(side) == [], entry.title
+
+
+def cut_rows(gallery) -> list[int]:
+    """The thumbnails the gallery shows only in part (their rows)."""
+    view = gallery.viewport().rect()
+    cut = []
+    for i in range(gallery.count()):
+        r = gallery.visualItemRect(gallery.item(i))
+        if r.intersects(view) and not view.contains(r):
+            cut.append(i)
+    return cut
+
+
+@pytest.mark.parametrize("height", [603, 650, 700, 740, 1000])
+def test_the_sample_gallery_shows_whole_rows_and_scrolls_by_rows(window, qtbot, settle, height):
+    """Session 8, polish 4 (seen at 1280x720): the gallery showed half a row cut off at the
+    top (scrolled to the chosen sample) or at the bottom. Whatever its height, and however
+    it is scrolled (a step to the next sample, the wheel's steps), its rows are whole."""
+    e, gallery = window.explorer, window.explorer.sidebar.gallery
+    window.resize(window.width(), height)
+    settle(window)
+    assert gallery.count() >= 10 and gallery.viewport().height() >= gallery.gridSize().height()
+    assert cut_rows(gallery) == []
+    bar = gallery.verticalScrollBar()
+    for _ in range(8):
+        with qtbot.waitSignal(e.state.image_changed, timeout=10000):
+            e.step_image(1)
+        settle(window)
+        item = gallery.currentItem()
+        assert gallery.viewport().rect().contains(gallery.visualItemRect(item))  # in view
+        assert cut_rows(gallery) == [], (gallery.currentRow(), bar.value())
+    bar.setValue(bar.value() - bar.singleStep())  # a wheel step up
+    bar.setValue(bar.maximum() // 2 + 7)  # a drag let go mid-row
+    settle(window)
+    assert cut_rows(gallery) == [], bar.value()
