@@ -6,8 +6,10 @@ print (``card_details_html``: network, training, one line of accuracies per atta
 Closed, the small print is the card's tooltip, so a hover still shows it. With the
 small print always open the PGD-AT eps 0.3 card's sixteen lines pushed the Save
 buttons below a 1280x720 screen and the sidebar needed a scroll bar; closed, every
-bundled card leaves the whole sidebar in view. The switch's position is kept in the
-settings. ``CardLabel`` is the wrapped label the card and the notice are made of.
+bundled card leaves the whole sidebar in view. The switch starts closed on a screen
+less than 900 px tall (a 1280x720 projector), open on a taller one (1920x1080 has room
+for it); once used, its position is kept in the settings. ``CardLabel`` is the
+wrapped label the card and the notice are made of.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import QGuiApplication, QTextDocument
 from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
 from fgsm_studio.core.models.card import ModelCard
@@ -25,6 +27,7 @@ from ..safe_text import escape
 from .card_words import card_details_html, card_summary_html
 
 DETAILS_KEY = "explorer/card_details"  # the switch's position, in the settings
+TALL = 900  # px of screen: until the switch is used, it starts open on a screen this tall
 MORE_TIP = (
     "How this model was trained and what was measured on it: its accuracy under each "
     "attack at each epsilon (also on hovering the card)"
@@ -106,7 +109,9 @@ class CardView(QWidget):
         self.more.setAutoRaise(True)
         self.more.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.more.setToolTip(MORE_TIP)
-        self.more.setChecked(str(settings.value(DETAILS_KEY, "false")).lower() == "true")
+        tall = QGuiApplication.primaryScreen().availableGeometry().height() >= TALL
+        kept = str(settings.value(DETAILS_KEY, "true" if tall else "false")).lower()
+        self.more.setChecked(kept == "true")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
