@@ -173,7 +173,10 @@ class SampleGallery(QListWidget):
 
 
 class DrawCanvas(QWidget):
-    """White strokes on black, like MNIST; 280x280 on screen."""
+    """White strokes on black, like MNIST; 280x280 on screen. ``drawn`` says whether it
+    holds a stroke (True at the first, False when cleared)."""
+
+    drawn = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -181,10 +184,13 @@ class DrawCanvas(QWidget):
         self.image = QImage(280, 280, QImage.Format.Format_Grayscale8)
         self.image.fill(0)
         self._last: QPoint | None = None
+        self.empty = True
 
     def clear(self) -> None:
         self.image.fill(0)
         self.update()
+        self.empty = True
+        self.drawn.emit(False)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         QPainter(self).drawImage(0, 0, self.image)
@@ -210,6 +216,9 @@ class DrawCanvas(QWidget):
         painter.end()
         self._last = to
         self.update()
+        if self.empty:
+            self.empty = False
+            self.drawn.emit(True)
 
 
 class DrawDialog(QDialog):
@@ -222,7 +231,12 @@ class DrawDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Attack this digit")
+        attack = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        attack.setText("Attack this digit")
+        # an empty canvas is no digit (the model read a blank square as a 1 at 13%, "fooled")
+        attack.setEnabled(False)
+        attack.setToolTip("Draw a digit first")
+        self.canvas.drawn.connect(attack.setEnabled)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         row = QHBoxLayout()
