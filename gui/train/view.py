@@ -268,6 +268,8 @@ class TrainView(QWidget):
                 f"Evaluating on the held-out data ({event.held_out}): "
                 f"{event.done}/{event.total} images"
             )
+            # the bar counts training batches: at their end it said 100% while the test ran on
+            self.progress.setFormat(f"trained; testing {event.done}/{event.total} images")
             self.evaluation_shown.emit(event.done)
 
     def _on_batch(self, p: BatchProgress) -> None:
@@ -281,6 +283,7 @@ class TrainView(QWidget):
         total = epochs * p.batches
         self.progress.setMaximum(total)
         self.progress.setValue(done)
+        self.progress.setFormat("%p%")
         self.progress_shown.emit(done)
         eta = (time.perf_counter() - self._t0) / max(done, 1) * (total - done)
         self.status.setText(
@@ -331,7 +334,8 @@ class TrainView(QWidget):
 
     # ------------------------------------------------------------------ results
     def _on_state_saved_changed(self, path: str) -> None:
-        self.saved.setText(f"Saved: {path or None}")
+        # "last": a later run stopped before its first epoch saves nothing, and this stays
+        self.saved.setText(f"Last model saved: {path}" if path else "")
         self.explorer_button.setEnabled(bool(path))
 
     def _on_state_sweep_changed(self, tag: str) -> None:
