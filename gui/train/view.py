@@ -263,6 +263,7 @@ class TrainView(QWidget):
             self.status.setText(
                 f"Measuring PGD accuracy on {event.total} validation images: {event.done} done"
             )
+            self.progress.setFormat("%p%; measuring PGD")
         elif isinstance(event, EvalProgress) and not event.held_out.startswith("validation"):
             self.status.setText(
                 f"Evaluating on the held-out data ({event.held_out}): "
@@ -299,6 +300,8 @@ class TrainView(QWidget):
             f"FGSM {100 * m.val_fgsm_acc:.1f}%, PGD {pgd}, {m.images_per_s:.0f} images/s{best}"
         )
         self.state.add_epoch(m)  # the curves and the robustness banner follow
+        if self.current is not None and m.epoch >= self.current.epochs:
+            self.progress.setFormat("trained; testing...")  # (its first count comes later)
 
     def _on_state_history_changed(self) -> None:
         self.plots.show_epochs(self.state.history)
