@@ -1,7 +1,9 @@
-"""The plain-words guide: what each part of the Explorer shows, for someone alone with it.
+"""The plain-words guide: what each part of the tab on screen shows, for someone alone with it.
 
 Opened from Help > What am I seeing? (F1) and from the button of the same name
-beside the attack controls. Colours named here are the ones ``panels`` draws.
+beside the Explorer's attack controls. ``GUIDE`` is the Explorer's (colours named
+here are the ones ``panels`` draws), ``TRAIN_GUIDE`` the Train tab's (its form,
+buttons, plots and table); F1 shows the one of the tab the user is on.
 """
 
 from __future__ import annotations
@@ -49,9 +51,47 @@ PGD, APGD-CE; F11 presenter mode (C there shows the curve), Esc leaves it.</p>
 steps.</p>"""
 
 
-def show_guide(parent: QWidget) -> QMessageBox:
-    """Open the guide (not modal: the window stays usable beside it)."""
-    box = QMessageBox(QMessageBox.Icon.NoIcon, "What am I seeing?", GUIDE, parent=parent)
+TRAIN_GUIDE = """<h3>What am I seeing? The Train tab</h3>
+<p>Here you train a neural network of your own, with or without a defense against attacks,
+and see how well it holds.</p>
+<ul>
+<li><b>Preset</b>: fills the whole form. <b>Quick look</b> takes about a minute (1,000
+training images, 3 epochs); the others take longer. Change any field after.</li>
+<li><b>Dataset</b>: the images it learns from (an entry ending in "..." reads a folder you
+choose with Browse). <b>Architecture</b>: the network's design; small_cnn is the fastest.</li>
+<li><b>Defense</b>: <b>none</b> is plain training; the others show the network attacked
+copies of its training images so that it learns to answer them right (WR_FGSM is the
+paper's; its <b>a1</b> slider sets how much the attacked images count).
+<b>Training epsilon</b>: how big those attacks are, on the Explorer's scale.</li>
+<li><b>Epochs (max)</b>: passes over the training images (a run may end sooner when it
+stops getting better). <b>Training images</b>: use only this many, for a quicker try.
+<b>Expert settings</b>: the rest, each with a line on what it does.</li>
+<li><b>Train</b> starts a run (or queues it); <b>Stop</b> ends it within one batch and keeps
+its best epoch so far. <b>Queue a1 sweep</b> trains five WR_FGSM models (a1 = 0 to 1) for
+Figure 3. The bar above the plots says how far a run is and how long is left; a yellow
+band warns when the defense only looks robust.</li>
+<li><b>Training loss</b>, after each epoch: how wrong the network still is on its training
+images; it should fall (L_ori: the clean images, L_adv: their FGSM-attacked copies).</li>
+<li><b>Validation accuracy</b>, after each epoch: how often it is right on images kept
+aside, clean, under FGSM and under PGD (a stronger attack). FGSM far above PGD: the defense
+only looks robust.</li>
+<li><b>Figure 3</b>: after an a1 sweep, each model's accuracy by its a1, as in the paper
+(bars: 95% confidence intervals).</li>
+<li><b>Table</b>: one row per run, earlier ones too: its accuracy on held-out images, clean
+and under FGSM and PGD at the epsilon in <b>eps</b>; hover a row for the rest.
+<b>Open in Explorer</b> attacks the last model trained; <b>Export results...</b> writes the
+table as a CSV file. The box at the bottom logs each step.</li>
+</ul>
+<p>Keys: Ctrl+Tab switches between the two tabs; F1 shows this guide for the tab you are
+on.</p>"""
+
+
+def show_guide(parent: QWidget, tab: str = "explorer") -> QMessageBox:
+    """Open the guide to ``tab`` ("explorer" or "train"; not modal: the window stays
+    usable beside it)."""
+    text = TRAIN_GUIDE if tab == "train" else GUIDE
+    title = "What am I seeing? (Train a defense)" if tab == "train" else "What am I seeing?"
+    box = QMessageBox(QMessageBox.Icon.NoIcon, title, text, parent=parent)
     box.setTextFormat(Qt.TextFormat.RichText)
     box.setWindowModality(Qt.WindowModality.NonModal)
     box.show()

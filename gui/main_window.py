@@ -315,11 +315,15 @@ class MainWindow(PresenterWindow):
             self.tabs.setCurrentWidget(self.explorer)
             self.explorer.dropEvent(event)
 
-    def show_guide(self) -> None:
-        """Help > What am I seeing?: the window's parts in plain words."""
+    def show_guide(self) -> QMessageBox:
+        """Help > What am I seeing? (F1): the parts of the tab on screen, in plain words."""
         from .guide import show_guide
 
-        show_guide(self)
+        current = self.tabs.currentWidget()
+        on_train = current is not None and any(
+            current is w for w in (self._trainer, self._train_slot)
+        )
+        return show_guide(self, "train" if on_train else "explorer")
 
     def _on_act_tour_triggered(self) -> None:
         """Help > Walk-through: six steps through the Explorer, in plain words."""

@@ -64,7 +64,23 @@ def extra_words(extra: object) -> str:
 
 
 def card_html(card: ModelCard, path: Path) -> str:
-    """The card as rich text; every value from the file is escaped (a name may hold HTML)."""
+    """The card as rich text: its plain words (``card_summary_html``) above its details
+    (``card_details_html``); every value from the file is escaped (a name may hold HTML)."""
+    return f"{card_summary_html(card)}<br>{card_details_html(card)}"
+
+
+def card_summary_html(card: ModelCard) -> str:
+    """What the sidebar always shows: the title, the plain words, the monitor's warnings."""
+    warned = "".join(
+        f"<br><span style='color:#8a5300'><b>&#9888;</b> {escape(w)}</span>"
+        for w in card_warnings(card)
+    )
+    return f"<b>{escape(card.title())}</b><br>{plain_words(card)}{warned}"
+
+
+def card_details_html(card: ModelCard) -> str:
+    """The card's small print: network, input, dataset, how it was trained, one line of
+    measured accuracies per attack (the sidebar shows it under its "more" switch)."""
     m = EvalResult.from_card(card.metrics)
     how = escape(training_words(card))
     # One line per attack, not a table: lines wrap in the sidebar's width, a table with
@@ -85,12 +101,7 @@ def card_html(card: ModelCard, path: Path) -> str:
         if m is not None
         else "<i>no measured accuracies in this card</i>"
     )
-    warned = "".join(
-        f"<br><span style='color:#8a5300'><b>&#9888;</b> {escape(w)}</span>"
-        for w in card_warnings(card)
-    )
     return (
-        f"<b>{escape(card.title())}</b><br>{plain_words(card)}{warned}<br>"
         f"<small>{escape(card.arch)}, {card.num_classes} classes, "
         f"{card.in_channels}x{card.image_size}x{card.image_size} input, "
         f"dataset {escape(card.dataset)}<br>{how}<br>{table}</small>"

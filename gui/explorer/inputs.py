@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import (
+    QIcon,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -63,23 +72,33 @@ def image_source_from_mime(mime: QMimeData) -> tuple[bytes | Path | None, str]:
 
 class SampleGallery(QListWidget):
     """Thumbnails of the state's samples, the current one selected; ``chosen`` says which
-    the user clicked (its index in ``state.samples``)."""
+    the user clicked (its index in ``state.samples``).
+
+    Its rows are whole: the list shows as many rows as its height holds (at least one),
+    the pixels left over are blank list below them, and it scrolls by whole rows (its
+    height, set by the sidebar, showed half a row cut at the top or the bottom)."""
 
     chosen = Signal(int)
     INDEX = Qt.ItemDataRole.UserRole + 1  # (UserRole holds the sample's path and label)
+    ROW = 58  # px: a thumbnail's cell, each way
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.explorer_state = state  # (``state()`` is QAbstractItemView's)
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setIconSize(QSize(48, 48))
-        self.setGridSize(QSize(58, 58))
+        self.setGridSize(QSize(self.ROW, self.ROW))
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setBackgroundRole(QPalette.ColorRole.Base)  # the spare pixels look like the list
+        self.setAutoFillBackground(True)
         self.setMovement(QListWidget.Movement.Static)
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setMaximumHeight(140)
         self.setToolTip("Sample images for this model's dataset: click one to attack it")
         self.itemClicked.connect(self._on_item_clicked)
         self.verticalScrollBar().rangeChanged.connect(self._on_bar_range_changed)
+        self.verticalScrollBar().valueChanged.connect(self._on_bar_value_changed)
+        self.verticalScrollBar().sliderReleased.connect(self._on_bar_value_changed)
         state.samples_changed.connect(self._on_state_samples_changed)
         state.current_sample_changed.connect(self._on_state_current_sample_changed)
 
@@ -121,6 +140,30 @@ class SampleGallery(QListWidget):
         bar.setValue(value)
         self._on_bar_range_changed()
 
+    def resizeEvent(self, event) -> None:
+        self._whole_rows()
+        super().resizeEvent(event)
+
+    def _whole_rows(self) -> None:
+        """The viewport as tall as the whole rows that fit; the rest is a margin below."""
+        inner = self.height() - 2 * self.frameWidth()
+        spare = inner % self.ROW if inner >= self.ROW else 0
+        if self.viewportMargins().bottom() != spare:
+            self.setViewportMargins(0, 0, 0, spare)
+
+    def updateGeometries(self) -> None:
+        super().updateGeometries()
+        self.verticalScrollBar().setSingleStep(self.ROW)  # the wheel and arrows: whole rows
+
+    def _on_bar_value_changed(self, *_value: int) -> None:
+        """A scroll ends on a row's top (a drag of the handle, once it is let go)."""
+        bar = self.verticalScrollBar()
+        if bar.isSliderDown():
+            return
+        snapped = min(round(bar.value() / self.ROW) * self.ROW, bar.maximum())
+        if snapped != bar.value():
+            bar.setValue(snapped)
+
     def _on_bar_range_changed(self, *_range: int) -> None:
         """The list's height or layout changed (the sidebar shown again, the card above it
         taller): the chosen sample is scrolled back into view if it left it."""
@@ -130,7 +173,10 @@ class SampleGallery(QListWidget):
 
 
 class DrawCanvas(QWidget):
-    """White strokes on black, like MNIST; 280x280 on screen."""
+    """White strokes on black, like MNIST; 280x280 on screen. ``drawn`` says whether it
+    holds a stroke (True at the first, False when cleared)."""
+
+    drawn = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,10 +184,13 @@ class DrawCanvas(QWidget):
         self.image = QImage(280, 280, QImage.Format.Format_Grayscale8)
         self.image.fill(0)
         self._last: QPoint | None = None
+        self.empty = True
 
     def clear(self) -> None:
         self.image.fill(0)
         self.update()
+        self.empty = True
+        self.drawn.emit(False)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         QPainter(self).drawImage(0, 0, self.image)
@@ -167,6 +216,9 @@ class DrawCanvas(QWidget):
         painter.end()
         self._last = to
         self.update()
+        if self.empty:
+            self.empty = False
+            self.drawn.emit(True)
 
 
 class DrawDialog(QDialog):
@@ -179,7 +231,12 @@ class DrawDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Attack this digit")
+        attack = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        attack.setText("Attack this digit")
+        # an empty canvas is no digit (the model read a blank square as a 1 at 13%, "fooled")
+        attack.setEnabled(False)
+        attack.setToolTip("Draw a digit first")
+        self.canvas.drawn.connect(attack.setEnabled)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         row = QHBoxLayout()

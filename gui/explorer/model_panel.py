@@ -1,4 +1,4 @@
-"""The model panel: bundled models, opened checkpoints, recent files, the card.
+"""The model panel: bundled models, opened checkpoints, recent files, the card (``card_view``).
 
 Emits ``model_chosen(path)`` and ``compare_chosen(path or None)``; it never loads
 anything itself (the explorer loads off the GUI thread). It shows the state's
@@ -10,11 +10,10 @@ what another window saved meanwhile; a value of the wrong type there is reset.
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QTextDocument
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,7 +32,8 @@ from fgsm_studio.core.models.bundled import ModelEntry
 
 from ..safe_text import escape, tooltip
 from . import ways_in
-from .card_words import card_html, plain_words
+from .card_view import CardLabel, CardView
+from .card_words import plain_words
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -80,55 +80,6 @@ def entry_tip(entry: ModelEntry) -> str:
     )
 
 
-class CardLabel(QLabel):
-    """Wrapped text that always gets its whole height at its width (the card, the notice).
-
-    A wrapped QLabel in a scrolled column got less than its height-for-width (the
-    layout's minimum ignored it) and drew its last lines over the next widget (issue 24,
-    14). This one says it has no height-for-width and sets its minimum height to its
-    text's real height at its width instead, again whenever its width or text changes;
-    the sidebar scrolls when they do not fit. Its size hints say that height too: QLabel's
-    own kept presenter mode's larger type's height after Esc, and the card stood in a gap.
-    """
-
-    def hasHeightForWidth(self) -> bool:
-        return False
-
-    def sizeHint(self) -> QSize:
-        return QSize(super().sizeHint().width(), self.minimumHeight())
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(super().minimumSizeHint().width(), self.minimumHeight())
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.fit()
-
-    def fit(self) -> None:
-        parent = self.parentWidget()
-        width = self.width() if self.width() > 50 or parent is None else parent.width()
-        needed = self.height_at(width)
-        if needed != self.minimumHeight():
-            self.setMinimumHeight(needed)
-
-    def height_at(self, width: int) -> int:
-        """The height its text needs at ``width``."""
-        doc = QTextDocument()  # (QLabel's own heightForWidth came out a line short)
-        doc.setDefaultFont(self.font())
-        if self.textFormat() == Qt.TextFormat.PlainText:
-            doc.setPlainText(self.text())
-        else:
-            doc.setHtml(self.text())
-        margins = self.contentsMargins()
-        doc.setTextWidth(max(10, width - margins.left() - margins.right()))
-        return math.ceil(doc.size().height()) + margins.top() + margins.bottom() + 4
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
-            self.fit()
-
-
 class ModelPanel(QWidget):
     model_chosen = Signal(object)  # Path
     compare_chosen = Signal(object)  # Path or None
@@ -161,11 +112,13 @@ class ModelPanel(QWidget):
         self.recent_menu = QMenu(self)
         self.recent_button.setMenu(self.recent_menu)
         self.recent_menu.triggered.connect(self._on_recent_menu_triggered)
-        self.card = CardLabel()
-        self.card.setTextFormat(Qt.TextFormat.RichText)
-        self.card.setWordWrap(True)
-        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.card.setMinimumWidth(0)
+        # the card's plain words; its small print (``details``) under the ``more`` switch
+        self.card_view = CardView(settings)
+        self.card, self.details, self.more = (
+            self.card_view.summary,
+            self.card_view.details,
+            self.card_view.more,
+        )
         row = QHBoxLayout()
         row.addWidget(self.open_button)
         row.addWidget(self.recent_button)
@@ -188,7 +141,7 @@ class ModelPanel(QWidget):
         self._offered: str | None = None
         layout.addWidget(self.notice)
         layout.addWidget(self.offer)
-        layout.addWidget(self.card)
+        layout.addWidget(self.card_view)
         self.transfer = QCheckBox("same image (transfer)")
         self.transfer.setToolTip(TRANSFER_TIP)
         heading = QHBoxLayout()  # the switch beside the heading: the sidebar fits 720 px
@@ -259,13 +212,11 @@ class ModelPanel(QWidget):
             log.warning("%s is not in the model list", loaded.path)
             return
         try:  # cards are checked at load; should one still fail, never show the last one's
-            text = card_html(loaded.card, loaded.path)
+            self.card_view.show_card(loaded.card, loaded.path)
         except (MetricsError, ValueError, TypeError):
-            text = f"<b>{escape(loaded.card.title())}</b><br><i>its card could not be read</i>"
-        self.card.setText(text)
+            self.card_view.show_unreadable(loaded.card, loaded.path)
         self.combo.setCurrentIndex(i)
         self.combo.setToolTip(tooltip(f"The model under attack: {self.combo.itemText(i)}"))
-        self.card.setToolTip(tooltip(str(loaded.path)))  # the file, on hover
 
     def _show_compare(self) -> None:
         compare = self.state.compare

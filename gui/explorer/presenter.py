@@ -3,9 +3,9 @@
 ``PRESENTER_STYLE``: light on black, large type, high contrast (the spin boxes'
 arrows included), for a 1280x720 projector read from the back of a room.
 ``ExplorerKeys``: in the Explorer tab, Left/Right/Space step through the samples
-and 1-4 choose the attack even when the focus is on the tab bar or a button
-(which would otherwise take the arrows); text and spin fields and the epsilon
-slider keep the keys they use. This module imports only Qt (the window paints
+(through the walk-through instead while it is open) and 1-4 choose the attack even
+when the focus is on the tab bar or a button (which would otherwise take the
+arrows); text and spin fields and the epsilon slider keep the keys they use. This module imports only Qt (the window paints
 before torch is imported).
 """
 
@@ -76,12 +76,16 @@ CURVE_KEY = Qt.Key.Key_C  # presenter mode: show or hide the curve
 TEXT_FIELDS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 
 
-def keeps_key(widget: QWidget, key: int) -> bool:
+def keeps_key(widget: QWidget, key: int, *, tour: bool = False) -> bool:
     """Whether ``widget`` (the focus) uses ``key`` itself rather than the Explorer's keys:
     text and spin fields keep every key, the slider its arrows (they move epsilon), a
-    button or checkbox its Space (it presses it), a combo box the digits (they pick)."""
+    button or checkbox its Space (it presses it), a combo box the digits (they pick).
+    While the walk-through is open (``tour``) Space steps it on from a button too: the
+    Back button a presenter clicked last must not take it backwards."""
     if isinstance(widget, TEXT_FIELDS):
         return True
+    if tour and key == Qt.Key.Key_Space:
+        return False
     if isinstance(widget, QComboBox):
         return widget.isEditable() or key in (*ATTACK_KEYS, CURVE_KEY)
     if isinstance(widget, QAbstractSlider):
@@ -127,7 +131,7 @@ class ExplorerKeys(QObject):
             or key not in (*STEP_KEYS, *ATTACK_KEYS, CURVE_KEY)
             or watched.window() is not self.main
             or self.main.tabs.currentWidget() is not explorer
-            or keeps_key(watched, key)
+            or keeps_key(watched, key, tour=explorer.walkthrough.isVisible())
         ):
             return False
         if key == CURVE_KEY:

@@ -101,11 +101,16 @@ class ExplorerView(QWidget):
         self.banner.setParent(self)  # floats over the stage's top: moves nothing
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Keys no control took: Right/Space/Left step through samples, 1/2/3/4... the attack,
-        N random noise of the same epsilon beside the attack."""
+        """Keys no control took: Right/Space/Left step through samples (through the
+        walk-through's steps only, while it is open), 1/2/3/4... the attack, N random
+        noise of the same epsilon beside the attack."""
         key = event.key()
         attacks = {Qt.Key.Key_1 + i: choice[0] for i, choice in enumerate(ATTACK_CHOICES[:9])}
-        if key in (Qt.Key.Key_Right, Qt.Key.Key_Space):
+        if self.walkthrough.isVisible() and key in (Qt.Key.Key_Right, Qt.Key.Key_Space):
+            self.walkthrough.step(1)
+        elif self.walkthrough.isVisible() and key == Qt.Key.Key_Left:
+            self.walkthrough.step(-1)
+        elif key in (Qt.Key.Key_Right, Qt.Key.Key_Space):
             self.step_image(1)
         elif key == Qt.Key.Key_Left:
             self.step_image(-1)

@@ -1,7 +1,8 @@
 """The guided walk-through: six steps, each a state of the Explorer, in plain words.
 
 Help > Walk-through and the Walk-through button open ``WalkThrough``, a bar above
-the stage: a step's title and words, Back / Next and Close. Each step sets the
+the stage: a step's title and words, Back / Next and Close; while it is open the
+Right, Space and Left keys step it (``ExplorerView.keyPressEvent``), not the samples. Each step sets the
 Explorer through ``ExplorerState``'s methods (epsilon, attack, target, defense,
 the random-noise baseline where the state has it) on one bundled digit, a 7 that
 the standard MNIST network reads at 100%: what it is, random noise of the same
@@ -131,6 +132,12 @@ class WalkThrough(QFrame):
         self.show()
         self.go(0)
         self.next.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def step(self, delta: int) -> None:
+        """The next (``delta`` 1) or previous (-1) step, from the keys; nothing past either
+        end (the sample shown stays the walk-through's)."""
+        if 0 <= self.index + delta < len(STEPS):
+            self.go(self.index + delta)
 
     def go(self, index: int) -> None:
         self.index = min(max(index, 0), len(STEPS) - 1)

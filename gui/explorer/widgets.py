@@ -184,7 +184,7 @@ class Sidebar(QWidget):
         the card is narrower, so taller: once shown (presenter mode's larger type overflowed
         the hidden column, or a moment's smaller window), it kept itself needed."""
         bar = self.scroll_area.verticalScrollBar()
-        inner, card = self.scroll_area.widget(), self.panel.card
+        inner, card = self.scroll_area.widget(), self.panel.card_view
         if not bar.isVisible() or inner is None:
             return
         taller = card.height_at(card.width()) - card.height_at(card.width() + bar.width())

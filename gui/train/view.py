@@ -263,11 +263,14 @@ class TrainView(QWidget):
             self.status.setText(
                 f"Measuring PGD accuracy on {event.total} validation images: {event.done} done"
             )
+            self.progress.setFormat("%p%; measuring PGD")
         elif isinstance(event, EvalProgress) and not event.held_out.startswith("validation"):
             self.status.setText(
                 f"Evaluating on the held-out data ({event.held_out}): "
                 f"{event.done}/{event.total} images"
             )
+            # the bar counts training batches: at their end it said 100% while the test ran on
+            self.progress.setFormat(f"trained; testing {event.done}/{event.total} images")
             self.evaluation_shown.emit(event.done)
 
     def _on_batch(self, p: BatchProgress) -> None:
@@ -281,6 +284,7 @@ class TrainView(QWidget):
         total = epochs * p.batches
         self.progress.setMaximum(total)
         self.progress.setValue(done)
+        self.progress.setFormat("%p%")
         self.progress_shown.emit(done)
         eta = (time.perf_counter() - self._t0) / max(done, 1) * (total - done)
         self.status.setText(
@@ -296,6 +300,8 @@ class TrainView(QWidget):
             f"FGSM {100 * m.val_fgsm_acc:.1f}%, PGD {pgd}, {m.images_per_s:.0f} images/s{best}"
         )
         self.state.add_epoch(m)  # the curves and the robustness banner follow
+        if self.current is not None and m.epoch >= self.current.epochs:
+            self.progress.setFormat("trained; testing...")  # (its first count comes later)
 
     def _on_state_history_changed(self) -> None:
         self.plots.show_epochs(self.state.history)
@@ -331,7 +337,8 @@ class TrainView(QWidget):
 
     # ------------------------------------------------------------------ results
     def _on_state_saved_changed(self, path: str) -> None:
-        self.saved.setText(f"Saved: {path or None}")
+        # "last": a later run stopped before its first epoch saves nothing, and this stays
+        self.saved.setText(f"Last model saved: {path}" if path else "")
         self.explorer_button.setEnabled(bool(path))
 
     def _on_state_sweep_changed(self, tag: str) -> None:

@@ -217,3 +217,43 @@ def test_help_guide_explains_the_colours_and_about_gives_the_version(qtbot, monk
     qtbot.addWidget(window)
     window._on_about_triggered()
     assert fgsm_studio.__version__ in seen["text"]
+
+
+def test_f1_describes_the_tab_on_screen(qtbot, settings):
+    """Session 8, polish 2: Help > What am I seeing? (F1) described the Explorer on the Train
+    tab too. On the Train tab it says what its form, buttons, plots and table mean; on the
+    Explorer, the Explorer's words as before."""
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QMessageBox
+
+    from fgsm_studio.gui.guide import GUIDE
+    from fgsm_studio.gui.main_window import MainWindow
+
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.show()
+    window.finish_setup()
+    f1 = next(a for a in window.actions() if a.shortcut() == QKeySequence("F1"))
+
+    def shown() -> str:
+        boxes = window.findChildren(QMessageBox)
+        f1.trigger()
+        new = [b for b in window.findChildren(QMessageBox) if b not in boxes]
+        assert len(new) == 1 and new[0].isVisible()
+        new[0].close()
+        return new[0].text()
+
+    try:
+        assert shown() == GUIDE  # the Explorer's words, kept
+        window.tabs.setCurrentIndex(1)
+        qtbot.waitUntil(lambda: window.trainer is not None, timeout=30000)
+        text = shown()
+        assert text != GUIDE and "Train tab" in text
+        for words in ("Preset", "Defense", "Training epsilon", "Stop", "Training loss"):
+            assert words in text, words
+        for words in ("Validation accuracy", "Figure 3", "Open in Explorer", "Export results"):
+            assert words in text, words
+        window.tabs.setCurrentIndex(0)
+        assert shown() == GUIDE
+    finally:
+        window.shutdown()

@@ -98,3 +98,23 @@ def test_the_set_reads_a_drawing_as_the_explorer_does(explorer, qtbot):
     stored = as_explorer_reads(png).astype(float)
     assert seen.shape == stored.shape == (28, 28)
     assert np.abs(seen - stored).max() <= 0.5  # the same image, to the rounding to uint8
+
+
+def test_the_draw_dialog_attacks_only_a_drawn_digit(qtbot):
+    """Session 8 (seen at 1280x720): "Attack this digit" on the empty canvas attacked a
+    black square, which the model read as a 1 at 13% ("fooled" in red). It waits for a
+    stroke, and Clear makes it wait again."""
+    from PySide6.QtWidgets import QDialogButtonBox, QPushButton
+
+    from fgsm_studio.gui.explorer.inputs import DrawDialog
+
+    dialog = DrawDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    attack = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    assert attack.text() == "Attack this digit" and not attack.isEnabled()
+    draw_on_canvas(dialog.canvas, [np.array([[140, 60], [140, 220]])])
+    assert attack.isEnabled()
+    clear = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Clear")
+    clear.click()
+    assert not attack.isEnabled()

@@ -224,7 +224,7 @@ def test_long_model_names_are_whole_in_the_list_and_the_card_fits_the_sidebar(ex
         QApplication.processEvents()
     assert panel.card.height() >= panel.card.heightForWidth(panel.card.width())
     assert panel.card.geometry().bottom() < panel.compare.geometry().top()  # nothing drawn over
-    assert "worst case" in panel.card.text()
+    assert "worst case" in panel.details.text() and "worst case" in panel.card.toolTip()
 
 
 def test_the_curve_legend_and_flip_words_are_outside_the_plot_area(explorer, qtbot):

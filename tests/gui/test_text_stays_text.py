@@ -108,7 +108,7 @@ def test_hostile_model_and_class_names_stay_text_in_the_explorer(explorer, qtbot
 def test_a_card_with_unreadable_metrics_fails_to_load_and_the_card_shown_is_the_models(
     explorer, qtbot, tmp_path, metrics
 ):
-    from fgsm_studio.gui.explorer.card_words import card_html
+    from fgsm_studio.gui.explorer.card_words import card_details_html, card_summary_html
 
     net, card = load(MNIST)
     bad = tmp_path / "bad.safetensors"
@@ -125,5 +125,6 @@ def test_a_card_with_unreadable_metrics_fails_to_load_and_the_card_shown_is_the_
     qtbot.waitUntil(lambda: not explorer.state.loading("model"), timeout=10000)
     panel = explorer.sidebar.panel
     assert explorer.state.model is model
-    assert panel.card.text() == card_html(model.card, model.path)
-    assert "Bad metrics" not in panel.card.text()
+    assert panel.card.text() == card_summary_html(model.card)
+    assert panel.details.text() == card_details_html(model.card)
+    assert "Bad metrics" not in panel.card.text() + panel.card.toolTip()

@@ -37,6 +37,8 @@ def _configure(view, *, epochs=1, limit=300, defense=0, arch="small_cnn"):
 
 def test_one_epoch_run_finishes_and_saves_a_loadable_checkpoint(view, qtbot):
     _configure(view, limit=1000)
+    bar_while_testing = []  # session 8: it said "100%" while the held-out test ran on
+    view.evaluation_shown.connect(lambda _done: bar_while_testing.append(view.progress.text()))
     with qtbot.waitSignal(view.run_ended, timeout=120000) as done:
         view.train_button.click()
     how, job, record = done.args
@@ -52,6 +54,8 @@ def test_one_epoch_run_finishes_and_saves_a_loadable_checkpoint(view, qtbot):
     x, y = view.curves["val_pgd_acc"].getData()  # issue 14.7: the PGD monitor, drawn live
     assert list(x) == [1] and 0 <= y[0] <= 100 and record.history[0].val_pgd_acc is not None
     assert view.progress.text() == "done: 100%" and "Finished" in view.status.text()
+    assert bar_while_testing and all(t.startswith("trained; testing ") for t in bar_while_testing)
+    assert view.saved.text() == f"Last model saved: {record.saved_to}"
     assert len(view.curves["loss_adv"].getData()[0]) == 1
     # a single run belongs to no sweep: Figure 3 shows sweeps only
     assert view.curves["sweep_clean"].getData()[0] is None and view.state.shown_sweep == ""

@@ -179,3 +179,40 @@ def test_space_after_starting_the_walk_through_steps_on(explorer, qtbot):
     focused = QApplication.focusWidget() or view.attack.tour
     QTest.keyClick(focused, Qt.Key.Key_Space)
     assert "step 2 of 6" in view.walkthrough.title.text()
+
+
+def test_the_arrows_and_space_step_the_walk_through_not_the_samples(qtbot, settings, settle):
+    """Session 8, polish 3 (seen at 1280x720): with the walk-through open, Right stepped the
+    sample (a 3 under "This is a 7") instead of the walk-through. Its keys step it only:
+    Right and Space on, Left back, wherever the focus is (the Back button a presenter just
+    clicked too); closed, they step the samples again."""
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(fitted_size(QRect(0, 0, 1280, 720)))
+    win.show()
+    win.activateWindow()
+    win.finish_setup()
+    view, s = win.explorer, win.explorer.state
+    tour = view.walkthrough
+    try:
+        qtbot.waitUntil(lambda: s.frame is not None and view.idle, timeout=60000)
+        qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+        click(qtbot, view.attack.tour)
+        settled(view, qtbot, 0.0, "fgsm")
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is tour.next, timeout=5000)
+        sample = s.current_sample
+        for key, step in ((Qt.Key.Key_Right, 2), (Qt.Key.Key_Space, 3), (Qt.Key.Key_Left, 2)):
+            QTest.keyClick(QApplication.focusWidget(), key)
+            assert f"step {step} of 6" in tour.title.text(), (key, tour.title.text())
+        click(qtbot, tour.back)  # step 1; the focus may now be on Back
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+        assert "step 2 of 6" in tour.title.text()
+        qtbot.waitUntil(lambda: view.idle, timeout=60000)
+        assert s.image.name == "mnist_17_7.png" and s.current_sample == sample
+        click(qtbot, tour.close_button)
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5000)
+        with qtbot.waitSignal(s.image_changed, timeout=10000):
+            QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Right)
+        assert s.current_sample != sample
+    finally:
+        win.shutdown()
