@@ -110,6 +110,13 @@ def save(
     return path
 
 
+def resave(path: str | os.PathLike, model: torch.nn.Module, card: ModelCard) -> Path:
+    """Write a loaded model back with a new card (figures measured on it), its weights stored
+    as ``card.storage`` says: float16, or int8 (quantizing weights that came from int8 gives
+    back the same integers and, up to rounding, the same scales)."""
+    return save(path, model, card, half=True, int8=card.storage == "int8")
+
+
 def read_card(path: str | os.PathLike) -> ModelCard:
     """The card alone, without loading weights (fast, for model lists)."""
     path = Path(path)
