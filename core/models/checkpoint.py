@@ -77,8 +77,8 @@ def save(
     float weights as float16, ``int8`` conv and linear weights in 8 bits (and the rest
     in float16: ``core.models.int8``). The card written says which (``storage``)."""
     path = Path(path)
+    card._validate()  # as before: the caller's card is checked (and its names cleaned)
     card = replace(card, storage="int8" if int8 else "float")
-    card._validate()
     state = model.state_dict() if isinstance(model, torch.nn.Module) else model
     if int8:
         tensors = quantize(state)
