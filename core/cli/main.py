@@ -8,6 +8,8 @@
 * ``reproduce``: Figure 2 (standard models, clean vs FGSM), Figure 3 and Table 1
   (standard vs the best pair), and a table of every defense (``--defenses``) with
   its per-image worst case (``--worst-case``), written as CSV, PNG and ``report.md``.
+* ``shrink``: a checkpoint's weights in 8 bits (``--int8``) or 16, with the change
+  of its outputs.
 
 Runs are resumable: each finished run is a JSON file in ``OUT/runs`` and is
 skipped next time, so an interrupted ``reproduce`` picks up where it stopped.
@@ -71,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             return _generate(args)
         if args.command == "pseudo-label":
             return _pseudo_label(args)
+        if args.command == "shrink":
+            from .shrink import shrink
+
+            return shrink(args)
         if args.command == "cards":
             from ..models.bundled import cards_markdown
 

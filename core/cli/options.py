@@ -13,8 +13,8 @@ This module assembles the parser; each part lives by its seam:
 ``values`` (the value types, their limits and the range-showing formatter),
 ``checks`` (``check``: what needs several options or the file system),
 ``train_options`` (train, and the options every training command shares),
-``sweep_options`` (sweep and reproduce) and ``measure_options`` (evaluate,
-robustness, measure, squeezing, cards).
+``sweep_options`` (sweep and reproduce), ``measure_options`` (evaluate,
+robustness, measure, squeezing, cards) and ``shrink`` (a checkpoint in fewer bits).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 from ... import __version__  # noqa: TID252 (the package's one version: the only import above core)
 from .generate_options import add_generate, add_pseudo_label
 from .measure_options import add_cards, add_evaluate, add_measure, add_robustness, add_squeezing
+from .shrink import add_shrink
 from .sweep_options import add_sweep_and_reproduce
 from .train_options import add_train
 from .values import Formatter, Parser
@@ -43,4 +44,5 @@ def build_parser(description: str) -> Parser:
     add_cards(sub)
     add_generate(sub, fmt)
     add_pseudo_label(sub, fmt)
+    add_shrink(sub, fmt)
     return ap

@@ -135,7 +135,7 @@ def fgsm_masked(card, rows: list[Measurement]) -> list[str]:
 
 def publish(results: Path, models: list[Path], docs: Path, readme: Path | None) -> None:
     """Cards and tables from the results file (see the module doc)."""
-    from ..models.checkpoint import load, read_card, save
+    from ..models.checkpoint import load, read_card, resave
 
     rows = read_results(results)
     by_model: dict[str, list[Measurement]] = {}
@@ -164,7 +164,7 @@ def publish(results: Path, models: list[Path], docs: Path, readme: Path | None) 
             titles[path.name] += " (its FGSM figure is masked)"
         else:
             metrics.pop("fgsm_masked", None)
-        save(path, model, replace(card, metrics=metrics), half=True)
+        resave(path, model, replace(card, metrics=metrics))
     block = table([m for m in rows if m.model in titles], titles)
     replace_block(docs, block)
     if readme is not None:

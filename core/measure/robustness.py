@@ -158,7 +158,7 @@ def measure_card(
     card's own FGSM figures, measured on the whole held-out part, are kept.
     ``fgsm-studio-cli robustness`` runs this; ``options`` go to ``robust_evaluate``."""
     from ..data.augment import digits
-    from ..models.checkpoint import load, save
+    from ..models.checkpoint import load, resave
 
     model, card = load(path)
     fold = card.training.get("fold", 0) if fold is None else fold
@@ -205,5 +205,5 @@ def measure_card(
         )
         metrics["varied"] = shifted.to_dict()
     if update_card:
-        save(path, model, replace(card, metrics=metrics), half=True)
+        resave(path, model, replace(card, metrics=metrics))
     return plain, shifted

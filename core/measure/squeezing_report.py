@@ -76,7 +76,7 @@ def calibrate_card(
 ) -> dict:
     """Calibrate the model's detector (see the module doc); its record, written with
     ``update_card`` into the card (the weights stay as they are)."""
-    from ..models.checkpoint import load, save
+    from ..models.checkpoint import load, resave
     from .sets import load_set
 
     model, card = load(path)
@@ -96,7 +96,7 @@ def calibrate_card(
         data = load_set(name, card)
         record["clean"][name] = dict(set=data.name, **clean_figures(squeezer, data))
     if update_card:
-        save(path, model, replace(card, metrics={**card.metrics, CARD_KEY: record}), half=True)
+        resave(path, model, replace(card, metrics={**card.metrics, CARD_KEY: record}))
     return record
 
 

@@ -128,7 +128,8 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
         "# Bundled models",
         "",
         "Made by `resources/models/build.sh` with the project's own CLI (`fgsm-studio-cli train`);",
-        "rerun it to rebuild them. Weights are stored in float16; `tests/core/test_bundled.py` checks",
+        "rerun it to rebuild them. Weights are stored in float16 (int8, a scale per output channel,",
+        "where the size says so: `fgsm-studio-cli shrink`); `tests/core/test_bundled.py` checks",
         "that each model still matches its card on the committed held-out data. Accuracies in %, on",
         "the held-out part named in the last column; epsilon in pixel units (images in [0, 1]).",
         "PGD: 10 steps of 2.5*eps/10 from a random start. Worst case: per image, the worst of",
@@ -160,7 +161,8 @@ def cards_markdown(entries: list[ModelEntry] | None = None) -> str:
         lines.append(
             f"| `{e.path.name}` | {c.arch} | {c.dataset} | {defense} | {clean} | {acc('fgsm', 0.1)} | "
             f"{acc('pgd', 0.1)} | {acc('worst-case', 0.1)} | {acc('fgsm', 0.3)} | {acc('pgd', 0.3)} | "
-            f"{acc('worst-case', 0.3)} | {held} | {e.path.stat().st_size / 2**20:.2f} MB |"
+            f"{acc('worst-case', 0.3)} | {held} | {e.path.stat().st_size / 2**20:.2f} MB"
+            f"{', int8' if c.storage == 'int8' else ''} |"
         )
     total = sum(e.path.stat().st_size for e in entries) / 2**20
     lines += ["", f"Total: {total:.1f} MB in {len(entries)} files.", ""]

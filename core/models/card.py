@@ -25,6 +25,10 @@ from .networks import (
 )
 
 FORMAT_VERSION = 1
+# How the weights are kept in the file: "float" (as trained: float32, or float16 with
+# ``save(half=True)``) or "int8" (8 bits per weight with a float scale per output
+# channel, ``save(int8=True)``); every model is float32 once loaded.
+STORAGES = ("float", "int8")
 
 
 class CheckpointError(ValueError):
@@ -51,6 +55,7 @@ class ModelCard:
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
     format_version: int = FORMAT_VERSION
+    storage: str = "float"  # STORAGES; written only when not "float" (old cards unchanged)
 
     @property
     def defense(self) -> str:
@@ -66,8 +71,15 @@ class ModelCard:
             return self.name
         return f"{self.arch} on {self.dataset} ({catalogue.defense(self.defense).title})"
 
+    def storage_note(self) -> str:
+        """What a list or README says about the weights: "" for float, a few words for int8."""
+        return "weights stored in 8 bits" if self.storage == "int8" else ""
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.storage == "float":  # a float card reads as it did before int8 existed
+            del data["storage"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> ModelCard:
@@ -102,6 +114,8 @@ class ModelCard:
 
         if self.arch not in ARCHS:
             raise bad(f"unknown architecture {self.arch!r} (known: {', '.join(ARCHS)})")
+        if self.storage not in STORAGES:
+            raise bad(f"unknown weight storage {self.storage!r:.40} (known: {', '.join(STORAGES)})")
         if self.stem not in STEMS:
             raise bad(f"unknown stem {self.stem!r} (known: {', '.join(STEMS)})")
         for name in ("num_classes", "in_channels", "image_size"):

@@ -17,6 +17,11 @@ compared with the network built on PyTorch's ``meta`` device, which allocates
 nothing); a card's JSON may nest at most ``MAX_CARD_DEPTH`` deep; ``image_size``
 is bounded by what the architecture and stem can run; and the blank-image check
 runs at ``CHECK_SIZE`` pixels, not the card's size.
+
+``save(..., int8=True)`` keeps conv and linear weights in 8 bits with a scale per
+output channel (``core.models.int8``), which the card (``storage``) and the file's
+metadata both say; ``load`` checks that the two agree with the tensors, pairs and
+checks every scale from the header before reading, and dequantizes to float32.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -34,6 +40,7 @@ from safetensors.torch import save as st_save
 from ..data.image_files import display_name
 from .card import CheckpointError, ModelCard
 from .checkpoint_format import CheckpointFormatError, detect_format, json_depth
+from .int8 import STORAGE_KEY, STORAGE_VALUE, check_targets, dequantize, quantize, split_header
 from .networks import (
     Classifier,
     Normalize,
@@ -64,19 +71,28 @@ def save(
     card: ModelCard,
     *,
     half: bool = False,
+    int8: bool = False,
 ) -> Path:
     """Write weights (a model, or its state dict) + card atomically; ``half`` stores
-    float weights as float16."""
+    float weights as float16, ``int8`` conv and linear weights in 8 bits (and the rest
+    in float16: ``core.models.int8``). The card written says which (``storage``)."""
     path = Path(path)
-    card._validate()
-    tensors = {}
+    card._validate()  # as before: the caller's card is checked (and its names cleaned)
+    card = replace(card, storage="int8" if int8 else "float")
     state = model.state_dict() if isinstance(model, torch.nn.Module) else model
-    for key, value in state.items():
-        value = value.detach().cpu()
-        if half and value.is_floating_point() and not key.startswith("normalize."):
-            value = value.half()
-        tensors[key] = value.contiguous()
-    data = st_save(tensors, metadata={CARD_KEY: json.dumps(card.to_dict())})
+    if int8:
+        tensors = quantize(state)
+    else:
+        tensors = {}
+        for key, value in state.items():
+            value = value.detach().cpu()
+            if half and value.is_floating_point() and not key.startswith("normalize."):
+                value = value.half()
+            tensors[key] = value.contiguous()
+    metadata = {CARD_KEY: json.dumps(card.to_dict())}
+    if int8:
+        metadata[STORAGE_KEY] = STORAGE_VALUE
+    data = st_save(tensors, metadata=metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -92,6 +108,13 @@ def save(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def resave(path: str | os.PathLike, model: torch.nn.Module, card: ModelCard) -> Path:
+    """Write a loaded model back with a new card (figures measured on it), its weights stored
+    as ``card.storage`` says: float16, or int8 (quantizing weights that came from int8 gives
+    back the same integers and, up to rounding, the same scales)."""
+    return save(path, model, card, half=True, int8=card.storage == "int8")
 
 
 def read_card(path: str | os.PathLike) -> ModelCard:
@@ -132,11 +155,20 @@ def _read_safetensors(
                 raise CheckpointError(f"{name} has a model card nested too deeply.") from None
             except CheckpointError as exc:
                 raise CheckpointError(f"{name}: {exc}") from None
+            _check_storage(meta.get(STORAGE_KEY), card, name)
             skeleton = None
             if weights:
                 shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-                skeleton = _fit(shapes, card, path)  # before any tensor is read
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
+                dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}
+                shapes, int8 = split_header(shapes, dtypes, name)
+                if (card.storage == "int8") != bool(int8):
+                    raise CheckpointError(
+                        f"The card of {name} says its weights are stored in 8 bits, but none are."
+                        if not int8
+                        else f"{name} stores weights in 8 bits, but its model card does not say so."
+                    )
+                skeleton = _fit(shapes, card, path, int8)  # before any tensor is read
+                tensors = dequantize({k: f.get_tensor(k) for k in f.keys()}, int8, name)
             else:
                 tensors = {}
     except SafetensorError as exc:
@@ -144,6 +176,19 @@ def _read_safetensors(
             f"{name} is damaged or not a safetensors checkpoint ({exc})."
         ) from None
     return tensors, card, skeleton
+
+
+def _check_storage(value: str | None, card: ModelCard, name: str) -> None:
+    """The file's metadata and its card say the same about how the weights are kept."""
+    if value is not None and value != STORAGE_VALUE:
+        raise CheckpointError(
+            f"{name} keeps its weights as {value[:40]!r}, which this FGSM Studio cannot "
+            "read. Update FGSM Studio to open it."
+        )
+    if (value == STORAGE_VALUE) != (card.storage == "int8"):
+        raise CheckpointError(
+            f"{name} and its model card disagree on whether its weights are stored in 8 bits."
+        )
 
 
 def _read_pickle(path: Path, card: ModelCard | None) -> tuple[dict[str, torch.Tensor], ModelCard]:
@@ -222,17 +267,23 @@ def load(
     return model.to(device), card
 
 
-def _fit(shapes: dict[str, tuple[int, ...]], card: ModelCard, path: Path) -> Classifier:
+def _fit(
+    shapes: dict[str, tuple[int, ...]], card: ModelCard, path: Path, int8: Iterable[str] = ()
+) -> Classifier:
     """Refuse weights whose names or shapes are not the card's network's, building nothing.
 
     The expected shapes come from the network built on the ``meta`` device (no
     memory, no initialisation): a 1 MB file whose card says ResNet50 with
-    100,000 classes is refused at once instead of after building 1.7 GB.
+    100,000 classes is refused at once instead of after building 1.7 GB. The names in
+    ``int8`` (tensors stored in 8 bits) must be ones ``save(int8=True)`` would store so.
     """
     with torch.device("meta"):
         skeleton = build_from_card(card)
-    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
-    if not any(k.startswith("net.") for k in shapes):
+    meta_state = skeleton.state_dict()
+    expected = {k: tuple(v.shape) for k, v in meta_state.items()}
+    prefix = "" if any(k.startswith("net.") for k in shapes) else "net."
+    check_targets(int8, meta_state, display_name(path), prefix)
+    if prefix:
         shapes = {f"net.{k}": v for k, v in shapes.items()}
         shapes.setdefault("normalize.mean", expected["normalize.mean"])
         shapes.setdefault("normalize.std", expected["normalize.std"])

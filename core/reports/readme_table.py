@@ -40,13 +40,23 @@ def _measured_on(entry: ModelEntry) -> str:
     return f"{r.get('n')} images ({r.get('held_out', '-')}), {steps}, {r.get('targets')} target(s)"
 
 
+def weights_words(entries: list[ModelEntry]) -> str:
+    """How the set keeps its weights: "float16 weights", and which are in 8 bits if any."""
+    int8 = [e for e in entries if e.card.storage == "int8"]
+    if not int8:
+        return "float16 weights"
+    archs = "/".join(sorted({e.card.arch for e in int8}))
+    return f"float16 weights; {len(int8)} {archs} in 8 bits"
+
+
 def headline_table(entries: list[ModelEntry] | None = None) -> str:
     """The generated block: a sentence on the set, what worst case means, the table."""
     entries = bundled_models() if entries is None else entries
     size = sum(e.path.stat().st_size for e in entries) / 2**20
     lines = [
         START,
-        f"{len(entries)} models ({size:.0f} MB together, float16 weights), each with its card; the",
+        f"{len(entries)} models ({size:.0f} MB together, {weights_words(entries)}), each with "
+        "its card; the",
         "full table is in [resources/models/README.md](resources/models/README.md) and",
         "`resources/models/build.sh` rebuilds them all with the CLI. Accuracy in % on each",
         "model's held-out part; PGD: 10 steps of 2.5*eps/10 from a random start.",

@@ -58,3 +58,23 @@ def test_cards_readme_errors_are_one_line(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert plain.read_text() == "# no markers\n"
+
+
+def test_the_tables_say_which_models_keep_their_weights_in_8_bits(tmp_path):
+    from fgsm_studio.core.models.bundled import ModelEntry, cards_markdown
+    from fgsm_studio.core.models.card import ModelCard
+    from fgsm_studio.core.models.checkpoint import read_card, save
+    from fgsm_studio.core.models.networks import build
+
+    card = ModelCard("small_cnn", 10, [str(i) for i in range(10)], 1, 28, [0.13], [0.31])
+    model = build(
+        "small_cnn", num_classes=10, in_channels=1, image_size=28, mean=[0.13], std=[0.31]
+    )
+    entries = []
+    for name, int8 in (("f.safetensors", False), ("q.safetensors", True)):
+        path = save(tmp_path / name, model, card, half=True, int8=int8)
+        entries.append(ModelEntry(path, read_card(path)))
+    assert "MB together, float16 weights; 1 small_cnn in 8 bits), each" in headline_table(entries)
+    assert "float16 weights)" in headline_table(entries[:1])
+    rows = [line for line in cards_markdown(entries).splitlines() if line.startswith("| `")]
+    assert rows[0].endswith(" MB |") and rows[1].endswith(" MB, int8 |")

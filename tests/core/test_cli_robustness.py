@@ -52,3 +52,20 @@ def test_a_train_test_card_is_measured_on_its_test_split(tmp_path):
         pytest.skip(f"Fashion-MNIST is not available: {exc}")
     assert code == 0
     assert read_card(path).metrics["robustness"]["held_out"] == "test split"
+
+
+def test_update_card_keeps_weights_stored_in_8_bits_in_8_bits(tmp_path):
+    from fgsm_studio.core.models.checkpoint import save
+
+    path = _copy(tmp_path, "mnist_small_cnn_standard.safetensors")
+    save(path, *load(path), int8=True)
+    before_model, _ = load(path)
+    size = path.stat().st_size
+    assert _main([str(path), "--limit", "10", *LIGHT]) == 0
+    after_model, after = load(path)
+    assert after.storage == "int8" and "robustness" in after.metrics
+    assert path.stat().st_size < size + 4096  # not written back in float16 (twice the size)
+    for a, b in zip(
+        before_model.state_dict().values(), after_model.state_dict().values(), strict=True
+    ):
+        assert torch.allclose(a, b, rtol=1e-6, atol=0)  # the same integers, the same scales
