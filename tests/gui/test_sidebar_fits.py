@@ -27,7 +27,7 @@ def window(qtbot, settings):
     win.finish_setup()
     e = win.explorer
     qtbot.waitUntil(lambda: e.state.frame is not None, timeout=60000)
-    qtbot.waitUntil(lambda: e.idle, timeout=30000)
+    qtbot.waitUntil(lambda: e.idle, timeout=90000)  # (a busy machine)
     yield win
     win.shutdown()
 
