@@ -25,7 +25,7 @@ def main(folder: str, out: str) -> None:
         "images_from": {"dataset": "mnist", "n": len(mnist.images), "new": len(keep)},
     }
     save_extra(out, data, about)
-    print(f"{len(keep)} of {len(mnist.images)} digits written to {out}")
+    print(f"{len(keep)} of {len(mnist.images)} digits written to {out}")  # noqa: T201
 
 
 if __name__ == "__main__":
